@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine: `make run` (the app on SQLite) and `make test` (the whole suite).
+# Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5006
+
+.PHONY: run demo test lint format bench chromium clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+run: $(VENV)/.installed  ## the app on ./inventory.db; an empty database offers "Load sample data"
+	$(VENV)/bin/inventory-panel serve --port $(PORT)
+
+demo: $(VENV)/.installed  ## the app with the sample items loaded first (skipped if they are there already)
+	$(VENV)/bin/inventory-panel init-db
+	$(VENV)/bin/inventory-panel load-sample
+	$(VENV)/bin/inventory-panel serve --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: $(VENV)/.installed chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,40 @@
+"""Lakebase Inventory: inventory management for teams on Databricks, as Panel components over SQLAlchemy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ConfigurationError,
+    ConflictError,
+    DatabaseUnavailableError,
+    ImportRefusedError,
+    InsufficientStockError,
+    InventoryError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from .fields import FIELDS
+from .inventory import Inventory, Page, connect
+
+if TYPE_CHECKING:
+    from .ui.app import InventoryApp
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Panel is imported only when the UI is asked for, so the Python API and CLI start fast.
+    if name == "InventoryApp":
+        from .ui.app import InventoryApp
+
+        return InventoryApp
+    raise AttributeError(name)
+
+
+__all__ = [
+    "FIELDS", "ConfigurationError", "ConflictError", "DatabaseUnavailableError", "ImportRefusedError",
+    "InsufficientStockError", "Inventory", "InventoryApp", "InventoryError", "NotFoundError", "Page",
+    "PermissionDeniedError", "ValidationError", "connect",
+]

@@ -1,0 +1,64 @@
+"""Typed errors raised by the service; every entry point (UI, CLI, notebook) turns them into a clear message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class InventoryError(Exception):
+    """Base of every error a person is meant to read."""
+
+
+class ConfigurationError(InventoryError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class DatabaseUnavailableError(InventoryError):
+    """The database cannot be reached (down, restarting, bad credentials)."""
+
+
+class ValidationError(InventoryError):
+    """User input broke a field rule. ``errors`` maps field name -> message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(self.errors.values()) or "invalid input")
+
+
+class NotFoundError(InventoryError):
+    """The item does not exist (any more)."""
+
+    def __init__(self, item_id: int):
+        self.item_id = item_id
+        super().__init__(f"Item {item_id} does not exist; it may have been deleted by someone else.")
+
+
+class ConflictError(InventoryError):
+    """The row changed since the caller read it (stale ``version``) or a unique value is taken.
+
+    ``current`` holds the row as it is now, so the caller can show it and let the person decide.
+    """
+
+    def __init__(self, message: str, current: dict[str, Any] | None = None):
+        self.current = current
+        super().__init__(message)
+
+
+class InsufficientStockError(InventoryError):
+    """A stock adjustment would take the quantity below zero."""
+
+    def __init__(self, item_id: int, available: int, delta: int):
+        self.item_id, self.available, self.delta = item_id, available, delta
+        super().__init__(f"Cannot remove {-delta} units: only {available} in stock.")
+
+
+class PermissionDeniedError(InventoryError):
+    """The acting user's role does not allow the operation."""
+
+    def __init__(self, user: str, role: str, action: str):
+        self.user, self.role, self.action = user, role, action
+        super().__init__(f"{user} ({role}) may not {action}.")
+
+
+class ImportRefusedError(InventoryError):
+    """The CSV file as a whole was refused (nothing written): wrong columns, not text, too large, …"""

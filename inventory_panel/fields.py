@@ -1,0 +1,188 @@
+"""The one specification of an inventory item's fields.
+
+Everything that knows about item fields derives from ``FIELDS``: the table definition (storage), CSV validation
+and the template (importing), the editors and forms (ui). Parsing of a single value lives here too, so that a form,
+the Python API and the CSV importer give a person the same message for the same mistake.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+Kind = Literal["text", "integer", "decimal"]
+
+MAX_INT = 2_147_483_647  # PostgreSQL INTEGER
+PRICE_PRECISION = 12
+PRICE_SCALE = 2
+MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
+
+# Plain base-10 literals only: "1e3", "1,000", "0x10", "nan" and "inf" are refused by design.
+INTEGER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
+DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One item field: its storage type, rules, and the words a person sees."""
+
+    name: str
+    kind: Kind
+    label: str
+    help: str
+    required: bool = False
+    max_length: int | None = None
+    minimum: int | Decimal | None = None
+    maximum: int | Decimal | None = None
+    unique: bool = False
+    examples: tuple[str, str, str] = ("", "", "")
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in ("integer", "decimal")
+
+    # Messages are methods so that the vectorised CSV validator and the scalar path word them identically.
+    def msg_required(self) -> str:
+        return f"{self.name} is required"
+
+    def msg_too_long(self) -> str:
+        return f"{self.name} must be at most {self.max_length} characters"
+
+    def msg_not_integer(self) -> str:
+        return f"{self.name} must be a whole number such as 5"
+
+    def msg_not_decimal(self) -> str:
+        return f"{self.name} must be a number such as 12.50"
+
+    def msg_too_small(self) -> str:
+        return f"{self.name} must be {self.minimum} or greater"
+
+    def msg_too_large(self) -> str:
+        return f"{self.name} must be at most {self.maximum}"
+
+    def msg_scale(self) -> str:
+        return f"{self.name} may have at most {PRICE_SCALE} decimal places"
+
+    def msg_control(self) -> str:
+        return f"{self.name} must not contain control characters"
+
+    def parse(self, value: Any) -> Any:
+        """Turn a user-supplied value into its stored Python type, or raise ``ValueError`` with a person's message.
+
+        ``None``/empty text means "no value": an error for a required field, ``None`` otherwise.
+        """
+        if value is None or (isinstance(value, float) and math.isnan(value) and self.kind != "decimal"):
+            text = ""
+        elif isinstance(value, bool):
+            raise ValueError(self.msg_not_integer() if self.kind == "integer" else self.msg_not_decimal())
+        else:
+            text = str(value).strip() if not isinstance(value, float) else repr(value)
+        if text == "":
+            if self.required:
+                raise ValueError(self.msg_required())
+            return None
+        if self.kind == "text":
+            return self._parse_text(text)
+        if self.kind == "integer":
+            return self._parse_integer(value, text)
+        return self._parse_decimal(value, text)
+
+    def _parse_text(self, text: str) -> str:
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+            raise ValueError(self.msg_control())
+        if self.max_length is not None and len(text) > self.max_length:
+            raise ValueError(self.msg_too_long())
+        return text
+
+    def _parse_integer(self, value: Any, text: str) -> int:
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, float):
+            if not math.isfinite(value) or not value.is_integer():
+                raise ValueError(self.msg_not_integer())
+            number = int(value)
+        elif isinstance(value, Decimal):
+            if not value.is_finite() or value != value.to_integral_value():
+                raise ValueError(self.msg_not_integer())
+            number = int(value)
+        else:
+            if not INTEGER_RE.match(text):
+                raise ValueError(self.msg_not_integer())
+            number = int(text.split(".", 1)[0])
+        return self._check_range(number)
+
+    def _parse_decimal(self, value: Any, text: str) -> Decimal:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(self.msg_not_decimal())
+            text = repr(value)
+        if not isinstance(value, (int, Decimal)) and not DECIMAL_RE.match(text):
+            raise ValueError(self.msg_not_decimal())
+        try:
+            number = Decimal(value) if isinstance(value, (int, Decimal)) else Decimal(text)
+        except InvalidOperation:
+            raise ValueError(self.msg_not_decimal()) from None
+        if not number.is_finite():
+            raise ValueError(self.msg_not_decimal())
+        self._check_range(number)
+        if number != number.quantize(Decimal(1).scaleb(-PRICE_SCALE)):
+            raise ValueError(self.msg_scale())
+        return number.quantize(Decimal(1).scaleb(-PRICE_SCALE))
+
+    def _check_range(self, number: int | Decimal) -> Any:
+        if self.minimum is not None and number < self.minimum:
+            raise ValueError(self.msg_too_small())
+        if self.maximum is not None and number > self.maximum:
+            raise ValueError(self.msg_too_large())
+        return number
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("item_name", "text", "Item name", "What the item is called, as people search for it.", required=True,
+          max_length=100, examples=("Laptop Dell XPS 13", "Ergonomic Office Chair", "Safety Helmet")),
+    Field("category", "text", "Category", "A group such as Electronics or Furniture.", required=True,
+          max_length=50, examples=("Electronics", "Furniture", "Safety Equipment")),
+    Field("quantity", "integer", "Quantity", "Units in stock now: a whole number, 0 or more.", required=True,
+          minimum=0, maximum=MAX_INT, examples=("25", "8", "0")),
+    Field("unit_price", "decimal", "Unit price", "Price of one unit, 0 or more, at most 2 decimal places.",
+          required=True, minimum=Decimal("0"), maximum=MAX_PRICE, examples=("1299.99", "349.50", "24.00")),
+    Field("description", "text", "Description", "Free text shown with the item.", max_length=2000,
+          examples=("13-inch laptop, 16 GB RAM", "Adjustable lumbar support", "Hard hat, EN 397")),
+    Field("supplier", "text", "Supplier", "Who you reorder from.", max_length=100,
+          examples=("Dell Inc.", "Office Furniture Ltd.", "Safety First Inc.")),
+    Field("location", "text", "Location", "Where the stock is kept.", max_length=100,
+          examples=("IT Storage Room", "Warehouse A", "Safety Locker")),
+    Field("minimum_stock", "integer", "Minimum stock",
+          "Reorder level: the item is low when quantity is at or below it. Empty means no reorder level.",
+          minimum=0, maximum=MAX_INT, examples=("5", "10", "20")),
+    Field("sku", "text", "SKU", "Your stock-keeping unit code; unique when given. Used to match rows in upsert.",
+          max_length=64, unique=True, examples=("LAP-XPS13", "CHR-ERGO-01", "HLM-EN397")),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
+
+
+def parse_record(values: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parse a mapping of field name -> raw value.
+
+    Returns ``(clean, errors)``: the parsed values and a message per bad field. With ``partial`` only the fields
+    present are checked (an edit of a few fields); otherwise every field is, and missing ones count as empty.
+    Unknown names are reported as errors rather than silently dropped.
+    """
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in values:
+        if name not in FIELD_BY_NAME:
+            errors[name] = f"{name} is not an item field"
+    names = [n for n in FIELD_NAMES if n in values] if partial else list(FIELD_NAMES)
+    for name in names:
+        try:
+            clean[name] = FIELD_BY_NAME[name].parse(values.get(name))
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return clean, errors

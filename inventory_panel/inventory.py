@@ -1,0 +1,478 @@
+"""The ``Inventory`` service: the one object behind the app, the notebook API and the CLI.
+
+Every operation checks the acting user's role, runs in one transaction and writes its audit rows in that same
+transaction. Reads page, sort and filter in SQL. Nothing here knows about Panel.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+
+from .auth import ACTION_WORDS, User, make_user
+from .errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    InsufficientStockError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from .fields import FIELD_BY_NAME, FIELD_NAMES, parse_record
+from .settings import Settings, load_settings
+from .storage import migrate
+from .storage.engines import Database, create_database
+from .storage.queries import Filters, order_by, select_items, status_expr, value_expr, where_clause
+from .storage.types import Money, utcnow
+
+if TYPE_CHECKING:
+    from .importing.report import ImportReport
+
+log = logging.getLogger(__name__)
+
+ITEM_COLUMNS = ("id", *FIELD_NAMES, "version", "created_at", "created_by", "updated_at", "updated_by", "status")
+MOVEMENT_KINDS = ("receive", "issue", "count")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of items: ``rows`` (a DataFrame of ``ITEM_COLUMNS``) and ``total`` matching the filters."""
+
+    rows: pd.DataFrame
+    total: int
+    offset: int
+    limit: int
+
+
+def escape_formula(value: Any) -> Any:
+    """Prefix text a spreadsheet would run as a formula with a quote (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _items_frame(rows: list[sa.Row]) -> pd.DataFrame:
+    frame = pd.DataFrame([dict(r._mapping) for r in rows], columns=list(ITEM_COLUMNS))
+    return frame.astype({"unit_price": object})
+
+
+class Inventory:
+    """Service object. Create with :func:`connect`."""
+
+    def __init__(self, db: Database, user: User, settings: Settings):
+        self.db = db
+        self.user = user
+        self.settings = settings
+        self.t = db.tables
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    @property
+    def database_label(self) -> str:
+        return self.db.label
+
+    def as_user(self, user: User) -> Inventory:
+        """The same database, acting as another user (one per app session)."""
+        return Inventory(self.db, user, self.settings)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction; SQLite takes its write lock up front."""
+        try:
+            with self.db.engine.connect().execution_options(write=True) as conn, conn.begin():
+                yield conn
+        except (OperationalError, SAInterfaceError) as exc:
+            if exc.connection_invalidated or _is_disconnect(exc):
+                raise DatabaseUnavailableError(
+                    "The database connection was lost; nothing was saved. Please try again.") from exc
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        try:
+            with self.db.engine.connect() as conn:
+                yield conn
+        except (OperationalError, SAInterfaceError) as exc:
+            if exc.connection_invalidated or _is_disconnect(exc):
+                raise DatabaseUnavailableError("The database connection was lost. Please try again.") from exc
+            raise
+
+    def require(self, action: str) -> None:
+        """Raise ``PermissionDeniedError`` (and audit the denial) unless the user may do ``action``."""
+        if self.user.can(action):
+            return
+        try:
+            with self.transaction() as conn:
+                self.record_audit(conn, "denied", detail=f"{action} refused for role {self.user.role}")
+        except Exception:  # noqa: BLE001 - a failed audit write must not hide the denial itself
+            log.exception("could not audit a permission denial")
+        raise PermissionDeniedError(self.user.name, self.user.role, ACTION_WORDS.get(action, action))
+
+    def record_audit(self, conn: sa.Connection, action: str, *, item_id: int | None = None,
+                     changes: dict[str, Any] | None = None, batch_id: str | None = None,
+                     detail: str | None = None) -> None:
+        conn.execute(self.t.audit.insert().values(
+            at=utcnow(), actor=self.user.name, action=action, item_id=item_id,
+            changes=None if changes is None else json.dumps(changes, default=_jsonable, ensure_ascii=False),
+            batch_id=batch_id, detail=detail))
+
+    def change_token(self) -> int:
+        """A number that grows with every write (the newest audit id): cheap to poll for live updates."""
+        with self.reading() as conn:
+            return int(conn.execute(sa.select(sa.func.max(self.t.audit.c.id))).scalar() or 0)
+
+    # -- reads --------------------------------------------------------------------------------------------------
+
+    def query(self, search: str | None = None, category: str | None = None, location: str | None = None,
+              status: str | None = None, sort_by: str = "item_name", descending: bool = False,
+              offset: int = 0, limit: int = 50) -> Page:
+        """One page of items matching the filters, sorted in the database."""
+        self.require("read")
+        if offset < 0 or limit < 1 or limit > 10_000:
+            raise ValueError("offset must be >= 0 and limit between 1 and 10000")
+        conds = where_clause(self.t, Filters(search, category, location, status))
+        stmt = select_items(self.t).where(*conds).order_by(*order_by(self.t, sort_by, descending))
+        count = sa.select(sa.func.count()).select_from(self.t.items).where(*conds)
+        with self.reading() as conn:
+            total = int(conn.execute(count).scalar_one())
+            rows = conn.execute(stmt.offset(offset).limit(limit)).all()
+        return Page(_items_frame(rows), total, offset, limit)
+
+    def get(self, item_id: int) -> dict[str, Any]:
+        self.require("read")
+        with self.reading() as conn:
+            return self._get(conn, item_id)
+
+    def _get(self, conn: sa.Connection, item_id: int, *, lock: bool = False) -> dict[str, Any]:
+        stmt = select_items(self.t).where(self.t.items.c.id == item_id)
+        if lock and self.db.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFoundError(item_id)
+        return dict(row._mapping)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures in one SQL pass: items, units, total value, categories, low stock, out of stock."""
+        self.require("read")
+        items = self.t.items
+        status = status_expr(items)
+        stmt = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(items.c.quantity), 0),
+            sa.type_coerce(sa.func.coalesce(sa.func.sum(items.c.quantity * items.c.unit_price), 0), Money()),
+            sa.func.count(sa.distinct(items.c.category)),
+            sa.func.coalesce(sa.func.sum(sa.case((status == "low", 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((status == "out", 1), else_=0)), 0),
+        )
+        with self.reading() as conn:
+            n, units, value, cats, low, out = conn.execute(stmt).one()
+        return {"items": int(n), "units": int(units), "total_value": value or Decimal("0.00"),
+                "categories": int(cats), "low_stock": int(low), "out_of_stock": int(out)}
+
+    def distinct_values(self, column: str) -> list[str]:
+        """Sorted distinct non-empty values of ``category``, ``location`` or ``supplier`` (for filter menus)."""
+        self.require("read")
+        if column not in ("category", "location", "supplier"):
+            raise ValueError(f"no value list for {column!r}")
+        col = self.t.items.c[column]
+        with self.reading() as conn:
+            return [v for (v,) in conn.execute(sa.select(col).where(col.is_not(None)).distinct().order_by(col))]
+
+    def low_stock(self, limit: int = 500) -> pd.DataFrame:
+        """Items at or below their minimum (or out of stock), largest shortage first, with suppliers."""
+        self.require("read")
+        items = self.t.items
+        shortage = (sa.func.coalesce(items.c.minimum_stock, 0) - items.c.quantity).label("shortage")
+        stmt = (select_items(self.t).add_columns(shortage)
+                .where(sa.or_(items.c.quantity == 0,
+                              sa.and_(items.c.minimum_stock.is_not(None), items.c.quantity <= items.c.minimum_stock)))
+                .order_by(shortage.desc(), items.c.item_name, items.c.id).limit(limit))
+        with self.reading() as conn:
+            rows = conn.execute(stmt).all()
+        frame = pd.DataFrame([dict(r._mapping) for r in rows], columns=[*ITEM_COLUMNS, "shortage"])
+        return frame.astype({"unit_price": object})
+
+    def value_by_category(self) -> pd.DataFrame:
+        self.require("read")
+        items = self.t.items
+        value = sa.type_coerce(sa.func.sum(items.c.quantity * items.c.unit_price), Money()).label("value")
+        stmt = (sa.select(items.c.category, value, sa.func.count().label("items"),
+                          sa.func.sum(items.c.quantity).label("units"))
+                .group_by(items.c.category).order_by(sa.desc("value"), items.c.category))
+        return self._frame(stmt, ["category", "value", "items", "units"])
+
+    def stock_status_counts(self) -> pd.DataFrame:
+        self.require("read")
+        status = status_expr(self.t.items).label("status")
+        stmt = sa.select(status, sa.func.count().label("items")).group_by(status)
+        counts = dict(self._frame(stmt, ["status", "items"]).itertuples(index=False))
+        return pd.DataFrame({"status": ["ok", "low", "out"],
+                             "items": [int(counts.get(s, 0)) for s in ("ok", "low", "out")]})
+
+    def top_items_by_value(self, n: int = 10) -> pd.DataFrame:
+        self.require("read")
+        items = self.t.items
+        value = value_expr(items).label("value")
+        stmt = (sa.select(items.c.id, items.c.item_name, items.c.category, items.c.quantity, items.c.unit_price,
+                          value).order_by(value.desc(), items.c.id).limit(n))
+        return self._frame(stmt, ["id", "item_name", "category", "quantity", "unit_price", "value"])
+
+    def quantity_by_location(self) -> pd.DataFrame:
+        self.require("read")
+        items = self.t.items
+        loc = sa.func.coalesce(items.c.location, "(no location)").label("location")
+        stmt = (sa.select(loc, sa.func.sum(items.c.quantity).label("units"), sa.func.count().label("items"))
+                .group_by(loc).order_by(sa.desc("units"), loc))
+        return self._frame(stmt, ["location", "units", "items"])
+
+    def _frame(self, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
+        with self.reading() as conn:
+            rows = conn.execute(stmt).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+        return frame.astype({c: object for c in ("value", "unit_price") if c in columns})
+
+    def history(self, item_id: int) -> pd.DataFrame:
+        """Stock movements and audit entries of one item, newest first: at, actor, what, detail."""
+        self.require("read")
+        m, a = self.t.movements, self.t.audit
+        with self.reading() as conn:
+            moves = conn.execute(sa.select(m).where(m.c.item_id == item_id)).all()
+            audits = conn.execute(sa.select(a).where(a.c.item_id == item_id)).all()
+        entries = [{"at": r.at, "actor": r.actor, "what": f"stock {r.kind}",
+                    "detail": f"{r.delta:+d} → {r.quantity_after}" + (f" ({r.reason})" if r.reason else "")}
+                   for r in moves]
+        entries += [{"at": r.at, "actor": r.actor, "what": r.action, "detail": _describe_changes(r.changes, r.detail)}
+                    for r in audits if r.action != "adjust"]
+        frame = pd.DataFrame(entries, columns=["at", "actor", "what", "detail"])
+        return frame.sort_values("at", ascending=False, kind="stable").reset_index(drop=True)
+
+    def audit_log(self, offset: int = 0, limit: int = 100, action: str | None = None) -> Page:
+        """The audit trail, newest first (admins only)."""
+        self.require("audit")
+        a = self.t.audit
+        conds = [a.c.action == action] if action else []
+        with self.reading() as conn:
+            total = int(conn.execute(sa.select(sa.func.count()).select_from(a).where(*conds)).scalar_one())
+            rows = conn.execute(sa.select(a).where(*conds).order_by(a.c.id.desc()).offset(offset).limit(limit)).all()
+        cols = ["id", "at", "actor", "action", "item_id", "changes", "batch_id", "detail"]
+        return Page(pd.DataFrame([dict(r._mapping) for r in rows], columns=cols), total, offset, limit)
+
+    # -- writes -------------------------------------------------------------------------------------------------
+
+    def add(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Add one item; returns it as stored (with ``id`` and ``version``)."""
+        self.require("add")
+        clean, errors = parse_record(values)
+        if errors:
+            raise ValidationError(errors)
+        now = utcnow()
+        with self._unique_sku(clean.get("sku")), self.transaction() as conn:
+            item_id = conn.execute(self.t.items.insert().values(
+                **clean, version=1, created_at=now, created_by=self.user.name, updated_at=now,
+                updated_by=self.user.name).returning(self.t.items.c.id)).scalar_one()
+            self.record_audit(conn, "add", item_id=item_id, changes={k: [None, v] for k, v in clean.items()
+                                                                     if v is not None})
+            return self._get(conn, item_id)
+
+    def update(self, item_id: int, changes: dict[str, Any], version: int) -> dict[str, Any]:
+        """Change some fields of an item read at ``version``; a stale version raises ``ConflictError``."""
+        self.require("edit")
+        clean, errors = parse_record(changes, partial=True)
+        if errors:
+            raise ValidationError(errors)
+        with self._unique_sku(clean.get("sku")), self.transaction() as conn:
+            current = self._get(conn, item_id, lock=True)
+            if current["version"] != version:
+                raise ConflictError(
+                    f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; "
+                    "your change was not saved. Review the current values and try again.", current)
+            diff = {k: [current[k], v] for k, v in clean.items() if current[k] != v}
+            if not diff:
+                return current
+            updated = conn.execute(
+                self.t.items.update()
+                .where(self.t.items.c.id == item_id, self.t.items.c.version == version)
+                .values(**{k: v[1] for k, v in diff.items()}, version=version + 1, updated_at=utcnow(),
+                        updated_by=self.user.name)).rowcount
+            if updated != 1:
+                raise ConflictError("The item changed while saving; nothing was saved. Please retry.",
+                                    self._get(conn, item_id))
+            if "quantity" in diff:
+                old, new = diff["quantity"]
+                self._movement(conn, item_id, new - old, new, "count", "edited quantity")
+            self.record_audit(conn, "update", item_id=item_id, changes=diff)
+            return self._get(conn, item_id)
+
+    def delete(self, item_id: int, version: int) -> None:
+        """Delete an item read at ``version``; the audit keeps the deleted row."""
+        self.require("delete")
+        with self.transaction() as conn:
+            current = self._get(conn, item_id, lock=True)
+            if current["version"] != version:
+                raise ConflictError(
+                    f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; "
+                    "it was not deleted.", current)
+            conn.execute(self.t.items.delete().where(self.t.items.c.id == item_id,
+                                                     self.t.items.c.version == version))
+            self.record_audit(conn, "delete", item_id=item_id,
+                              changes={k: current[k] for k in ("id", *FIELD_NAMES, "version")})
+
+    def adjust_stock(self, item_id: int, delta: int, reason: str, kind: str | None = None) -> dict[str, Any]:
+        """Add (receive) or remove (issue) units atomically; the quantity can never go below zero.
+
+        The delta is applied in SQL (``quantity = quantity + delta``), so concurrent adjustments all count.
+        """
+        self.require("adjust")
+        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+            raise ValidationError({"delta": "the adjustment must be a whole number other than 0"})
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationError({"reason": "give a reason for the adjustment"})
+        if len(reason) > MAX_REASON:
+            raise ValidationError({"reason": f"the reason must be at most {MAX_REASON} characters"})
+        kind = kind or ("receive" if delta > 0 else "issue")
+        if kind not in MOVEMENT_KINDS:
+            raise ValidationError({"kind": f"kind must be one of {', '.join(MOVEMENT_KINDS)}"})
+        items = self.t.items
+        with self.transaction() as conn:
+            row = conn.execute(
+                items.update()
+                .where(items.c.id == item_id, items.c.quantity + delta >= 0)
+                .values(quantity=items.c.quantity + delta, version=items.c.version + 1,
+                        updated_at=utcnow(), updated_by=self.user.name)
+                .returning(items.c.quantity)).first()
+            if row is None:
+                current = self._get(conn, item_id)
+                raise InsufficientStockError(item_id, current["quantity"], delta)
+            after = int(row[0])
+            self._movement(conn, item_id, delta, after, kind, reason)
+            self.record_audit(conn, "adjust", item_id=item_id, changes={"quantity": [after - delta, after]},
+                              detail=reason)
+            return self._get(conn, item_id)
+
+    def _movement(self, conn: sa.Connection, item_id: int, delta: int, after: int, kind: str,
+                  reason: str | None, batch_id: str | None = None) -> None:
+        conn.execute(self.t.movements.insert().values(
+            item_id=item_id, delta=delta, quantity_after=after, kind=kind, reason=reason, actor=self.user.name,
+            at=utcnow(), batch_id=batch_id))
+
+    @contextmanager
+    def _unique_sku(self, sku: str | None) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError as exc:
+            if sku and "sku" in str(exc.orig).lower():
+                raise ConflictError(f"SKU {sku!r} is already used by another item.") from exc
+            raise
+
+    # -- files --------------------------------------------------------------------------------------------------
+
+    def export_csv(self, path_or_buffer: str | Path | IO[str], search: str | None = None,
+                   category: str | None = None, location: str | None = None, status: str | None = None,
+                   sort_by: str = "item_name", descending: bool = False) -> int:
+        """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
+        self.require("export")
+        conds = where_clause(self.t, Filters(search, category, location, status))
+        cols = [self.t.items.c[n] for n in FIELD_NAMES]
+        stmt = sa.select(*cols).where(*conds).order_by(*order_by(self.t, sort_by, descending))
+        with _open_text(path_or_buffer) as out, self.reading() as conn:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(FIELD_NAMES)
+            count = 0
+            for row in conn.execution_options(yield_per=5000).execute(stmt):
+                writer.writerow(["" if v is None else escape_formula(v if isinstance(v, str) else str(v))
+                                 for v in row])
+                count += 1
+        return count
+
+    def import_csv(self, source: str | Path | bytes | IO[Any], mode: str = "append", atomic: bool = False,
+                   dry_run: bool = False, **options: Any) -> ImportReport:
+        """Import a CSV file (path, bytes or file object); see DESIGN.md section 6 for the rules."""
+        from .importing import import_csv
+
+        return import_csv(self, source, mode=mode, atomic=atomic, dry_run=dry_run, **options)
+
+    def template_csv(self) -> str:
+        from .importing.template import template_csv
+
+        return template_csv()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __repr__(self) -> str:
+        return f"<Inventory {self.db.label} as {self.user.name} ({self.user.role})>"
+
+
+def _describe_changes(changes: str | None, detail: str | None) -> str:
+    if not changes:
+        return detail or ""
+    data = json.loads(changes)
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) == 2:
+            parts.append(f"{FIELD_BY_NAME[key].label if key in FIELD_BY_NAME else key}: {value[0]} → {value[1]}")
+        else:
+            parts.append(f"{key}: {value}")
+    text = "; ".join(parts)
+    return f"{text} ({detail})" if detail else text
+
+
+def _is_disconnect(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("server closed the connection", "connection refused", "terminating connection",
+                                   "could not connect", "connection already closed", "ssl connection has been closed"))
+
+
+@contextmanager
+def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
+    if isinstance(target, (str, Path)):
+        with open(target, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+    else:
+        yield target
+
+
+def connect(url: str | None = None, *, user: str | None = None, role: str | None = None,
+            settings: Settings | None = None, migrate_schema: bool = True, source: str = "local") -> Inventory:
+    """Open the inventory: ``url`` or the environment (DESIGN.md section 3); migrations applied by default."""
+    settings = settings or load_settings()
+    db = create_database(settings, url)
+    if migrate_schema:
+        try:
+            migrate.upgrade(db)
+        except (OperationalError, SAInterfaceError) as exc:
+            db.dispose()
+            raise DatabaseUnavailableError(f"Cannot reach the database ({db.label}): {_first_line(exc)}") from exc
+    return Inventory(db, make_user(user, settings, source=source, role=role), settings)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", exc)
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+__all__ = ["Inventory", "Page", "connect", "escape_formula"]

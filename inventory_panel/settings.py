@@ -1,0 +1,131 @@
+"""Settings read from the environment, in one place (DESIGN.md section 3).
+
+A bad value raises ``ConfigurationError`` whose message is one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import ConfigurationError
+
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+Role = Literal["viewer", "editor", "admin"]
+ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
+
+
+@dataclass(frozen=True)
+class PostgresParams:
+    """Connection parameters from the libpq ``PG*`` variables."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    sslmode: str
+    appname: str
+    password: str | None
+    endpoint: str | None  # Lakebase Autoscaling endpoint path
+    instance_name: str | None  # Lakebase Provisioned instance
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    postgres: PostgresParams | None = None
+    sqlite_path: str = "./inventory.db"
+    schema: str = "inventory_app"
+    table: str = "inventory_items"
+    databricks_host: str | None = None
+    workspace_id: str | None = None
+    dashboard_id: str | None = None
+    max_upload_mb: int = 16
+    admins: frozenset[str] = field(default_factory=frozenset)
+    editors: frozenset[str] = field(default_factory=frozenset)
+    default_role: Role | None = None
+    app_name: str | None = None  # DATABRICKS_APP_NAME: set when running as a Databricks App
+    local_user: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """'url', 'postgres' or 'sqlite': which rule of section 3 picked the database."""
+        if self.database_url:
+            return "url"
+        if self.postgres:
+            return "postgres"
+        return "sqlite"
+
+    @property
+    def is_databricks_app(self) -> bool:
+        return bool(self.app_name)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if not IDENTIFIER_RE.match(value):
+        raise ConfigurationError(
+            f"{name} must be a plain SQL identifier (letters, digits, underscore; at most 63), got {value!r}")
+    return value
+
+
+def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
+    return frozenset(e.strip().lower() for e in env.get(name, "").split(",") if e.strip())
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    url = env.get("INVENTORY_DATABASE_URL", "").strip() or None
+    postgres = None
+    if not url and env.get("PGHOST", "").strip():
+        postgres = PostgresParams(
+            host=env["PGHOST"].strip(),
+            port=_int(env, "PGPORT", 5432),
+            database=env.get("PGDATABASE", "").strip() or "databricks_postgres",
+            user=env.get("PGUSER", "").strip() or _missing("PGUSER", "PGHOST is set"),
+            sslmode=env.get("PGSSLMODE", "").strip() or "require",
+            appname=env.get("PGAPPNAME", "").strip() or "inventory_panel",
+            password=env.get("PGPASSWORD") or None,
+            endpoint=env.get("PGENDPOINT", "").strip() or None,
+            instance_name=env.get("LAKEBASE_INSTANCE_NAME", "").strip() or None,
+        )
+    default_role = env.get("INVENTORY_DEFAULT_ROLE", "").strip().lower() or None
+    if default_role is not None and default_role not in ROLES:
+        raise ConfigurationError(f"INVENTORY_DEFAULT_ROLE must be one of viewer, editor, admin; got {default_role!r}")
+    return Settings(
+        database_url=url,
+        postgres=postgres,
+        sqlite_path=env.get("INVENTORY_SQLITE_PATH", "").strip() or "./inventory.db",
+        schema=_identifier(env, "POSTGRES_SCHEMA", "inventory_app"),
+        table=_identifier(env, "POSTGRES_TABLE", "inventory_items"),
+        databricks_host=(env.get("DATABRICKS_HOST", "").strip().rstrip("/") or None),
+        workspace_id=env.get("DATABRICKS_WORKSPACE_ID", "").strip() or None,
+        dashboard_id=env.get("DASHBOARD_ID", "").strip() or None,
+        max_upload_mb=_int(env, "INVENTORY_MAX_UPLOAD_MB", 16),
+        admins=_emails(env, "INVENTORY_ADMINS"),
+        editors=_emails(env, "INVENTORY_EDITORS"),
+        default_role=default_role,  # type: ignore[arg-type]
+        app_name=env.get("DATABRICKS_APP_NAME", "").strip() or None,
+        local_user=env.get("INVENTORY_USER", "").strip() or None,
+    )
+
+
+def _missing(name: str, why: str) -> str:
+    raise ConfigurationError(f"{name} must be set when {why}")

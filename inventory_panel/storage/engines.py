@@ -1,0 +1,145 @@
+"""Engines for SQLite, PostgreSQL and Lakebase, resolved from settings (DESIGN.md section 3).
+
+SQLite gets WAL, foreign keys and a busy timeout so that several threads (Panel sessions) can share one file;
+write transactions take the write lock up front (``BEGIN IMMEDIATE``) so two writers never deadlock on an
+upgrade from a read lock. PostgreSQL connections are pre-pinged so a restarted server costs one failed action,
+not a broken app. A password provider, when given, is asked for a password for every new connection — this is
+where rotating Lakebase OAuth credentials plug in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from ..errors import ConfigurationError
+from ..settings import Settings
+from .tables import Tables, build_tables
+
+log = logging.getLogger(__name__)
+
+PasswordProvider = Callable[[], str]
+
+
+@dataclass
+class Database:
+    """An engine plus the tables it serves and a label safe to show a person (no password)."""
+
+    engine: Engine
+    tables: Tables
+    label: str
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def parse_url(raw: str, variable: str = "INVENTORY_DATABASE_URL") -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"{variable} is not a database URL (expected e.g. sqlite:///inventory.db or "
+            f"postgresql+psycopg2://user@host/db), got {raw!r}") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(f"{variable} must be a sqlite:// or postgresql:// URL, got {backend}://")
+    if backend == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")
+    return url
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        parent = os.path.dirname(os.path.abspath(database))
+        if not os.path.isdir(parent):
+            raise ConfigurationError(f"SQLite database folder does not exist: {parent}")
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        # Let SQLAlchemy, not the driver, decide when transactions begin (pysqlite's own handling is broken).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if database not in ("", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgres_engine(url: URL, password_provider: PasswordProvider | None) -> Engine:
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": 10},
+    )
+    if password_provider is not None:
+        attach_password_provider(engine, password_provider)
+    return engine
+
+
+def attach_password_provider(engine: Engine, provider: PasswordProvider) -> None:
+    """Ask ``provider`` for the password of every new DBAPI connection (credentials that rotate)."""
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _inject(_dialect, _conn_rec, _cargs, cparams):  # noqa: ANN001
+        cparams["password"] = provider()
+
+
+def label_for(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite · {url.database or ':memory:'}"
+    return f"PostgreSQL · {url.host or 'local socket'}/{url.database}"
+
+
+def create_database(
+    settings: Settings,
+    url: str | None = None,
+    password_provider: PasswordProvider | None = None,
+) -> Database:
+    """Build the ``Database`` for an explicit ``url`` or by the resolution order of section 3."""
+    if url is None and settings.database_url:
+        url = settings.database_url
+    if url is not None:
+        sa_url = parse_url(url)
+        if sa_url.get_backend_name() == "sqlite":
+            return Database(_sqlite_engine(sa_url), build_tables(settings.table, None), label_for(sa_url))
+        return Database(_postgres_engine(sa_url, password_provider),
+                        build_tables(settings.table, settings.schema), label_for(sa_url))
+    if settings.postgres is not None:
+        pg = settings.postgres
+        sa_url = URL.create(
+            "postgresql+psycopg2", username=pg.user, password=pg.password, host=pg.host, port=pg.port,
+            database=pg.database, query={"sslmode": pg.sslmode, "application_name": pg.appname},
+        )
+        if pg.password is None and password_provider is None:
+            from ..databricks.lakebase import credential_provider  # only production needs databricks-sdk
+
+            password_provider = credential_provider(pg)
+        engine = _postgres_engine(sa_url, password_provider)
+        label = f"Lakebase · {pg.host}/{pg.database}" if pg.password is None else label_for(sa_url)
+        return Database(engine, build_tables(settings.table, settings.schema), label)
+    sa_url = parse_url(f"sqlite:///{settings.sqlite_path}", "INVENTORY_SQLITE_PATH")
+    return Database(_sqlite_engine(sa_url), build_tables(settings.table, None), label_for(sa_url))

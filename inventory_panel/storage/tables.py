@@ -1,0 +1,105 @@
+"""SQLAlchemy table definitions, derived from the field spec.
+
+Names come from settings: the items table is ``POSTGRES_TABLE`` and its companions are ``<table>_movements`` and
+``<table>_audit``, all in ``POSTGRES_SCHEMA`` on PostgreSQL (SQLite has no schemas).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..fields import FIELDS, Field
+from .types import Money, UTCDateTime
+
+ACTOR_LENGTH = 320  # an e-mail address at its longest
+
+
+def _column_type(field: Field) -> sa.types.TypeEngine:
+    if field.kind == "integer":
+        return sa.Integer()
+    if field.kind == "decimal":
+        return Money()
+    if field.max_length and field.max_length > 255:
+        return sa.Text()
+    return sa.String(field.max_length)
+
+
+def _field_columns() -> list[sa.Column]:
+    return [sa.Column(f.name, _column_type(f), nullable=not f.required) for f in FIELDS]
+
+
+def _field_checks(table: str) -> list[sa.CheckConstraint]:
+    return [
+        sa.CheckConstraint(f"{f.name} >= 0", name=f"ck_{table}_{f.name}_nonneg")
+        for f in FIELDS
+        if f.is_numeric and f.minimum is not None and f.minimum == 0
+    ]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The three tables of one inventory, bound to one MetaData."""
+
+    metadata: sa.MetaData
+    items: sa.Table
+    movements: sa.Table
+    audit: sa.Table
+    schema: str | None
+
+    @property
+    def version_table(self) -> str:
+        return f"{self.items.name}_alembic_version"
+
+
+def build_tables(table: str = "inventory_items", schema: str | None = None) -> Tables:
+    """Table objects for ``table`` in ``schema`` (``None`` on SQLite)."""
+    md = sa.MetaData(schema=schema)
+    items = sa.Table(
+        table, md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        *_field_columns(),
+        sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(ACTOR_LENGTH), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(ACTOR_LENGTH), nullable=False),
+        *_field_checks(table),
+        sa.UniqueConstraint("sku", name=f"uq_{table}_sku"),
+        sa.Index(f"ix_{table}_item_name", "item_name", "id"),
+        sa.Index(f"ix_{table}_category", "category", "item_name"),
+        sa.Index(f"ix_{table}_location", "location"),
+        sa.Index(f"ix_{table}_unit_price", "unit_price", "id"),
+        sa.Index(f"ix_{table}_quantity", "quantity", "id"),
+        sa.Index(f"ix_{table}_updated_at", "updated_at"),
+    )
+    movements = sa.Table(
+        f"{table}_movements", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        # No foreign key: the movement history of a deleted item is kept.
+        sa.Column("item_id", sa.BigInteger(), nullable=False),
+        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.Column("quantity_after", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("actor", sa.String(ACTOR_LENGTH), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("batch_id", sa.String(36), nullable=True),
+        sa.CheckConstraint("kind IN ('receive', 'issue', 'count', 'import')", name=f"ck_{table}_movements_kind"),
+        sa.Index(f"ix_{table}_movements_item", "item_id", "at"),
+    )
+    audit = sa.Table(
+        f"{table}_audit", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(ACTOR_LENGTH), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("item_id", sa.BigInteger(), nullable=True),
+        sa.Column("changes", sa.Text(), nullable=True),  # JSON: {"field": [old, new]} or the deleted row
+        sa.Column("batch_id", sa.String(36), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Index(f"ix_{table}_audit_item", "item_id", "id"),
+        sa.Index(f"ix_{table}_audit_at", "at"),
+    )
+    return Tables(md, items, movements, audit, schema)
