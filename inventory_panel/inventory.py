@@ -30,7 +30,7 @@ from .errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from .fields import FIELD_BY_NAME, FIELD_NAMES, parse_record
+from .fields import FIELD_BY_NAME, FIELD_NAMES, MAX_INT, has_control_chars, parse_record
 from .settings import Settings, load_settings
 from .storage import migrate
 from .storage.engines import Database, create_database
@@ -126,7 +126,7 @@ class Inventory:
         try:
             with self.transaction() as conn:
                 self.record_audit(conn, "denied", detail=f"{action} refused for role {self.user.role}")
-        except Exception:  # noqa: BLE001 - a failed audit write must not hide the denial itself
+        except Exception:
             log.exception("could not audit a permission denial")
         raise PermissionDeniedError(self.user.name, self.user.role, ACTION_WORDS.get(action, action))
 
@@ -166,6 +166,7 @@ class Inventory:
             return self._get(conn, item_id)
 
     def _get(self, conn: sa.Connection, item_id: int, *, lock: bool = False) -> dict[str, Any]:
+        _check_id(item_id)
         stmt = select_items(self.t).where(self.t.items.c.id == item_id)
         if lock and self.db.dialect == "postgresql":
             stmt = stmt.with_for_update()
@@ -257,6 +258,7 @@ class Inventory:
     def history(self, item_id: int) -> pd.DataFrame:
         """Stock movements and audit entries of one item, newest first: at, actor, what, detail."""
         self.require("read")
+        _check_id(item_id)
         m, a = self.t.movements, self.t.audit
         with self.reading() as conn:
             moves = conn.execute(sa.select(m).where(m.c.item_id == item_id)).all()
@@ -346,26 +348,33 @@ class Inventory:
         The delta is applied in SQL (``quantity = quantity + delta``), so concurrent adjustments all count.
         """
         self.require("adjust")
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-            raise ValidationError({"delta": "the adjustment must be a whole number other than 0"})
-        reason = (reason or "").strip()
+        _check_id(item_id)
+        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_INT:
+            raise ValidationError({"delta": f"the adjustment must be a whole number other than 0, at most {MAX_INT}"})
+        reason = str(reason or "").strip()
         if not reason:
             raise ValidationError({"reason": "give a reason for the adjustment"})
         if len(reason) > MAX_REASON:
             raise ValidationError({"reason": f"the reason must be at most {MAX_REASON} characters"})
+        if has_control_chars(reason):
+            raise ValidationError({"reason": "the reason must not contain control characters"})
         kind = kind or ("receive" if delta > 0 else "issue")
         if kind not in MOVEMENT_KINDS:
             raise ValidationError({"kind": f"kind must be one of {', '.join(MOVEMENT_KINDS)}"})
         items = self.t.items
+        # Computed as BIGINT so that a sum beyond the INTEGER column is refused here rather than overflowing.
+        after_expr = sa.cast(items.c.quantity, sa.BigInteger()) + sa.literal(delta, sa.BigInteger())
         with self.transaction() as conn:
             row = conn.execute(
                 items.update()
-                .where(items.c.id == item_id, items.c.quantity + delta >= 0)
+                .where(items.c.id == item_id, after_expr >= 0, after_expr <= MAX_INT)
                 .values(quantity=items.c.quantity + delta, version=items.c.version + 1,
                         updated_at=utcnow(), updated_by=self.user.name)
                 .returning(items.c.quantity)).first()
             if row is None:
                 current = self._get(conn, item_id)
+                if current["quantity"] + delta > MAX_INT:
+                    raise ValidationError({"delta": f"the quantity would exceed {MAX_INT}"})
                 raise InsufficientStockError(item_id, current["quantity"], delta)
             after = int(row[0])
             self._movement(conn, item_id, delta, after, kind, reason)
@@ -385,8 +394,14 @@ class Inventory:
             yield
         except IntegrityError as exc:
             if sku and "sku" in str(exc.orig).lower():
-                raise ConflictError(f"SKU {sku!r} is already used by another item.") from exc
+                raise ConflictError(f"SKU {sku!r} is already used by another item.", self._item_with_sku(sku)) from exc
             raise
+
+    def _item_with_sku(self, sku: str) -> dict[str, Any] | None:
+        """The item now holding ``sku`` (the ``current`` of a SKU conflict), if it still exists."""
+        with self.reading() as conn:
+            row = conn.execute(select_items(self.t).where(self.t.items.c.sku == sku)).first()
+        return None if row is None else dict(row._mapping)
 
     # -- files --------------------------------------------------------------------------------------------------
 
@@ -441,10 +456,29 @@ def _describe_changes(changes: str | None, detail: str | None) -> str:
     return f"{text} ({detail})" if detail else text
 
 
+# PostgreSQL error codes that mean "the server is going away or will not let us in", not "your statement failed".
+UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03", "57P04", "53300", "28000", "28P01"})
+UNAVAILABLE_MARKERS = (
+    "server closed the connection", "connection refused", "terminating connection", "could not connect",
+    "connection already closed", "ssl connection has been closed", "the database system is shutting down",
+    "the database system is starting up", "the database system is in recovery mode", "password authentication failed",
+    "could not translate host name", "no route to host", "network is unreachable", "connection timed out",
+    "timeout expired", "ssl syscall error", "eof detected", "unable to open database file",
+)
+
+
 def _is_disconnect(exc: Exception) -> bool:
+    code = getattr(getattr(exc, "orig", None), "pgcode", None) or ""
+    if code.startswith("08") or code in UNAVAILABLE_CODES:
+        return True
     text = str(exc).lower()
-    return any(s in text for s in ("server closed the connection", "connection refused", "terminating connection",
-                                   "could not connect", "connection already closed", "ssl connection has been closed"))
+    return any(s in text for s in UNAVAILABLE_MARKERS)
+
+
+def _check_id(item_id: Any) -> None:
+    # An id no row can have (not an integer, or beyond BIGINT) is "not found", not a driver overflow error.
+    if isinstance(item_id, bool) or not isinstance(item_id, int) or not 0 < item_id < 2**63:
+        raise NotFoundError(item_id)
 
 
 @contextmanager

@@ -10,9 +10,9 @@ where rotating Lakebase OAuth credentials plug in.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -61,13 +61,13 @@ def parse_url(raw: str, variable: str = "INVENTORY_DATABASE_URL") -> URL:
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        parent = os.path.dirname(os.path.abspath(database))
-        if not os.path.isdir(parent):
+        parent = Path(database).resolve().parent
+        if not parent.is_dir():
             raise ConfigurationError(f"SQLite database folder does not exist: {parent}")
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the driver, decide when transactions begin (pysqlite's own handling is broken).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -79,7 +79,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -104,7 +104,7 @@ def attach_password_provider(engine: Engine, provider: PasswordProvider) -> None
     """Ask ``provider`` for the password of every new DBAPI connection (credentials that rotate)."""
 
     @sa.event.listens_for(engine, "do_connect")
-    def _inject(_dialect, _conn_rec, _cargs, cparams):  # noqa: ANN001
+    def _inject(_dialect, _conn_rec, _cargs, cparams):
         cparams["password"] = provider()
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..fields import FIELD_NAMES
+from ..errors import ValidationError
+from ..fields import FIELD_NAMES, has_control_chars
 from .tables import Tables
 from .types import Money
 
@@ -28,6 +29,11 @@ class Filters:
     def __post_init__(self) -> None:
         if self.status not in (None, *STATUSES):
             raise ValueError(f"status must be one of {', '.join(STATUSES)} or None, got {self.status!r}")
+        for name in ("search", "category", "location"):
+            text = getattr(self, name)
+            # PostgreSQL cannot even receive a NUL; refuse every control character the field rules refuse.
+            if text is not None and (not isinstance(text, str) or has_control_chars(text)):
+                raise ValidationError({name: f"the {name} filter must be text without control characters"})
 
 
 def status_expr(items: sa.Table) -> sa.ColumnElement[str]:

@@ -7,6 +7,7 @@ It can be stopped and started again on the same port (fault tests). Works as roo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -42,7 +43,7 @@ class PostgresServer:
         self._as_root = os.geteuid() == 0
         if self._as_root:
             self._ensure_system_user()
-            os.chmod(self.root, 0o777)
+            self.root.chmod(0o777)
         self._run("initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "-D", str(self.pgdata))
         (self.pgdata / "pg_hba.conf").write_text(
             "local all all trust\n"
@@ -109,8 +110,6 @@ class PostgresServer:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""The field spec: parsing rules and messages shared by forms, the API and the importer."""
+
+from decimal import Decimal
+
+import pytest
+
+from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, REQUIRED_FIELDS, parse_record
+
+
+def test_spec_lists_the_item_fields_in_order():
+    assert FIELD_NAMES == ("item_name", "category", "quantity", "unit_price", "description", "supplier",
+                           "location", "minimum_stock", "sku")
+    assert REQUIRED_FIELDS == ("item_name", "category", "quantity", "unit_price")
+    assert all(f.label and f.help for f in FIELD_BY_NAME.values())
+
+
+@pytest.mark.parametrize("raw, expected", [("5", 5), ("5.0", 5), (" 7 ", 7), ("0", 0), (5, 5), (5.0, 5)])
+def test_integers_accepted(raw, expected):
+    assert FIELD_BY_NAME["quantity"].parse(raw) == expected
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("5.5", "quantity must be a whole number such as 5"),
+    ("1e3", "quantity must be a whole number such as 5"),
+    ("1,000", "quantity must be a whole number such as 5"),
+    ("nan", "quantity must be a whole number such as 5"),
+    ("inf", "quantity must be a whole number such as 5"),
+    (float("nan"), "quantity is required"),
+    (True, "quantity must be a whole number such as 5"),
+    ("", "quantity is required"),
+    (None, "quantity is required"),
+    ("-1", "quantity must be 0 or greater"),
+    ("2147483648", "quantity must be at most 2147483647"),
+])
+def test_integers_refused(raw, message):
+    with pytest.raises(ValueError) as exc:
+        FIELD_BY_NAME["quantity"].parse(raw)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("raw, expected", [("12", "12.00"), ("12.5", "12.50"), ("12.50", "12.50"), ("0", "0.00"),
+                                           (Decimal("3.1"), "3.10"), (7, "7.00"), (" .5", "0.50")])
+def test_decimals_accepted_exactly(raw, expected):
+    value = FIELD_BY_NAME["unit_price"].parse(raw)
+    assert isinstance(value, Decimal) and str(value) == expected
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("nan", "unit_price must be a number such as 12.50"),
+    ("inf", "unit_price must be a number such as 12.50"),
+    ("abc", "unit_price must be a number such as 12.50"),
+    ("", "unit_price is required"),
+    ("-0.01", "unit_price must be 0 or greater"),
+    ("1.234", "unit_price may have at most 2 decimal places"),
+    ("10000000000", "unit_price must be at most 9999999999.99"),
+    (float("inf"), "unit_price must be a number such as 12.50"),
+])
+def test_decimals_refused(raw, message):
+    with pytest.raises(ValueError) as exc:
+        FIELD_BY_NAME["unit_price"].parse(raw)
+    assert str(exc.value) == message
+
+
+def test_text_trimmed_limited_and_free_of_control_characters():
+    name = FIELD_BY_NAME["item_name"]
+    assert name.parse("  Desk  ") == "Desk"
+    with pytest.raises(ValueError, match="at most 100 characters"):
+        name.parse("x" * 101)
+    with pytest.raises(ValueError, match="control characters"):
+        name.parse("a\x00b")
+    assert FIELD_BY_NAME["supplier"].parse("   ") is None
+
+
+def test_minimum_stock_empty_is_none_and_zero_stays_zero():
+    field = FIELD_BY_NAME["minimum_stock"]
+    assert field.parse("") is None
+    assert field.parse("0") == 0
+
+
+def test_parse_record_reports_every_bad_field_and_unknown_names():
+    clean, errors = parse_record({"item_name": "", "category": "A", "quantity": "-2", "unit_price": "x",
+                                  "colour": "red"})
+    assert set(errors) == {"item_name", "quantity", "unit_price", "colour"}
+    assert clean["category"] == "A"
+
+
+def test_parse_record_partial_checks_only_given_fields():
+    clean, errors = parse_record({"quantity": "3"}, partial=True)
+    assert clean == {"quantity": 3} and errors == {}
