@@ -62,7 +62,8 @@ def resolve_role(name: str, settings: Settings, *, local: bool) -> str:
 
 
 def make_user(name: str | None, settings: Settings, *, source: str = "local", role: str | None = None) -> User:
-    local = source in ("local", "notebook")
+    # Inside a deployed Databricks App nobody is "the single local user": a missing identity must not become admin.
+    local = source in ("local", "notebook") and not settings.is_databricks_app
     name = name or local_user_name(settings)
     if role is not None and role not in PERMISSIONS:
         raise ValueError(f"unknown role {role!r}; use viewer, editor or admin")

@@ -178,8 +178,9 @@ def serve_args(max_upload_mb: int, port: int, address: str) -> list[str]:
     # Uploads travel base64-encoded over the websocket: a third larger than the file, plus framing.
     ws_limit = int(max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
     return ["--port", str(port), "--address", address, "--allow-websocket-origin", f"{address}:{port}",
-            "--allow-websocket-origin", f"localhost:{port}", "--websocket-max-message-size", str(ws_limit),
-            "--num-threads", "4"]
+            "--allow-websocket-origin", f"localhost:{port}", "--websocket-max-message-size", str(ws_limit)]
+    # No --num-threads: with Panel's thread pool a Tabulator edit event can be handled before the edited value
+    # arrives, so the old value would be saved. Long work (CSV import) runs in its own worker thread instead.
 
 
 _COMMANDS = {"init-db": _init_db, "import": _import, "export": _export, "load-sample": _load_sample}

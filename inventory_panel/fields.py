@@ -25,6 +25,11 @@ INTEGER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
 DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+def has_control_chars(text: str) -> bool:
+    """True when ``text`` holds a control character other than tab and newlines (NUL, escape, backspace, …)."""
+    return any(ord(c) < 32 and c not in "\t\n\r" for c in text)
+
+
 @dataclass(frozen=True)
 class Field:
     """One item field: its storage type, rules, and the words a person sees."""
@@ -91,7 +96,7 @@ class Field:
         return self._parse_decimal(value, text)
 
     def _parse_text(self, text: str) -> str:
-        if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        if has_control_chars(text):
             raise ValueError(self.msg_control())
         if self.max_length is not None and len(text) > self.max_length:
             raise ValueError(self.msg_too_long())

@@ -73,6 +73,9 @@ def _sqlite_engine(url: URL) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # The per-category totals are kept by row triggers, which make every insert keep a statement journal of
+        # the pages it changes; on disk that is a temporary file per row of a bulk import (measured 1.5-2x slower).
+        cur.execute("PRAGMA temp_store=MEMORY")
         if database not in ("", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -101,11 +104,26 @@ def _postgres_engine(url: URL, password_provider: PasswordProvider | None) -> En
 
 
 def attach_password_provider(engine: Engine, provider: PasswordProvider) -> None:
-    """Ask ``provider`` for the password of every new DBAPI connection (credentials that rotate)."""
+    """Ask ``provider`` for the password of every new DBAPI connection (credentials that rotate).
+
+    When the server refuses the password although the provider thought it valid (a token revoked before its
+    expiry), a provider with ``invalidate()`` is asked once more for a fresh one before the login fails.
+    """
 
     @sa.event.listens_for(engine, "do_connect")
-    def _inject(_dialect, _conn_rec, _cargs, cparams):
+    def _inject(dialect, _conn_rec, cargs, cparams):
+        dbapi = dialect.loaded_dbapi
         cparams["password"] = provider()
+        try:
+            return dbapi.connect(*cargs, **cparams)
+        except dbapi.OperationalError as exc:
+            invalidate = getattr(provider, "invalidate", None)
+            if invalidate is None or "authentication failed" not in str(exc):
+                raise
+            log.warning("the database refused the current credential; fetching a fresh one")
+            invalidate()
+            cparams["password"] = provider()
+            return dbapi.connect(*cargs, **cparams)
 
 
 def label_for(url: URL) -> str:

@@ -31,7 +31,12 @@ def upgrade(db: Database) -> None:
             # Two app replicas starting together must not both create the tables.
             key = zlib.crc32(f"{db.tables.schema}.{db.tables.items.name}".encode())
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{db.tables.schema}"'))
+            # Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, and a
+            # least-privilege app role (tables owned by another role, see docs/security.md) does not have it.
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
+                                  {"s": db.tables.schema}).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE SCHEMA "{db.tables.schema}"'))
         command.upgrade(alembic_config(db, conn), "head")
 
 

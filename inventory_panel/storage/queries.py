@@ -5,6 +5,7 @@ Sort columns and filters come from a whitelist; every value is a bound parameter
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,12 @@ from .tables import Tables
 from .types import Money
 
 STATUSES = ("low", "out", "ok")
+SEARCH_FIELDS = ("item_name", "sku", "supplier", "description")
+STAT_FIELDS = ("items", "units", "value_cents", "low_stock", "out_of_stock")
+# PostgreSQL's search document; migration 0002 indexes exactly this expression (columns unqualified: it is only
+# used in queries on the items table alone).
+SEARCH_DOCUMENT_SQL = ("item_name || chr(31) || coalesce(sku, '') || chr(31) || coalesce(supplier, '') || chr(31) "
+                       "|| coalesce(description, '')")
 SORTABLE = (*FIELD_NAMES, "id", "updated_at", "created_at", "value")
 
 
@@ -42,25 +49,42 @@ def status_expr(items: sa.Table) -> sa.ColumnElement[str]:
 
 
 def status_condition(items: sa.Table, status: str) -> sa.ColumnElement[bool]:
-    q, m = items.c.quantity, items.c.minimum_stock
+    # A literal 0, not a bound parameter: SQLite only uses the partial low-stock index (tables.LOW_STOCK_SQL)
+    # when it can see at prepare time that the query's condition is the index's condition.
+    q, m, zero = items.c.quantity, items.c.minimum_stock, sa.literal_column("0")
     if status == "out":
-        return q == 0
+        return q == zero
     if status == "low":
-        return sa.and_(q > 0, m.is_not(None), q <= m)
-    return sa.and_(q > 0, sa.or_(m.is_(None), q > m))
+        return sa.and_(q > zero, m.is_not(None), q <= m)
+    return sa.and_(q > zero, sa.or_(m.is_(None), q > m))
 
 
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def where_clause(tables: Tables, filters: Filters) -> list[sa.ColumnElement[bool]]:
+def search_condition(tables: Tables, text: str, dialect: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive substring of name, sku, supplier or description.
+
+    PostgreSQL matches one search document (the four fields joined by a control character, which neither a
+    field nor a search can contain, so a match never spans two fields): one ILIKE per row, and the very
+    expression the ``pg_trgm`` GIN index of migration 0002 indexes. SQLite has no such index; its LIKE is already
+    case-insensitive exactly as far as its ``lower()`` is (ASCII), so plain LIKE per field spares a ``lower()``
+    copy of every field of every row.
+    """
+    pattern = f"%{escape_like(text)}%"
+    if dialect == "postgresql":
+        return sa.literal_column(f"({SEARCH_DOCUMENT_SQL})", sa.Text()).ilike(pattern, escape="\\")
+    items = tables.items
+    return sa.or_(*(items.c[c].like(pattern, escape="\\") for c in SEARCH_FIELDS))
+
+
+def where_clause(tables: Tables, filters: Filters, dialect: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions of ``filters`` for a query on the items table alone (``dialect``: ``sqlite``/``postgresql``)."""
     items = tables.items
     conds: list[sa.ColumnElement[bool]] = []
     if filters.search and filters.search.strip():
-        pattern = f"%{escape_like(filters.search.strip())}%"
-        conds.append(sa.or_(*(items.c[c].ilike(pattern, escape="\\")
-                              for c in ("item_name", "sku", "supplier", "description"))))
+        conds.append(search_condition(tables, filters.search.strip(), dialect))
     if filters.category:
         conds.append(items.c.category == filters.category)
     if filters.location:
@@ -74,11 +98,37 @@ def value_expr(items: sa.Table) -> sa.ColumnElement[Any]:
     return sa.type_coerce(items.c.quantity * items.c.unit_price, Money())
 
 
-def order_by(tables: Tables, sort_by: str, descending: bool) -> list[sa.ColumnElement[Any]]:
+def sort_column(tables: Tables, sort_by: str) -> sa.ColumnElement[Any]:
     if sort_by not in SORTABLE:
         raise ValueError(f"cannot sort by {sort_by!r}; choose one of {', '.join(SORTABLE)}")
     items = tables.items
-    column = value_expr(items) if sort_by == "value" else items.c[sort_by]
+    return value_expr(items) if sort_by == "value" else items.c[sort_by]
+
+
+def seek_condition(tables: Tables, sort_by: str, descending: bool, key: tuple[Any, int],
+                   dialect: str) -> sa.ColumnElement[bool]:
+    """The items strictly after ``key`` (a row's sort value and id) in page order: keyset paging.
+
+    A row-value comparison ``(column, id) > (value, id)`` is a range scan of the (column, id) index, however deep
+    the page. NULLs sort first on SQLite and last on PostgreSQL (ascending; the reverse descending), so where they
+    fall decides whether they come after the key.
+    """
+    column, ident = sort_column(tables, sort_by), tables.items.c.id
+    value, last_id = key
+    later = operator.lt if descending else operator.gt
+    after = later(sa.tuple_(column, ident), sa.tuple_(sa.literal(value, column.type), sa.literal(last_id)))
+    if sort_by == "value" or not tables.items.c[sort_by].nullable:
+        return after  # no NULLs to place (and a bare range is what the index serves fastest)
+    nulls_first = (dialect == "sqlite") != descending
+    if value is None:
+        among_nulls = sa.and_(column.is_(None), later(ident, last_id))
+        return sa.or_(among_nulls, column.is_not(None)) if nulls_first else among_nulls
+    return after if nulls_first else sa.or_(after, column.is_(None))
+
+
+def order_by(tables: Tables, sort_by: str, descending: bool) -> list[sa.ColumnElement[Any]]:
+    items = tables.items
+    column = sort_column(tables, sort_by)
     if descending:
         return [column.desc(), items.c.id.desc()]
     return [column.asc(), items.c.id.asc()]
@@ -87,3 +137,75 @@ def order_by(tables: Tables, sort_by: str, descending: bool) -> list[sa.ColumnEl
 def select_items(tables: Tables) -> sa.Select:
     items = tables.items
     return sa.select(items, status_expr(items).label("status"))
+
+
+def page_ids(tables: Tables, conds: list[sa.ColumnElement[bool]], sort_by: str, descending: bool) -> sa.Select:
+    """The ids of the matching items in page order; add ``offset``/``limit``.
+
+    Paging over ids alone lets the database skip rows inside an index that holds the sort key and the id
+    (``ix_<table>_unit_price`` and friends, the partial low-stock index) without visiting skipped rows.
+    """
+    items = tables.items
+    return sa.select(items.c.id).where(*conds).order_by(*order_by(tables, sort_by, descending))
+
+
+def page_rows(tables: Tables, ids: sa.Select, sort_by: str, descending: bool) -> sa.Select:
+    """Full rows (with status) of the items ``ids`` selects, in page order."""
+    items = tables.items
+    page = ids.subquery("page")
+    return (select_items(tables).join(page, items.c.id == page.c.id)
+            .order_by(*order_by(tables, sort_by, descending)))
+
+
+def stats_count(tables: Tables, filters: Filters) -> sa.Select | None:
+    """How many items match, read from the maintained per-category totals; None when they cannot tell."""
+    if (filters.search and filters.search.strip()) or filters.location:
+        return None
+    s = tables.stats
+    items = s.c["items"]  # not ``s.c.items``: that is the column collection's own method
+    if filters.status == "ok":
+        counted = items - s.c.low_stock - s.c.out_of_stock
+    else:
+        counted = {None: items, "low": s.c.low_stock, "out": s.c.out_of_stock}[filters.status]
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(counted), 0))
+    return stmt.where(s.c.category == filters.category) if filters.category else stmt
+
+
+def summary_select(tables: Tables) -> sa.Select:
+    """Items, units, value (cents), categories, low and out of stock, from the maintained per-category totals."""
+    s = tables.stats
+    per_category = (sa.select(s.c.category, *(sa.func.sum(s.c[c]).label(c) for c in STAT_FIELDS))
+                    .group_by(s.c.category).subquery("per_category"))
+    return sa.select(
+        *(sa.func.coalesce(sa.func.sum(per_category.c[c]), 0).label(c) for c in STAT_FIELDS),
+        sa.func.count(sa.case((per_category.c["items"] > 0, 1))).label("categories"),
+    )
+
+
+def category_totals_select(tables: Tables) -> sa.Select:
+    """Per category with items: value (cents), items, units; most valuable first, from the maintained totals."""
+    s = tables.stats
+    value = sa.func.sum(s.c.value_cents).label("value_cents")
+    return (sa.select(s.c.category, value, sa.func.sum(s.c["items"]).label("items"),
+                      sa.func.sum(s.c.units).label("units"))
+            .group_by(s.c.category).having(sa.func.sum(s.c["items"]) > 0).order_by(value.desc(), s.c.category))
+
+
+def distinct_select(tables: Tables, column: str) -> sa.Select:
+    """Sorted distinct non-null values of ``column`` without reading every item where an index allows.
+
+    Categories come from the maintained totals (those with items); locations and suppliers by a loose index scan
+    (one index probe per distinct value, a recursive query both SQLite and PostgreSQL run).
+    """
+    items = tables.items
+    if column == "category":
+        s = tables.stats
+        return (sa.select(s.c.category).group_by(s.c.category).having(sa.func.sum(s.c["items"]) > 0)
+                .order_by(s.c.category))
+    if column not in ("location", "supplier"):
+        raise ValueError(f"no value list for {column!r}")
+    col = items.c[column]
+    seen = sa.select(sa.func.min(col).label("value")).cte("seen", recursive=True)
+    after = sa.select(sa.func.min(col)).where(col > seen.c.value).scalar_subquery()
+    seen = seen.union_all(sa.select(after).where(seen.c.value.is_not(None)))
+    return sa.select(seen.c.value).where(seen.c.value.is_not(None)).order_by(seen.c.value)

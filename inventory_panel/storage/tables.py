@@ -1,7 +1,13 @@
 """SQLAlchemy table definitions, derived from the field spec.
 
-Names come from settings: the items table is ``POSTGRES_TABLE`` and its companions are ``<table>_movements`` and
-``<table>_audit``, all in ``POSTGRES_SCHEMA`` on PostgreSQL (SQLite has no schemas).
+Names come from settings: the items table is ``POSTGRES_TABLE`` and its companions are ``<table>_movements``,
+``<table>_audit`` and ``<table>_stats``, all in ``POSTGRES_SCHEMA`` on PostgreSQL (SQLite has no schemas).
+
+``<table>_stats`` holds per-category totals (items, units, value in cents, low and out of stock) kept exact by
+triggers on the items table in the writing transaction itself (migration 0002), so the summary and the counts of
+unfiltered/category/status pages are a few-row read instead of a scan of every item. On SQLite there is one row
+per category; on PostgreSQL the triggers append delta rows (no row is ever a hot spot that concurrent writers
+queue on) and fold them together now and then; readers always sum per category.
 """
 
 from __future__ import annotations
@@ -14,6 +20,10 @@ from ..fields import FIELDS, Field
 from .types import Money, UTCDateTime
 
 ACTOR_LENGTH = 320  # an e-mail address at its longest
+# The low-stock condition exactly as the partial index states it; queries.status_condition renders the same SQL,
+# which is what lets SQLite and PostgreSQL prove that the index applies.
+LOW_STOCK_SQL = "quantity > 0 AND minimum_stock IS NOT NULL AND quantity <= minimum_stock"
+SHORT_STOCK_SQL = f"quantity = 0 OR {LOW_STOCK_SQL}"  # out of stock or low: the Low stock view
 
 
 def _column_type(field: Field) -> sa.types.TypeEngine:
@@ -46,6 +56,7 @@ class Tables:
     items: sa.Table
     movements: sa.Table
     audit: sa.Table
+    stats: sa.Table
     schema: str | None
 
     @property
@@ -69,11 +80,22 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.UniqueConstraint("sku", name=f"uq_{table}_sku"),
         sa.Index(f"ix_{table}_item_name", "item_name", "id"),
         sa.Index(f"ix_{table}_category", "category", "item_name"),
-        sa.Index(f"ix_{table}_location", "location"),
+        # (location, quantity): location filters count and units per location sum inside the index.
+        sa.Index(f"ix_{table}_location_quantity", "location", "quantity"),
+        sa.Index(f"ix_{table}_supplier", "supplier"),
         sa.Index(f"ix_{table}_unit_price", "unit_price", "id"),
         sa.Index(f"ix_{table}_quantity", "quantity", "id"),
         sa.Index(f"ix_{table}_updated_at", "updated_at"),
+        sa.Index(f"ix_{table}_low_stock", "item_name", "id",
+                 sqlite_where=sa.text(LOW_STOCK_SQL), postgresql_where=sa.text(LOW_STOCK_SQL)),
     )
+    q, m = items.c.quantity, items.c.minimum_stock
+    # Stock value (the top items chart, sorting by value) and shortage (the Low stock view, only short items).
+    sa.Index(f"ix_{table}_value", q * items.c.unit_price, items.c.id)
+    # Surplus (quantity - minimum) ascending is shortage descending; an expression index declared DESC would not
+    # compare equal to its reflection in the migration check.
+    sa.Index(f"ix_{table}_shortage", q - sa.func.coalesce(m, 0), items.c.item_name, items.c.id,
+             sqlite_where=sa.text(SHORT_STOCK_SQL), postgresql_where=sa.text(SHORT_STOCK_SQL))
     movements = sa.Table(
         f"{table}_movements", md,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
@@ -102,4 +124,15 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Index(f"ix_{table}_audit_item", "item_id", "id"),
         sa.Index(f"ix_{table}_audit_at", "at"),
     )
-    return Tables(md, items, movements, audit, schema)
+    stats = sa.Table(
+        f"{table}_stats", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("category", sa.String(50), nullable=False),
+        sa.Column("items", sa.BigInteger(), nullable=False),
+        sa.Column("units", sa.BigInteger(), nullable=False),
+        sa.Column("value_cents", sa.BigInteger(), nullable=False),
+        sa.Column("low_stock", sa.BigInteger(), nullable=False),
+        sa.Column("out_of_stock", sa.BigInteger(), nullable=False),
+        sa.Index(f"ix_{table}_stats_category", "category"),
+    )
+    return Tables(md, items, movements, audit, stats, schema)

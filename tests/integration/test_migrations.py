@@ -49,7 +49,7 @@ def test_schema_and_table_names_from_the_environment(pg_url, item_values, tmp_pa
         with inv.db.engine.connect() as conn:
             names = set(conn.execute(sa.text(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'warehouse_east'")).scalars())
-            assert names == {"stock_items", "stock_items_movements", "stock_items_audit",
+            assert names == {"stock_items", "stock_items_movements", "stock_items_audit", "stock_items_stats",
                              "stock_items_alembic_version"}
             public = conn.execute(sa.text(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")).scalar()
@@ -64,7 +64,7 @@ def test_sqlite_table_name_from_the_environment(sqlite_url, item_values):
     try:
         inv.add(item_values)
         tables = set(sa.inspect(inv.db.engine).get_table_names())
-        assert {"things", "things_movements", "things_audit"} <= tables
+        assert {"things", "things_movements", "things_audit", "things_stats"} <= tables
         assert "inventory_items" not in tables
     finally:
         inv.close()

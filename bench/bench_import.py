@@ -1,0 +1,418 @@
+"""Import benchmark: ``Inventory.import_csv`` against bare baselines on the same file, SQLite and PostgreSQL.
+
+Run: ``python -m bench.bench_import`` (``--rows``, ``--runs``, ``--backends``, ``--big-rows``, ``--no-big``,
+``--update-docs`` to rewrite the Import section of ``docs/benchmarks.md``).
+
+In one process, on the same generated file (``gen_inventory_csv.py``, into ``bench/data/``), each run loads a fresh
+database built by the app's own migrations (every index and trigger in place) with:
+
+- ``import``: ``inv.import_csv(path)`` — the whole product path: read, validate, write, audit;
+- ``baseline``: PostgreSQL a bare ``COPY … FROM STDIN (FORMAT csv, HEADER)`` of the file into that same table;
+  SQLite ``csv.reader`` + one ``executemany`` into it, in one transaction;
+- ``pandas``: ``pd.read_csv`` + ``DataFrame.to_sql`` (default method) into the same table.
+
+The methods take turns within each run, so load from other processes on the machine hits them alike; the medians
+are compared. Besides wall time, CPU time is measured (this process plus, on the embedded PostgreSQL server, its
+processes), which a busy machine disturbs much less. Then ``import`` runs alone in a child process per file size
+(``--rows`` and ``--big-rows``) to report its time and peak RSS (``VmHWM``).
+PostgreSQL is ``INVENTORY_BENCH_POSTGRES_URL`` when set (no server CPU then), else a throwaway local server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import numpy
+import pandas as pd
+import psutil
+import psycopg2
+import sqlalchemy as sa
+
+import inventory_panel as ip
+from inventory_panel.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
+CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
+               "minimum_stock")
+ACTOR = "bench@example.com"
+STAMP = "2024-01-01 00:00:00.000000"
+METHODS = ("import", "baseline", "pandas")
+TARGETS = {"first": 2.0, "later": 1.5, "pandas": 5.0, "rss_mb": 400}
+DOC_START, DOC_END = "<!-- bench_import:start -->", "<!-- bench_import:end -->"
+
+
+def dataset(rows: int) -> Path:
+    """The generator's deterministic CSV of ``rows`` rows, made on first use."""
+    path = DATA / f"import_{rows}.csv"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(GENERATOR), str(rows), str(path)], check=True)
+    return path
+
+
+def connect(url: str) -> ip.Inventory:
+    return ip.connect(url, user=ACTOR, role="admin", settings=load_settings({}))
+
+
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+
+
+class Target(Protocol):
+    """Where fresh databases come from, and which server processes' CPU counts as the database's."""
+
+    name: str
+
+    def fresh(self) -> AbstractContextManager[str]: ...
+
+    def server_pids(self) -> list[int]: ...
+
+    def version(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteTarget:
+    name = "sqlite"
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="bench-import-"))
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        path = self.root / f"{uuid.uuid4().hex}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def server_pids(self) -> list[int]:
+        return []  # SQLite runs in this process: its CPU is already counted
+
+    def version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PostgresTarget:
+    name = "postgresql"
+
+    def __init__(self) -> None:
+        self.external = os.environ.get("INVENTORY_BENCH_POSTGRES_URL")
+        self.server = None
+        if not self.external:
+            from tests.support.postgres import PostgresServer
+
+            self.server = PostgresServer()
+        self.admin_url = self.external or self.server.url
+
+    def _admin(self, sql: str) -> None:
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+        engine.dispose()
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        name = f"bench_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        try:
+            yield self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            self._admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    def server_pids(self) -> list[int]:
+        if self.server is None:
+            return []  # an external server's processes are out of reach
+        postmaster = psutil.Process(int((self.server.pgdata / "postmaster.pid").read_text().split()[0]))
+        return [postmaster.pid, *(p.pid for p in postmaster.children(recursive=True))]
+
+    def version(self) -> str:
+        engine = sa.create_engine(self.admin_url)
+        with engine.connect() as conn:
+            text = conn.exec_driver_sql("SHOW server_version").scalar()
+        engine.dispose()
+        return f"PostgreSQL {text}" + (" (external)" if self.external else " (local, fsync off)")
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+def _cpu(pids: list[int]) -> dict[int, float]:
+    seconds = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seconds[pid] = times.user + times.system
+    return seconds
+
+
+@contextmanager
+def measured(target: Target, out: list[Timing]) -> Iterator[None]:
+    """Wall time, and CPU time of this process plus the database server's processes."""
+    server_before = _cpu(target.server_pids())
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    yield
+    wall, cpu = time.perf_counter() - wall_before, time.process_time() - cpu_before
+    server_after = _cpu(target.server_pids())
+    cpu += sum(max(0.0, s - server_before.get(pid, 0.0)) for pid, s in server_after.items())
+    out.append(Timing(wall, cpu))
+
+
+def run_import(target: Target, url: str, path: Path, rows: int, out: list[Timing]) -> None:
+    inv = connect(url)
+    try:
+        with measured(target, out):
+            report = inv.import_csv(path)
+        assert (report.inserted, report.skipped) == (rows, 0), report.to_dict()
+    finally:
+        inv.close()
+
+
+def run_baseline(target: Target, url: str, path: Path, rows: int, out: list[Timing]) -> None:
+    inv = connect(url)
+    items = inv.t.items
+    try:
+        raw = inv.db.engine.raw_connection()  # the app's engine: same PRAGMAs on SQLite
+        cur = raw.cursor()
+        table = inv.db.engine.dialect.identifier_preparer.format_table(items)
+        columns = ", ".join(CSV_COLUMNS)
+        if target.name == "postgresql":
+            # The file has no audit columns: let the same table fill them, as a bare load would.
+            for column, default in (("created_at", "now()"), ("updated_at", "now()"),
+                                    ("created_by", f"'{ACTOR}'"), ("updated_by", f"'{ACTOR}'")):
+                cur.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default}")
+            raw.commit()
+            with measured(target, out), path.open("rb") as fh:
+                cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER)", fh)
+                raw.commit()
+        else:
+            marks = ", ".join("?" * len(CSV_COLUMNS))
+            sql = (f"INSERT INTO {table} ({columns}, version, created_at, created_by, updated_at, updated_by) "
+                   f"VALUES ({marks}, 1, '{STAMP}', '{ACTOR}', '{STAMP}', '{ACTOR}')")
+            with measured(target, out), path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.reader(fh)
+                next(reader)
+                cur.execute("BEGIN IMMEDIATE")
+                cur.executemany(sql, reader)
+                cur.execute("COMMIT")
+        cur.execute(f"SELECT count(*) FROM {table}")
+        assert cur.fetchone()[0] == rows
+        raw.close()
+    finally:
+        inv.close()
+
+
+def run_pandas(target: Target, url: str, path: Path, rows: int, out: list[Timing]) -> None:
+    inv = connect(url)
+    try:
+        with measured(target, out):
+            frame = pd.read_csv(path)
+            now = datetime.now(UTC)
+            frame = frame.assign(version=1, created_at=now, created_by=ACTOR, updated_at=now, updated_by=ACTOR)
+            frame.to_sql(inv.t.items.name, inv.db.engine, schema=inv.t.schema, if_exists="append", index=False)
+        with inv.reading() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(inv.t.items)).scalar_one() == rows
+    finally:
+        inv.close()
+
+
+RUNNERS: dict[str, Callable[[Target, str, Path, int, list[Timing]], None]] = {
+    "import": run_import, "baseline": run_baseline, "pandas": run_pandas}
+
+
+def compare(target: Target, path: Path, rows: int, runs: int) -> dict[str, list[Timing]]:
+    """Every method ``runs`` times, taking turns, each into a fresh database."""
+    timings: dict[str, list[Timing]] = {m: [] for m in METHODS}
+    for run in range(runs):
+        for method in METHODS[run % len(METHODS):] + METHODS[:run % len(METHODS)]:
+            with target.fresh() as url:
+                RUNNERS[method](target, url, path, rows, timings[method])
+            last = timings[method][-1]
+            print(f"  {target.name} run {run + 1}/{runs} {method:8s} wall {last.wall:7.2f} s  cpu {last.cpu:7.2f} s",
+                  flush=True)
+    return timings
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes.
+
+    ``VmHWM`` belongs to the address space, which ``execve`` replaces; ``getrusage``'s ``ru_maxrss`` survives
+    ``execve`` on Linux, so a child started from a big parent would report the parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+def child(url: str, path: str) -> None:
+    """``--child``: import one file alone and print time and peak memory as JSON."""
+    inv = connect(url)
+    before = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    report = inv.import_csv(path)
+    seconds = time.perf_counter() - start
+    peak = peak_rss()
+    inv.close()
+    print(json.dumps({"rows": report.inserted, "skipped": report.skipped, "seconds": seconds,
+                      "rss_before_mb": before / 2**20, "peak_rss_mb": peak / 2**20}))
+
+
+def alone(target: Target, path: Path) -> dict[str, float]:
+    with target.fresh() as url:
+        done = subprocess.run([sys.executable, "-m", "bench.bench_import", "--child", url, str(path)], cwd=ROOT,
+                              check=True, capture_output=True, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {target.name} alone {path.name}: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB",
+          flush=True)
+    return result
+
+
+def machine(targets: list[Target]) -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} logical CPUs", "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "os": platform.platform(), "python": platform.python_version(),
+        "databases": ", ".join(t.version() for t in targets),
+        "libraries": f"pandas {pd.__version__}, numpy {numpy.__version__}, SQLAlchemy {sa.__version__}, "
+                     f"psycopg2 {psycopg2.__version__.split()[0]}",
+    }
+
+
+def median(timings: list[Timing], attr: str) -> float:
+    return statistics.median(getattr(t, attr) for t in timings)
+
+
+def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Measured {results['date']} with `{results['command']}`.",
+        "",
+        f"- Machine: {m['cpu']}, {m['memory']}; {m['os']}; Python {m['python']}",
+        f"- {m['databases']}; {m['libraries']}",
+        f"- Load average (1 min) before / after: {results['load'][0]:.1f} / {results['load'][1]:.1f} — the "
+        "machine was shared with other work, so wall times carry noise; CPU times much less.",
+        f"- File: `{results['file']}` ({results['rows']:,} rows, {results['file_mb']:.1f} MB), "
+        f"{results['runs']} runs per method, medians.",
+        "",
+        "Same process, same file, fresh database from the app's migrations per run (all indexes and triggers):",
+        "",
+        "| Database | Method | Wall (s) | CPU (s) | × baseline (wall) | × baseline (CPU) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    labels = {"import": "`inv.import_csv`", "baseline": "", "pandas": "`pd.read_csv` + `to_sql`"}
+    for name, timings in compared.items():
+        base_wall, base_cpu = median(timings["baseline"], "wall"), median(timings["baseline"], "cpu")
+        baseline = "bare `COPY … FROM STDIN (FORMAT csv)`" if name == "postgresql" else \
+            "`csv.reader` + one `executemany`"
+        for method in METHODS:
+            wall, cpu = median(timings[method], "wall"), median(timings[method], "cpu")
+            label = labels[method] or baseline
+            lines.append(f"| {name} | {label} | {wall:.2f} | {cpu:.2f} | {wall / base_wall:.2f} | "
+                         f"{cpu / base_cpu:.2f} |")
+    lines += ["", "| Database | Rows | `import_csv` alone (s) | Peak RSS (MB) |", "|---|---:|---:|---:|"]
+    for entry in results["alone"]:
+        lines.append(f"| {entry['database']} | {entry['rows']:,} | {entry['seconds']:.1f} | "
+                     f"{entry['peak_rss_mb']:.0f} |")
+    lines += ["", "Targets (wall-time medians):", ""]
+    for name, timings in compared.items():
+        ratio = median(timings["import"], "wall") / median(timings["baseline"], "wall")
+        pandas = median(timings["pandas"], "wall") / median(timings["import"], "wall")
+        lines.append(f"- {name}: import / baseline = {ratio:.2f} (≤ {TARGETS['first']} "
+                     f"{'met' if ratio <= TARGETS['first'] else 'MISSED'}; ≤ {TARGETS['later']} "
+                     f"{'met' if ratio <= TARGETS['later'] else 'MISSED'}); pandas / import = {pandas:.2f} "
+                     f"(≥ {TARGETS['pandas']} {'met' if pandas >= TARGETS['pandas'] else 'MISSED'})")
+    for entry in results["alone"]:
+        if entry["rows"] >= 1_000_000:
+            ok = entry["peak_rss_mb"] < TARGETS["rss_mb"]
+            lines.append(f"- {entry['database']}: {entry['rows']:,} rows peak RSS {entry['peak_rss_mb']:.0f} MB "
+                         f"(< {TARGETS['rss_mb']} MB {'met' if ok else 'MISSED'})")
+    return "\n".join(lines)
+
+
+def update_docs(section: str) -> None:
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    block = f"{DOC_START}\n{section}\n{DOC_END}"
+    if DOC_START in text and DOC_END in text:
+        head, rest = text.split(DOC_START, 1)
+        text = head + block + rest.split(DOC_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n## Import\n\n{block}\n"
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=130_000, help="rows of the compared file (16 MB at 130000)")
+    parser.add_argument("--big-rows", type=int, default=1_000_000, help="rows of the file imported alone for RSS")
+    parser.add_argument("--no-big", action="store_true", help="skip the big file")
+    parser.add_argument("--runs", type=int, default=3, help="runs per method")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--update-docs", action="store_true", help="rewrite the Import section of docs/benchmarks.md")
+    parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return
+    path = dataset(args.rows)
+    sizes = [path] + ([] if args.no_big else [dataset(args.big_rows)])
+    classes = {"sqlite": SqliteTarget, "postgresql": PostgresTarget}
+    targets = [classes[name]() for name in args.backends.split(",")]
+    try:
+        load_before = os.getloadavg()[0]
+        compared = {t.name: compare(t, path, args.rows, args.runs) for t in targets}
+        single = [{"database": t.name, **alone(t, p)} for p in sizes for t in targets]
+        results = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "python -m bench.bench_import " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "machine": machine(targets), "load": [load_before, os.getloadavg()[0]], "file": path.name,
+            "rows": args.rows, "file_mb": path.stat().st_size / 2**20, "runs": args.runs, "alone": single,
+        }
+    finally:
+        for target in targets:
+            target.close()
+    section = markdown(results, compared)
+    print("\n" + section)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    timings = {name: {m: [asdict(t) for t in ts] for m, ts in by.items()} for name, by in compared.items()}
+    out = RESULTS / f"import-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps({**results, "compare": timings}, indent=1))
+    if args.update_docs:
+        update_docs(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Rewriting one marked section of ``docs/benchmarks.md`` with a benchmark's results (``--update-docs``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def update_section(name: str, heading: str, body: str) -> None:
+    """Put ``body`` between ``<!-- name:start -->`` and ``<!-- name:end -->``; add a ``## heading`` if absent."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n## {heading}\n\n{block}\n"
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())

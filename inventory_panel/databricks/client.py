@@ -1,0 +1,40 @@
+"""The one place a ``WorkspaceClient`` is built: from the environment, with bounded retries.
+
+The SDK reads ``DATABRICKS_HOST`` and whichever credentials are present (an App's ``DATABRICKS_CLIENT_ID`` /
+``DATABRICKS_CLIENT_SECRET``, ``DATABRICKS_TOKEN``, a notebook's runtime context, a CLI profile). Its default retry
+budget is five minutes; a password provider or a UI check must not hang that long, so it is shortened here.
+"""
+
+from __future__ import annotations
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.core import Config
+
+from .. import __version__
+from ..errors import ConfigurationError
+
+RETRY_TIMEOUT_SECONDS = 45
+HTTP_TIMEOUT_SECONDS = 20
+
+
+def first_line(exc: BaseException) -> str:
+    """The gist of an SDK error: its first line, without the dump of the configuration the SDK appends."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0]
+    for marker in (". Config: ", " Config: ", ". Env: "):
+        line = line.split(marker, 1)[0]
+    return line.rstrip(". ")
+
+
+def workspace_client(*, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS) -> WorkspaceClient:
+    """A client for the workspace the environment points at; ``ConfigurationError`` when none is configured."""
+    try:
+        config = Config(product="inventory-panel", product_version=__version__,
+                        retry_timeout_seconds=retry_timeout_seconds, http_timeout_seconds=HTTP_TIMEOUT_SECONDS)
+    except ValueError as exc:
+        raise ConfigurationError(
+            "Databricks authentication is not configured (set DATABRICKS_HOST and DATABRICKS_CLIENT_ID/"
+            f"DATABRICKS_CLIENT_SECRET or DATABRICKS_TOKEN): {first_line(exc)}") from None
+    return WorkspaceClient(config=config)

@@ -1,0 +1,367 @@
+"""Workspace setup a person runs once (``notebooks/lakebase_setup.ipynb``); every step is idempotent.
+
+Each step reads first and creates or changes only what is missing or different, so running it again is safe and
+sends no writes when nothing changed:
+
+1. ``ensure_app_role`` — a Postgres role for the app's service principal that logs in with Databricks OAuth (the same
+   as ``SELECT databricks_create_role('<client id>', 'SERVICE_PRINCIPAL')`` in SQL).
+2. ``ensure_catalog`` — the Lakebase database registered as a Unity Catalog catalog (the database is created if it
+   is missing), so ``{catalog}.{POSTGRES_SCHEMA}.{POSTGRES_TABLE}`` is queryable from Databricks SQL, near real time,
+   without copying.
+3. ``ensure_synced_table`` — reference data kept in Unity Catalog (suppliers, locations, …) synced into Lakebase.
+4. ``ensure_dashboard`` — the AI/BI dashboard whose definition ships in this package (``inventory.lvdash.json``),
+   pointed at the inventory tables of step 2, created or updated, and published.
+
+Both Lakebase flavours are handled: Autoscaling (``PGENDPOINT`` -> ``w.postgres``) and Provisioned
+(``LAKEBASE_INSTANCE_NAME`` -> ``w.database``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from string import Template
+from typing import Any, Literal
+
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.common.lro import LroOptions
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service import dashboards as lv
+from databricks.sdk.service import database as db
+from databricks.sdk.service import postgres as pgapi
+
+from ..errors import ConfigurationError
+from ..settings import Settings
+
+DASHBOARD_DEFINITION = Path(__file__).with_name("inventory.lvdash.json")
+DEFAULT_DASHBOARD_PARENT = "/Shared/lakebase-inventory"
+DEFAULT_DASHBOARD_NAME = "Lakebase Inventory"
+ENDPOINT_RE = re.compile(r"^projects/[^/]+/branches/[^/]+/endpoints/[^/]+$")
+ROLE_ID_RE = re.compile(r"^[a-z0-9-]{4,63}$")
+UC_NAME_RE = re.compile(r"^[A-Za-z0-9_`-]+(\.[A-Za-z0-9_`-]+){2}$")
+WAIT = LroOptions(timeout=timedelta(minutes=20))
+
+Action = Literal["created", "exists", "updated", "unchanged", "published"]
+Scheduling = Literal["SNAPSHOT", "TRIGGERED", "CONTINUOUS"]
+
+
+@dataclass(frozen=True)
+class LakebaseTarget:
+    """The Lakebase database the app uses: an Autoscaling endpoint or a Provisioned instance, and a database name."""
+
+    database: str
+    endpoint: str | None = None
+    instance_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.endpoint) == bool(self.instance_name):
+            raise ConfigurationError("Set exactly one of PGENDPOINT (Lakebase Autoscaling) and "
+                                     "LAKEBASE_INSTANCE_NAME (Lakebase Provisioned)")
+        if self.endpoint and not ENDPOINT_RE.match(self.endpoint):
+            raise ConfigurationError(
+                f"PGENDPOINT must look like projects/<p>/branches/<b>/endpoints/<e>, got {self.endpoint!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LakebaseTarget:
+        pg = settings.postgres
+        if pg is None:
+            raise ConfigurationError("PGHOST must be set to the Lakebase host for the workspace setup")
+        return cls(database=pg.database, endpoint=pg.endpoint, instance_name=pg.instance_name)
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.endpoint is not None
+
+    @property
+    def branch(self) -> str:
+        """``projects/<p>/branches/<b>`` of an Autoscaling endpoint."""
+        assert self.endpoint is not None
+        return self.endpoint.rsplit("/endpoints/", 1)[0]
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    """A Unity Catalog table synced into Lakebase as ``{catalog}.{schema}.{name}``.
+
+    ``pipeline_storage`` (``catalog.schema``) holds the sync pipeline's metadata; by default the source's schema.
+    """
+
+    source: str
+    primary_key: tuple[str, ...]
+    name: str | None = None
+    schema: str = "reference"
+    scheduling: Scheduling = "TRIGGERED"
+    pipeline_storage: str | None = None
+
+    def __post_init__(self) -> None:
+        if not UC_NAME_RE.match(self.source):
+            raise ConfigurationError(f"A reference table source must be catalog.schema.table, got {self.source!r}")
+        if not self.primary_key:
+            raise ConfigurationError(f"Reference table {self.source} needs its primary key columns")
+
+    @classmethod
+    def parse(cls, text: str) -> ReferenceTable:
+        """``catalog.schema.table:key1+key2`` (the notebook parameter format)."""
+        source, _, keys = text.strip().partition(":")
+        return cls(source=source.strip(), primary_key=tuple(k.strip() for k in keys.split("+") if k.strip()))
+
+    def synced_name(self, catalog: str) -> str:
+        return f"{catalog}.{self.schema}.{self.name or self.source.rsplit('.', 1)[1]}"
+
+    @property
+    def storage(self) -> tuple[str, str]:
+        catalog, schema = (self.pipeline_storage or self.source.rsplit(".", 1)[0]).split(".", 1)
+        return catalog, schema
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one setup step found or did."""
+
+    step: str
+    target: str
+    action: Action
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.step:<14} {self.action:<10} {self.target}" + (f"  ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class SetupResult:
+    steps: list[Step] = field(default_factory=list)
+    dashboard_id: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(s.action not in ("exists", "unchanged") for s in self.steps)
+
+    def __str__(self) -> str:
+        lines = [str(s) for s in self.steps]
+        if self.dashboard_id:
+            lines.append(f"DASHBOARD_ID={self.dashboard_id}")
+        return "\n".join(lines)
+
+
+def parse_reference_tables(text: str) -> tuple[ReferenceTable, ...]:
+    """Comma-separated ``catalog.schema.table:key`` items; empty text means none."""
+    return tuple(ReferenceTable.parse(item) for item in text.split(",") if item.strip())
+
+
+def check_target(w: WorkspaceClient, target: LakebaseTarget) -> None:
+    """Fail with one line naming the variable when the Lakebase branch or instance does not exist."""
+    try:
+        if target.autoscaling:
+            w.postgres.get_branch(target.branch)
+        else:
+            assert target.instance_name is not None
+            w.database.get_database_instance(target.instance_name)
+    except NotFound:
+        variable, value = ("PGENDPOINT", target.endpoint) if target.autoscaling else (
+            "LAKEBASE_INSTANCE_NAME", target.instance_name)
+        raise ConfigurationError(f"{variable} {value!r}: no such Lakebase "
+                                 f"{'branch' if target.autoscaling else 'instance'} in this workspace") from None
+
+
+# -- 1. the app's Postgres role ---------------------------------------------------------------------------------
+
+def app_service_principal(w: WorkspaceClient, app_name: str) -> str:
+    """The client ID of a Databricks App's service principal (its Postgres role name)."""
+    try:
+        app = w.apps.get(app_name)
+    except NotFound:
+        raise ConfigurationError(f"Databricks App {app_name!r} does not exist; create it first") from None
+    if not app.service_principal_client_id:
+        raise ConfigurationError(f"Databricks App {app_name!r} has no service principal yet; start it once")
+    return app.service_principal_client_id
+
+
+def ensure_app_role(w: WorkspaceClient, target: LakebaseTarget, principal: str,
+                    identity_type: str = "SERVICE_PRINCIPAL") -> Step:
+    """A Postgres role named ``principal`` that logs in with Databricks OAuth tokens."""
+    if target.autoscaling:
+        for role in w.postgres.list_roles(target.branch):
+            names = {getattr(role.status, "postgres_role", None), getattr(role.spec, "postgres_role", None)}
+            if principal in names:
+                return Step("app role", principal, "exists", role.name or "")
+        spec = pgapi.RoleRoleSpec(postgres_role=principal, identity_type=pgapi.RoleIdentityType(identity_type),
+                                  auth_method=pgapi.RoleAuthMethod.LAKEBASE_OAUTH_V1)
+        role_id = principal if ROLE_ID_RE.match(principal) else None
+        created = w.postgres.create_role(target.branch, pgapi.Role(spec=spec), role_id=role_id).wait(WAIT)
+        return Step("app role", principal, "created", created.name or "")
+    assert target.instance_name is not None
+    try:
+        w.database.get_database_instance_role(target.instance_name, principal)
+        return Step("app role", principal, "exists", target.instance_name)
+    except NotFound:
+        pass
+    w.database.create_database_instance_role(target.instance_name, db.DatabaseInstanceRole(
+        name=principal, identity_type=db.DatabaseInstanceRoleIdentityType(identity_type)))
+    return Step("app role", principal, "created", target.instance_name)
+
+
+# -- 2. the Unity Catalog catalog over the Lakebase database ----------------------------------------------------
+
+def ensure_catalog(w: WorkspaceClient, target: LakebaseTarget, catalog: str) -> Step:
+    """Register ``target.database`` as the UC catalog ``catalog`` (creating the database if it is missing)."""
+    if target.autoscaling:
+        try:
+            found = w.postgres.get_catalog(f"catalogs/{catalog}")
+        except NotFound:
+            spec = pgapi.CatalogCatalogSpec(postgres_database=target.database, branch=target.branch,
+                                            create_database_if_missing=True)
+            w.postgres.create_catalog(pgapi.Catalog(spec=spec), catalog).wait(WAIT)
+            return Step("catalog", catalog, "created", f"{target.branch}/{target.database}")
+        registered = (found.status.postgres_database if found.status else None) or (
+            found.spec.postgres_database if found.spec else None)
+    else:
+        assert target.instance_name is not None
+        try:
+            existing = w.database.get_database_catalog(catalog)
+        except NotFound:
+            w.database.create_database_catalog(db.DatabaseCatalog(
+                name=catalog, database_instance_name=target.instance_name, database_name=target.database,
+                create_database_if_not_exists=True))
+            return Step("catalog", catalog, "created", f"{target.instance_name}/{target.database}")
+        registered = existing.database_name
+    if registered and registered != target.database:
+        raise ConfigurationError(
+            f"Catalog {catalog!r} already registers Lakebase database {registered!r}, not {target.database!r}; "
+            "choose another catalog name")
+    return Step("catalog", catalog, "exists", target.database)
+
+
+# -- 3. reference data synced from Unity Catalog into Lakebase ---------------------------------------------------
+
+def ensure_synced_table(w: WorkspaceClient, target: LakebaseTarget, catalog: str, ref: ReferenceTable) -> Step:
+    """Create the synced table for ``ref`` unless it exists (a changed spec is left alone: recreate it on purpose)."""
+    name = ref.synced_name(catalog)
+    storage_catalog, storage_schema = ref.storage
+    if target.autoscaling:
+        try:
+            w.postgres.get_synced_table(f"synced_tables/{name}")
+            return Step("synced table", name, "exists", f"from {ref.source}")
+        except NotFound:
+            pass
+        spec = pgapi.SyncedTableSyncedTableSpec(
+            source_table_full_name=ref.source, primary_key_columns=list(ref.primary_key),
+            scheduling_policy=pgapi.SyncedTableSyncedTableSpecSyncedTableSchedulingPolicy(ref.scheduling),
+            branch=target.branch, postgres_database=target.database, create_database_objects_if_missing=True,
+            new_pipeline_spec=pgapi.NewPipelineSpec(storage_catalog=storage_catalog, storage_schema=storage_schema))
+        w.postgres.create_synced_table(pgapi.SyncedTable(spec=spec), name).wait(WAIT)
+        return Step("synced table", name, "created", f"from {ref.source}")
+    try:
+        w.database.get_synced_database_table(name)
+        return Step("synced table", name, "exists", f"from {ref.source}")
+    except NotFound:
+        pass
+    w.database.create_synced_database_table(db.SyncedDatabaseTable(
+        name=name, database_instance_name=target.instance_name, logical_database_name=target.database,
+        spec=db.SyncedTableSpec(
+            source_table_full_name=ref.source, primary_key_columns=list(ref.primary_key),
+            scheduling_policy=db.SyncedTableSchedulingPolicy(ref.scheduling), create_database_objects_if_missing=True,
+            new_pipeline_spec=db.NewPipelineSpec(storage_catalog=storage_catalog, storage_schema=storage_schema))))
+    return Step("synced table", name, "created", f"from {ref.source}")
+
+
+# -- 4. the AI/BI dashboard -------------------------------------------------------------------------------------
+
+def _quote(*parts: str) -> str:
+    return ".".join(f"`{p.replace('`', '``')}`" for p in parts)
+
+
+def dashboard_definition(catalog: str, schema: str, table: str) -> str:
+    """The shipped dashboard, its datasets pointed at the inventory tables in ``catalog``."""
+    text = Template(DASHBOARD_DEFINITION.read_text(encoding="utf-8")).substitute(
+        items=_quote(catalog, schema, table), movements=_quote(catalog, schema, f"{table}_movements"))
+    return json.dumps(json.loads(text), separators=(",", ":"))
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """True when ``actual`` holds everything in ``wanted`` (the workspace adds its own keys to a definition)."""
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(k in actual and _contains(actual[k], v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and len(actual) == len(wanted) and all(
+            _contains(a, b) for a, b in zip(actual, wanted, strict=True))
+    return actual == wanted
+
+
+def _same_definition(current: str | None, wanted: str) -> bool:
+    try:
+        return current is not None and _contains(json.loads(current), json.loads(wanted))
+    except ValueError:
+        return False
+
+
+def ensure_dashboard(w: WorkspaceClient, *, catalog: str, schema: str, table: str, warehouse_id: str,
+                     parent_path: str = DEFAULT_DASHBOARD_PARENT, display_name: str = DEFAULT_DASHBOARD_NAME,
+                     embed_credentials: bool = True) -> tuple[list[Step], str]:
+    """Create or update the dashboard at ``parent_path/display_name`` and publish it; returns its ID too."""
+    definition = dashboard_definition(catalog, schema, table)
+    parent_path = parent_path.rstrip("/")
+    steps: list[Step] = []
+    try:
+        w.workspace.get_status(parent_path)
+    except NotFound:
+        w.workspace.mkdirs(parent_path)
+    path = f"{parent_path}/{display_name}.lvdash.json"
+    try:
+        dashboard_id = w.workspace.get_status(path).resource_id
+    except NotFound:
+        dashboard_id = None
+    if dashboard_id is None:
+        created = w.lakeview.create(lv.Dashboard(display_name=display_name, parent_path=parent_path,
+                                                 serialized_dashboard=definition, warehouse_id=warehouse_id))
+        dashboard_id = created.dashboard_id
+        if not dashboard_id:
+            raise ConfigurationError(f"The workspace created dashboard {path} but returned no ID")
+        steps.append(Step("dashboard", path, "created", dashboard_id))
+        draft_changed = True
+    else:
+        current = w.lakeview.get(dashboard_id)
+        draft_changed = not (_same_definition(current.serialized_dashboard, definition)
+                             and current.warehouse_id == warehouse_id)
+        if draft_changed:
+            w.lakeview.update(dashboard_id, lv.Dashboard(display_name=display_name, serialized_dashboard=definition,
+                                                         warehouse_id=warehouse_id, etag=current.etag))
+        steps.append(Step("dashboard", path, "updated" if draft_changed else "unchanged", dashboard_id))
+    try:
+        published = w.lakeview.get_published(dashboard_id)
+        up_to_date = (not draft_changed and published.warehouse_id == warehouse_id
+                      and bool(published.embed_credentials) == embed_credentials)
+    except NotFound:
+        up_to_date = False
+    if up_to_date:
+        steps.append(Step("publish", path, "exists", dashboard_id))
+    else:
+        w.lakeview.publish(dashboard_id, embed_credentials=embed_credentials, warehouse_id=warehouse_id)
+        steps.append(Step("publish", path, "published", dashboard_id))
+    return steps, dashboard_id
+
+
+# -- all steps --------------------------------------------------------------------------------------------------
+
+def run_setup(w: WorkspaceClient, target: LakebaseTarget, *, catalog: str, app_name: str | None = None,
+              app_principal: str | None = None, reference_tables: tuple[ReferenceTable, ...] = (),
+              warehouse_id: str | None = None, schema: str = "inventory_app", table: str = "inventory_items",
+              dashboard_parent: str = DEFAULT_DASHBOARD_PARENT, dashboard_name: str = DEFAULT_DASHBOARD_NAME,
+              embed_credentials: bool = True) -> SetupResult:
+    """Every step in order; the app role is skipped without an app, the dashboard without a SQL warehouse."""
+    result = SetupResult()
+    check_target(w, target)
+    principal = app_principal or (app_service_principal(w, app_name) if app_name else None)
+    if principal:
+        result.steps.append(ensure_app_role(w, target, principal))
+    result.steps.append(ensure_catalog(w, target, catalog))
+    for ref in reference_tables:
+        result.steps.append(ensure_synced_table(w, target, catalog, ref))
+    if warehouse_id:
+        steps, result.dashboard_id = ensure_dashboard(
+            w, catalog=catalog, schema=schema, table=table, warehouse_id=warehouse_id, parent_path=dashboard_parent,
+            display_name=dashboard_name, embed_credentials=embed_credentials)
+        result.steps.extend(steps)
+    return result

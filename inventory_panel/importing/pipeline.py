@@ -1,0 +1,335 @@
+"""One CSV import from start to end: open and check the file, then per chunk validate, match skus and write.
+
+Everything happens in one transaction (``Inventory.transaction``): a refusal, a crash or an atomic import with
+errors rolls it all back. A dry run uses a read-only connection and writes nothing, yet runs every check,
+including the database lookups, so its counts are what a real import would do.
+
+Modes (DESIGN.md section 6):
+- ``append`` inserts every valid row; a sku that exists already is a row error.
+- ``upsert`` needs a sku on every row: an unknown sku is inserted, a known one updated — only the columns the file
+  has, version + 1, one ``update`` audit row with old -> new per changed field, a quantity change recorded as a
+  stock movement of kind ``import``. A matched row that changes nothing is counted neither inserted nor updated
+  but ``unchanged`` (reported in a warning).
+- A sku repeated in the file rejects the later rows, whatever became of the first one.
+One ``import`` audit row per written batch carries the counts; rows share its ``batch_id``.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
+from itertools import compress
+from operator import itemgetter, ne
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..errors import ImportRefusedError
+from ..fields import FIELD_NAMES
+from ..storage.types import money_to_cents
+from .reading import CsvFile
+from .report import MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
+from .validation import CheckedChunk, check_chunk, take
+from .writing import Writer
+
+if TYPE_CHECKING:
+    from ..inventory import Inventory
+
+MODES = ("append", "upsert")
+Progress = Callable[[str, float, str], None]
+STAGES = ("parse", "validate", "write")
+# Share of a chunk's progress reached after each stage; the write stage ends the chunk.
+STAGE_SHARE = {"parse": 0.3, "validate": 0.5, "write": 1.0}
+
+
+class _PausedGC:
+    """Pause the cyclic garbage collector while one chunk is in flight.
+
+    A chunk holds thousands of row lists at once; the collector would walk them (and every long-lived object of the
+    process) again and again before reference counting frees them anyway — a quarter of an import's CPU time. The
+    pause is short (one chunk) and nests across threads: the collector comes back when the last pause ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._was_enabled:
+                gc.enable()
+
+
+PAUSED_GC = _PausedGC()
+
+
+class _NothingWritten(Exception):
+    """Raised inside the transaction to roll an atomic import with errors back."""
+
+
+def import_csv(inv: Inventory, source: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
+               progress: Progress | None = None, max_bytes: int | None = None,
+               file_name: str | None = None) -> ImportReport:
+    """Import a CSV file into ``inv``; see the module docstring and DESIGN.md section 6 for the rules.
+
+    ``source`` is a path, bytes, CSV text (a str with a line break, as a browser upload gives it) or a file object.
+    ``progress(stage, fraction, message)`` is called per chunk for the stages parse, validate and write, with
+    ``fraction`` running from 0 to 1 over the whole import. ``max_bytes`` refuses larger input (the app's upload
+    limit). A file refused as a whole raises ``ImportRefusedError`` and nothing is written.
+    """
+    inv.require("import")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    notify = progress or (lambda _stage, _fraction, _message: None)
+    notify("parse", 0.0, "Checking the file")
+    with CsvFile(source, mode=mode, max_bytes=max_bytes, file_name=file_name) as csv_file:
+        return _Import(inv, csv_file, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+
+
+class _Import:
+    def __init__(self, inv: Inventory, csv_file: CsvFile, *, mode: str, atomic: bool, dry_run: bool,
+                 notify: Progress):
+        self.inv = inv
+        self.csv = csv_file
+        self.mode = mode
+        self.atomic = atomic
+        self.dry_run = dry_run
+        self.notify = notify
+        header = csv_file.header
+        self.fields = [f for f in FIELD_NAMES if f in header.positions]
+        self.report = ImportReport(file=csv_file.file_name, mode=mode, dry_run=dry_run, atomic=atomic,
+                                   warnings=list(csv_file.warnings))
+        if header.unknown:
+            self.report.warnings.append(f"Unknown columns ignored: {', '.join(header.unknown)}")
+        self.report.error_file = ErrorFile(header.cells, csv_file.delimiter, header.error_position)
+        self.log = ErrorLog()
+        self.first_rows: dict[str, int] = {}  # sku -> the row that used it first in this file
+        self.batch_id = str(uuid.uuid4())
+        self.reason = f"CSV import of {csv_file.file_name}" if csv_file.file_name else "CSV import"
+        self.parsed = 0.0  # fraction of the file read so far
+        self.progress_lock = threading.Lock()
+        self.stage = 0
+        self.fraction = 0.0
+
+    def run(self) -> ImportReport:
+        if self.dry_run:
+            with self.inv.reading() as conn:
+                self._chunks(conn)
+        else:
+            try:
+                with self.inv.transaction() as conn:
+                    writer = self._chunks(conn)
+                    if self.atomic and self.report.skipped:
+                        raise _NothingWritten
+                    writer.audit_batch(self._counts())
+                    self.report.batch_id = self.batch_id
+            except _NothingWritten:
+                pass
+        self._finish()
+        return self.report
+
+    def _chunks(self, conn: sa.Connection) -> Writer:
+        """Parse and check each chunk here while a worker thread stores the previous one.
+
+        Storing (sku lookups, error log, writes) runs on one worker, chunk after chunk, so the connection is only
+        ever used by one thread at a time and the results are those of a serial import; what overlaps is our CPU
+        work with the database's (psycopg2 releases the GIL while PostgreSQL works, sqlite3 while SQLite steps).
+        At most two chunks are in memory: the one being stored and the one waiting for it.
+        """
+        writer = Writer(self.inv, conn, self.fields, self.batch_id, self.reason, lock=not self.dry_run)
+        chunks = self.csv.chunks()
+        pending: Future[None] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-import") as worker:
+            while True:
+                with PAUSED_GC:
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        break
+                    start, end = self.parsed, self.csv.fraction
+                    self.parsed = end
+                    last = chunk.first_row + len(chunk.records) - 1
+                    self._progress("parse", start, end, f"Read rows {chunk.first_row}–{last}")
+                    checked = check_chunk(chunk, self.csv.header)
+                if pending is not None:
+                    pending.result()  # the worker's error, if any, surfaces here and ends the import
+                pending = worker.submit(self._store, checked, start, end, writer)
+            if pending is not None:
+                pending.result()
+        if self.report.rows == 0:
+            raise ImportRefusedError("The file has a header but no data rows.")
+        return writer
+
+    def _store(self, checked: CheckedChunk, start: float, end: float, writer: Writer) -> None:
+        """The database side of one chunk (worker thread)."""
+        with PAUSED_GC:
+            existing = self._match_skus(checked, writer)
+            self._log(checked)
+            self._progress("validate", start, end, f"Checked {self.report.rows} rows, {self.report.skipped} "
+                                                   "rejected")
+            self._write(checked, existing, writer)
+            self._progress("write", start, end, self._written_message())
+
+    def _progress(self, stage: str, start: float, end: float, text: str) -> None:
+        """Report from either thread; stage and fraction only move forward, so a progress bar never jumps back."""
+        with self.progress_lock:
+            self.stage = max(self.stage, STAGES.index(stage))
+            self.fraction = max(self.fraction, start + (end - start) * STAGE_SHARE[stage])
+            self.notify(STAGES[self.stage], self.fraction, text)
+
+    def _written_message(self) -> str:
+        r = self.report
+        verb = "would be" if self.dry_run else "were"
+        if self.atomic and r.skipped:
+            return f"{r.skipped} rows rejected; nothing will be written (atomic)"
+        return f"{r.inserted} rows {verb} inserted, {r.updated} updated"
+
+    # -- checks that need more than one row or the database -----------------------------------------------------
+
+    def _match_skus(self, checked: CheckedChunk, writer: Writer) -> dict[str, dict[str, Any]]:
+        """Reject missing (upsert), repeated and — when appending — existing skus; return the matched items."""
+        column = checked.columns.get("sku")
+        if column is None:
+            return {}
+        usable = ~checked.too_many
+        if self.mode == "upsert":
+            missing = np.flatnonzero(usable & column.empty)
+            checked.reject(missing, "sku", [""] * len(missing),
+                           "sku is required in upsert mode (rows are matched to items by sku)")
+        index = np.flatnonzero(usable & ~column.empty)
+        skus = take(column.text, index)
+        rows = checked.rows[index].tolist()
+        known = np.fromiter(map(self.first_rows.__contains__, skus), dtype=bool, count=len(skus))
+        # Reversed, so that within the chunk the first occurrence of a sku is the one remembered.
+        self.first_rows.update(zip(reversed(list(compress(skus, ~known))), reversed(list(compress(rows, ~known))),
+                                   strict=True))
+        first = np.fromiter(map(self.first_rows.__getitem__, skus), dtype=np.int64, count=len(skus))
+        repeated = first != np.asarray(rows, dtype=np.int64)
+        for i, sku, row in zip(index[repeated].tolist(), compress(skus, repeated), first[repeated].tolist(),
+                               strict=True):
+            checked.reject(np.array([i]), "sku", [sku], f"sku is repeated in this file (first used on row {row})")
+        wanted = index[~repeated]
+        if not len(wanted):
+            return {}
+        found = writer.existing(take(column.text, wanted), full=self.mode == "upsert")
+        if self.mode == "append" and found:
+            taken = wanted[np.fromiter(map(found.__contains__, take(column.text, wanted)), dtype=bool,
+                                       count=len(wanted))]
+            checked.reject(taken, "sku", take(column.text, taken),
+                           "sku already exists in the inventory; import in upsert mode to update that item")
+            return {}
+        return found
+
+    def _log(self, checked: CheckedChunk) -> None:
+        rejected = int(checked.rejected.sum())
+        self.report.rows += len(checked)
+        self.report.skipped += rejected
+        if not rejected:
+            return
+        entries = checked.entries()
+        rows = checked.rows
+        self.log.extend([int(rows[e[0]]) for e in entries], [e[2] for e in entries], [e[3] for e in entries],
+                        [e[4] for e in entries])
+        by_row: dict[int, list[str]] = {}
+        for e in entries:
+            by_row.setdefault(e[0], []).append(e[4] if not e[2] or e[4].startswith(e[2]) else f"{e[2]}: {e[4]}")
+        for i, messages in by_row.items():
+            self.report.error_file.add(checked.records[i], "; ".join(messages))
+
+    # -- writing ------------------------------------------------------------------------------------------------
+
+    def _write(self, checked: CheckedChunk, existing: dict[str, dict[str, Any]], writer: Writer) -> None:
+        valid = ~checked.rejected
+        if existing:
+            sku = checked.columns["sku"]
+            matched = valid & np.fromiter(map(existing.__contains__, sku.text), dtype=bool, count=len(checked))
+        else:
+            matched = np.zeros(len(checked), dtype=bool)
+        new = np.flatnonzero(valid & ~matched)
+        self.report.inserted += len(new)
+        writing = not self.dry_run and not (self.atomic and self.report.skipped)
+        if writing and len(new):
+            writer.insert(checked.columns, new)
+        if matched.any():
+            self._update(checked, np.flatnonzero(matched), existing, writer, writing)
+
+    def _update(self, checked: CheckedChunk, index: np.ndarray, existing: dict[str, dict[str, Any]],
+                writer: Writer, writing: bool) -> None:
+        olds = list(map(existing.__getitem__, take(checked.columns["sku"].text, index)))
+        names = [f for f in self.fields if f != "sku"]
+        new = {f: checked.columns[f].values(index) for f in names}
+        changed = np.zeros(len(index), dtype=bool)
+        differs = {}
+        for f in names:
+            old = list(map(itemgetter(f), olds))
+            if checked.columns[f].field.kind == "decimal":
+                old = list(map(_cents, old))
+            differs[f] = np.fromiter(map(ne, old, new[f]), dtype=bool, count=len(index))
+            changed |= differs[f]
+        positions = np.flatnonzero(changed).tolist()
+        self.report.updated += len(positions)
+        self.report.unchanged += len(index) - len(positions)
+        if not writing or not positions:
+            return
+        ids, changes, moved, deltas, after = [], [], [], [], []
+        for p in positions:  # only items that really change: their audit rows are per item anyway
+            old = olds[p]
+            diff = {f: [old[f], _shown(checked, f, new[f][p])] for f in names if differs[f][p]}
+            ids.append(old["id"])
+            changes.append(diff)
+            if "quantity" in diff:
+                moved.append(old["id"])
+                deltas.append(new["quantity"][p] - old["quantity"])
+                after.append(new["quantity"][p])
+        writer.update(ids, checked.columns, index[positions])
+        writer.movements(moved, deltas, after)
+        writer.audit_updates(ids, changes)
+
+    # -- the end ------------------------------------------------------------------------------------------------
+
+    def _counts(self) -> dict[str, Any]:
+        r = self.report
+        return {"file": r.file, "mode": r.mode, "atomic": r.atomic, "rows": r.rows, "inserted": r.inserted,
+                "updated": r.updated, "unchanged": r.unchanged, "skipped": r.skipped}
+
+    def _finish(self) -> None:
+        r = self.report
+        r.errors = self.log.frame()
+        if self.atomic and r.skipped:
+            r.inserted = r.updated = r.unchanged = 0
+            verb = "would be" if self.dry_run else "was"
+            r.warnings.append(f"Nothing {verb} imported: {r.skipped} row{'s' if r.skipped != 1 else ''} had errors "
+                              "and the import is atomic (all or nothing).")
+        if r.unchanged:
+            r.warnings.append(f"{r.unchanged} row{'s' if r.unchanged != 1 else ''} matched existing items and "
+                              "changed nothing.")
+        if self.log.unlisted:
+            r.warnings.append(f"Only the first {MAX_LISTED_ERRORS} problems are listed ({self.log.unlisted} more); "
+                              "the error file has every rejected row with its messages.")
+        verb = "Would import" if self.dry_run else "Imported"
+        self.notify("write", 1.0, f"{verb} {r.inserted} new and {r.updated} updated items; {r.skipped} rows "
+                                  "rejected")
+
+
+def _cents(value: Decimal | None) -> int | None:
+    return None if value is None else money_to_cents(value)
+
+
+def _shown(checked: CheckedChunk, name: str, value: Any) -> Any:
+    """A new value as the audit shows it: money as Decimal, like ``Inventory.update`` records it."""
+    if value is not None and checked.columns[name].field.kind == "decimal":
+        return Decimal(value).scaleb(-2)
+    return value

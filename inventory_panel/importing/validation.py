@@ -1,0 +1,277 @@
+"""Column-wise validation of CSV chunks against the field spec (DESIGN.md section 6).
+
+Each field's cells are checked all at once: lengths and emptiness through C-level ``map``, numbers through numpy
+string ufuncs (``np.strings``), so no Python code runs per row on the hot path. The rules, their order and the
+messages are those of ``Field.parse`` (the forms use it): the same mistake gets the same words everywhere, and
+``tests/unit/test_import_validation.py`` proves the two agree on tricky values.
+
+Numbers follow ``fields.INTEGER_RE`` / ``fields.DECIMAL_RE``: an optional sign, Unicode decimal digits (``\\d``),
+for integers an optional ``.`` followed only by zeros, for decimals an optional fraction. Non-ASCII digits are
+translated to ASCII first (only in columns that contain any), then sign, whole part and fraction are split and
+range-checked exactly in integer arithmetic (money in cents), never through floats.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
+
+import numpy as np
+from numpy.dtypes import StringDType
+
+from ..fields import FIELD_BY_NAME, Field, has_control_chars
+from ..storage.types import money_to_cents
+from .reading import Chunk, Header, is_blank
+
+SD = StringDType()
+DOT = np.array(".", dtype=SD)
+ZERO = np.array("0", dtype=SD)
+
+OK, REQUIRED, CONTROL, TOO_LONG, NOT_INTEGER, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE = range(9)
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# Export prefixes text a spreadsheet would run as a formula with "'" (inventory.escape_formula); import undoes it
+# so that export -> import gives back the same items.
+FORMULA_STARTS = ("=", "+", "-", "@")
+MAX_SHOWN_VALUE = 200
+HUGE_DIGITS = 15  # whole-number digits beyond which a value is out of every range here (and int64 math stays safe)
+
+
+def message(f: Field, code: int) -> str:
+    """The person's message for ``code`` on field ``f`` — always one of ``Field.msg_*``."""
+    return {
+        REQUIRED: f.msg_required, CONTROL: f.msg_control, TOO_LONG: f.msg_too_long,
+        NOT_INTEGER: f.msg_not_integer, NOT_DECIMAL: f.msg_not_decimal, TOO_SMALL: f.msg_too_small,
+        TOO_LARGE: f.msg_too_large, SCALE: f.msg_scale,
+    }[code]()
+
+
+def shown(value: str) -> str:
+    """A cell as shown in the errors table: long values are cut so a report stays readable."""
+    return value if len(value) <= MAX_SHOWN_VALUE else value[:MAX_SHOWN_VALUE] + "…"
+
+
+@dataclass
+class Column:
+    """One field's cells, checked. ``numbers`` holds the integer (or, for money, the cents) of each valid cell."""
+
+    field: Field
+    text: list[str]
+    empty: np.ndarray
+    codes: np.ndarray
+    numbers: np.ndarray | None = None
+
+    def values(self, index: np.ndarray | None = None) -> list[object]:
+        """Storage values of the rows at ``index`` (all rows when None): text, int or cents; None when empty."""
+        data = np.array(self.text, dtype=object) if self.numbers is None else self.numbers.astype(object)
+        data[self.empty] = None
+        return (data if index is None else data[index]).tolist()
+
+
+def _ascii_digits(values: list[str]) -> list[str]:
+    """``values`` with every Unicode decimal digit ("٥", "５") replaced by its ASCII digit, as ``int()`` reads it."""
+    if "".join(values).isascii():
+        return values
+    table = {ord(c): str(unicodedata.decimal(c)) for c in set("".join(values)) if not c.isascii() and c.isdecimal()}
+    return list(map(str.translate, values, repeat(table))) if table else values
+
+
+def _split_number(arr: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Minus sign, whole part, dot and fraction of every cell, as numpy arrays."""
+    negative = np.strings.startswith(arr, "-")
+    signed = negative | np.strings.startswith(arr, "+")
+    body = np.where(signed, np.strings.slice(arr, 1, None), arr)
+    whole, dot, fraction = np.strings.partition(body, DOT)
+    return negative, whole, np.strings.str_len(dot) > 0, fraction
+
+
+def _to_int(digits: np.ndarray, select: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(digits), dtype=np.int64)
+    if select.any():
+        chosen = digits[select]
+        out[select] = np.where(np.strings.str_len(chosen) == 0, ZERO, chosen).astype(np.int64)
+    return out
+
+
+def _check_text(f: Field, text: list[str], empty: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    control = np.zeros(len(text), dtype=bool)
+    # Fast screen of the whole column: UTF-8 encodes control characters as themselves and nothing else below 0x20.
+    joined = " ".join(text).encode("utf-8", "surrogatepass")
+    if len(joined.translate(None, CONTROL_BYTES)) != len(joined):
+        control = np.fromiter(map(has_control_chars, text), dtype=bool, count=len(text))
+    too_long = lengths > f.max_length if f.max_length is not None else np.zeros(len(text), dtype=bool)
+    return np.select([empty & f.required, control, too_long], [REQUIRED, CONTROL, TOO_LONG], OK).astype(np.int8)
+
+
+def _check_integer(f: Field, text: list[str], empty: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+    arr = np.array(_ascii_digits(text), dtype=SD)
+    if len(arr) and lengths.max() <= HUGE_DIGITS and np.strings.isdecimal(arr).all():
+        # The usual column: plain digits only, so the general split below is not needed.
+        negative = huge = np.zeros(len(arr), dtype=bool)
+        syntax = ~negative
+        number = arr.astype(np.int64)
+    else:
+        negative, whole, _dot, fraction = _split_number(arr)
+        syntax = np.strings.isdecimal(whole) & (np.strings.str_len(np.strings.lstrip(fraction, "0")) == 0)
+        digits = np.strings.lstrip(whole, "0")
+        huge = np.strings.str_len(digits) > HUGE_DIGITS
+        number = _to_int(digits, syntax & ~huge)
+    signed = np.where(negative, -number, number)
+    too_small = np.zeros(len(text), dtype=bool)
+    too_large = np.zeros(len(text), dtype=bool)
+    if f.minimum is not None:
+        too_small = syntax & ((huge & negative) | (~huge & (signed < f.minimum)))
+    if f.maximum is not None:
+        too_large = syntax & ((huge & ~negative) | (~huge & (signed > f.maximum)))
+    codes = np.select([empty & f.required, empty, ~syntax, too_small, too_large],
+                      [REQUIRED, OK, NOT_INTEGER, TOO_SMALL, TOO_LARGE], OK).astype(np.int8)
+    return codes, signed
+
+
+def _check_decimal(f: Field, text: list[str], empty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    negative, whole, dot, fraction = _split_number(np.array(_ascii_digits(text), dtype=SD))
+    whole_len = np.strings.str_len(whole)
+    fraction_len = np.strings.str_len(fraction)
+    fraction_ok = (fraction_len == 0) | np.strings.isdecimal(fraction)
+    syntax = ((np.strings.isdecimal(whole) & fraction_ok)
+              | ((whole_len == 0) & dot & np.strings.isdecimal(fraction)))
+    digits = np.strings.lstrip(whole, "0")
+    huge = np.strings.str_len(digits) > HUGE_DIGITS
+    usable = syntax & ~huge
+    first_two = np.strings.ljust(np.strings.slice(fraction, 0, 2), 2, ZERO)
+    cents = _to_int(digits, usable) * 100 + _to_int(first_two, usable)
+    # Digits past the cents: they make the value a little larger in magnitude, or break the 2-decimal rule.
+    rest = np.strings.str_len(np.strings.lstrip(np.strings.slice(fraction, 2, None), "0")) > 0
+    signed = np.where(negative, -cents, cents)
+    too_small = np.zeros(len(text), dtype=bool)
+    too_large = np.zeros(len(text), dtype=bool)
+    if f.minimum is not None:
+        low = money_to_cents(Decimal(f.minimum))
+        too_small = syntax & ((huge & negative) | (~huge & ((signed < low) | ((signed == low) & negative & rest))))
+    if f.maximum is not None:
+        high = money_to_cents(Decimal(f.maximum))
+        too_large = syntax & ((huge & ~negative) | (~huge & ((signed > high) | ((signed == high) & ~negative & rest))))
+    codes = np.select([empty & f.required, empty, ~syntax, too_small, too_large, rest],
+                      [REQUIRED, OK, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE], OK).astype(np.int8)
+    return codes, signed
+
+
+def lengths_of(text: list[str]) -> np.ndarray:
+    """Character counts of ``text`` (as ``len`` counts them, like the field rules)."""
+    return np.fromiter(map(len, text), dtype=np.int64, count=len(text))
+
+
+def check_column(f: Field, cells: list[str], *, stripped: bool = False, lengths: np.ndarray | None = None) -> Column:
+    """Check every cell of field ``f`` at once.
+
+    ``stripped`` says the cells are trimmed already; ``lengths`` may pass their lengths when known.
+    """
+    text = cells if stripped else list(map(str.strip, cells))
+    lengths = lengths_of(text) if lengths is None else lengths
+    empty = lengths == 0
+    if f.kind == "text":
+        return Column(f, text, empty, _check_text(f, text, empty, lengths))
+    if f.kind == "integer":
+        codes, numbers = _check_integer(f, text, empty, lengths)
+    else:
+        codes, numbers = _check_decimal(f, text, empty)
+    return Column(f, text, empty, codes, numbers)
+
+
+@dataclass
+class CheckedChunk:
+    """The non-blank rows of a chunk, checked. Index ``i`` is the ``i``-th non-blank record of the chunk."""
+
+    header: Header
+    rows: np.ndarray
+    records: list[list[str]]
+    columns: dict[str, Column]
+    too_many: np.ndarray
+    rejected: np.ndarray
+    extra: list[tuple[int, int, str, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def reject(self, index: np.ndarray, column: str, text: list[str], why: str) -> None:
+        """Add one whole-file or database finding (duplicate sku, …) to rows ``index``."""
+        position = self.header.positions.get(column, -1)
+        self.extra += [(int(i), position, column, shown(t), why) for i, t in zip(index.tolist(), text, strict=True)]
+        self.rejected[index] = True
+
+    def entries(self) -> list[tuple[int, int, str, str, str]]:
+        """Every problem as (index, column position, column, value, message), in reading order."""
+        found = list(self.extra)
+        width = self.header.width
+        for i in np.flatnonzero(self.too_many).tolist():
+            cells = self.records[i]
+            found.append((i, -1, "", shown(",".join(cells[width:])),
+                          f"this row has {len(cells)} cells but the header has {width}; remove the extra cells, "
+                          "or quote cells that contain the delimiter"))
+        for name, column in self.columns.items():
+            position = self.header.positions[name]
+            bad = (column.codes != OK) & ~self.too_many
+            for code in np.unique(column.codes[bad]).tolist():
+                index = np.flatnonzero(bad & (column.codes == code)).tolist()
+                why = message(column.field, code)
+                found += [(i, position, name, shown(column.text[i]), why) for i in index]
+        found.sort(key=lambda e: (e[0], e[1]))
+        return found
+
+
+def take(values: list, index: np.ndarray) -> list:
+    """``values[i] for i in index`` as a list, picked at C speed (``values`` itself when every row is taken)."""
+    if len(index) == len(values):  # indexes here are sorted and unique, so this is every row
+        return values
+    if len(index) < 2:
+        return [values[i] for i in index.tolist()]
+    return list(itemgetter(*index.tolist())(values))
+
+
+def _unescape_formulas(text: list[str]) -> list[str]:
+    if "\n'" not in "\n" + "\n".join(text):
+        return text
+    return [t[1:] if t[:1] == "'" and t[1:2] in FORMULA_STARTS else t for t in text]
+
+
+def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
+    """Trim, drop blank rows, and check every field column of ``chunk`` (rows with too many cells are rejected)."""
+    records = chunk.records
+    n, width = len(records), header.width
+    widths = np.fromiter(map(len, records), dtype=np.intp, count=n)
+    fixed = records
+    irregular = np.flatnonzero(widths != width).tolist()
+    if irregular:
+        fixed = list(records)
+        for i in irregular:  # only short or long rows, rare: pad or cut them to the header's width
+            fixed[i] = records[i][:width] + [""] * (width - len(records[i]))
+    columns = list(zip(*fixed, strict=True))
+    text = {name: list(map(str.strip, columns[pos])) for name, pos in header.positions.items()}
+    lengths = {name: lengths_of(cells) for name, cells in text.items()}
+    filled = np.zeros(n, dtype=bool)
+    for size in lengths.values():
+        filled |= size > 0
+    for i in np.flatnonzero(~filled).tolist():  # rows empty in every field column: blank unless another cell has text
+        filled[i] = not is_blank(records[i])
+    rows = chunk.first_row + np.arange(n)
+    too_many = widths > width
+    if not filled.all():
+        keep = np.flatnonzero(filled)
+        records, rows, too_many = take(records, keep), rows[keep], too_many[keep]
+        text = {name: take(cells, keep) for name, cells in text.items()}
+        lengths = {name: size[keep] for name, size in lengths.items()}
+    checked = {}
+    for name, cells in text.items():
+        f = FIELD_BY_NAME[name]
+        if f.kind == "text":
+            unescaped = _unescape_formulas(cells)
+            size = lengths[name] if unescaped is cells else lengths_of(unescaped)
+            checked[name] = check_column(f, unescaped, stripped=True, lengths=size)
+        else:
+            checked[name] = check_column(f, cells, stripped=True, lengths=lengths[name])
+    rejected = too_many.copy()
+    for column in checked.values():
+        rejected |= column.codes != OK
+    return CheckedChunk(header, rows, records, checked, too_many, rejected)

@@ -1,0 +1,212 @@
+"""``AnalyticsView``: four Bokeh charts of the whole inventory — value by category, stock status, the most valuable
+items and units by location.
+
+Every figure is aggregated in SQL by the service (``Inventory.value_by_category`` and friends); this module only
+draws the small result frames. Bars are keyed by position (``"b0"``, ``"b1"``…) and labelled by an axis formatter
+that looks the key up in a table of labels, so two items with the same name, a truncated label or a category
+called "Other" can never collide.
+Text reaches the browser as canvas text or as hover-tool fields, which Bokeh escapes: an item called
+``<img onerror=…>`` is drawn, never run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import (
+    ColumnDataSource,
+    CustomJSTickFormatter,
+    FactorRange,
+    HoverTool,
+    LabelSet,
+    NumeralTickFormatter,
+    Range1d,
+)
+from bokeh.plotting import figure
+
+from . import styles
+from .formatting import STATUS_LABELS, fmt_int, fmt_money
+from .model import InventoryModel
+from .notify import report_error
+
+MAX_BARS = 10  # categories / locations beyond this are summed into one "Other" bar
+TOP_ITEMS = 10
+LABEL_CHARS = 26
+FIGURE_HEIGHT = 320
+CHARTS = (  # key, heading, what it shows
+    ("category", "Stock value by category", "Σ quantity × unit price"),
+    ("status", "Items by stock status", "In stock, at or below the minimum, or at zero"),
+    ("top", f"Top {TOP_ITEMS} items by value", "The items holding the most value"),
+    ("location", "Units in stock by location", "Where the units are"),
+)
+BAR_COLOUR = styles.ACCENT
+LOCATION_COLOUR = "#0E7490"
+STATUS_COLOURS = {"ok": "#0F766E", "low": "#F59E0B", "out": "#DC2626"}
+VALUE_TEXT = "#7B8794"  # bar value labels: readable on the light and the dark background
+
+CHART_TITLE = ".title { font-size: 15px; }"
+
+
+def short(text: Any, limit: int = LABEL_CHARS) -> str:
+    """An axis label: at most ``limit`` characters, an ellipsis when cut."""
+    value = "" if text is None else str(text)
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def to_float(value: Any) -> float:
+    """A chart coordinate from a Decimal amount (the exact amount is shown in labels, formatted from the Decimal)."""
+    return float(value) if value is not None else 0.0
+
+
+def lump_tail(frame: pd.DataFrame, label: str, sums: list[str], limit: int, noun: str) -> pd.DataFrame:
+    """The first ``limit - 1`` rows of ``frame`` plus one "Other (n nouns)" row summing ``sums`` over the rest."""
+    if len(frame) <= limit:
+        return frame.reset_index(drop=True)
+    head, tail = frame.iloc[: limit - 1], frame.iloc[limit - 1:]
+    other = {label: f"Other ({len(tail)} {noun})", **{c: tail[c].sum() for c in sums}}
+    return pd.concat([head, pd.DataFrame([other])], ignore_index=True)
+
+
+def _hbar(data: dict[str, list[Any]], labels: list[str], tooltips: list[tuple[str, str]],
+          colour: str, tick_format: str) -> figure:
+    """A horizontal bar chart, largest bar on top, each bar labelled with its formatted value."""
+    keys = data["key"]
+    top = max(data["x"], default=0.0) or 1.0
+    fig = figure(y_range=FactorRange(factors=list(reversed(keys))), x_range=Range1d(0, top * 1.22),
+                 height=FIGURE_HEIGHT, sizing_mode="stretch_width", toolbar_location=None, tools="")
+    source = ColumnDataSource(data)
+    bars = fig.hbar(y="key", right="x", height=0.72, source=source, color=colour, line_color=None)
+    fig.add_layout(LabelSet(x="x", y="key", text="text", source=source, x_offset=5, text_baseline="middle",
+                            text_font_size="11px", text_color=VALUE_TEXT))
+    fig.add_tools(HoverTool(renderers=[bars], tooltips=tooltips, point_policy="follow_mouse"))
+    # Bokeh ignores label overrides on categorical axes; a formatter looks the label up (data, not code).
+    fig.yaxis.formatter = CustomJSTickFormatter(args={"labels": dict(zip(keys, labels, strict=True))},
+                                                code="return labels[tick] ?? tick")
+    fig.xaxis.formatter = NumeralTickFormatter(format=tick_format)
+    _style(fig)
+    fig.ygrid.grid_line_color = None
+    return fig
+
+
+def _style(fig: figure) -> None:
+    fig.outline_line_color = None
+    fig.axis.axis_line_color = None
+    fig.axis.major_tick_line_color = None
+    fig.axis.minor_tick_line_color = None
+    fig.axis.major_label_text_font_size = "12px"
+    fig.xgrid.grid_line_alpha = 0.5
+    fig.min_border_right = 16
+
+
+def value_by_category_figure(frame: pd.DataFrame) -> figure:
+    """Stock value (Σ quantity × unit price) per category."""
+    frame = lump_tail(frame, "category", ["value", "items", "units"], MAX_BARS, "categories")
+    data = {"key": [f"b{i}" for i in range(len(frame))], "category": list(frame["category"]),
+            "x": [to_float(v) for v in frame["value"]], "text": [fmt_money(v) for v in frame["value"]],
+            "items": [int(v) for v in frame["items"]], "units": [int(v) for v in frame["units"]]}
+    return _hbar(data, [short(c) for c in frame["category"]],
+                 [("Category", "@category"), ("Value", "@text"), ("Items", "@items{0,0}"),
+                  ("Units", "@units{0,0}")], BAR_COLOUR, "0.[0]a")
+
+
+def top_items_figure(frame: pd.DataFrame) -> figure:
+    """The items holding the most value (quantity × unit price)."""
+    data = {"key": [f"b{i}" for i in range(len(frame))], "item_name": list(frame["item_name"]),
+            "category": list(frame["category"]), "quantity": [int(v) for v in frame["quantity"]],
+            "price": [fmt_money(v) for v in frame["unit_price"]], "x": [to_float(v) for v in frame["value"]],
+            "text": [fmt_money(v) for v in frame["value"]]}
+    return _hbar(data, [short(n) for n in frame["item_name"]],
+                 [("Item", "@item_name"), ("Category", "@category"), ("Quantity", "@quantity{0,0}"),
+                  ("Unit price", "@price"), ("Value", "@text")], BAR_COLOUR, "0.[0]a")
+
+
+def quantity_by_location_figure(frame: pd.DataFrame) -> figure:
+    """Units in stock per location ("(no location)" for items without one)."""
+    frame = lump_tail(frame, "location", ["units", "items"], MAX_BARS, "locations")
+    data = {"key": [f"b{i}" for i in range(len(frame))], "location": list(frame["location"]),
+            "x": [float(v) for v in frame["units"]], "text": [fmt_int(v) for v in frame["units"]],
+            "items": [int(v) for v in frame["items"]]}
+    return _hbar(data, [short(n) for n in frame["location"]],
+                 [("Location", "@location"), ("Units", "@text"), ("Items", "@items{0,0}")], LOCATION_COLOUR,
+                 "0,0")
+
+
+def stock_status_figure(frame: pd.DataFrame) -> figure:
+    """How many items are in stock, low and out, as bars in the app's status colours."""
+    counts = dict(zip(frame["status"], frame["items"], strict=True))
+    statuses = ["ok", "low", "out"]
+    total = sum(int(counts.get(s, 0)) for s in statuses) or 1
+    data = {"key": [f"b{i}" for i in range(len(statuses))], "status": [STATUS_LABELS[s] for s in statuses],
+            "x": [float(counts.get(s, 0)) for s in statuses],
+            "text": [f"{fmt_int(counts.get(s, 0))} ({int(counts.get(s, 0)) * 100 / total:.0f}%)" for s in statuses],
+            "colour": [STATUS_COLOURS[s] for s in statuses]}
+    fig = _hbar(data, data["status"], [("Status", "@status"), ("Items", "@text")],
+                BAR_COLOUR, "0,0")
+    fig.renderers[0].glyph.fill_color = "colour"
+    return fig
+
+
+class AnalyticsView(pn.viewable.Viewer):
+    """The four charts in a grid, or an explanation when there is nothing to chart yet."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; its inventory aggregates.")
+    active = param.Boolean(default=True, doc="Whether the view is on screen; a hidden view reloads when shown.")
+    stale = param.Boolean(default=False, doc="The data changed while the view was hidden.")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._title = pn.pane.HTML(
+            '<div class="title">Analytics</div><div class="sub">Figures over the whole inventory, computed in the '
+            "database. Hover a bar for details.</div>",
+            stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
+        self._panes = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=0) for key, _h, _s in CHARTS}
+        cards = [pn.Column(pn.pane.HTML(f'<div class="title">{heading}</div><div class="sub">{sub}</div>',
+                                        stylesheets=[styles.PANEL_TITLE, CHART_TITLE], margin=(2, 8, 0, 8)),
+                           self._panes[key], styles=styles.CARD_BOX, sizing_mode="stretch_width", margin=(6, 10))
+                 for key, heading, sub in CHARTS]
+        self._grid = pn.GridBox(*cards, ncols=2, sizing_mode="stretch_width")
+        self._empty = pn.pane.HTML(
+            '<div class="empty"><h2>No items yet</h2><p>Charts of stock value, stock status, the most valuable '
+            "items and units by location appear here once the inventory has items. Add items or import a CSV "
+            "file to get started.</p></div>",
+            stylesheets=[styles.EMPTY], sizing_mode="stretch_width", visible=False)
+        self._layout = pn.Column(self._title, self._empty, self._grid, sizing_mode="stretch_width")
+        self.reload()
+
+    def reload(self) -> None:
+        """Aggregate again (four small SQL queries) and redraw; on failure keep the charts and tell the person."""
+        self.stale = False
+        inventory = self.model.inventory
+        if inventory is None or self.model.is_empty:
+            self._grid.visible, self._empty.visible = False, True
+            return
+        try:
+            figures = {"category": value_by_category_figure(inventory.value_by_category()),
+                       "status": stock_status_figure(inventory.stock_status_counts()),
+                       "top": top_items_figure(inventory.top_items_by_value(TOP_ITEMS)),
+                       "location": quantity_by_location_figure(inventory.quantity_by_location())}
+            for name, fig in figures.items():
+                self._panes[name].object = fig
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
+            report_error("Loading the analytics", exc)
+            return
+        self._grid.visible, self._empty.visible = True, False
+
+    @param.depends("model.data_version", watch=True)
+    def _data_changed(self) -> None:
+        if self.active:
+            self.reload()
+        else:
+            self.stale = True
+
+    @param.depends("active", watch=True)
+    def _shown(self) -> None:
+        if self.active and self.stale:
+            self.reload()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+

@@ -1,0 +1,106 @@
+"""``InventoryApp``: the whole app as one ``Viewer`` — inline in a notebook, or in a template under ``panel serve``.
+
+It owns the session's ``InventoryModel`` and composes the header, the summary cards and one tab per view. Views
+with an ``active`` parameter are told whether their tab is on screen, so hidden views do not reload on every
+change. Served, the app subscribes to the process-wide live-update hub so other sessions' writes show up here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import panel as pn
+import param
+
+from ..inventory import Inventory, connect
+from . import styles
+from .analytics import AnalyticsView
+from .audit_view import AuditView
+from .dashboard_view import DashboardView
+from .header import HeaderBar
+from .importer import ImportView
+from .inventory_view import InventoryView
+from .live import hub_for, subscribe_session
+from .low_stock import LowStockView
+from .model import InventoryModel
+from .summary import SummaryCards
+
+log = logging.getLogger(__name__)
+
+TITLE = "Lakebase Inventory"
+
+
+class InventoryApp(pn.viewable.Viewer):
+    """Header, summary cards and the views (Inventory, Import, Low stock, Analytics, Dashboard, Audit)."""
+
+    inventory = param.ClassSelector(class_=Inventory, doc="The service, acting as this session's user.")
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (built from inventory).")
+    live = param.Boolean(default=True, doc="When served, refresh on other sessions' writes.")
+
+    def __init__(self, inventory: Inventory | None = None, **params: Any):
+        if inventory is None:  # a notebook: the environment's database, as the person running the notebook
+            from ..databricks.identity import resolve_user
+
+            inventory = connect()
+            inventory = inventory.as_user(resolve_user(inventory.settings, notebook=True))
+        super().__init__(inventory=inventory, **params)
+        if self.model is None:
+            self.model = InventoryModel(inventory=inventory)
+        user = inventory.user
+        self.header = HeaderBar(inventory=inventory)
+        self.cards = SummaryCards(model=self.model)
+        self.inventory_view = InventoryView(model=self.model)
+        views: list[tuple[str, Any]] = [("Inventory", self.inventory_view)]
+        if user.can("import"):
+            views.append(("Import", ImportView(model=self.model)))
+        views += [("Low stock", LowStockView(model=self.model)), ("Analytics", AnalyticsView(model=self.model))]
+        views.append(("Dashboard", DashboardView(model=self.model)))
+        if user.can("audit"):  # the service refuses audit_log() to others anyway
+            views.append(("Audit", AuditView(model=self.model)))
+        self.views = dict(views)
+        self.tabs = pn.Tabs(*views, dynamic=True, sizing_mode="stretch_width", margin=(0, 0))
+        self.tabs.param.watch(self._tab_changed, "active")
+        self.inventory_view.param.watch(lambda _e: self.show("Import"), "import_requested")
+        self._tab_changed()
+        self.body = pn.Column(self.cards, self.tabs, sizing_mode="stretch_width")
+        self._subscribed_docs: set[int] = set()
+        log.debug("app built for %s (%s)", user.name, user.role)
+
+    def show(self, title: str) -> None:
+        """Switch to the tab called ``title`` (if the person may see it)."""
+        titles = list(self.views)
+        if title in titles:
+            self.tabs.active = titles.index(title)
+
+    def _tab_changed(self, *_events: Any) -> None:
+        for index, view in enumerate(self.views.values()):
+            if "active" in view.param:
+                view.active = index == self.tabs.active
+
+    def _subscribe_live(self) -> None:
+        doc = pn.state.curdoc
+        if not self.live or doc is None or doc.session_context is None or id(doc) in self._subscribed_docs:
+            return
+        key = subscribe_session(hub_for(self.inventory), self.model.external_change)
+        if key is not None:
+            self._subscribed_docs.add(id(doc))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        """The app without a page template (a notebook cell): its own title bar, the app's accent colour."""
+        self._subscribe_live()
+        title = pn.pane.HTML(f'<div class="app-title">{TITLE}</div>', stylesheets=[styles.HEADER], align="center",
+                             margin=(0, 16))
+        bar = pn.Row(title, pn.layout.HSpacer(), HeaderBar(inventory=self.inventory), sizing_mode="stretch_width",
+                     height=56, margin=(0, 0, 8, 0),
+                     styles={"background": styles.ACCENT, "border-radius": "8px", "padding": "0 12px 0 0"})
+        return pn.Column(bar, self.body, sizing_mode="stretch_width",
+                         styles={"--design-primary-color": styles.ACCENT, "--panel-primary-color": styles.ACCENT})
+
+    def template(self) -> pn.template.BaseTemplate:
+        """The app in a full-page template (title bar with user, role and database; light/dark switch)."""
+        self._subscribe_live()
+        return pn.template.FastListTemplate(
+            title=TITLE, header=[self.header], main=[self.body], accent=styles.ACCENT, theme_toggle=True,
+            main_layout=None, main_max_width="1600px",
+        )

@@ -1,0 +1,66 @@
+"""``EmptyState``: what a new inventory shows instead of an empty table — load the sample data in one click,
+add an item, or import a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+import param
+
+from . import styles
+from .model import InventoryModel
+from .notify import notify, report_error
+
+# The repository's sample file (also used by `inventory-panel load-sample`).
+SAMPLE_CSV = Path(__file__).resolve().parents[2] / "sample_inventory.csv"
+
+
+def load_sample_data(model: InventoryModel) -> int | None:
+    """Import ``sample_inventory.csv`` through the normal import path; returns the number of items added."""
+    try:
+        report = model.inventory.import_csv(SAMPLE_CSV, mode="append")
+    except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
+        report_error("Loading the sample data", exc)
+        return None
+    model.changed()
+    if report.skipped:
+        notify("warning", f"Loaded {report.inserted} sample items; {report.skipped} rows were skipped.")
+    else:
+        notify("success", f"Loaded {report.inserted} sample items.")
+    return report.inserted
+
+
+class EmptyState(pn.viewable.Viewer):
+    """A friendly start page for an empty inventory, with the actions the person's role allows."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
+    add_requested = param.Event(doc="The person asked to add an item.")
+    import_requested = param.Event(doc="The person asked to import a CSV file.")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        user = self.model.inventory.user
+        can_import, can_add = user.can("import"), user.can("add")
+        if can_import or can_add:
+            text = ("Start with the sample data to explore the app, import your own CSV file, or add the first item "
+                    "by hand.")
+        else:
+            text = "Nothing has been added yet. Ask an editor or an administrator to add items or import a file."
+        self._message = pn.pane.HTML(
+            f'<div class="empty"><h2>Your inventory is empty</h2><p>{text}</p></div>',
+            stylesheets=[styles.EMPTY], sizing_mode="stretch_width")
+        self.sample_button = pn.widgets.Button(label="Load sample data", color="primary", width=180,
+                                               visible=can_import)
+        self.sample_button.on_click(lambda _event: load_sample_data(self.model))
+        self.import_button = pn.widgets.Button(label="Import a CSV file", width=180, visible=can_import)
+        self.import_button.on_click(lambda _event: self.param.trigger("import_requested"))
+        self.add_button = pn.widgets.Button(label="Add an item", width=180, visible=can_add)
+        self.add_button.on_click(lambda _event: self.param.trigger("add_requested"))
+        buttons = pn.Row(pn.layout.HSpacer(), self.sample_button, self.import_button, self.add_button,
+                         pn.layout.HSpacer(), sizing_mode="stretch_width")
+        self.layout = pn.Column(self._message, buttons, sizing_mode="stretch_width", margin=(20, 10, 40, 10))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.layout

@@ -1,0 +1,46 @@
+"""How numbers, money, times and stock statuses read on screen (one place, so every view says it the same way)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+STATUS_LABELS = {"ok": "In stock", "low": "Low stock", "out": "Out of stock"}
+
+
+def fmt_int(value: Any) -> str:
+    """``1234`` -> ``"1,234"``; missing -> ``"—"``."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    return f"{int(value):,}"
+
+
+def fmt_money(value: Any) -> str:
+    """A Decimal amount with thousands separators and two decimals: ``Decimal("1234.5")`` -> ``"1,234.50"``."""
+    if value is None:
+        return "—"
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{amount.quantize(Decimal('0.01')):,}"
+
+
+def fmt_time(value: Any) -> str:
+    """A UTC timestamp as ``2025-01-31 14:05 UTC`` (the server does not know the viewer's time zone)."""
+    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+        return ""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", "")
+
+
+def esc(value: Any) -> str:
+    """Text for HTML: user data is always escaped before it reaches an HTML pane."""
+    return html.escape("" if value is None else str(value), quote=True)

@@ -1,0 +1,402 @@
+"""``ImportView``: bulk-load items from a CSV file — check first, then import only what the person confirmed.
+
+The flow is a small state machine (``step``): choose a file -> checking (a dry run: every rule and database lookup,
+nothing written) -> preview (counts, warnings, every rejected cell, the error file) -> importing (the real run) ->
+done (counts, the error file). Changing the mode or the all-or-nothing option re-checks the file.
+
+Both runs go through ``importing.import_csv`` in a worker thread (``asyncio.to_thread``) so a 16 MB file never
+freezes the app: the engine's ``progress(stage, fraction, message)`` calls are throttled and handed back to the
+event loop, which moves the progress bar and the parse -> validate -> write steps.
+
+Uploads are always passed to the engine as bytes: a browser gives text files as ``str``, and a one-line ``str``
+could be taken for a path on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from ..errors import ImportRefusedError
+from ..fields import FIELDS
+from ..importing import ImportReport, import_csv
+from . import styles
+from .formatting import esc, fmt_int
+from .model import InventoryModel
+from .notify import notify, report_error
+
+log = logging.getLogger(__name__)
+
+STEPS = ("choose", "checking", "preview", "importing", "done")
+STAGES = (("parse", "Parse"), ("validate", "Validate"), ("write", "Write"))
+MODES = {"Add new items": "append", "Add or update by SKU": "upsert"}
+MODE_HELP = {
+    "append": "Every valid row becomes a new item. A row whose SKU is already used is rejected.",
+    "upsert": "Rows are matched to items by SKU: a known SKU updates that item (quantity changes are recorded as "
+              "stock movements), an unknown one adds an item. Every row needs a SKU.",
+}
+MAX_SHOWN_ERRORS = 1000  # the table lists this many problems; the error file has them all
+PROGRESS_INTERVAL = 0.1  # seconds between progress updates sent to the browser
+ERROR_TITLES = {"row": "Row", "column": "Column", "value": "Value", "message": "Problem"}
+ERROR_WIDTHS = {"row": 80, "column": 150, "value": 280}
+
+CSS = styles.BASE + """
+.intro { color: var(--inv-text); font-size: 14px; line-height: 1.5; }
+.intro .muted, .muted { color: var(--inv-muted); font-size: 13px; }
+.intro code { background: color-mix(in srgb, var(--inv-text) 8%, transparent); padding: 0 4px; border-radius: 4px;
+              font-size: 12.5px; }
+.section { font-size: 15px; font-weight: 600; color: var(--inv-text); margin: 0 0 2px; }
+.steps { display: flex; align-items: center; gap: 8px; font-size: 13px; color: var(--inv-muted); flex-wrap: wrap; }
+.steps .step { border: 1px solid var(--inv-border); border-radius: 999px; padding: 2px 12px; white-space: nowrap; }
+.steps .step.done { color: var(--inv-accent); border-color: var(--inv-accent); }
+.steps .step.current { color: white; background: var(--inv-accent); border-color: var(--inv-accent);
+                       font-weight: 600; }
+.steps .msg { margin-left: 8px; color: var(--inv-text); }
+.counts { display: flex; gap: 12px; flex-wrap: wrap; margin: 4px 0; }
+.count { min-width: 120px; border: 1px solid var(--inv-border); border-radius: 10px; padding: 8px 14px;
+         background: var(--inv-surface); }
+.count .label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--inv-muted); }
+.count .value { font-size: 22px; font-weight: 600; color: var(--inv-text); }
+.count.bad .value { color: var(--inv-out); }
+.count.good .value { color: var(--inv-accent); }
+"""
+PROGRESS_CSS = f":host {{ --primary-bg-color: var(--design-primary-color, {styles.ACCENT}); }}"
+TABLE_CSS = """
+.tabulator .tabulator-cell { padding: 6px 8px; }
+.tabulator .tabulator-col-title { font-weight: 600; }
+"""
+
+
+def upload_bytes(content: str | bytes) -> bytes:
+    """An upload as bytes: FileDropper decodes text files to ``str`` (UTF-8), so encoding it back is lossless."""
+    return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+
+
+def counts_html(report: ImportReport) -> str:
+    """The counts of a (dry or real) run as small cards; numbers only, nothing user-typed."""
+    verb = "To " if report.dry_run else ""
+    cards = [("Rows read", report.rows, ""), (f"{verb}add" if verb else "Added", report.inserted, "good"),
+             (f"{verb}update" if verb else "Updated", report.updated, "good"),
+             ("Rejected", report.skipped, "bad" if report.skipped else "")]
+    if report.unchanged:
+        cards.insert(3, ("Unchanged", report.unchanged, ""))
+    return '<div class="counts">' + "".join(
+        f'<div class="count {css}" data-count="{label.lower().replace(" ", "-")}"><div class="label">{label}</div>'
+        f'<div class="value">{fmt_int(value)}</div></div>' for label, value, css in cards) + "</div>"
+
+
+def steps_html(stage: str | None, message: str = "", finished: bool = False) -> str:
+    """The parse -> validate -> write steps with the current one highlighted, and the engine's latest message."""
+    names = [name for name, _label in STAGES]
+    current = names.index(stage) if stage in names else -1
+    chips = []
+    for index, (_name, label) in enumerate(STAGES):
+        state = "done" if finished or index < current else "current" if index == current else ""
+        chips.append(f'<span class="step {state}">{index + 1} · {label}</span>')
+    return f'<div class="steps">{" › ".join(chips)}<span class="msg">{esc(message)}</span></div>'
+
+
+def error_rows(report: ImportReport) -> pd.DataFrame:
+    """The first ``MAX_SHOWN_ERRORS`` problems for the table (row, column, value, message)."""
+    frame = report.errors.head(MAX_SHOWN_ERRORS)
+    return pd.DataFrame({"row": frame["row"].astype("int64").to_numpy(),
+                         "column": frame["column"].astype(str).to_numpy(),
+                         "value": frame["value"].astype(str).to_numpy(),
+                         "message": frame["message"].astype(str).to_numpy()})
+
+
+def summary_sentence(report: ImportReport) -> str:
+    """One sentence about a run, for the banner and the notification (no file name: that is user text)."""
+    rejected = f"{fmt_int(report.skipped)} row{'s' if report.skipped != 1 else ''}"
+    if report.dry_run:
+        if report.atomic and report.skipped:
+            return (f"{rejected} have errors, so with “all or nothing” nothing would be imported. Fix the rows "
+                    "(download the error file) or turn the option off.")
+        if not report.inserted and not report.updated:
+            return "No row can be imported." if report.skipped else "The file holds no change to import."
+        head = f"Ready to add {fmt_int(report.inserted)} and update {fmt_int(report.updated)} items."
+        return head + (f" {rejected} have errors and will be skipped." if report.skipped else " Every row is valid.")
+    if report.atomic and report.skipped:
+        return f"Nothing was imported: {rejected} had errors and the import was all or nothing."
+    tail = f" {rejected} were rejected; download the error file to fix them." if report.skipped else ""
+    return f"Imported: {fmt_int(report.inserted)} items added, {fmt_int(report.updated)} updated.{tail}"
+
+
+class ImportView(pn.viewable.Viewer):
+    """Template download, upload, options, dry-run preview, confirmed import with progress, result."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; told after an import.")
+    step = param.Selector(default="choose", objects=list(STEPS), doc="Where the person is in the import flow.")
+    mode = param.Selector(default="append", objects=list(MODES.values()),
+                          doc="append: only add items; upsert: match rows to items by SKU and update them.")
+    atomic = param.Boolean(default=False, doc="All or nothing: import only if every row is valid.")
+    file_name = param.String(default=None, allow_None=True, doc="Name of the uploaded file.")
+    report = param.ClassSelector(class_=ImportReport, default=None, allow_None=True,
+                                 doc="The latest run's report: the dry run in preview, the real run when done.")
+    refusal = param.String(default=None, allow_None=True, doc="Why the file as a whole was refused, if it was.")
+    progress = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Fraction of the running check or import done.")
+    stage = param.String(default=None, allow_None=True, doc="Stage of the running check or import.")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        inventory = self.model.inventory
+        self.settings = inventory.settings
+        self.max_bytes = self.settings.max_upload_mb * 1_048_576
+        self.allowed = inventory.user.can("import")
+        self._source: bytes | None = None
+        self._last_progress = 0.0
+        self._message = ""  # the engine's latest progress message
+        self._template = pn.widgets.FileDownload(
+            callback=self._template_file, filename="inventory_template.csv", label="Download template",
+            width=180, margin=(14, 10, 4, 10), embed=False)
+        self._title = pn.pane.HTML(
+            '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
+            "written until you confirm the import.</div>",
+            stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
+        self._header = pn.Row(self._title, self._template, sizing_mode="stretch_width")
+        if not self.allowed:
+            user = inventory.user
+            self._layout = pn.Column(self._header, pn.pane.HTML(
+                f'<div class="empty"><h2>Importing needs the editor role</h2><p>{esc(user.name)} is a '
+                f"{esc(user.role)} and may not import CSV files. Ask an administrator to add you to "
+                "INVENTORY_EDITORS or INVENTORY_ADMINS.</p></div>", stylesheets=[styles.EMPTY],
+                sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            return
+        self._build()
+
+    # -- layout ---------------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        limit = self.settings.max_upload_mb
+        self._dropper = pn.widgets.FileDropper(
+            accepted_filetypes=[".csv", ".txt", ".tsv", "text/csv", "text/plain", "text/tab-separated-values"],
+            multiple=False, max_file_size=f"{self.max_bytes // 1000}KB", layout="compact",
+            sizing_mode="stretch_width", margin=(4, 0))
+        self._dropper.param.watch(self._on_upload, "value")
+        required = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if f.required)
+        optional = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if not f.required)
+        self._file_help = pn.pane.HTML(
+            f'<div class="intro"><div class="muted">CSV up to <b data-limit>{limit} MB</b>, comma, semicolon '
+            f"or tab separated, UTF-8 or Windows-1252.</div><div class=\"muted\">Required columns: {required}. "
+            f"Optional: {optional}.</div></div>", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
+        choose = pn.Column(
+            pn.pane.HTML('<div class="section">1 · Choose a file</div>', stylesheets=[CSS], margin=(0, 0)),
+            self._dropper, self._file_help, styles=styles.CARD_BOX, sizing_mode="stretch_width", margin=(6, 10))
+        self._mode = pn.widgets.RadioButtonGroup(options=MODES, value=self.mode, color="primary", variant="outline",
+                                                 margin=(6, 0))
+        self._mode.param.watch(lambda e: setattr(self, "mode", e.new), "value")
+        self._mode_help = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
+        self._atomic = pn.widgets.Checkbox(label="All or nothing: import only if every row is valid",
+                                           value=self.atomic, margin=(8, 0))
+        self._atomic.param.watch(lambda e: setattr(self, "atomic", e.new), "value")
+        options = pn.Column(
+            pn.pane.HTML('<div class="section">2 · Options</div>', stylesheets=[CSS], margin=(0, 0)),
+            self._mode, self._mode_help, self._atomic, styles=styles.CARD_BOX, width=430, margin=(6, 10))
+
+        self._bar = pn.indicators.Progress(value=0, max=100, bar_color="primary", sizing_mode="stretch_width",
+                                           height=14, margin=(6, 0), stylesheets=[PROGRESS_CSS])
+        self._steps = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
+        self._progress_box = pn.Column(self._steps, self._bar, sizing_mode="stretch_width", margin=(4, 10))
+
+        self._banner = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
+        self._counts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self._warnings = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
+        self._errors_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
+        self._errors = pn.widgets.Tabulator(
+            pd.DataFrame(columns=list(ERROR_TITLES)), show_index=False, disabled=True, selectable=False,
+            pagination="local", page_size=10, layout="fit_data_stretch", sizing_mode="stretch_width", theme="fast",
+            titles=ERROR_TITLES, widths=ERROR_WIDTHS, formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
+            text_align={"row": "right"}, stylesheets=[TABLE_CSS], margin=(4, 10))
+        self._confirm = pn.widgets.Button(label="Import", color="primary", width=220, margin=(8, 10))
+        self._confirm.on_click(self._on_confirm)
+        self._cancel = pn.widgets.Button(label="Cancel", color="light", width=110, margin=(8, 10))
+        self._cancel.on_click(lambda _e: self.reset())
+        self._again = pn.widgets.Button(label="Import another file", color="default", width=180, margin=(8, 10))
+        self._again.on_click(lambda _e: self.reset())
+        self._error_file = pn.widgets.FileDownload(
+            callback=self._error_file_content, filename="import_errors.csv", label="Download error file",
+            width=190, margin=(8, 10), embed=False)
+        self._actions = pn.Row(self._confirm, self._cancel, self._error_file, self._again, margin=(0, 0))
+        self._result = pn.Column(self._banner, self._counts, self._warnings, self._actions, self._errors_head,
+                                 self._errors, sizing_mode="stretch_width", margin=0)
+        self._layout = pn.Column(
+            self._header, pn.Row(choose, options, sizing_mode="stretch_width"),
+            self._progress_box, self._result, sizing_mode="stretch_width")
+        self._render()
+
+    # -- flow -----------------------------------------------------------------------------------------------------
+
+    def load(self, content: str | bytes, file_name: str | None) -> None:
+        """Take an uploaded file and check it (a dry run); nothing is written."""
+        self._source = upload_bytes(content)
+        self.file_name = file_name
+        pn.state.execute(self.check)
+
+    def reset(self) -> None:
+        """Back to choosing a file; forgets the upload and the last report."""
+        self._source = None
+        self.param.update(step="choose", report=None, refusal=None, file_name=None, progress=0.0, stage=None)
+
+    async def check(self) -> None:
+        """The dry run: every check, nothing written; shows the preview."""
+        if self._source is None or self.step in ("checking", "importing"):
+            return
+        while True:
+            source = self._source
+            self.param.update(step="checking", report=None, refusal=None, progress=0.0, stage="parse")
+            report = await self._run(source, dry_run=True)
+            if self._source is source or self._source is None:
+                break  # else another file arrived during the check: check that one instead
+        self.param.update(step="preview" if report is not None or self.refusal else "choose", report=report)
+        if report is not None:
+            notify("info", f"Check finished, nothing written yet. "
+                                                        f"{summary_sentence(report)}")
+
+    async def confirm(self) -> None:
+        """The real import of the previewed file with the previewed options; then every view reloads."""
+        if self._source is None or self.step != "preview" or self.report is None:
+            return
+        self.param.update(step="importing", refusal=None, progress=0.0, stage="parse")
+        report = await self._run(self._source, dry_run=False)
+        if report is None:
+            self.param.update(step="preview" if self.refusal else "choose")
+            return
+        self.param.update(step="done", report=report)
+        notify("success" if report.ok else "warning", summary_sentence(report))
+        self.model.changed()
+
+    async def _run(self, source: bytes, *, dry_run: bool) -> ImportReport | None:
+        loop = asyncio.get_running_loop()
+        self._last_progress = 0.0
+
+        def progress(stage: str, fraction: float, message: str) -> None:  # runs in the worker thread
+            now = time.monotonic()
+            if fraction < 1.0 and now - self._last_progress < PROGRESS_INTERVAL:
+                return
+            self._last_progress = now
+            loop.call_soon_threadsafe(self._show_progress, stage, fraction, message)
+
+        action = "Checking the file" if dry_run else "Importing the file"
+        try:
+            return await asyncio.to_thread(
+                import_csv, self.model.inventory, source, mode=self.mode, atomic=self.atomic,
+                dry_run=dry_run, progress=progress, max_bytes=self.max_bytes, file_name=self.file_name)
+        except ImportRefusedError as exc:
+            log.info("import refused: %s", exc)
+            self.refusal = str(exc)
+            notify("error", f"{action} failed: the file was refused. The reason is shown in the Import view.")
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
+            report_error(action, exc)
+        return None
+
+    def _show_progress(self, stage: str, fraction: float, message: str) -> None:
+        if self.step in ("checking", "importing"):
+            self._message = message
+            self.param.update(progress=min(max(fraction, 0.0), 1.0), stage=stage)
+            self._steps.object = steps_html(stage, message)
+
+    # -- reactions ------------------------------------------------------------------------------------------------
+
+    def _on_upload(self, event: param.parameterized.Event) -> None:
+        files = event.new or {}
+        if not files:
+            self.reset()
+            return
+        name = list(files)[-1]  # a new file replaces the previous one (single-file dropper)
+        self.load(files[name], name)
+
+    def _on_confirm(self, _event: Any) -> None:
+        pn.state.execute(self.confirm)
+
+    @param.depends("mode", "atomic", watch=True)
+    def _options_changed(self) -> None:
+        self._mode.value = self.mode
+        self._atomic.value = self.atomic
+        if self.step in ("preview", "done") and self._source is not None:
+            self.step = "choose"  # a finished import is not repeated by changing an option: check again first
+            pn.state.execute(self.check)
+        else:
+            self._render()
+
+    @param.depends("step", "report", "refusal", "progress", watch=True)
+    def _render(self) -> None:
+        if not self.allowed:
+            return
+        step, report = self.step, self.report
+        running = step in ("checking", "importing")
+        self._mode_help.object = f'<div class="muted">{MODE_HELP[self.mode]}</div>'
+        self._dropper.disabled = self._mode.disabled = self._atomic.disabled = running
+        self._bar.value = round(self.progress * 100)
+        self._progress_box.visible = step != "choose"
+        if step == "done" or (step == "preview" and report is not None):
+            self._steps.object = steps_html(None, self._message, finished=True)
+        self._render_result(step, report)
+
+    def _render_result(self, step: str, report: ImportReport | None) -> None:
+        shown = step in ("preview", "done") and (report is not None or self.refusal is not None)
+        self._result.visible = shown
+        if not shown:
+            return
+        name = f"<b>{esc(self.file_name)}</b>: " if self.file_name else ""
+        if report is None:  # refused as a whole
+            self._banner.object = (f'<div class="banner error" role="alert"><div class="head">{name}the file was '
+                                   f"refused; nothing was imported.</div>{esc(self.refusal)}</div>")
+            self._counts.object = self._warnings.object = self._errors_head.object = ""
+            self._errors.visible = self._confirm.visible = self._error_file.visible = False
+            self._cancel.visible, self._again.visible = False, True
+            self._again.label = "Choose another file"
+            return
+        if report.ok:
+            kind = "success" if step == "done" else "info"
+        else:
+            kind = "error" if step == "done" and report.atomic else "warning"
+        head = "Check finished — nothing has been written yet." if step == "preview" else "Import finished."
+        self._banner.object = (f'<div class="banner {kind}" role="status"><div class="head">{head}</div>'
+                               f"{name}{esc(summary_sentence(report))}</div>")
+        self._counts.object = counts_html(report)
+        self._warnings.object = ("" if not report.warnings else '<div class="banner warning"><ul>'
+                                 + "".join(f"<li>{esc(w)}</li>" for w in report.warnings) + "</ul></div>")
+        self._warnings.visible = bool(report.warnings)
+        importable = report.inserted + report.updated
+        self._confirm.visible = self._cancel.visible = step == "preview"
+        self._confirm.disabled = importable == 0
+        self._confirm.label = (f"Import {fmt_int(importable)} row{'s' if importable != 1 else ''}" if importable
+                              else "Nothing to import")
+        self._again.visible = step == "done"
+        self._again.label = "Import another file"
+        self._error_file.visible = report.skipped > 0
+        shown_errors = min(len(report.errors), MAX_SHOWN_ERRORS)
+        self._errors.visible = shown_errors > 0
+        if shown_errors:
+            more = (f" Showing the first {fmt_int(shown_errors)} of {fmt_int(len(report.errors))}; the error file "
+                    "has every rejected row." if len(report.errors) > shown_errors else "")
+            self._errors_head.object = (f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
+                                        f'<div class="muted">Row numbers are the ones a spreadsheet shows (the '
+                                        f"header is row 1).{more}</div>")
+            self._errors.value = error_rows(report)
+        else:
+            self._errors_head.object = ""
+
+    # -- files ----------------------------------------------------------------------------------------------------
+
+    def _template_file(self) -> io.StringIO:
+        return io.StringIO(self.model.inventory.template_csv())
+
+    def _error_file_content(self) -> io.StringIO:
+        if self.report is None:
+            return io.StringIO("")
+        try:
+            return io.StringIO(self.report.error_csv())
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
+            report_error("Preparing the error file", exc)
+            return io.StringIO("")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

@@ -1,0 +1,94 @@
+"""``InventoryView``: the Inventory tab — filters, the items table with its pager, the item side panel, export.
+
+An inventory with no items at all shows ``EmptyState`` instead of an empty table; when the items cannot be loaded
+(the database is restarting, say) a banner says so and offers to try again, while the last rows stay visible.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import panel as pn
+import param
+
+from .banner import Banner
+from .empty_state import EmptyState
+from .filters import FilterBar
+from .item_panel import ItemPanel
+from .model import InventoryModel
+from .notify import notify, report_error
+from .table import ItemsTable
+
+
+class InventoryView(pn.viewable.Viewer):
+    """Browse, filter, edit, adjust and delete items."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
+    import_requested = param.Event(doc="The person asked to import a CSV file (the app switches tabs).")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        user = self.model.inventory.user
+        self.filters = FilterBar(model=self.model)
+        self.table = ItemsTable(model=self.model)
+        self.panel = ItemPanel(model=self.model)
+        self.empty = EmptyState(model=self.model)
+        self.empty.param.watch(lambda _e: self.panel.open_add(), "add_requested")
+        self.empty.param.watch(lambda _e: self.param.trigger("import_requested"), "import_requested")
+        self.add_button = pn.widgets.Button(label="+ Add item", color="primary", width=120,
+                                            visible=user.can("add"))
+        self.add_button.on_click(lambda _event: self.panel.open_add())
+        self.export_button = pn.widgets.FileDownload(callback=self._export, filename="inventory.csv",
+                                                     label="Export CSV", color="default", width=120,
+                                                     visible=user.can("export"), embed=False)
+        toolbar = pn.Row(self.filters, pn.layout.HSpacer(), self.add_button, self.export_button,
+                         sizing_mode="stretch_width", margin=(0, 0, 6, 0))
+        self._content = pn.Column(toolbar, pn.Row(self.table, self.panel, sizing_mode="stretch_width"),
+                                  sizing_mode="stretch_width")
+        self.problem = Banner(kind="error", dismissible=False)
+        self.retry_button = pn.widgets.Button(label="Try again", color="primary", width=120, visible=False,
+                                              margin=(0, 10, 8, 10))
+        self.retry_button.on_click(lambda _event: self.model.changed())
+        self._layout = pn.Column(self.problem, self.retry_button, sizing_mode="stretch_width")
+        self.showing_empty: bool | None = None  # which of empty state / table is in the layout (None: neither yet)
+        self._show_problem()
+        self.panel.param.watch(self._toggle_empty, "mode")
+        self.panel.param.watch(lambda e: setattr(self.table, "compact", e.new != "closed"), "mode")
+        self._toggle_empty()
+
+    @param.depends("model.summary", watch=True)
+    def _toggle_empty(self, *_events: Any) -> None:
+        show_empty = self.model.is_empty and not self.model.has_filters and self.panel.mode == "closed"
+        if show_empty == self.showing_empty:
+            return
+        # Swapped rather than hidden: a Tabulator first drawn inside a hidden container can miss the rows sent
+        # to it while it finishes initializing, and would stay empty when shown.
+        self.showing_empty = show_empty
+        self._layout.objects = [self.problem, self.retry_button, self.empty if show_empty else self._content]
+
+    @param.depends("model.load_error", watch=True)
+    def _show_problem(self) -> None:
+        error = self.model.load_error
+        if error:
+            self.problem.show("error", "The inventory could not be loaded.", [error])
+        else:
+            self.problem.clear()
+        self.retry_button.visible = bool(error)
+
+    def _export(self) -> io.BytesIO | None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        self.export_button.filename = f"inventory-{stamp}.csv"
+        text = io.StringIO()
+        filters = self.model.filters()
+        try:
+            count = self.model.inventory.export_csv(text, **filters)
+        except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
+            report_error("Exporting the items", exc)
+            return None
+        notify("success", f"Exported {count:,} items.")
+        return io.BytesIO(text.getvalue().encode("utf-8"))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

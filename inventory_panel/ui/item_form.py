@@ -1,0 +1,227 @@
+"""``ItemForm``: add a new item or edit one, validated by the same field rules (and messages) as the CSV import.
+
+Editing keeps the version the form was loaded at. If someone else saves the item meanwhile, an untouched form
+simply reloads; a form with unsaved changes is left alone and says so, and saving then reports the conflict with
+both values side by side, offering to save the person's values over the new ones or to load the new ones.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import panel as pn
+import param
+
+from ..errors import ConflictError, InventoryError, NotFoundError, ValidationError
+from ..fields import FIELD_BY_NAME, FIELDS, Field
+from .banner import Banner
+from .model import InventoryModel
+from .notify import notify, report_error
+
+SUGGESTED = ("category", "location", "supplier")  # free text with suggestions from the values in use
+LAYOUT = (("item_name",), ("sku", "category"), ("quantity", "unit_price"), ("minimum_stock", "location"),
+          ("supplier",), ("description",))
+
+
+def as_text(value: Any) -> str:
+    """A stored value as the text a form field shows (Decimal keeps its exact digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def field_label(field: Field) -> str:
+    return f"{field.label} *" if field.required else field.label
+
+
+def error_lines(errors: dict[str, str]) -> list[str]:
+    """Messages of a ``ValidationError`` in form order, as the import words them."""
+    order = {name: i for i, name in enumerate(FIELD_BY_NAME)}
+    return [message for _name, message in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))]
+
+
+class ItemForm(pn.viewable.Viewer):
+    """Fields of one item with Save; ``item_id`` None means adding a new item."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
+    item_id = param.Integer(default=None, allow_None=True, doc="The item being edited; None while adding one.")
+    version = param.Integer(default=None, allow_None=True, doc="The item's version when the form was loaded.")
+    saved = param.Event(doc="Triggered after a successful save (add or edit).")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._loaded: dict[str, str] = {}
+        self._conflict: dict[str, Any] | None = None
+        self.inputs: dict[str, pn.widgets.Widget] = {f.name: self._input(f) for f in FIELDS}
+        self.banner = Banner(kind="error")
+        self.save_button = pn.widgets.Button(label="Add item", color="primary", width=130)
+        self.save_button.on_click(lambda _event: self.save())
+        self.revert_button = pn.widgets.Button(label="Discard changes", color="default", variant="outline", width=140)
+        self.revert_button.on_click(lambda _event: self.reload())
+        self.overwrite_button = pn.widgets.Button(label="Save mine anyway", color="warning", width=150,
+                                                  visible=False)
+        self.overwrite_button.on_click(lambda _event: self.save(overwrite=True))
+        self.load(None if self.item_id is None else self.model.inventory.get(self.item_id))
+        rows = [pn.Row(*(self.inputs[name] for name in names), sizing_mode="stretch_width", margin=0)
+                for names in LAYOUT]
+        # ``actions`` holds buttons a container adds after the form's own (the item panel's Delete).
+        self.actions = pn.Row(margin=0)
+        buttons = pn.Row(self.save_button, self.overwrite_button, self.revert_button, pn.layout.HSpacer(),
+                         self.actions, margin=(10, 0), sizing_mode="stretch_width")
+        self._layout = pn.Column(self.banner, *rows, buttons, sizing_mode="stretch_width")
+
+    def _input(self, field: Field) -> pn.widgets.Widget:
+        common = {"label": field_label(field), "description": field.help, "sizing_mode": "stretch_width"}
+        if field.name == "description":
+            return pn.widgets.TextAreaInput(max_length=field.max_length or 2000, height=80, **common)
+        if field.name in SUGGESTED:
+            return pn.widgets.AutocompleteInput(options=self._suggestions(field.name), restrict=False,
+                                                min_characters=1, case_sensitive=False, search_strategy="includes",
+                                                **common)
+        placeholder = {"integer": "a whole number, e.g. 5", "decimal": "e.g. 12.50"}.get(field.kind, "")
+        return pn.widgets.TextInput(placeholder=placeholder, max_length=field.max_length or 50, **common)
+
+    def _suggestions(self, name: str) -> list[str]:
+        if name == "category":
+            return list(self.model.categories)
+        if name == "location":
+            return list(self.model.locations)
+        try:
+            return self.model.inventory.distinct_values(name)
+        except InventoryError:
+            return []
+
+    # -- loading --------------------------------------------------------------------------------------------------
+
+    def load(self, item: dict[str, Any] | None) -> None:
+        """Fill the form from ``item`` (as stored) or empty it for a new item; clears messages."""
+        self._conflict = None
+        self.banner.clear()
+        self.overwrite_button.visible = False
+        values = {f.name: as_text(item.get(f.name)) if item else "" for f in FIELDS}
+        self._loaded = values
+        for name, widget in self.inputs.items():
+            widget.param.update(value=values[name], value_input=values[name])
+        self.param.update(item_id=None if item is None else int(item["id"]),
+                          version=None if item is None else int(item["version"]))
+        self.save_button.label = "Add item" if item is None else "Save changes"
+        self.revert_button.label = "Clear" if item is None else "Discard changes"
+        self._refresh_permissions()
+
+    def reload(self) -> None:
+        """Discard the person's edits: the stored values (or an empty form when adding)."""
+        if self.item_id is None:
+            self.load(None)
+            return
+        try:
+            self.load(self.model.inventory.get(self.item_id))
+        except NotFoundError as exc:
+            self._gone(exc)
+        except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
+            report_error("Loading the item", exc)
+
+    def _refresh_permissions(self) -> None:
+        user = self.model.inventory.user
+        allowed = user.can("add") if self.item_id is None else user.can("edit")
+        for widget in self.inputs.values():
+            widget.disabled = not allowed
+        self.save_button.visible = self.revert_button.visible = allowed
+
+    def values(self) -> dict[str, str]:
+        """What the person typed, field by field (text; the service parses it)."""
+        return {name: (widget.value_input if widget.value_input is not None else widget.value) or ""
+                for name, widget in self.inputs.items()}
+
+    @property
+    def loaded(self) -> dict[str, str]:
+        """The values as loaded (what a save compares against to find the changed fields)."""
+        return dict(self._loaded)
+
+    @property
+    def dirty(self) -> bool:
+        return self.values() != self._loaded
+
+    @param.depends("model.data_version", watch=True)
+    def _data_changed(self) -> None:
+        for name in SUGGESTED:
+            if name != "supplier":
+                self.inputs[name].options = self._suggestions(name)
+        if self.item_id is None or self._conflict is not None:
+            return
+        try:
+            current = self.model.inventory.get(self.item_id)
+        except NotFoundError as exc:
+            self._gone(exc)
+            return
+        except Exception:  # noqa: BLE001 - a background refresh failing is logged; the form keeps its values
+            return
+        if current["version"] == self.version:
+            return
+        if not self.dirty:
+            self.load(current)
+            return
+        self.banner.show("info", f"{current['updated_by']} changed this item after you opened it.",
+                         ["Your unsaved changes are kept. Saving will show you both versions."])
+
+    def _gone(self, exc: NotFoundError) -> None:
+        self.banner.show("error", str(exc), ["Nothing can be saved to it any more."])
+        self.save_button.visible = False
+
+    # -- saving ---------------------------------------------------------------------------------------------------
+
+    def save(self, overwrite: bool = False) -> bool:
+        """Add or update from the form; returns True when something was saved."""
+        inventory = self.model.inventory
+        values = self.values()
+        try:
+            if self.item_id is None:
+                item = inventory.add(values)
+                message = f"Added {item['item_name']}."
+            else:
+                changes = {k: v for k, v in values.items() if v != self._loaded.get(k)}
+                if not changes:
+                    notify("info", "Nothing to save: no field was changed.")
+                    return False
+                version = self._conflict["version"] if overwrite and self._conflict else self.version
+                item = inventory.update(self.item_id, changes, version)
+                message = f"Saved {item['item_name']}."
+        except ValidationError as exc:
+            self.banner.show("error", "Please correct these fields:", error_lines(exc.errors))
+            notify("error", "Not saved: some fields are not valid.")
+            return False
+        except ConflictError as exc:
+            self._show_conflict(exc, values)
+            return False
+        except NotFoundError as exc:
+            self._gone(exc)
+            notify("error", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
+            self.banner.show("error", report_error("Saving the item", exc))
+            return False
+        notify("success", message)
+        self.load(item)
+        self.model.changed()
+        self.param.trigger("saved")
+        return True
+
+    def _show_conflict(self, exc: ConflictError, values: dict[str, str]) -> None:
+        current = exc.current
+        if current is None:  # a unique value (SKU) is taken: nothing to compare
+            self.banner.show("error", str(exc))
+            notify("error", f"Not saved: {exc}")
+            return
+        self._conflict = current
+        lines = [f"{f.label}: yours {values[f.name] or '(empty)'} · now {as_text(current.get(f.name)) or '(empty)'}"
+                 for f in FIELDS if values[f.name] != as_text(current.get(f.name))
+                 and values[f.name] != self._loaded.get(f.name)]
+        self.banner.show("warning", str(exc), lines)
+        self.overwrite_button.visible = True
+        self.revert_button.label = "Load their values"
+        notify("warning", "Not saved: the item was changed by someone else. Your values are still in the form.")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

@@ -1,0 +1,174 @@
+"""``ItemPanel``: the side panel of the inventory view — add an item, or edit, adjust, inspect and delete one.
+
+It opens when the person clicks "Open" on a row (``model.selected_id``) or "Add item", and closes with ✕.
+Deleting asks for confirmation first and is refused by the service if the item changed since it was shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from ..errors import ConflictError, NotFoundError
+from . import styles
+from .formatting import esc, status_label
+from .history import ItemHistory
+from .item_form import ItemForm
+from .model import InventoryModel
+from .notify import notify, report_error
+from .stock import StockAdjustment
+
+PANEL_WIDTH = 460
+SECTIONS = ("Details", "Stock", "History")
+PANEL_CSS = """
+:host { border-left: 1px solid color-mix(in srgb, var(--design-background-text-color, #1f2933) 14%, transparent);
+        padding-left: 8px; }
+"""
+
+
+class ItemPanel(pn.viewable.Viewer):
+    """Details of the selected item (tabs: Details, Stock, History) or the form for a new one."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
+    mode = param.Selector(default="closed", objects=["closed", "add", "item"],
+                          doc="closed; add (the new-item form); item (the selected item).")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.form = ItemForm(model=self.model)
+        self.form.param.watch(self._after_save, "saved")
+        self.stock = StockAdjustment(model=self.model)
+        self.history = ItemHistory(model=self.model)
+        self._title = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width",
+                                   margin=(8, 10, 4, 10))
+        self._close = pn.widgets.Button(label="✕", color="default", variant="outline", width=40, margin=(8, 10),
+                                        description="Close this panel")
+        self._close.on_click(lambda _event: self.close())
+        self.delete_button = pn.widgets.Button(label="Delete item…", color="danger", variant="outline", width=115)
+        self.delete_button.on_click(lambda _event: self.ask_delete())
+        self._confirm_text = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width")
+        self.confirm_button = pn.widgets.Button(label="Delete", color="danger", width=110)
+        self.confirm_button.on_click(lambda _event: self.delete())
+        self._cancel = pn.widgets.Button(label="Keep it", color="default", variant="outline", width=110)
+        self._cancel.on_click(lambda _event: setattr(self._confirm, "open", False))
+        # A modal dialog: the question appears where the person is looking, however far the page is scrolled.
+        self._confirm = pn.Modal(
+            pn.Column(self._confirm_text, pn.Row(pn.layout.HSpacer(), self._cancel, self.confirm_button,
+                                                 sizing_mode="stretch_width"), width=420),
+            open=False, show_close_button=False, background_close=True)
+        # Sections are shown and hidden rather than swapped, so opening an item only updates values (fast).
+        self.section = pn.widgets.RadioButtonGroup(options=list(SECTIONS), value="Details", color="primary",
+                                                   variant="outline", margin=(4, 10, 8, 10))
+        self.form.actions.objects = [self.delete_button]
+        self._sections = {"Details": pn.Column(self.form, self._confirm, sizing_mode="stretch_width"),
+                          "Stock": pn.Column(self.stock, sizing_mode="stretch_width", visible=False),
+                          "History": pn.Column(self.history, sizing_mode="stretch_width", visible=False)}
+        self.section.param.watch(self._show_section, "value")
+        self._layout = pn.Column(pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
+                                 self.section, *self._sections.values(), width=PANEL_WIDTH, visible=False,
+                                 stylesheets=[PANEL_CSS], margin=(0, 10, 0, 0))
+
+    # -- opening and closing -----------------------------------------------------------------------------------
+
+    def open_add(self) -> None:
+        """Show an empty form for a new item."""
+        self.model.selected_id = None
+        self.form.load(None)
+        self.mode = "add"
+
+    def close(self) -> None:
+        self.model.selected_id = None
+        self.mode = "closed"
+
+    @param.depends("model.selected_id", watch=True)
+    def _selected(self) -> None:
+        item_id = self.model.selected_id
+        if item_id is None:
+            if self.mode == "item":
+                self.mode = "closed"
+            return
+        try:
+            item = self.model.inventory.get(item_id)
+        except NotFoundError as exc:
+            notify("warning", str(exc))
+            self.model.selected_id = None
+            return
+        except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
+            report_error("Opening the item", exc)
+            return
+        self.form.load(item)
+        self.stock.item_id = item_id
+        self.history.item_id = item_id
+        self._confirm.open = False
+        self.delete_button.visible = self.model.inventory.user.can("delete")
+        self.mode = "item"
+        self._update_title(item)
+
+    @param.depends("mode", watch=True)
+    def _layout_mode(self) -> None:
+        adding = self.mode == "add"
+        if adding:
+            self._title.object = '<div class="title">New item</div><div class="sub">Fields marked * are required.</div>'
+        self.section.visible = self.form.actions.visible = not adding
+        self.section.value = "Details"
+        self._layout.visible = self.mode != "closed"
+
+    def _show_section(self, event: param.parameterized.Event) -> None:
+        for name, section in self._sections.items():
+            section.visible = name == event.new
+
+    @param.depends("model.data_version", watch=True)
+    def _data_changed(self) -> None:
+        if self.mode != "item" or self.model.selected_id is None:
+            return
+        try:
+            self._update_title(self.model.inventory.get(self.model.selected_id))
+        except NotFoundError:
+            self._title.object = ('<div class="title">Item deleted</div>'
+                                  '<div class="sub">Someone deleted this item.</div>')
+        except Exception:  # noqa: BLE001 - a background refresh failing is logged; the panel keeps what it shows
+            return
+
+    def _update_title(self, item: dict[str, Any]) -> None:
+        sku = f' · SKU <b>{esc(item["sku"])}</b>' if item.get("sku") else ""
+        self._title.object = (f'<div class="title">{esc(item["item_name"])}</div>'
+                              f'<div class="sub">{esc(item["category"])}{sku} · {esc(status_label(item["status"]))}'
+                              "</div>")
+
+    def _after_save(self, _event: Any) -> None:
+        if self.mode == "add" and self.form.item_id is not None:
+            self.model.selected_id = self.form.item_id
+
+    # -- deleting -------------------------------------------------------------------------------------------------
+
+    def ask_delete(self) -> None:
+        name = self.form.values()["item_name"] or "this item"
+        self._confirm_text.object = (
+            f'<div class="banner error"><div class="head">Delete {esc(name)}?</div>'
+            "The item is removed from the inventory; the audit log keeps a copy.</div>")
+        self._confirm.open = True
+
+    def delete(self) -> bool:
+        item_id, version = self.form.item_id, self.form.version
+        if item_id is None or version is None:
+            return False
+        name = self.form.loaded.get("item_name") or f"item {item_id}"
+        self._confirm.open = False
+        try:
+            self.model.inventory.delete(item_id, version)
+        except ConflictError as exc:
+            notify("warning", f"Not deleted: {exc}")
+            self.form.reload()
+            return False
+        except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
+            report_error(f"Deleting {name}", exc)
+            return False
+        notify("success", f"Deleted {name}.")
+        self.close()
+        self.model.changed()
+        return True
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

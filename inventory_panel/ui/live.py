@@ -1,0 +1,173 @@
+"""Live updates: a write in one session refreshes the other open sessions of the same server.
+
+One ``LiveHub`` per server process and database runs one daemon thread that waits on a ``ChangeSource`` and fans
+each new change token out to the subscribed sessions. Each session schedules its reload on its own Bokeh document
+(``add_next_tick_callback`` is the one ``Document`` method that is safe to call from another thread), so a slow
+session never delays the others, and it unsubscribes when its session is destroyed.
+
+The source of change notifications is deliberately small (``ChangeSource.wait``): ``PollingSource`` reads
+``Inventory.change_token()`` about once a second; on PostgreSQL ``Inventory.change_listener()`` (LISTEN/NOTIFY,
+``storage/notify.py``) blocks in ``wait`` until a notification arrives instead, so writes made by other server
+processes or app replicas show up as soon as they commit (``default_source`` picks).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
+
+from ..inventory import Inventory
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class ChangeSource(Protocol):
+    """Where the hub learns that the data changed."""
+
+    def wait(self, last_token: int, timeout: float) -> int:
+        """Block until the data may have changed after ``last_token`` or ``timeout`` seconds passed (or ``close``
+        was called); return the current change token (equal to ``last_token`` when nothing changed)."""
+
+    def close(self) -> None:
+        """Stop waiting; a blocked ``wait`` returns promptly."""
+
+
+class PollingSource:
+    """Reads ``Inventory.change_token()`` (the newest audit id) every ``interval`` seconds."""
+
+    def __init__(self, inventory: Inventory, interval: float = POLL_SECONDS):
+        self.inventory = inventory
+        self.interval = interval
+        self._closed = threading.Event()
+
+    def wait(self, last_token: int, timeout: float) -> int:
+        if self._closed.wait(min(self.interval, timeout)):
+            return last_token
+        return self.inventory.change_token()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class LiveHub:
+    """Fans change tokens from one ``ChangeSource`` out to subscribers, from one daemon thread."""
+
+    def __init__(self, source: ChangeSource, name: str = "inventory-live"):
+        self.source = source
+        self.token = 0
+        self._subscribers: dict[int, Callable[[int], None]] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._started = False
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def subscribe(self, callback: Callable[[int], None]) -> int:
+        """Call ``callback(token)`` from the hub's thread after every change; returns a key for ``unsubscribe``.
+
+        The callback must only schedule work (it runs on the hub's thread) and must not block.
+        """
+        with self._lock:
+            key = next(self._ids)
+            self._subscribers[key] = callback
+            if not self._started:
+                self._started = True
+                self._thread.start()
+        return key
+
+    def unsubscribe(self, key: int) -> None:
+        with self._lock:
+            self._subscribers.pop(key, None)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self.source.close()
+        if self._started:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                token = self.source.wait(self.token, POLL_SECONDS)
+            except Exception:  # the database may be restarting: keep the thread alive, back off, log once
+                failures += 1
+                if failures == 1:
+                    log.warning("live updates: cannot read the change token; retrying", exc_info=True)
+                self._stopping.wait(min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2 ** min(failures, 5)))
+                continue
+            if failures:
+                log.info("live updates: reading the change token works again")
+                failures = 0
+            if token != self.token:
+                self.token = token
+                self._publish(token)
+
+    def _publish(self, token: int) -> None:
+        with self._lock:
+            callbacks = list(self._subscribers.values())
+        log.debug("live updates: change %s for %d sessions", token, len(callbacks))
+        for callback in callbacks:
+            try:
+                callback(token)
+            except Exception:  # one broken session must not stop the others from updating
+                log.exception("live updates: a subscriber failed")
+
+
+_hubs: dict[int, LiveHub] = {}
+_hubs_lock = threading.Lock()
+
+
+def default_source(inventory: Inventory) -> ChangeSource:
+    """LISTEN/NOTIFY where the database offers it (PostgreSQL), else polling the change token (SQLite)."""
+    return inventory.change_listener() or PollingSource(inventory)
+
+
+def hub_for(inventory: Inventory, source_factory: Callable[[Inventory], ChangeSource] = default_source) -> LiveHub:
+    """The process-wide hub of ``inventory``'s database, created (with one source) on first use."""
+    key = id(inventory.db)
+    with _hubs_lock:
+        hub = _hubs.get(key)
+        if hub is None:
+            hub = _hubs[key] = LiveHub(source_factory(inventory))
+            hub.token = inventory.change_token()
+        return hub
+
+
+def subscribe_session(hub: LiveHub, on_change: Callable[[int], Any]) -> int | None:
+    """Subscribe the current server session: ``on_change(token)`` runs on the session's own document.
+
+    Returns the subscription key, or None outside a server session (a notebook, a test), where there is no other
+    session to hear from. The subscription ends when the session is destroyed.
+    """
+    import panel as pn
+
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return None
+    key = hub.subscribe(lambda token: doc.add_next_tick_callback(partial(_run_on_document, doc, on_change, token)))
+    doc.on_session_destroyed(lambda _context: hub.unsubscribe(key))
+    return key
+
+
+def _run_on_document(doc: Any, on_change: Callable[[int], Any], token: int) -> None:
+    from panel.io.state import set_curdoc
+
+    with set_curdoc(doc):
+        try:
+            log.debug("live updates: session %s reloads for change %s", id(doc), token)
+            on_change(token)
+        except Exception:  # a failed refresh is logged; the session keeps its current data
+            log.exception("live updates: refreshing a session failed")

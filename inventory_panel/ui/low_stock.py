@@ -1,0 +1,178 @@
+"""``LowStockView``: the items at or below their minimum stock, largest shortage first, with a reorder list.
+
+The service does the work (``Inventory.low_stock`` filters and sorts in SQL); this view only shows the result and
+turns it into a CSV a buyer can send to suppliers. It reloads when the data changes, but only while it is on
+screen: a hidden view just remembers that it is stale and reloads when it is shown again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from ..inventory import ITEM_COLUMNS, escape_formula
+from . import styles
+from .formatting import fmt_int, status_label
+from .model import InventoryModel
+from .notify import report_error
+
+SHOWN = ("item_name", "sku", "category", "quantity", "minimum_stock", "shortage", "status", "supplier", "location")
+TITLES = {"item_name": "Item", "sku": "SKU", "category": "Category", "quantity": "In stock",
+          "minimum_stock": "Min stock", "shortage": "Shortage", "status": "Status", "supplier": "Supplier",
+          "location": "Location"}
+WIDTHS = {"item_name": 250, "sku": 120, "category": 140, "quantity": 90, "minimum_stock": 100, "shortage": 95,
+          "status": 115, "supplier": 170, "location": 150}
+NUMERIC = ("quantity", "minimum_stock", "shortage")
+REORDER_COLUMNS = ("supplier", "sku", "item_name", "location", "quantity", "minimum_stock", "shortage",
+                   "reorder_quantity")
+
+TABLE_CSS = """
+.tabulator .tabulator-cell { padding: 7px 8px; }
+.tabulator .tabulator-col-title { font-weight: 600; }
+.tabulator-row.tabulator-selected .tabulator-cell { background: transparent; }
+"""
+
+
+def reorder_quantity(row: pd.Series) -> int:
+    """Units to order to get back to the minimum; an out-of-stock item without a minimum needs at least one."""
+    return max(int(row["shortage"]), 1)
+
+
+def low_stock_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the table shows them: indexed by item id, a readable status, blanks for missing values."""
+    frame = pd.DataFrame(index=pd.Index(rows["id"].astype("int64"), name="id"))
+    for name in SHOWN:
+        if name == "status":
+            frame[name] = [status_label(s) for s in rows["status"]]
+        elif name in ("quantity", "shortage"):
+            frame[name] = rows[name].astype("int64").to_numpy()
+        elif name == "minimum_stock":
+            frame[name] = pd.Series([None if _missing(v) else int(v) for v in rows[name]], index=frame.index,
+                                    dtype=object)
+        else:
+            frame[name] = pd.Series(rows[name].to_numpy(), index=frame.index, dtype=object).where(
+                rows[name].notna().to_numpy(), None)
+    frame["_status"] = rows["status"].to_numpy()
+    return frame
+
+
+def reorder_csv(rows: pd.DataFrame) -> str:
+    """The reorder list as CSV, grouped by supplier; text cells are escaped so spreadsheets never run them."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REORDER_COLUMNS)
+    ordered = rows.sort_values(["supplier", "shortage"], ascending=[True, False], na_position="last", kind="stable")
+    for _, row in ordered.iterrows():
+        values = {**row.to_dict(), "reorder_quantity": reorder_quantity(row)}
+        writer.writerow([_cell(values[c]) for c in REORDER_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if _missing(value):
+        return ""
+    if isinstance(value, float):  # minimum_stock comes back as float when some items have none
+        return int(value)
+    return escape_formula(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def row_colours(row: pd.Series) -> list[str]:
+    """Styler rule: red rows for items out of stock, amber for low ones (the same colours as the items table)."""
+    colour = styles.OUT_ROW if row.get("_status") == "out" else styles.LOW_ROW
+    return [f"background-color: {colour}" for _ in row.index]
+
+
+class LowStockView(pn.viewable.Viewer):
+    """Items that need reordering, with the shortage, supplier and location of each."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; its inventory is queried.")
+    active = param.Boolean(default=True, doc="Whether the view is on screen; a hidden view reloads when shown.")
+    rows = param.DataFrame(default=None, allow_None=True,
+                           doc="The low-stock items as returned by Inventory.low_stock (largest shortage first).")
+    stale = param.Boolean(default=False, doc="The data changed while the view was hidden.")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._title = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width",
+                                   margin=(8, 10, 4, 10))
+        self._download = pn.widgets.FileDownload(
+            callback=self._reorder_file, filename="reorder_list.csv", label="Download reorder list",
+            width=200, margin=(14, 10, 8, 10), embed=False)
+        self._table = pn.widgets.Tabulator(
+            low_stock_frame(_empty_rows()), show_index=False, disabled=True, selectable=False,
+            pagination="local", page_size=25, layout="fit_columns", sizing_mode="stretch_width", theme="fast",
+            titles=TITLES, widths=WIDTHS, hidden_columns=["_status"], stylesheets=[TABLE_CSS], margin=(0, 10),
+            formatters={name: {"type": "plaintext"} for name in SHOWN if name not in NUMERIC},
+            text_align={n: "right" for n in NUMERIC}, header_align={n: "right" for n in NUMERIC},
+            configuration={"placeholder": "No item is low on stock."},
+        )
+        self._table.style.apply(row_colours, axis=1)
+        self._empty = pn.pane.HTML(
+            '<div class="empty"><h2>Nothing to reorder</h2><p>Every item is above its minimum stock. Items '
+            "appear here as soon as their quantity drops to their minimum or to zero.</p></div>",
+            stylesheets=[styles.EMPTY], sizing_mode="stretch_width", visible=False)
+        self._layout = pn.Column(
+            pn.Row(self._title, self._download, sizing_mode="stretch_width"),
+            self._empty, self._table, sizing_mode="stretch_width")
+        self.reload()
+        if self.rows is None:
+            self._render()
+
+    def reload(self) -> None:
+        """Read the low-stock items again (one query); on failure keep what is shown and tell the person."""
+        self.stale = False
+        if self.model.inventory is None:
+            return
+        try:
+            self.rows = self.model.inventory.low_stock()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
+            report_error("Loading the low-stock items", exc)
+
+    @param.depends("model.data_version", watch=True)
+    def _data_changed(self) -> None:
+        if self.active:
+            self.reload()
+        else:
+            self.stale = True
+
+    @param.depends("active", watch=True)
+    def _shown(self) -> None:
+        if self.active and self.stale:
+            self.reload()
+
+    @param.depends("rows", watch=True)
+    def _render(self) -> None:
+        rows = self.rows if self.rows is not None else _empty_rows()
+        out = int((rows["status"] == "out").sum())
+        self._title.object = (
+            '<div class="title">Low stock</div>'
+            f'<div class="sub"><b>{fmt_int(len(rows))}</b> items at or below their minimum, '
+            f"<b>{fmt_int(out)}</b> of them out of stock · largest shortage first</div>")
+        self._table.value = low_stock_frame(rows)
+        self._table.visible = not rows.empty
+        self._empty.visible = rows.empty
+        self._download.disabled = rows.empty
+
+    def _reorder_file(self) -> io.StringIO:
+        try:
+            self.model.inventory.require("export")
+            return io.StringIO(reorder_csv(self.rows if self.rows is not None else _empty_rows()))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
+            report_error("Preparing the reorder list", exc)
+            return io.StringIO("")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+
+def _empty_rows() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*ITEM_COLUMNS, "shortage"])

@@ -1,0 +1,83 @@
+"""Telling the person what happened: ``notify`` for every success and failure, ``run_safely`` for actions.
+
+Served with notifications enabled, messages appear as toasts (``pn.state.notifications``); elsewhere (a notebook
+without a notification area, a unit test) they are only logged. Either way every message is logged, and an
+unexpected exception is logged with its traceback while the person reads one plain sentence — never a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from ..errors import InventoryError
+
+log = logging.getLogger("inventory_panel.ui")
+
+Kind = Literal["success", "error", "warning", "info"]
+T = TypeVar("T")
+
+# Toasts stay long enough to read a sentence; errors stay until the person has had time to act on them.
+DURATIONS_MS: dict[str, int] = {"success": 3000, "info": 4000, "warning": 8000, "error": 12000}
+_LOG_LEVELS = {"success": logging.INFO, "info": logging.INFO, "warning": logging.WARNING, "error": logging.WARNING}
+
+
+def notify(kind: Kind, message: str, duration: int | None = None) -> None:
+    """Show ``message`` to the person as a toast of ``kind`` (when a notification area exists) and log it."""
+    if kind not in DURATIONS_MS:
+        raise ValueError(f"kind must be one of {', '.join(DURATIONS_MS)}, got {kind!r}")
+    log.log(_LOG_LEVELS[kind], "notify %s: %s", kind, message)
+    area = _notification_area()
+    if area is None:
+        return
+    try:
+        # The toast library sets the message as innerHTML; messages quote user text (item names), so escape it.
+        getattr(area, kind)(html.escape(message), duration=DURATIONS_MS[kind] if duration is None else duration)
+    except Exception:  # a failed toast must never break the action that produced it
+        log.exception("could not show a notification")
+
+
+def _notification_area() -> Any:
+    try:
+        import panel as pn
+
+        return pn.state.notifications
+    except Exception:  # noqa: BLE001 - no Panel session (tests, scripts): the log is the only channel
+        return None
+
+
+def error_message(action: str, exc: BaseException) -> str:
+    """The sentence a person reads when ``action`` failed with ``exc``."""
+    if isinstance(exc, InventoryError):
+        return f"{action} failed: {exc}"
+    return f"{action} failed because of an unexpected error. The details are in the server log."
+
+
+def report_error(action: str, exc: BaseException) -> str:
+    """Notify the person that ``action`` failed and log the details; returns the message shown."""
+    message = error_message(action, exc)
+    if isinstance(exc, InventoryError):
+        log.info("%s failed: %s", action, exc)
+    else:
+        log.error("%s failed", action, exc_info=exc)
+    notify("error", message)
+    return message
+
+
+def run_safely(action: str, fn: Callable[..., T], *args: Any, success: str | None = None,
+               **kwargs: Any) -> T | None:
+    """Run ``fn(*args, **kwargs)``; on success notify ``success`` (if given) and return the result.
+
+    An ``InventoryError`` becomes "<action> failed: <its message>"; any other exception a generic sentence, with
+    the traceback in the server log. Either way the person is notified and ``None`` is returned.
+    """
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - this is the one place that turns every failure into a message
+        report_error(action, exc)
+        return None
+    if success:
+        notify("success", success)
+    return result

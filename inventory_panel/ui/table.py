@@ -1,0 +1,317 @@
+"""``ItemsTable``: the inventory as an editable Tabulator, one page at a time, paged and sorted in the database.
+
+The table never holds more than the model's current page: header clicks set ``model.sort_by``/``descending`` and
+the pager sets ``model.page``, so paging and sorting happen in SQL (Tabulator's remote pagination is not used; with
+editing it can target the wrong row). A cell edit saves that one field with the row's version; if someone changed
+the row meanwhile the save is refused, the person's value stays visible in a banner and the row reloads.
+
+While a cell editor is open, incoming refreshes (live updates from other sessions) are held back, because
+replacing the table's data would close the editor and lose what the person is typing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from ..errors import ConflictError, InventoryError, ValidationError
+from ..fields import FIELD_BY_NAME, FIELDS, Field
+from . import styles
+from .banner import Banner
+from .formatting import fmt_int, status_label
+from .model import PAGE_SIZES, InventoryModel
+from .notify import notify, report_error
+
+# Columns in the order shown; description is edited in the item form (too long for a cell).
+SHOWN = ("item_name", "sku", "category", "quantity", "unit_price", "minimum_stock", "status", "location",
+         "supplier")
+EDITABLE = tuple(name for name in SHOWN if name in FIELD_BY_NAME)
+OPEN_COLUMN = "open"  # a plain text column (not a Tabulator button) so the row colour covers it too
+OPEN_LABEL = "Open ›"
+# A cell editor that never reports back (closed with Escape) stops holding refreshes after this long.
+EDIT_HOLD_SECONDS = 90.0
+# Tabulator events name rows by position. For this long after another session's write moved the rows, a click or
+# edit whose position meant another item before the move is refused: the browser may still show the old rows.
+# (The person's own paging, sorting and filtering are not guarded: they act on what they then see.)
+RACE_SECONDS = 2.0
+TITLES = {**{f.name: f.label for f in FIELDS}, "quantity": "Qty", "minimum_stock": "Min stock", "status": "Status",
+          OPEN_COLUMN: ""}
+# Fixed widths for the short columns; the text columns share the rest (fit_columns).
+WIDTHS = {"sku": 115, "category": 140, "quantity": 65, "unit_price": 100, "minimum_stock": 95, "status": 110,
+          "location": 140, "supplier": 150, OPEN_COLUMN: 75}
+HIDDEN = ("version", "_status", "_selected")
+# Hidden while the item panel is open, so the table still fits beside it.
+COMPACT_HIDDEN = ("sku", "location", "supplier", "minimum_stock")
+
+TABLE_CSS = """
+.tabulator .tabulator-cell { padding: 7px 8px; }
+.tabulator .tabulator-col-title { font-weight: 600; }
+.tabulator-cell[tabulator-field="open"] { cursor: pointer; }
+.tabulator-row.tabulator-selected .tabulator-cell { background: transparent; }
+/* No zebra stripes: a row's colour means its stock status here. */
+.tabulator .tabulator-row.tabulator-row-even { background-color: var(--fill-color, transparent); }
+.tabulator-cell[tabulator-field="open"] { color: var(--design-primary-color, #0F766E); font-weight: 600; }
+"""
+
+
+def editor_for(field: Field) -> dict[str, Any]:
+    """The Tabulator editor of a field, from its spec (limits included); the service validates again."""
+    if field.kind == "integer":
+        return {"type": "number", "min": int(field.minimum or 0), "max": int(field.maximum or 0) or None,
+                "step": 1, "selectContents": True}
+    attrs: dict[str, Any] = {"maxlength": str(field.max_length)} if field.max_length else {}
+    # Prices are edited as text so that the exact decimal the person typed reaches Field.parse (no float).
+    return {"type": "input", "selectContents": True, "elementAttributes": attrs}
+
+
+def formatter_for(name: str) -> dict[str, Any]:
+    # "plaintext" escapes; user text must never be rendered as HTML (an item may be called <img onerror=…>).
+    if name == "unit_price":
+        return {"type": "money", "decimal": ".", "thousand": ",", "precision": 2}
+    return {"type": "plaintext"}
+
+
+def table_frame(rows: pd.DataFrame, selected_id: int | None = None) -> pd.DataFrame:
+    """The page as the table shows it: indexed by item id, prices as exact decimal text, a status label.
+
+    Hidden helper columns drive the row styles: ``_status`` (low / out) and ``_selected`` (the item open in the
+    side panel)."""
+    frame = pd.DataFrame(index=pd.Index(rows["id"].astype("int64"), name="id"))
+    for name in SHOWN:
+        if name == "status":
+            frame[name] = [status_label(s) for s in rows["status"]]
+        elif name == "unit_price":
+            frame[name] = [None if v is None else str(v) for v in rows["unit_price"]]
+        elif name in ("quantity",):
+            frame[name] = rows[name].astype("int64").to_numpy()
+        else:
+            frame[name] = pd.Series(rows[name].to_numpy(), index=frame.index, dtype=object).where(
+                rows[name].notna().to_numpy(), None)
+    frame[OPEN_COLUMN] = OPEN_LABEL
+    frame["version"] = rows["version"].astype("int64").to_numpy()
+    frame["_status"] = rows["status"].to_numpy()
+    frame["_selected"] = frame.index == selected_id
+    return frame
+
+
+def row_colours(row: pd.Series) -> list[str]:
+    """Styler rule: amber rows for low stock, red rows for out of stock; the open item in bold with a bar."""
+    colour = {"low": styles.LOW_ROW, "out": styles.OUT_ROW}.get(row.get("_status"))
+    css = [f"background-color: {colour}" if colour else "" for _ in row.index]
+    if row.get("_selected"):
+        css = [f"{c}; font-weight: 600" if c else "font-weight: 600" for c in css]
+        css[0] += f"; box-shadow: inset 4px 0 0 {styles.ACCENT}"
+    return css
+
+
+def shown_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return "(empty)"
+    return str(value)
+
+
+class ItemsTable(pn.viewable.Viewer):
+    """The editable items table with its pager."""
+
+    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
+    refresh_pending = param.Boolean(default=False, doc="A refresh arrived while a cell was being edited.")
+    compact = param.Boolean(default=False, doc="Show fewer columns (the item panel is open beside the table).")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        can_edit = self.model.inventory is not None and self.model.inventory.user.can("edit")
+        self._editing: tuple[int, float] | None = None
+        self._superseded: list[tuple[float, pd.Index]] = []  # ids of recently replaced pages, with when
+        self.conflict = Banner(kind="warning")
+        editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
+        editors["status"] = editors[OPEN_COLUMN] = None
+        self._table = pn.widgets.Tabulator(
+            table_frame(self.model.rows, self.model.selected_id), show_index=False, pagination=None, selectable=False,
+            layout="fit_columns", sizing_mode="stretch_width", min_height=120, theme="fast",
+            titles=TITLES, widths=WIDTHS, editors=editors,
+            formatters={n: formatter_for(n) for n in (*SHOWN, OPEN_COLUMN)},
+            text_align={"quantity": "right", "unit_price": "right", "minimum_stock": "right"},
+            header_align={"quantity": "right", "unit_price": "right", "minimum_stock": "right"},
+            sortable={"status": False, OPEN_COLUMN: False}, hidden_columns=list(HIDDEN),
+            header_tooltips={OPEN_COLUMN: "Open an item to edit all its fields, adjust its stock or see its history"},
+            stylesheets=[TABLE_CSS], margin=(0, 10),
+            configuration={"columns": [{"field": "unit_price", "sorter": "number"}],
+                           "placeholder": "No items match these filters."},
+            sorters=self._sorters(),
+        )
+        self._table.style.apply(row_colours, axis=1)
+        self._table.on_edit(self._on_edit)
+        self._table.on_click(self._on_click)
+        self._table.param.watch(self._on_sort, "sorters")
+
+        self._prev = pn.widgets.Button(label="‹ Previous", width=110, color="default")
+        self._next = pn.widgets.Button(label="Next ›", width=90, color="default")
+        self._prev.on_click(lambda _e: self._go(self.model.page - 1))
+        self._next.on_click(lambda _e: self._go(self.model.page + 1))
+        self._page_size = pn.widgets.Select(options={f"{n} per page": n for n in PAGE_SIZES},
+                                            value=self.model.page_size, width=130)
+        self._page_size.param.watch(self._on_page_size, "value")
+        self._range = pn.pane.HTML("", stylesheets=[styles.PAGER], margin=(5, 10))
+        self._pager = pn.Row(self._range, pn.layout.HSpacer(), self._page_size, self._prev, self._next,
+                             sizing_mode="stretch_width", margin=(4, 0))
+        self._update_pager()
+        self._layout = pn.Column(self.conflict, self._table, self._pager, sizing_mode="stretch_width")
+
+    # -- what is shown --------------------------------------------------------------------------------------------
+
+    @param.depends("compact", watch=True)
+    def _columns(self) -> None:
+        self._table.hidden_columns = [*HIDDEN, *(COMPACT_HIDDEN if self.compact else ())]
+
+    def _sorters(self) -> list[dict[str, str]]:
+        if self.model.sort_by not in SHOWN:
+            return []
+        return [{"field": self.model.sort_by, "dir": "desc" if self.model.descending else "asc"}]
+
+    @param.depends("model.sort_by", "model.descending", "model.page_size", watch=True)
+    def _follow_model(self) -> None:
+        # The order or page size may be set from elsewhere (a notebook driving the model): keep the header arrow
+        # and the page-size menu truthful.
+        if self._table.sorters != self._sorters():
+            self._table.sorters = self._sorters()
+        if self.model.page_size in PAGE_SIZES and self._page_size.value != self.model.page_size:
+            self._page_size.value = self.model.page_size
+
+    @param.depends("model.rows", "model.selected_id", watch=True)
+    def _rows_changed(self) -> None:
+        if self.editing_item is not None:
+            self.refresh_pending = True
+            return
+        self._show()
+
+    def _show(self) -> None:
+        self.refresh_pending = False
+        frame = table_frame(self.model.rows, self.model.selected_id)
+        old = self._table.value.index
+        if self.model.external and not old.equals(frame.index):
+            now = time.monotonic()
+            self._superseded = [(t, ids) for t, ids in self._superseded if now - t < RACE_SECONDS] + [(now, old)]
+        self._table.value = frame
+        self._update_pager()
+
+    @param.depends("model.total", "model.page", "model.page_size", watch=True)
+    def _update_pager(self) -> None:
+        m = self.model
+        first = m.page * m.page_size + 1 if m.total else 0
+        last = min(m.total, (m.page + 1) * m.page_size)
+        self._range.object = (f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {fmt_int(m.total)}'
+                              f' · page {m.page + 1} of {m.page_count}</div>')
+        self._prev.disabled = m.page <= 0
+        self._next.disabled = m.page >= m.page_count - 1
+
+    def _on_page_size(self, event: param.parameterized.Event) -> None:
+        with param.parameterized.discard_events(self.model):
+            self.model.page = 0
+        self.model.page_size = event.new
+
+    def _go(self, page: int) -> None:
+        self.model.page = max(0, min(page, self.model.page_count - 1))
+
+    def _on_sort(self, event: param.parameterized.Event) -> None:
+        sorters = [s for s in event.new if s.get("field") in SHOWN]
+        if not sorters:
+            return
+        field, descending = sorters[0]["field"], sorters[0].get("dir") == "desc"
+        if (field, descending) != (self.model.sort_by, self.model.descending):
+            self.model.sort(field, descending)
+
+    # -- editing --------------------------------------------------------------------------------------------------
+
+    @property
+    def editing_item(self) -> int | None:
+        """Id of the row whose cell editor is open (as far as the server can tell), else None."""
+        if self._editing is None:
+            return None
+        item_id, since = self._editing
+        if time.monotonic() - since > EDIT_HOLD_SECONDS:
+            self._editing = None
+            return None
+        return item_id
+
+    def _item_at(self, row: int) -> tuple[int, int]:
+        frame = self._table.value
+        item_id = int(frame.index[row])
+        return item_id, int(frame["version"].iloc[row])
+
+    def ambiguous(self, row: int) -> bool:
+        """True if row position ``row`` held another item moments ago (the browser may not have caught up)."""
+        now = time.monotonic()
+        item_id = self._table.value.index[row]
+        return any(now - t < RACE_SECONDS and (row >= len(ids) or ids[row] != item_id) for t, ids in self._superseded)
+
+    def _on_click(self, event: Any) -> None:
+        if self.ambiguous(event.row):
+            return  # the person clicked a row that has just been replaced; the new rows are on their way
+        item_id, _version = self._item_at(event.row)
+        if event.column == OPEN_COLUMN:
+            self._stop_editing()
+            self.model.selected_id = item_id
+        elif event.column in EDITABLE and not self._table.disabled and self.model.inventory.user.can("edit"):
+            # Tabulator opens the editor on this click: hold refreshes until the edit is committed.
+            self._editing = (item_id, time.monotonic())
+        else:
+            self._stop_editing()
+
+    def _stop_editing(self) -> None:
+        self._editing = None
+        if self.refresh_pending:
+            self._show()
+
+    def _on_edit(self, event: Any) -> None:
+        self._editing = None
+        field = FIELD_BY_NAME[event.column]
+        value = event.value
+        if self.ambiguous(event.row):
+            notify("warning", f"The table was refreshing while you edited; your {field.label.lower()} "
+                              f"{shown_value(value)} was not saved. Please enter it again.")
+            pn.state.execute(self._show, schedule=True)
+            return
+        item_id, version = self._item_at(event.row)
+        name = str(self._table.value["item_name"].iloc[event.row] if field.name != "item_name" else event.old)
+        inventory = self.model.inventory
+        try:
+            inventory.update(item_id, {field.name: value}, version)
+        except ConflictError as exc:
+            self._conflict(exc, field, value, name)
+        except ValidationError as exc:
+            notify("error", f"Not saved: {'; '.join(exc.errors.values())}")
+            pn.state.execute(self._show, schedule=True)
+            return
+        except InventoryError as exc:
+            report_error(f"Saving {field.label.lower()} of {name}", exc)
+        except Exception as exc:  # noqa: BLE001 - unexpected: one sentence for the person, the traceback in the log
+            report_error(f"Saving {field.label.lower()} of {name}", exc)
+            pn.state.execute(self._show, schedule=True)
+            return
+        else:
+            notify("success", f"Saved {field.label.lower()} of {name}.")
+        # After the edit event has been processed: a data change made while Panel handles the browser's own edit
+        # would not be sent back to that browser.
+        pn.state.execute(self._reload_after_edit, schedule=True)
+
+    def _reload_after_edit(self) -> None:
+        self.model.changed()
+        if self.refresh_pending:
+            self._show()
+
+    def _conflict(self, exc: ConflictError, field: Field, value: Any, name: str) -> None:
+        current = exc.current or {}
+        lines = [f"Your {field.label.lower()}: {shown_value(value)}"]
+        if current and field.name in current:
+            lines.append(f"Current {field.label.lower()}: {shown_value(current.get(field.name))}"
+                         f" (changed by {current.get('updated_by')})")
+        self.conflict.show("warning", str(exc), lines)
+        notify("warning", f"{name}: your change was not saved because someone else changed it first. "
+                          "Your value is shown above the table.", duration=8000)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

@@ -1,0 +1,169 @@
+"""Fixtures for browser tests: the app served by ``panel serve app.py`` and a headless Chromium.
+
+``app_server_factory`` starts ``panel serve app.py`` (with the CLI's own ``serve_args``) on a free port against a
+temporary database, waits until it answers, and always kills it at the end of the module. ``served_app`` is one
+such server with the sample items, shared by a module's tests. ``browser`` is one Chromium per module; ``page``
+is a fresh 1280×800 context per test, ``new_page`` makes more (a second person in the same app).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+import inventory_panel as ip
+from inventory_panel.cli import serve_args
+from tests.support.postgres import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CSV = ROOT / "sample_inventory.csv"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1280, "height": 800}
+START_TIMEOUT = 90.0
+# Generous waits: CI machines (2 cores, several suites at once) can be slow; a passing check returns at once.
+expect.set_options(timeout=15_000)
+
+
+def seed_sample(inventory: ip.Inventory) -> int:
+    """Add the rows of sample_inventory.csv one by one (independent of the CSV importer under test elsewhere)."""
+    with SAMPLE_CSV.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        inventory.add(row)
+    return len(rows)
+
+
+class AppServer:
+    """One ``panel serve app.py`` subprocess on 127.0.0.1 and an admin ``Inventory`` on the same database."""
+
+    def __init__(self, db_url: str, log_path: Path, env: dict[str, str] | None = None):
+        self.db_url = db_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/app"
+        self.log_path = log_path
+        self.inventory = ip.connect(db_url, user="admin@example.com", role="admin")
+        # Not a Databricks App unless a test says so: the local user (INVENTORY_USER) is then an admin.
+        full_env = {k: v for k, v in os.environ.items() if k != "DATABRICKS_APP_NAME"}
+        full_env.update({"INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "tester@example.com",
+                         "PYTHONUNBUFFERED": "1", **(env or {})})
+        cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), *serve_args(16, self.port, "127.0.0.1")]
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"panel serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                # The first page builds a whole session; on a loaded machine that can take a while.
+                with urllib.request.urlopen(self.url, timeout=max(1.0, deadline - time.monotonic())) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.25)
+        raise RuntimeError(f"panel serve did not answer within {START_TIMEOUT:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self._log.close()
+        self.inventory.close()
+
+
+@pytest.fixture(scope="module")
+def app_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., AppServer]]:
+    """``make(db_url=None, env=None, seed=False)``: a served app on a fresh SQLite file unless ``db_url`` is given."""
+    servers: list[AppServer] = []
+
+    def make(db_url: str | None = None, env: dict[str, str] | None = None, seed: bool = False) -> AppServer:
+        workdir = tmp_path_factory.mktemp("app")
+        db_url = db_url or f"sqlite:///{workdir / 'inventory.db'}"
+        if seed:
+            seeder = ip.connect(db_url, user="admin@example.com", role="admin")
+            try:
+                seed_sample(seeder)
+            finally:
+                seeder.close()
+        server = AppServer(db_url, workdir / "server.log", env)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def served_app(app_server_factory: Callable[..., AppServer]) -> AppServer:
+    """The app with the ten sample items, shared by the tests of one module."""
+    return app_server_factory(seed=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[[], Any]]:
+    """Make pages, each in its own browser context (its own app session); all closed after the test."""
+    contexts: list[Any] = []
+
+    def make() -> Any:
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[[], Any]) -> Any:
+    return new_page()
+
+
+def open_app(page: Any, server: AppServer) -> Any:
+    """Load the app and wait until its first data is on screen (the summary cards are rendered with data)."""
+    page.goto(server.url)
+    page.locator('[data-card="items"]').wait_for()
+    return page

@@ -1,0 +1,256 @@
+"""The app shell without a server: composition by role, header, summary cards, filters, empty state with sample
+data, export, the start-up error page, notifications and the live-update hub."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import time
+
+import panel as pn
+import pytest
+
+import inventory_panel as ip
+from inventory_panel.ui import live, notify
+from inventory_panel.ui.app import InventoryApp
+from inventory_panel.ui.empty_state import SAMPLE_CSV, load_sample_data
+from inventory_panel.ui.filters import FilterBar
+from inventory_panel.ui.header import header_html
+from inventory_panel.ui.inventory_view import InventoryView
+from inventory_panel.ui.model import InventoryModel
+from inventory_panel.ui.startup_error import startup_error_page
+from inventory_panel.ui.summary import cards_html
+
+
+@pytest.fixture
+def inv(sqlite_url):
+    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
+    yield inventory
+    inventory.close()
+
+
+def connect_as(sqlite_url, role):
+    return ip.connect(sqlite_url, user=f"{role}@example.com", role=role)
+
+
+def add(inv, name, **extra):
+    values = {"item_name": name, "category": "Tools", "quantity": 5, "unit_price": "2.50", **extra}
+    return inv.add(values)
+
+
+@pytest.mark.parametrize(("role", "tabs"), [
+    ("viewer", ["Inventory", "Low stock", "Analytics", "Dashboard"]),
+    ("editor", ["Inventory", "Import", "Low stock", "Analytics", "Dashboard"]),
+    ("admin", ["Inventory", "Import", "Low stock", "Analytics", "Dashboard", "Audit"]),
+])
+def test_tabs_follow_the_role(sqlite_url, inv, role, tabs):
+    inventory = connect_as(sqlite_url, role)
+    app = InventoryApp(inventory=inventory)
+    assert list(app.views) == tabs
+    assert app.inventory_view.add_button.visible is (role != "viewer")
+    inventory.close()
+
+
+def test_the_app_renders_inline_and_in_a_template(inv):
+    add(inv, "Anvil")
+    app = InventoryApp(inventory=inv)
+    assert isinstance(app.__panel__(), pn.Column)
+    template = app.template()
+    assert isinstance(template, pn.template.FastListTemplate) and template.theme_toggle
+    assert app.model.total == 1
+
+
+def test_hidden_views_are_told_they_are_hidden(inv):
+    app = InventoryApp(inventory=inv)
+    low_stock = app.views["Low stock"]
+    assert low_stock.active is False
+    app.show("Low stock")
+    assert low_stock.active is True and app.views["Analytics"].active is False
+    app.show("No such tab")
+    assert app.tabs.active == list(app.views).index("Low stock")
+
+
+def test_the_empty_state_offers_the_sample_data_and_leads_to_import(inv):
+    app = InventoryApp(inventory=inv)
+    view = app.inventory_view
+    assert view.showing_empty
+    view.empty.import_button.clicks += 1
+    assert app.tabs.active == list(app.views).index("Import")
+    view.empty.sample_button.clicks += 1
+    with SAMPLE_CSV.open(encoding="utf-8") as fh:
+        expected = sum(1 for _ in csv.DictReader(fh))
+    assert app.model.total == expected and app.model.summary["items"] == expected
+    assert not view.showing_empty
+
+
+def test_the_empty_state_add_button_opens_the_form(inv):
+    view = InventoryView(model=InventoryModel(inventory=inv))
+    view.empty.add_button.clicks += 1
+    assert view.panel.mode == "add" and not view.showing_empty and view.table.compact
+
+
+def test_a_viewer_gets_no_action_on_an_empty_inventory(sqlite_url, inv):
+    viewer = connect_as(sqlite_url, "viewer")
+    view = InventoryView(model=InventoryModel(inventory=viewer))
+    assert not (view.empty.sample_button.visible or view.empty.add_button.visible or view.empty.import_button.visible)
+    assert "Ask an editor or an administrator" in view.empty._message.object
+    viewer.close()
+
+
+def test_loading_sample_data_failing_is_reported(inv, monkeypatch, caplog):
+    model = InventoryModel(inventory=inv)
+    monkeypatch.setattr(inv, "import_csv", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    assert load_sample_data(model) is None
+    assert "Loading the sample data failed because of an unexpected error" in caplog.text
+    assert model.total == 0
+
+
+def test_export_writes_the_filtered_view(inv):
+    add(inv, "Anvil", category="Metal")
+    add(inv, "=cmd|' /C calc'!A0", category="Metal")
+    add(inv, "Brush", category="Paint")
+    view = InventoryView(model=InventoryModel(inventory=inv))
+    view.model.category = "Metal"
+    rows = list(csv.DictReader(io.StringIO(view._export().read().decode("utf-8"))))
+    assert [r["item_name"] for r in rows] == ["'=cmd|' /C calc'!A0", "Anvil"]
+    assert view.export_button.filename.startswith("inventory-") and view.export_button.filename.endswith(".csv")
+
+
+def test_filters_and_model_stay_in_step(inv):
+    add(inv, "Anvil", category="Metal", location="Shed")
+    add(inv, "Brush", category="Paint")
+    model = InventoryModel(inventory=inv)
+    bar = FilterBar(model=model)
+    assert list(bar.category.options) == ["All categories", "Metal", "Paint"]
+    bar.category.value = "Paint"
+    assert model.category == "Paint" and model.total == 1 and bar.clear.visible
+    bar.search.value_input = "bru"
+    assert model.search == "bru" and model.total == 1
+    model.status = "low"
+    assert bar.status.value == "low"
+    bar.clear.clicks += 1
+    assert (model.category, model.search, model.status) == (None, "", None) and bar.category.value == ""
+    assert not bar.clear.visible
+    add(inv, "Chalk", category="Stone")
+    model.changed()
+    assert "Stone" in bar.category.options
+
+
+def test_summary_cards_show_formatted_figures():
+    html = cards_html({"items": 1234, "units": 5, "total_value": ip.inventory.Decimal("20914.1"), "categories": 4,
+                       "low_stock": 2, "out_of_stock": 1})
+    assert '<div class="value" title="1,234">1,234</div>' in html
+    assert "20,914.10" in html and 'class="card out"' in html
+
+
+def test_the_header_names_user_role_and_database_escaped(sqlite_url):
+    inventory = ip.connect(sqlite_url, user="<b>eve</b>@example.com", role="editor")
+    html = header_html(inventory)
+    assert "&lt;b&gt;eve&lt;/b&gt;@example.com" in html and ">editor<" in html
+    assert inventory.database_label in html or "SQLite" in html
+    inventory.close()
+
+
+def test_the_start_up_error_page_explains_without_a_traceback():
+    page = startup_error_page(ip.ConfigurationError("INVENTORY_MAX_UPLOAD_MB must be a whole number, got 'x'"))
+    assert "INVENTORY_MAX_UPLOAD_MB must be a whole number" in page.object and "Fix the setting" in page.object
+    page = startup_error_page(ip.DatabaseUnavailableError("Cannot reach the database (PostgreSQL · h/db)"))
+    assert "Cannot reach the database" in page.object and "reload this page" in page.object
+    page = startup_error_page(KeyError("secret internals"))
+    assert "secret internals" not in page.object and "server log" in page.object
+
+
+def test_notify_logs_every_message_and_run_safely_turns_failures_into_sentences(caplog):
+    caplog.set_level(logging.INFO, "inventory_panel.ui")
+    notify.notify("success", "Saved.")
+    assert "notify success: Saved." in caplog.text
+    with pytest.raises(ValueError):
+        notify.notify("shout", "no such kind")
+    assert notify.run_safely("Adding", lambda: 42, success="Added.") == 42
+    assert "notify success: Added." in caplog.text
+    result = notify.run_safely("Adding", lambda: (_ for _ in ()).throw(ip.ValidationError({"quantity": "bad"})))
+    assert result is None and "notify error: Adding failed: bad" in caplog.text
+    notify.run_safely("Adding", lambda: 1 / 0)
+    assert "Adding failed because of an unexpected error. The details are in the server log." in caplog.text
+    assert "ZeroDivisionError" in caplog.text  # the traceback is in the log, not in the message
+
+
+class FakeSource:
+    """A change source driven by the test."""
+
+    def __init__(self):
+        self.token = 0
+        self.fail = False
+        self.closed = threading.Event()
+
+    def wait(self, last_token, timeout):
+        self.closed.wait(0.01)
+        if self.fail:
+            raise ConnectionError("database restarting")
+        return self.token
+
+    def close(self):
+        self.closed.set()
+
+
+def wait_for(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_hub_fans_changes_out_and_survives_failures(monkeypatch):
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.01)
+    source = FakeSource()
+    hub = live.LiveHub(source)
+    seen: list[int] = []
+    key = hub.subscribe(seen.append)
+
+    def broken(_token):
+        raise RuntimeError("a dead session")
+
+    hub.subscribe(broken)
+    try:
+        source.token = 5
+        assert wait_for(lambda: seen == [5])
+        source.fail = True
+        time.sleep(0.1)
+        source.fail, source.token = False, 6
+        assert wait_for(lambda: seen == [5, 6], seconds=10)
+        hub.unsubscribe(key)
+        source.token = 7
+        assert wait_for(lambda: hub.token == 7)
+        assert seen == [5, 6] and hub.subscriber_count == 1
+    finally:
+        hub.stop()
+    assert source.closed.is_set()
+
+
+def test_one_hub_per_database_and_no_subscription_outside_a_server(inv):
+    hub = live.hub_for(inv)
+    assert live.hub_for(inv.as_user(inv.user)) is hub  # every session of the process shares it
+    assert hub.token == inv.change_token()
+    assert live.subscribe_session(hub, lambda _token: None) is None  # no server session here
+    assert hub.subscriber_count == 0
+
+
+def test_a_load_failure_is_shown_with_a_way_to_try_again(inv, monkeypatch):
+    add(inv, "Anvil")
+    view = InventoryView(model=InventoryModel(inventory=inv))
+    assert not view.problem.shown and not view.retry_button.visible
+
+    def unavailable(*_args, **_kwargs):
+        raise ip.DatabaseUnavailableError("The database connection was lost. Please try again.")
+
+    monkeypatch.setattr(inv, "change_token", unavailable)
+    view.model.changed()
+    assert view.problem.shown and view.problem.lines == ["The database connection was lost. Please try again."]
+    assert view.retry_button.visible and view.table._table.value["item_name"].tolist() == ["Anvil"]
+    monkeypatch.undo()
+    view.retry_button.clicks += 1
+    assert not view.problem.shown and not view.retry_button.visible

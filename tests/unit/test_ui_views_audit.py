@@ -1,0 +1,121 @@
+"""AuditView without a server: admins only, readable entries, paging and filter in SQL, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+import pytest
+
+import inventory_panel as ip
+from inventory_panel.auth import User
+from inventory_panel.ui.audit_view import PAGE_SIZE, AuditView, describe_changes, write_audit_csv
+from inventory_panel.ui.model import InventoryModel
+
+
+@pytest.fixture
+def inv(sqlite_url):
+    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
+    yield inventory
+    inventory.close()
+
+
+def add(inv, name, **extra):
+    return inv.add({"item_name": name, "category": "Tools", "quantity": 5, "unit_price": "2.50", **extra})
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_others_than_admins_get_an_explanation_and_no_query(inv, monkeypatch, role):
+    calls = []
+    monkeypatch.setattr(ip.Inventory, "audit_log", lambda *a, **k: calls.append(a))
+    view = AuditView(model=InventoryModel(inventory=inv.as_user(User("<b>eve</b>@example.com", role))))
+    html = view._layout[1].object
+    assert "Administrators only" in html and "&lt;b&gt;eve&lt;/b&gt;@example.com" in html and "<b>eve" not in html
+    view.reload()
+    assert calls == [] and not view.allowed
+
+
+def test_entries_read_as_sentences_newest_first(inv):
+    item = add(inv, "Drill", location="Dock 3")
+    item = inv.update(item["id"], {"quantity": 9, "location": None}, item["version"])
+    inv.adjust_stock(item["id"], -4, "broken in transit")
+    inv.delete(item["id"], item["version"] + 1)
+    view = AuditView(model=InventoryModel(inventory=inv))
+    shown = view._table.value
+    assert list(shown["action"]) == ["Deleted", "Stock adjusted", "Edited", "Added"]
+    assert shown["changes"].iloc[2] == "Quantity: 5 → 9; Location: Dock 3 → (empty)"
+    assert shown["changes"].iloc[1] == "Quantity: 9 → 5" and shown["detail"].iloc[1] == "broken in transit"
+    assert shown["changes"].iloc[3].startswith("Item name: Drill; Category: Tools; Quantity: 5")
+    assert set(shown["item_id"]) == {f"#{item['id']}"}
+    assert shown["at"].iloc[0][:2] == "20" and len(shown["at"].iloc[0]) == 19
+    assert "Showing 1–4 of 4" in view._range.object
+
+
+def test_paging_and_the_action_filter(inv):
+    for i in range(PAGE_SIZE + 5):
+        add(inv, f"Item {i}")
+    first = inv.query(limit=1).rows.iloc[0]
+    inv.adjust_stock(int(first["id"]), 1, "found one")
+    view = AuditView(model=InventoryModel(inventory=inv))
+    assert len(view._table.value) == PAGE_SIZE and view._prev.disabled and not view._next.disabled
+    view._next.clicks += 1
+    assert view.page == 1 and len(view._table.value) == 6 and view._next.disabled
+    assert "Showing 51–56 of 56 · page 2 of 2" in view._range.object
+    view._action.value = "adjust"
+    assert view.page == 0 and list(view._table.value["action"]) == ["Stock adjusted"]
+    assert "of 1 ·" in view._range.object
+
+
+def test_new_entries_appear_on_data_change_while_shown(inv):
+    model = InventoryModel(inventory=inv)
+    view = AuditView(model=model)
+    view.active = False
+    add(inv, "Later")
+    model.changed()
+    assert view.stale and view._table.value.empty
+    view.active = True
+    assert list(view._table.value["action"]) == ["Added"]
+
+
+def test_export_has_every_matching_entry_escaped(inv, monkeypatch):
+    add(inv, "=cmd|' /C calc'!A0")
+    add(inv, "Plain")
+    monkeypatch.setattr("inventory_panel.ui.audit_view.EXPORT_PAGE", 1)  # exercise paging of the export
+    view = AuditView(model=InventoryModel(inventory=inv))
+    rows = list(csv.DictReader(io.StringIO(view._export().read())))
+    assert [r["action"] for r in rows] == ["add", "add"]
+    assert rows[1]["actor"] == "admin@example.com" and rows[1]["at"].endswith("+00:00")
+    assert json.loads(rows[0]["changes"])["item_name"] == [None, "Plain"]
+    assert json.loads(rows[1]["changes"])["item_name"] == [None, "=cmd|' /C calc'!A0"]  # JSON text starts with {
+    view._action.value = "delete"
+    assert view._export().read().splitlines() == ["id,at,actor,action,item_id,changes,batch_id,detail"]
+
+
+def test_export_skips_entries_seen_twice_and_escapes_formulas():
+    entry = {"id": 7, "at": pd.Timestamp("2025-01-02 03:04:05", tz="UTC"), "actor": "=evil", "action": "add",
+             "item_id": None, "changes": None, "batch_id": None, "detail": "+1"}
+    out = io.StringIO()
+    count = write_audit_csv(out, [pd.DataFrame([entry]), pd.DataFrame([entry])])
+    assert count == 1
+    assert out.getvalue().splitlines()[1] == "7,2025-01-02T03:04:05+00:00,'=evil,add,,,,'+1"
+
+
+def test_describe_changes_handles_odd_payloads():
+    assert describe_changes(None) == ""
+    assert describe_changes("not json") == "not json"
+    assert describe_changes('{"rows": 3, "file": "a.csv"}', "import") == "rows: 3; file: a.csv"
+    assert describe_changes('{"unit_price": ["1.00", "2.00"]}') == "Unit price: 1.00 → 2.00"
+    assert len(describe_changes(json.dumps({"description": ["", "x" * 1000]}))) == 400
+
+
+def test_an_import_batch_reads_as_its_counts(inv):
+    add(inv, "Before")
+    inv.import_csv(b"item_name,category,quantity,unit_price\nA,Tools,1,1.00\nB,Tools,x,1.00\n", file_name="in.csv")
+    view = AuditView(model=InventoryModel(inventory=inv))
+    shown = view._table.value
+    assert list(shown["action"]) == ["Imported", "Added"]
+    assert shown["changes"].iloc[0] == "" and shown["item_id"].iloc[0] == ""
+    assert "file: in.csv" in shown["detail"].iloc[0] and "inserted: 1" in shown["detail"].iloc[0]
+    assert "skipped: 1" in shown["detail"].iloc[0]
