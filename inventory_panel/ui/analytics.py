@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
-import param
 from bokeh.models import (
     ColumnDataSource,
     CustomJSTickFormatter,
@@ -29,7 +28,7 @@ from bokeh.plotting import figure
 
 from . import styles
 from .formatting import STATUS_LABELS, fmt_int, fmt_money
-from .model import InventoryModel
+from .lazy_view import LazyView
 from .notify import report_error
 
 MAX_BARS = 10  # categories / locations beyond this are summed into one "Other" bar
@@ -149,12 +148,9 @@ def stock_status_figure(frame: pd.DataFrame) -> figure:
     return fig
 
 
-class AnalyticsView(pn.viewable.Viewer):
+class AnalyticsView(LazyView):
     """The four charts in a grid, or an explanation when there is nothing to chart yet."""
 
-    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; its inventory aggregates.")
-    active = param.Boolean(default=True, doc="Whether the view is on screen; a hidden view reloads when shown.")
-    stale = param.Boolean(default=False, doc="The data changed while the view was hidden.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -194,18 +190,6 @@ class AnalyticsView(pn.viewable.Viewer):
             report_error("Loading the analytics", exc)
             return
         self._grid.visible, self._empty.visible = True, False
-
-    @param.depends("model.data_version", watch=True)
-    def _data_changed(self) -> None:
-        if self.active:
-            self.reload()
-        else:
-            self.stale = True
-
-    @param.depends("active", watch=True)
-    def _shown(self) -> None:
-        if self.active and self.stale:
-            self.reload()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout

@@ -21,7 +21,7 @@ from ..fields import FIELD_BY_NAME
 from ..inventory import escape_formula
 from . import styles
 from .formatting import esc, fmt_int
-from .model import InventoryModel
+from .lazy_view import LazyView
 from .notify import report_error
 
 PAGE_SIZE = 50
@@ -140,16 +140,13 @@ def _csv_cell(name: str, value: Any) -> Any:
     return escape_formula(str(value))
 
 
-class AuditView(pn.viewable.Viewer):
+class AuditView(LazyView):
     """The audit log, 50 entries a page, filterable by action, exportable as CSV; admins only."""
 
-    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; its inventory is queried.")
-    active = param.Boolean(default=True, doc="Whether the view is on screen; a hidden view reloads when shown.")
     action = param.String(default=ALL, doc="Only entries of this action ('' for all).")
     page = param.Integer(default=0, bounds=(0, None), doc="Current page, 0-based, newest entries first.")
     rows = param.DataFrame(default=None, allow_None=True, doc="The entries of the current page (Inventory.audit_log).")
     total = param.Integer(default=0, bounds=(0, None), doc="Number of entries matching the action filter.")
-    stale = param.Boolean(default=False, doc="The data changed while the view was hidden.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -227,18 +224,6 @@ class AuditView(pn.viewable.Viewer):
     @param.depends("page", watch=True)
     def _page_changed(self) -> None:
         self.reload()
-
-    @param.depends("model.data_version", watch=True)
-    def _data_changed(self) -> None:
-        if self.active:
-            self.reload()
-        else:
-            self.stale = True
-
-    @param.depends("active", watch=True)
-    def _shown(self) -> None:
-        if self.active and self.stale:
-            self.reload()
 
     @param.depends("rows", "total", watch=True)
     def _render(self) -> None:

@@ -18,7 +18,7 @@ import param
 from ..inventory import ITEM_COLUMNS, escape_formula
 from . import styles
 from .formatting import fmt_int, status_label
-from .model import InventoryModel
+from .lazy_view import LazyView
 from .notify import report_error
 
 SHOWN = ("item_name", "sku", "category", "quantity", "minimum_stock", "shortage", "status", "supplier", "location")
@@ -91,14 +91,11 @@ def row_colours(row: pd.Series) -> list[str]:
     return [f"background-color: {colour}" for _ in row.index]
 
 
-class LowStockView(pn.viewable.Viewer):
+class LowStockView(LazyView):
     """Items that need reordering, with the shortage, supplier and location of each."""
 
-    model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; its inventory is queried.")
-    active = param.Boolean(default=True, doc="Whether the view is on screen; a hidden view reloads when shown.")
     rows = param.DataFrame(default=None, allow_None=True,
                            doc="The low-stock items as returned by Inventory.low_stock (largest shortage first).")
-    stale = param.Boolean(default=False, doc="The data changed while the view was hidden.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -136,18 +133,6 @@ class LowStockView(pn.viewable.Viewer):
             self.rows = self.model.inventory.low_stock()
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
             report_error("Loading the low-stock items", exc)
-
-    @param.depends("model.data_version", watch=True)
-    def _data_changed(self) -> None:
-        if self.active:
-            self.reload()
-        else:
-            self.stale = True
-
-    @param.depends("active", watch=True)
-    def _shown(self) -> None:
-        if self.active and self.stale:
-            self.reload()
 
     @param.depends("rows", watch=True)
     def _render(self) -> None:
