@@ -80,7 +80,12 @@ def connect(url: str) -> ip.Inventory:
 @dataclass
 class Timing:
     wall: float
-    cpu: float
+    client: float  # CPU seconds of this process (with SQLite that includes the database's own work)
+    server: float  # CPU seconds of the PostgreSQL server's processes
+
+    @property
+    def cpu(self) -> float:
+        return self.client + self.server
 
 
 class Target(Protocol):
@@ -184,10 +189,10 @@ def measured(target: Target, out: list[Timing]) -> Iterator[None]:
     server_before = _cpu(target.server_pids())
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     yield
-    wall, cpu = time.perf_counter() - wall_before, time.process_time() - cpu_before
+    wall, client = time.perf_counter() - wall_before, time.process_time() - cpu_before
     server_after = _cpu(target.server_pids())
-    cpu += sum(max(0.0, s - server_before.get(pid, 0.0)) for pid, s in server_after.items())
-    out.append(Timing(wall, cpu))
+    server = sum(max(0.0, s - server_before.get(pid, 0.0)) for pid, s in server_after.items())
+    out.append(Timing(wall, client, server))
 
 
 def run_import(target: Target, url: str, path: Path, rows: int, out: list[Timing]) -> None:
@@ -330,7 +335,7 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
         "",
         "Same process, same file, fresh database from the app's migrations per run (all indexes and triggers):",
         "",
-        "| Database | Method | Wall (s) | CPU (s) | × baseline (wall) | × baseline (CPU) |",
+        "| Database | Method | Wall (s) | CPU: ours + server (s) | × baseline (wall) | × baseline (CPU) |",
         "|---|---|---:|---:|---:|---:|",
     ]
     labels = {"import": "`inv.import_csv`", "baseline": "", "pandas": "`pd.read_csv` + `to_sql`"}
@@ -340,8 +345,10 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
             "`csv.reader` + one `executemany`"
         for method in METHODS:
             wall, cpu = median(timings[method], "wall"), median(timings[method], "cpu")
+            split = (f"{median(timings[method], 'client'):.2f} + {median(timings[method], 'server'):.2f}"
+                     if name == "postgresql" else f"{cpu:.2f}")
             label = labels[method] or baseline
-            lines.append(f"| {name} | {label} | {wall:.2f} | {cpu:.2f} | {wall / base_wall:.2f} | "
+            lines.append(f"| {name} | {label} | {wall:.2f} | {split} | {wall / base_wall:.2f} | "
                          f"{cpu / base_cpu:.2f} |")
     lines += ["", "| Database | Rows | `import_csv` alone (s) | Peak RSS (MB) |", "|---|---:|---:|---:|"]
     for entry in results["alone"]:
@@ -360,6 +367,26 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
             ok = entry["peak_rss_mb"] < TARGETS["rss_mb"]
             lines.append(f"- {entry['database']}: {entry['rows']:,} rows peak RSS {entry['peak_rss_mb']:.0f} MB "
                          f"(< {TARGETS['rss_mb']} MB {'met' if ok else 'MISSED'})")
+    lines += ["", "Reading the figures:", ""]
+    if "postgresql" in compared:
+        pg = compared["postgresql"]
+        lines.append(
+            f"- PostgreSQL: the server spends about as much CPU on the import's COPY "
+            f"({median(pg['import'], 'server'):.1f} s) as on the bare COPY ({median(pg['baseline'], 'server'):.1f}"
+            f" s); the rest is ours: reading, checking every cell and building the COPY text "
+            f"({median(pg['import'], 'client'):.1f} s for {results['rows']:,} rows). The import overlaps that work "
+            "with the server's (a worker thread stores one chunk while the next is checked), which hides it when a "
+            "core is free; on a saturated machine the wall ratio tends to (ours + server) / server.")
+    if "sqlite" in compared:
+        lite = compared["sqlite"]
+        lines.append(
+            f"- SQLite: the bare `executemany` takes {median(lite['baseline'], 'wall'):.1f} s, nearly all of it "
+            "inside SQLite (six indexes, the unique sku, the maintained statistics triggers); the import adds its "
+            f"reading and checking ({median(lite['import'], 'wall') / median(lite['baseline'], 'wall'):.2f}× in "
+            "all), and `to_sql` ends in that same `executemany`, so no loader can be 5× faster than `to_sql` "
+            "there.")
+    lines.append("- Peak RSS is the child process's `VmHWM`; it does not grow with the file (chunks of at most "
+                 "10,000 rows, about 4 MB of input each).")
     return "\n".join(lines)
 
 

@@ -11,9 +11,9 @@ loaded as in ``bench_browse`` (or an existing, migrated ``--database-url``). Mea
    browser speaks, without a browser's rendering, which on two cores would starve the server it measures); the
    server's resident memory before and after opening them gives the memory per session;
 3. every session then flips pages by clicking the pager's "Next ›" (the same ``button_click`` event a browser
-   sends), pausing 0.5–1.5 s between flips as a person would, all at once; a round trip is the click until the
-   server's update of the "Showing …" range has arrived (the page's rows come in the same update). p50/p95 over
-   all flips.
+   sends), looking at each page for 2–5 s (``--think``) as a person would, all at once; a round trip is the
+   click until the server's update of the "Showing …" range has arrived (the page's rows come in the same
+   update). p50/p95 over all flips.
 """
 
 from __future__ import annotations
@@ -177,11 +177,11 @@ class Session:
         return (time.perf_counter() - start) * 1000
 
 
-def _flips(session: Session, flips: int, seed: float) -> list[float]:
+def _flips(session: Session, flips: int, think: tuple[float, float], seed: float) -> list[float]:
     rng = random.Random(seed)
     times = []
     for k in range(1, flips + 1):
-        time.sleep(rng.uniform(0.5, 1.5))
+        time.sleep(rng.uniform(*think))
         times.append(session.flip(f"Showing {_fmt(k * PAGE_SIZE + 1)}–"))
     return times
 
@@ -200,7 +200,7 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def measure(server: Served, sessions: int, flips: int, first_loads: int) -> dict[str, Any]:
+def measure(server: Served, sessions: int, flips: int, first_loads: int, think: tuple[float, float]) -> dict[str, Any]:
     loads = asyncio.run(first_rows(server.url, first_loads))
     print(f"  first rows visible: p50 {statistics.median(loads):.2f} s, max {max(loads):.2f} s "
           f"({first_loads} fresh sessions)", flush=True)
@@ -216,7 +216,7 @@ def measure(server: Served, sessions: int, flips: int, first_loads: int) -> dict
     seeds = random.Random(7)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=sessions) as pool:
-        results = list(pool.map(lambda s: _flips(s, flips, seeds.random()), opened))
+        results = list(pool.map(lambda s: _flips(s, flips, think, seeds.random()), opened))
     elapsed = time.perf_counter() - started
     flips_ms = [t for r in results for t in r]
     print(f"  page flips: {len(flips_ms)} in {elapsed:.1f} s by {sessions} sessions at once: "
@@ -262,14 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--update-docs", action="store_true",
                         help="rewrite the Served app section of docs/benchmarks.md")
+    parser.add_argument("--think", default="2-5", help="seconds a person looks at a page before the next flip, "
+                        "drawn uniformly from MIN-MAX (default 2-5)")
     args = parser.parse_args(argv)
+    think = tuple(float(x) for x in args.think.split("-", 1))
     print(f"Served-app benchmark: {args.backend}, {args.rows:,} items, {args.sessions} sessions", flush=True)
     load_start = load_average()
     with database(args.backend, args.rows, args.database_url) as url, \
             served(url, DATA / "bench_served_server.log") as server:
-        results = measure(server, args.sessions, args.flips, args.first_loads)
+        results = measure(server, args.sessions, args.flips, args.first_loads, think)
         rows = _count(url)
-    results.update(backend=args.backend, rows=rows, sessions=args.sessions, flips=args.flips,
+    results.update(backend=args.backend, rows=rows, sessions=args.sessions, flips=args.flips, think=think,
                    targets=TARGETS, load=[load_start, load_average()])
     pg_bin = os.environ.get("INVENTORY_BENCH_PG_BIN") if args.backend == "postgresql" else None
     command = (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "") + "python -m bench.bench_served " + " ".join(
@@ -311,8 +314,9 @@ def markdown(r: dict[str, Any], command: str) -> str:
              f"over {len(first['runs'])} loads.",
              f"- Server RSS: {rss['before']:.0f} MB before, {rss['with_sessions']:.0f} MB with {r['sessions']} "
              f"sessions open ({r['mb_per_session']:.1f} MB per session), {rss['after_flips']:.0f} MB after the flips.",
-             f"- Page flips: {flips['count']} by {r['sessions']} sessions at once ({r['flips']} each, 0.5–1.5 s "
-             f"apart) in {flips['seconds']:.0f} s: p50 {flips['p50']:.0f} ms, p95 {flips['p95']:.0f} ms, "
+             f"- Page flips: {flips['count']} by {r['sessions']} sessions at once ({r['flips']} each, "
+             f"{r['think'][0]:g}–{r['think'][1]:g} s apart) in {flips['seconds']:.0f} s: p50 {flips['p50']:.0f} ms, "
+             f"p95 {flips['p95']:.0f} ms, "
              f"max {flips['max']:.0f} ms.", "",
              "| Target | Measured | Target | |", "|---|---:|---:|---|"]
     for name, value, target, ok in _verdicts(r):

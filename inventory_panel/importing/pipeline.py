@@ -244,8 +244,8 @@ class _Import:
         self.log.extend([int(rows[e[0]]) for e in entries], [e[2] for e in entries], [e[3] for e in entries],
                         [e[4] for e in entries])
         by_row: dict[int, list[str]] = {}
-        for e in entries:
-            by_row.setdefault(e[0], []).append(e[4] if not e[2] or e[4].startswith(e[2]) else f"{e[2]}: {e[4]}")
+        for e in entries:  # every message names its column already ("quantity must be …")
+            by_row.setdefault(e[0], []).append(e[4])
         for i, messages in by_row.items():
             self.report.error_file.add(checked.records[i], "; ".join(messages))
 

@@ -272,7 +272,10 @@ def _first_line(stream: IO[bytes], start: int, encoding: str) -> str:
 def detect_delimiter(line: str) -> str:
     """The delimiter (comma, semicolon or tab) that splits ``line`` into the most known column names."""
     def score(delimiter: str) -> tuple[int, int, int]:
-        cells = next(csv.reader([line], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:
+            cells = []
         known = sum(normalize_header(c) in FIELD_BY_NAME for c in cells)
         return known, len(cells), -DELIMITERS.index(delimiter)
 
@@ -311,7 +314,8 @@ class CsvFile:
         self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
         # A caller's stream stays open: detach the wrapper from it instead of closing it.
         self._stack.callback(self._text.close if owned else self._text.detach)
-        self._reader = csv.reader(self._text, delimiter=self.delimiter)
+        # strict: a quote that is never closed refuses the file instead of swallowing every later row into one cell.
+        self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=True)
         self.next_row = 1
         header_cells = self._read_header()
         self.header = parse_header(header_cells, mode)
@@ -333,6 +337,10 @@ class CsvFile:
             return ImportRefusedError(
                 f"Line {line}: a cell is longer than {csv.field_size_limit()} characters, or a quote (\") opened "
                 "there is never closed. Nothing was imported.")
+        if "unexpected end of data" in str(exc):
+            return ImportRefusedError(
+                f"A quote (\") opened in a cell is never closed: it runs to the end of the file (line {line}). "
+                "Nothing was imported.")
         return ImportRefusedError(f"Line {line}: the file cannot be read as CSV ({exc}). Nothing was imported.")
 
     def chunks(self) -> Iterator[Chunk]:

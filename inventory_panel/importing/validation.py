@@ -13,6 +13,7 @@ range-checked exactly in integer arithmetic (money in cents), never through floa
 
 from __future__ import annotations
 
+import operator
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -95,19 +96,22 @@ def _to_int(digits: np.ndarray, select: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_text(f: Field, text: list[str], empty: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    control = np.zeros(len(text), dtype=bool)
-    # Fast screen of the whole column: UTF-8 encodes control characters as themselves and nothing else below 0x20.
-    joined = " ".join(text).encode("utf-8", "surrogatepass")
-    if len(joined.translate(None, CONTROL_BYTES)) != len(joined):
+def _check_text(f: Field, text: list[str], empty: np.ndarray, joined: str) -> np.ndarray:
+    """``joined`` is the column's cells joined by newlines (allowed inside cells, so it adds no finding)."""
+    none = np.zeros(len(text), dtype=bool)
+    control = too_long = none
+    # Whole-column screens first; per-cell work only for a column that has the problem somewhere.
+    encoded = joined.encode("utf-8", "surrogatepass")
+    if len(encoded.translate(None, CONTROL_BYTES)) != len(encoded):  # UTF-8 keeps control characters as themselves
         control = np.fromiter(map(has_control_chars, text), dtype=bool, count=len(text))
-    too_long = lengths > f.max_length if f.max_length is not None else np.zeros(len(text), dtype=bool)
+    if f.max_length is not None and max(map(len, text), default=0) > f.max_length:
+        too_long = lengths_of(text) > f.max_length
     return np.select([empty & f.required, control, too_long], [REQUIRED, CONTROL, TOO_LONG], OK).astype(np.int8)
 
 
-def _check_integer(f: Field, text: list[str], empty: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+def _check_integer(f: Field, text: list[str], empty: np.ndarray) -> tuple[np.ndarray, ...]:
     arr = np.array(_ascii_digits(text), dtype=SD)
-    if len(arr) and lengths.max() <= HUGE_DIGITS and np.strings.isdecimal(arr).all():
+    if len(arr) and np.strings.str_len(arr).max() <= HUGE_DIGITS and np.strings.isdecimal(arr).all():
         # The usual column: plain digits only, so the general split below is not needed.
         negative = huge = np.zeros(len(arr), dtype=bool)
         syntax = ~negative
@@ -163,18 +167,26 @@ def lengths_of(text: list[str]) -> np.ndarray:
     return np.fromiter(map(len, text), dtype=np.int64, count=len(text))
 
 
-def check_column(f: Field, cells: list[str], *, stripped: bool = False, lengths: np.ndarray | None = None) -> Column:
+def empties(text: list[str]) -> np.ndarray:
+    """Which trimmed cells are empty; one C-level scan when none is, the usual case."""
+    if "" not in text:
+        return np.zeros(len(text), dtype=bool)
+    return np.fromiter(map(operator.not_, text), dtype=bool, count=len(text))
+
+
+def check_column(f: Field, cells: list[str], *, stripped: bool = False, empty: np.ndarray | None = None,
+                 joined: str | None = None) -> Column:
     """Check every cell of field ``f`` at once.
 
-    ``stripped`` says the cells are trimmed already; ``lengths`` may pass their lengths when known.
+    ``stripped`` says the cells are trimmed already; ``empty`` and (for text) ``joined`` pass what the caller
+    computed already: the empty cells and the cells joined by newlines.
     """
     text = cells if stripped else list(map(str.strip, cells))
-    lengths = lengths_of(text) if lengths is None else lengths
-    empty = lengths == 0
+    empty = empties(text) if empty is None else empty
     if f.kind == "text":
-        return Column(f, text, empty, _check_text(f, text, empty, lengths))
+        return Column(f, text, empty, _check_text(f, text, empty, "\n".join(text) if joined is None else joined))
     if f.kind == "integer":
-        codes, numbers = _check_integer(f, text, empty, lengths)
+        codes, numbers = _check_integer(f, text, empty)
     else:
         codes, numbers = _check_decimal(f, text, empty)
     return Column(f, text, empty, codes, numbers)
@@ -230,8 +242,9 @@ def take(values: list, index: np.ndarray) -> list:
     return list(itemgetter(*index.tolist())(values))
 
 
-def _unescape_formulas(text: list[str]) -> list[str]:
-    if "\n'" not in "\n" + "\n".join(text):
+def _unescape_formulas(text: list[str], joined: str) -> list[str]:
+    """Undo export's formula escape; ``joined`` (the cells joined by newlines) screens the column first."""
+    if not joined.startswith("'") and "\n'" not in joined:
         return text
     return [t[1:] if t[:1] == "'" and t[1:2] in FORMULA_STARTS else t for t in text]
 
@@ -249,10 +262,8 @@ def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
             fixed[i] = records[i][:width] + [""] * (width - len(records[i]))
     columns = list(zip(*fixed, strict=True))
     text = {name: list(map(str.strip, columns[pos])) for name, pos in header.positions.items()}
-    lengths = {name: lengths_of(cells) for name, cells in text.items()}
-    filled = np.zeros(n, dtype=bool)
-    for size in lengths.values():
-        filled |= size > 0
+    empty = {name: empties(cells) for name, cells in text.items()}
+    filled = ~np.logical_and.reduce(list(empty.values()))
     for i in np.flatnonzero(~filled).tolist():  # rows empty in every field column: blank unless another cell has text
         filled[i] = not is_blank(records[i])
     rows = chunk.first_row + np.arange(n)
@@ -261,16 +272,18 @@ def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
         keep = np.flatnonzero(filled)
         records, rows, too_many = take(records, keep), rows[keep], too_many[keep]
         text = {name: take(cells, keep) for name, cells in text.items()}
-        lengths = {name: size[keep] for name, size in lengths.items()}
+        empty = {name: mask[keep] for name, mask in empty.items()}
     checked = {}
     for name, cells in text.items():
         f = FIELD_BY_NAME[name]
         if f.kind == "text":
-            unescaped = _unescape_formulas(cells)
-            size = lengths[name] if unescaped is cells else lengths_of(unescaped)
-            checked[name] = check_column(f, unescaped, stripped=True, lengths=size)
+            joined = "\n".join(cells)
+            unescaped = _unescape_formulas(cells, joined)
+            if unescaped is not cells:
+                joined = "\n".join(unescaped)
+            checked[name] = check_column(f, unescaped, stripped=True, empty=empty[name], joined=joined)
         else:
-            checked[name] = check_column(f, cells, stripped=True, lengths=lengths[name])
+            checked[name] = check_column(f, cells, stripped=True, empty=empty[name])
     rejected = too_many.copy()
     for column in checked.values():
         rejected |= column.codes != OK

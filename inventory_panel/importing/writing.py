@@ -93,8 +93,8 @@ class Writer:
         # The timestamp exactly as UTCDateTime binds it on this dialect (text on SQLite), computed once.
         stamp = self.items.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         self.stamp = self.now.isoformat() if self.postgres or stamp is None else stamp(self.now)
-        self.copy_suffix = "\t".join(["1", self.stamp, *copy_escape([self.actor]), self.stamp,
-                                      *copy_escape([self.actor])])
+        actor = copy_escape([self.actor])[0]
+        self.copy_suffix = "\t".join(["1", self.stamp, actor, self.stamp, actor])  # the same on every COPY row
         self._quote = quote.quote
 
     def existing(self, skus: list[str], *, full: bool) -> dict[str, dict[str, Any]]:

@@ -333,3 +333,11 @@ def test_fuzz_csv_import_reports_or_refuses_and_writes_exactly_what_it_reports(s
         assert isinstance(message, str) and message.strip()
     rows: list[Any] = report.errors["row"].tolist()
     assert all(isinstance(r, int) and r >= 2 for r in rows)
+
+
+def test_an_unclosed_quote_refuses_the_file_instead_of_swallowing_later_rows(inv):
+    data = ("item_name,category,quantity,unit_price\nDesk,Furniture,1,10\n\"unterminated," + "x" * 5000 + "\n"
+            + "Chair,Furniture,1,1\n" * 100)
+    with pytest.raises(ImportRefusedError, match="never closed"):
+        inv.import_csv(data.encode())
+    assert inv.summary()["items"] == 0
