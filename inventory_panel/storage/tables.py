@@ -130,7 +130,7 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Column("category", sa.String(50), nullable=False),
         sa.Column("items", sa.BigInteger(), nullable=False),
         sa.Column("units", sa.BigInteger(), nullable=False),
-        sa.Column("value_cents", sa.BigInteger(), nullable=False),
+        sa.Column("value_cents", sa.BigInteger().with_variant(sa.Numeric(38, 0), "postgresql"), nullable=False),
         sa.Column("low_stock", sa.BigInteger(), nullable=False),
         sa.Column("out_of_stock", sa.BigInteger(), nullable=False),
         sa.Index(f"ix_{table}_stats_category", "category"),

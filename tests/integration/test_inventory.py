@@ -170,3 +170,10 @@ def test_query_returns_a_frame_with_the_documented_columns(inv, item_values):
     rows = inv.query().rows
     assert isinstance(rows, pd.DataFrame)
     assert {"id", "version", "status", "item_name", "unit_price"} <= set(rows.columns)
+
+
+def test_the_largest_valid_item_is_stored_and_summed_exactly(inv):
+    inv.add({"item_name": "Gold", "category": "Vault", "quantity": 2_147_483_647, "unit_price": "9999999999.99"})
+    if inv.db.dialect == "postgresql":  # SQLite integers stop at 2**63 cents; PostgreSQL sums in NUMERIC
+        assert inv.summary()["total_value"] == Decimal("2147483647") * Decimal("9999999999.99")
+    assert inv.summary()["items"] == 1

@@ -38,6 +38,7 @@ depends_on = None
 log = logging.getLogger(__name__)
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+VALUE_CENTS = sa.BigInteger().with_variant(sa.Numeric(38, 0), "postgresql")
 FOLD_AT = 256
 STAT_COLUMNS = "category, items, units, value_cents, low_stock, out_of_stock"
 
@@ -53,7 +54,8 @@ def upgrade() -> None:
         sa.Column("category", sa.String(50), nullable=False),
         sa.Column("items", sa.BigInteger(), nullable=False),
         sa.Column("units", sa.BigInteger(), nullable=False),
-        sa.Column("value_cents", sa.BigInteger(), nullable=False),
+        # NUMERIC on PostgreSQL: quantity × price of one valid item can exceed a bigint's range in cents.
+        sa.Column("value_cents", VALUE_CENTS, nullable=False),
         sa.Column("low_stock", sa.BigInteger(), nullable=False),
         sa.Column("out_of_stock", sa.BigInteger(), nullable=False),
         schema=schema,
@@ -77,7 +79,7 @@ def upgrade() -> None:
     # no write is counted twice or missed.
     items = f'"{schema}"."{t}"' if postgres else f'"{t}"'
     stats = f'"{schema}"."{t}_stats"' if postgres else f'"{t}_stats"'
-    value = "(quantity * unit_price * 100)::bigint" if postgres else "quantity * unit_price"
+    value = "(quantity * unit_price * 100)" if postgres else "quantity * unit_price"
     op.execute(f"""
         INSERT INTO {stats} ({STAT_COLUMNS})
         SELECT category, count(*), sum(quantity), sum({value}),
@@ -121,7 +123,7 @@ def _postgres_stats_triggers(schema: str, t: str) -> None:
 
     def deltas(rows: str, sign: str) -> str:
         return f"""SELECT category, {sign}1 AS items, {sign}quantity AS units,
-                          {sign}(quantity * unit_price * 100)::bigint AS value_cents,
+                          {sign}(quantity * unit_price * 100) AS value_cents,
                           CASE WHEN {LOW_STOCK_SQL} THEN {sign}1 ELSE 0 END AS low_stock,
                           CASE WHEN quantity = 0 THEN {sign}1 ELSE 0 END AS out_of_stock
                    FROM {rows}"""
