@@ -48,12 +48,12 @@ import psycopg2
 import sqlalchemy as sa
 
 import inventory_panel as ip
+from bench.docs_section import update_section
 from inventory_panel.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"
-DOCS = ROOT / "docs" / "benchmarks.md"
 GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
 CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
                "minimum_stock")
@@ -61,7 +61,6 @@ ACTOR = "bench@example.com"
 STAMP = "2024-01-01 00:00:00.000000"
 METHODS = ("import", "baseline", "pandas")
 TARGETS = {"first": 2.0, "later": 1.5, "pandas": 5.0, "rss_mb": 400}
-DOC_START, DOC_END = "<!-- bench_import:start -->", "<!-- bench_import:end -->"
 
 
 def dataset(rows: int) -> Path:
@@ -391,14 +390,7 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
 
 
 def update_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    block = f"{DOC_START}\n{section}\n{DOC_END}"
-    if DOC_START in text and DOC_END in text:
-        head, rest = text.split(DOC_START, 1)
-        text = head + block + rest.split(DOC_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n## Import\n\n{block}\n"
-    DOCS.write_text(text, encoding="utf-8")
+    update_section("bench_import", "Import", section)
 
 
 def main(argv: list[str] | None = None) -> None:

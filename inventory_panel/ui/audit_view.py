@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -20,7 +19,7 @@ import param
 from ..fields import FIELD_BY_NAME
 from ..inventory import escape_formula
 from . import styles
-from .formatting import esc, fmt_int
+from .formatting import esc, fmt_int, fmt_utc
 from .lazy_view import LazyView
 from .notify import report_error
 
@@ -47,12 +46,7 @@ TABLE_CSS = """
 
 def fmt_stamp(value: Any) -> str:
     """``2025-01-31 14:05:09``: audit entries need the seconds; the column title says UTC."""
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
-        return ""
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return stamp.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
+    return fmt_utc(value, "%Y-%m-%d %H:%M:%S")
 
 
 def describe_changes(changes: Any, action: str | None = None, limit: int = MAX_CHANGES_CHARS) -> str:

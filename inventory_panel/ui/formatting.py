@@ -27,14 +27,19 @@ def fmt_money(value: Any) -> str:
     return f"{amount.quantize(Decimal('0.01')):,}"
 
 
-def fmt_time(value: Any) -> str:
-    """A UTC timestamp as ``2025-01-31 14:05 UTC`` (the server does not know the viewer's time zone)."""
+def fmt_utc(value: Any, pattern: str) -> str:
+    """A timestamp in UTC formatted with ``pattern`` (naive values are UTC by construction); "" when missing."""
     if value is None or (not isinstance(value, datetime) and pd.isna(value)):
         return ""
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
-    return stamp.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+    return stamp.tz_convert("UTC").strftime(pattern)
+
+
+def fmt_time(value: Any) -> str:
+    """A UTC timestamp as ``2025-01-31 14:05 UTC`` (the server does not know the viewer's time zone)."""
+    return fmt_utc(value, "%Y-%m-%d %H:%M UTC")
 
 
 def status_label(status: str | None) -> str:
