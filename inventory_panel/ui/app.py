@@ -1,13 +1,15 @@
 """``InventoryApp``: the whole app as one ``Viewer`` — inline in a notebook, or in a template under ``panel serve``.
 
-It owns the session's ``InventoryModel`` and composes the header, the summary cards and one tab per view. Views
-with an ``active`` parameter are told whether their tab is on screen, so hidden views do not reload on every
-change. Served, the app subscribes to the process-wide live-update hub so other sessions' writes show up here.
+It owns the session's ``InventoryModel`` and composes the header, the summary cards and one tab per view. A tab's
+view is built the first time the tab is shown, and views with an ``active`` parameter are told whether their tab
+is on screen, so hidden views do not reload on every change. Served, the app subscribes to the process-wide
+live-update hub so other sessions' writes show up here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import panel as pn
@@ -51,15 +53,21 @@ class InventoryApp(pn.viewable.Viewer):
         self.header = HeaderBar(inventory=inventory)
         self.cards = SummaryCards(model=self.model)
         self.inventory_view = InventoryView(model=self.model)
-        views: list[tuple[str, Any]] = [("Inventory", self.inventory_view)]
+        factories: list[tuple[str, Callable[[], Any]]] = [("Inventory", lambda: self.inventory_view)]
         if user.can("import"):
-            views.append(("Import", ImportView(model=self.model)))
-        views += [("Low stock", LowStockView(model=self.model)), ("Analytics", AnalyticsView(model=self.model))]
-        views.append(("Dashboard", DashboardView(model=self.model)))
+            factories.append(("Import", lambda: ImportView(model=self.model)))
+        factories += [("Low stock", lambda: LowStockView(model=self.model)),
+                      ("Analytics", lambda: AnalyticsView(model=self.model)),
+                      ("Dashboard", lambda: DashboardView(model=self.model))]
         if user.can("audit"):  # the service refuses audit_log() to others anyway
-            views.append(("Audit", AuditView(model=self.model)))
-        self.views = dict(views)
-        self.tabs = pn.Tabs(*views, dynamic=True, sizing_mode="stretch_width", margin=(0, 0))
+            factories.append(("Audit", lambda: AuditView(model=self.model)))
+        self._factories = dict(factories)
+        self.titles = list(self._factories)
+        self.views: dict[str, Any] = {}  # the views built so far: a tab's view is built when first shown
+        # Each tab is a slot that receives its view on first show. Building every view at once (charts, the
+        # low-stock table, the audit trail) was most of the time to a new session's first rows.
+        self._slots = {title: pn.Column(sizing_mode="stretch_width", margin=0) for title in self.titles}
+        self.tabs = pn.Tabs(*self._slots.items(), dynamic=True, sizing_mode="stretch_width", margin=(0, 0))
         self.tabs.param.watch(self._tab_changed, "active")
         self.inventory_view.param.watch(lambda _e: self.show("Import"), "import_requested")
         self._tab_changed()
@@ -67,16 +75,26 @@ class InventoryApp(pn.viewable.Viewer):
         self._subscribed_docs: set[int] = set()
         log.debug("app built for %s (%s)", user.name, user.role)
 
+    def view(self, title: str) -> Any:
+        """The view of the tab called ``title``, built (and put in its tab) if it was not yet."""
+        if title not in self.views:
+            view = self.views[title] = self._factories[title]()
+            if "active" in view.param:
+                view.active = self.titles[self.tabs.active] == title
+            self._slots[title].objects = [view]
+        return self.views[title]
+
     def show(self, title: str) -> None:
         """Switch to the tab called ``title`` (if the person may see it)."""
-        titles = list(self.views)
-        if title in titles:
-            self.tabs.active = titles.index(title)
+        if title in self.titles:
+            self.tabs.active = self.titles.index(title)
 
     def _tab_changed(self, *_events: Any) -> None:
-        for index, view in enumerate(self.views.values()):
+        shown = self.titles[self.tabs.active]
+        for title, view in self.views.items():
             if "active" in view.param:
-                view.active = index == self.tabs.active
+                view.active = title == shown
+        self.view(shown)
 
     def _subscribe_live(self) -> None:
         doc = pn.state.curdoc
@@ -100,7 +118,10 @@ class InventoryApp(pn.viewable.Viewer):
     def template(self) -> pn.template.BaseTemplate:
         """The app in a full-page template (title bar with user, role and database; light/dark switch)."""
         self._subscribe_live()
+        # No busy indicator: Panel's is one process-wide flag shown in every session, so each event of any session
+        # was sent to all of them (two updates per click per open session: with 50 sessions, most of the server's
+        # time). Long work shows its own progress (the import) and a page flip takes milliseconds.
         return pn.template.FastListTemplate(
             title=TITLE, header=[self.header], main=[self.body], accent=styles.ACCENT, theme_toggle=True,
-            main_layout=None, main_max_width="1600px",
+            main_layout=None, main_max_width="1600px", busy_indicator=None,
         )

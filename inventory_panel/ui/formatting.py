@@ -46,6 +46,15 @@ def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", "")
 
 
+# A status cell as HTML from this fixed table (never from user text): its class lets the tables' style sheet
+# (styles.STATUS_ROWS) colour the whole row in the browser, instead of a pandas Styler per page on the server.
+STATUS_HTML = {key: f'<span class="st st-{key}">{label}</span>' for key, label in STATUS_LABELS.items()}
+
+
+def status_html(status: str | None) -> str:
+    return STATUS_HTML.get(status or "", "")
+
+
 def esc(value: Any) -> str:
     """Text for HTML: user data is always escaped before it reaches an HTML pane."""
     return html.escape("" if value is None else str(value), quote=True)

@@ -17,7 +17,7 @@ import param
 
 from ..inventory import ITEM_COLUMNS, escape_formula
 from . import styles
-from .formatting import fmt_int, status_label
+from .formatting import fmt_int, status_html
 from .lazy_view import LazyView
 from .notify import report_error
 
@@ -44,21 +44,21 @@ def reorder_quantity(row: pd.Series) -> int:
 
 
 def low_stock_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows as the table shows them: indexed by item id, a readable status, blanks for missing values."""
-    frame = pd.DataFrame(index=pd.Index(rows["id"].astype("int64"), name="id"))
+    """The rows as the table shows it: indexed by item id, the status as a marked-up label (which the style sheet
+    turns into the row colour, styles.STATUS_ROWS), blanks for missing values."""
+    index = pd.Index(rows["id"].astype("int64").to_numpy(), name="id")
+    data: dict[str, Any] = {}
     for name in SHOWN:
+        values = rows[name].tolist()
         if name == "status":
-            frame[name] = [status_label(s) for s in rows["status"]]
+            data[name] = pd.Series([status_html(s) for s in values], index=index, dtype=object)
         elif name in ("quantity", "shortage"):
-            frame[name] = rows[name].astype("int64").to_numpy()
+            data[name] = rows[name].astype("int64").to_numpy()
         elif name == "minimum_stock":
-            frame[name] = pd.Series([None if _missing(v) else int(v) for v in rows[name]], index=frame.index,
-                                    dtype=object)
+            data[name] = pd.Series([None if _missing(v) else int(v) for v in values], index=index, dtype=object)
         else:
-            frame[name] = pd.Series(rows[name].to_numpy(), index=frame.index, dtype=object).where(
-                rows[name].notna().to_numpy(), None)
-    frame["_status"] = rows["status"].to_numpy()
-    return frame
+            data[name] = pd.Series([None if _missing(v) else v for v in values], index=index, dtype=object)
+    return pd.DataFrame(data, index=index, columns=list(SHOWN))
 
 
 def reorder_csv(rows: pd.DataFrame) -> str:
@@ -85,12 +85,6 @@ def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and pd.isna(value))
 
 
-def row_colours(row: pd.Series) -> list[str]:
-    """Styler rule: red rows for items out of stock, amber for low ones (the same colours as the items table)."""
-    colour = styles.OUT_ROW if row.get("_status") == "out" else styles.LOW_ROW
-    return [f"background-color: {colour}" for _ in row.index]
-
-
 class LowStockView(LazyView):
     """Items that need reordering, with the shortage, supplier and location of each."""
 
@@ -107,12 +101,13 @@ class LowStockView(LazyView):
         self._table = pn.widgets.Tabulator(
             low_stock_frame(_empty_rows()), show_index=False, disabled=True, selectable=False,
             pagination="local", page_size=25, layout="fit_columns", sizing_mode="stretch_width", theme="fast",
-            titles=TITLES, widths=WIDTHS, hidden_columns=["_status"], stylesheets=[TABLE_CSS], margin=(0, 10),
-            formatters={name: {"type": "plaintext"} for name in SHOWN if name not in NUMERIC},
+            titles=TITLES, widths=WIDTHS, stylesheets=[TABLE_CSS, styles.STATUS_ROWS], margin=(0, 10),
+            # Plain text for every cell of user data; the status cell is one of our fixed strings.
+            formatters={name: {"type": "html" if name == "status" else "plaintext"} for name in SHOWN
+                        if name not in NUMERIC},
             text_align={n: "right" for n in NUMERIC}, header_align={n: "right" for n in NUMERIC},
             configuration={"placeholder": "No item is low on stock."},
         )
-        self._table.style.apply(row_colours, axis=1)
         self._empty = pn.pane.HTML(
             '<div class="empty"><h2>Nothing to reorder</h2><p>Every item is above its minimum stock. Items '
             "appear here as soon as their quantity drops to their minimum or to zero.</p></div>",

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import param
 
-from ..inventory import ITEM_COLUMNS, Inventory
+from ..inventory import ITEM_COLUMNS, Inventory, Page
 from ..storage.queries import SORTABLE, STATUSES
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class InventoryModel(param.Parameterized):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        # (filters, page size and data version; page; its first and last sort keys) of the page shown.
+        self._shown: tuple[tuple[Any, ...], int, Any, Any] | None = None
         if self.rows is None:
             self.rows = pd.DataFrame(columns=list(ITEM_COLUMNS))
         if self.summary is None:
@@ -98,23 +100,42 @@ class InventoryModel(param.Parameterized):
             self.page = 0
         self.param.update(sort_by=column, descending=descending)
 
-    def refresh(self) -> None:
-        """Re-query the current page and the summary; clamps ``page`` if the data shrank meanwhile."""
+    def refresh(self, *, summary: bool = True) -> None:
+        """Re-query the current page (and the summary unless ``summary=False``: paging, sorting and filtering do not
+        change it); clamps ``page`` if the data shrank meanwhile.
+
+        Moving by one page from the page shown, with the same filters and order, seeks from that page's first or
+        last row in the sort index (``query(after=…)``/``before=…``) instead of skipping ``page × page_size`` rows,
+        so a flip deep into a million items costs what the first page does."""
         if self.inventory is None:
             return
         try:
-            page = self.inventory.query(offset=self.page * self.page_size, limit=self.page_size, **self.filters())
+            page = self._query_page()
             if page.rows.empty and page.total and self.page > 0:
                 with param.parameterized.discard_events(self):
                     self.page = max(0, math.ceil(page.total / self.page_size) - 1)
                 page = self.inventory.query(offset=self.page * self.page_size, limit=self.page_size,
                                             **self.filters())
-            summary = self.inventory.summary()
+            figures = self.inventory.summary() if summary else self.summary
         except Exception as exc:  # shown to the person as a message; details go to the log
             log.exception("loading the inventory failed")
             self.load_error = _message(exc)
             return
-        self.param.update(rows=page.rows, total=page.total, summary=summary, load_error=None)
+        self._shown = (self._page_signature(), self.page, page.first_key, page.last_key)
+        self.param.update(rows=page.rows, total=page.total, summary=figures, load_error=None)
+
+    def _page_signature(self) -> tuple[Any, ...]:
+        return (*self.filters().values(), self.page_size, self.data_version)
+
+    def _query_page(self) -> Page:
+        offset = self.page * self.page_size
+        shown = self._shown
+        if shown is not None and shown[0] == self._page_signature() and shown[2] is not None:
+            if self.page == shown[1] + 1:
+                return self.inventory.query(offset=offset, limit=self.page_size, after=shown[3], **self.filters())
+            if self.page == shown[1] - 1:
+                return self.inventory.query(offset=offset, limit=self.page_size, before=shown[2], **self.filters())
+        return self.inventory.query(offset=offset, limit=self.page_size, **self.filters())
 
     def changed(self, *, bump: bool = True) -> None:
         """Call after any write (or when another session wrote): reload everything, then bump ``data_version``."""
@@ -151,11 +172,11 @@ class InventoryModel(param.Parameterized):
         # New filters start again at the first page; one query, not two.
         with param.parameterized.discard_events(self):
             self.page = 0
-        self.refresh()
+        self.refresh(summary=False)
 
     @param.depends("sort_by", "descending", "page", "page_size", watch=True)
     def _view_changed(self) -> None:
-        self.refresh()
+        self.refresh(summary=False)
 
     @param.depends("inventory", watch=True)
     def _inventory_changed(self) -> None:

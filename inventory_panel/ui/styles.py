@@ -10,6 +10,15 @@ ACCENT = "#0F766E"  # teal: calm, readable on white and on the dark background
 LOW_ROW = "rgba(245, 158, 11, 0.18)"
 OUT_ROW = "rgba(220, 38, 38, 0.16)"
 
+# Row colours of the item tables, keyed on the status cell (formatting.STATUS_HTML) and the open item's marker:
+# the browser styles each page as it arrives, so the server sends data only.
+STATUS_ROWS = f"""
+.tabulator-row:has(.st-low) .tabulator-cell {{ background-color: {LOW_ROW}; }}
+.tabulator-row:has(.st-out) .tabulator-cell {{ background-color: {OUT_ROW}; }}
+.tabulator-row:has(.open-item.selected) .tabulator-cell {{ font-weight: 600; }}
+.tabulator-row:has(.open-item.selected) .tabulator-cell:first-child {{ box-shadow: inset 4px 0 0 {ACCENT}; }}
+"""
+
 BASE = """
 :host {
   --inv-text: var(--design-background-text-color, var(--panel-on-background-color, #1f2933));

@@ -22,7 +22,7 @@ from ..errors import ConflictError, InventoryError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
 from . import styles
 from .banner import Banner
-from .formatting import fmt_int, status_label
+from .formatting import fmt_int, status_html
 from .model import PAGE_SIZES, InventoryModel
 from .notify import notify, report_error
 
@@ -30,8 +30,10 @@ from .notify import notify, report_error
 SHOWN = ("item_name", "sku", "category", "quantity", "unit_price", "minimum_stock", "status", "location",
          "supplier")
 EDITABLE = tuple(name for name in SHOWN if name in FIELD_BY_NAME)
-OPEN_COLUMN = "open"  # a plain text column (not a Tabulator button) so the row colour covers it too
+OPEN_COLUMN = "open"  # a data column (not a Tabulator button) so the row colour covers it too
 OPEN_LABEL = "Open ›"
+OPEN_HTML = f'<span class="open-item">{OPEN_LABEL}</span>'
+OPEN_SELECTED = f'<span class="open-item selected">{OPEN_LABEL}</span>'
 # A cell editor that never reports back (closed with Escape) stops holding refreshes after this long.
 EDIT_HOLD_SECONDS = 90.0
 # Tabulator events name rows by position. For this long after another session's write moved the rows, a click or
@@ -43,7 +45,7 @@ TITLES = {**{f.name: f.label for f in FIELDS}, "quantity": "Qty", "minimum_stock
 # Fixed widths for the short columns; the text columns share the rest (fit_columns).
 WIDTHS = {"sku": 115, "category": 140, "quantity": 65, "unit_price": 100, "minimum_stock": 95, "status": 110,
           "location": 140, "supplier": 150, OPEN_COLUMN: 75}
-HIDDEN = ("version", "_status", "_selected")
+HIDDEN = ("version",)
 # Hidden while the item panel is open, so the table still fits beside it.
 COMPACT_HIDDEN = ("sku", "location", "supplier", "minimum_stock")
 
@@ -70,42 +72,40 @@ def editor_for(field: Field) -> dict[str, Any]:
 
 def formatter_for(name: str) -> dict[str, Any]:
     # "plaintext" escapes; user text must never be rendered as HTML (an item may be called <img onerror=…>).
+    # Only the status and open columns are HTML, and their cells come from fixed strings of ours.
     if name == "unit_price":
         return {"type": "money", "decimal": ".", "thousand": ",", "precision": 2}
+    if name in ("status", OPEN_COLUMN):
+        return {"type": "html"}
     return {"type": "plaintext"}
 
 
 def table_frame(rows: pd.DataFrame, selected_id: int | None = None) -> pd.DataFrame:
-    """The page as the table shows it: indexed by item id, prices as exact decimal text, a status label.
+    """The page as the table shows it: indexed by item id, prices as exact decimal text, the status as a marked-up
+    label and the open item's marker, both of which the style sheet turns into row colours (styles.STATUS_ROWS).
 
-    Hidden helper columns drive the row styles: ``_status`` (low / out) and ``_selected`` (the item open in the
-    side panel)."""
-    frame = pd.DataFrame(index=pd.Index(rows["id"].astype("int64"), name="id"))
+    Built column by column from plain lists in one constructor: this runs on every page flip."""
+    ids = rows["id"].astype("int64").to_numpy()
+    index = pd.Index(ids, name="id")
+    data: dict[str, Any] = {}
     for name in SHOWN:
+        values = rows[name].tolist()
         if name == "status":
-            frame[name] = [status_label(s) for s in rows["status"]]
+            data[name] = pd.Series([status_html(s) for s in values], index=index, dtype=object)
         elif name == "unit_price":
-            frame[name] = [None if v is None else str(v) for v in rows["unit_price"]]
-        elif name in ("quantity",):
-            frame[name] = rows[name].astype("int64").to_numpy()
+            data[name] = pd.Series([None if v is None else str(v) for v in values], index=index, dtype=object)
+        elif name == "quantity":
+            data[name] = rows[name].astype("int64").to_numpy()
         else:
-            frame[name] = pd.Series(rows[name].to_numpy(), index=frame.index, dtype=object).where(
-                rows[name].notna().to_numpy(), None)
-    frame[OPEN_COLUMN] = OPEN_LABEL
-    frame["version"] = rows["version"].astype("int64").to_numpy()
-    frame["_status"] = rows["status"].to_numpy()
-    frame["_selected"] = frame.index == selected_id
-    return frame
+            data[name] = pd.Series([None if _missing(v) else v for v in values], index=index, dtype=object)
+    data[OPEN_COLUMN] = pd.Series([OPEN_SELECTED if item_id == selected_id else OPEN_HTML for item_id in ids.tolist()],
+                                  index=index, dtype=object)
+    data["version"] = rows["version"].astype("int64").to_numpy()
+    return pd.DataFrame(data, index=index, columns=[*SHOWN, OPEN_COLUMN, "version"])
 
 
-def row_colours(row: pd.Series) -> list[str]:
-    """Styler rule: amber rows for low stock, red rows for out of stock; the open item in bold with a bar."""
-    colour = {"low": styles.LOW_ROW, "out": styles.OUT_ROW}.get(row.get("_status"))
-    css = [f"background-color: {colour}" if colour else "" for _ in row.index]
-    if row.get("_selected"):
-        css = [f"{c}; font-weight: 600" if c else "font-weight: 600" for c in css]
-        css[0] += f"; box-shadow: inset 4px 0 0 {styles.ACCENT}"
-    return css
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def shown_value(value: Any) -> str:
@@ -138,12 +138,11 @@ class ItemsTable(pn.viewable.Viewer):
             header_align={"quantity": "right", "unit_price": "right", "minimum_stock": "right"},
             sortable={"status": False, OPEN_COLUMN: False}, hidden_columns=list(HIDDEN),
             header_tooltips={OPEN_COLUMN: "Open an item to edit all its fields, adjust its stock or see its history"},
-            stylesheets=[TABLE_CSS], margin=(0, 10),
+            stylesheets=[TABLE_CSS, styles.STATUS_ROWS], margin=(0, 10),
             configuration={"columns": [{"field": "unit_price", "sorter": "number"}],
                            "placeholder": "No items match these filters."},
             sorters=self._sorters(),
         )
-        self._table.style.apply(row_colours, axis=1)
         self._table.on_edit(self._on_edit)
         self._table.on_click(self._on_click)
         self._table.param.watch(self._on_sort, "sorters")

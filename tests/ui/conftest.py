@@ -47,6 +47,25 @@ def seed_sample(inventory: ip.Inventory) -> int:
     return len(rows)
 
 
+RUNNING: list[AppServer] = []  # the servers alive now, for the failure report below
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """When a browser test fails, add each running server's thread stacks and recent log to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for server in list(RUNNING):
+        if server.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server.process.pid, signal.SIGUSR1)  # app.py registers faulthandler for it
+            time.sleep(1.0)
+        tail = "\n".join(server.log().splitlines()[-300:])
+        report.sections.append((f"panel serve on port {server.port} (log tail)", tail))
+
+
 class AppServer:
     """One ``panel serve app.py`` subprocess on 127.0.0.1 and an admin ``Inventory`` on the same database."""
 
@@ -64,6 +83,7 @@ class AppServer:
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
+        RUNNING.append(self)
         try:
             self._wait_until_ready()
         except BaseException:
@@ -89,6 +109,8 @@ class AppServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def close(self) -> None:
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)

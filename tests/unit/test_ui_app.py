@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 
+import pandas as pd
 import panel as pn
 import pytest
 
@@ -48,7 +49,7 @@ def add(inv, name, **extra):
 def test_tabs_follow_the_role(sqlite_url, inv, role, tabs):
     inventory = connect_as(sqlite_url, role)
     app = InventoryApp(inventory=inventory)
-    assert list(app.views) == tabs
+    assert app.titles == tabs
     assert app.inventory_view.add_button.visible is (role != "viewer")
     inventory.close()
 
@@ -62,14 +63,23 @@ def test_the_app_renders_inline_and_in_a_template(inv):
     assert app.model.total == 1
 
 
-def test_hidden_views_are_told_they_are_hidden(inv):
+def test_views_are_built_when_first_shown_and_told_when_they_are_hidden(inv, monkeypatch):
+    queried = []
+    monkeypatch.setattr(inv, "low_stock", lambda *a, **k: queried.append(1) or pd.DataFrame(
+        columns=[*ip.inventory.ITEM_COLUMNS, "shortage"]))
     app = InventoryApp(inventory=inv)
-    low_stock = app.views["Low stock"]
-    assert low_stock.active is False
+    assert list(app.views) == ["Inventory"] and not queried  # a new session builds only what it shows
+    assert [len(slot) for slot in app.tabs] == [1, 0, 0, 0, 0, 0]
     app.show("Low stock")
-    assert low_stock.active is True and app.views["Analytics"].active is False
+    low_stock = app.views["Low stock"]
+    assert low_stock.active is True and queried == [1] and len(app.tabs[2]) == 1
+    app.show("Analytics")
+    assert low_stock.active is False and app.views["Analytics"].active is True
+    app.show("Low stock")
+    assert app.views["Low stock"] is low_stock  # built once
+    assert app.view("Audit").active is False  # built on request while hidden: told so
     app.show("No such tab")
-    assert app.tabs.active == list(app.views).index("Low stock")
+    assert app.tabs.active == app.titles.index("Low stock")
 
 
 def test_the_empty_state_offers_the_sample_data_and_leads_to_import(inv):
@@ -77,7 +87,7 @@ def test_the_empty_state_offers_the_sample_data_and_leads_to_import(inv):
     view = app.inventory_view
     assert view.showing_empty
     view.empty.import_button.clicks += 1
-    assert app.tabs.active == list(app.views).index("Import")
+    assert app.tabs.active == app.titles.index("Import")
     view.empty.sample_button.clicks += 1
     with SAMPLE_CSV.open(encoding="utf-8") as fh:
         expected = sum(1 for _ in csv.DictReader(fh))

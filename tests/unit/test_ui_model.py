@@ -45,6 +45,31 @@ def test_paging_reads_the_requested_page_from_the_database(stocked):
     assert model.total == 23
 
 
+def test_flipping_one_page_seeks_from_the_page_shown_and_reads_the_same_rows(stocked, monkeypatch):
+    model = InventoryModel(inventory=stocked, page_size=5, sort_by="quantity", descending=True)
+    calls = []
+    query = stocked.query
+    monkeypatch.setattr(stocked, "query", lambda **kw: calls.append(kw) or query(**kw))
+    seen = []
+    for page in (1, 2, 3, 2, 1, 0):
+        model.page = page
+        seen.append(model.rows["item_name"].tolist())
+        expected = query(offset=page * 5, limit=5, sort_by="quantity", descending=True).rows["item_name"].tolist()
+        assert seen[-1] == expected
+    assert [("after" in c, "before" in c) for c in calls] == [(True, False)] * 3 + [(False, True)] * 3
+    assert model.total == 23
+    calls.clear()
+    model.page = 4  # a jump, not a flip: by offset
+    model.page = 3
+    model.search = "Item 1"  # other filters: by offset again
+    assert [("after" in c or "before" in c) for c in calls] == [False, True, False]
+    stocked.add({"item_name": "Item 00a", "category": "Tools", "quantity": 1, "unit_price": "1"})
+    model.changed()
+    calls.clear()
+    model.page = 1  # the data changed since the page was read: its keys may be stale, so by offset
+    assert [("after" in c or "before" in c) for c in calls] == [False]
+
+
 def test_a_filter_goes_back_to_the_first_page(stocked):
     model = InventoryModel(inventory=stocked, page_size=5)
     model.page = 3

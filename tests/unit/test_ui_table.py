@@ -12,7 +12,9 @@ from panel.models.tabulator import CellClickEvent, TableEditEvent
 import inventory_panel as ip
 from inventory_panel.fields import FIELD_BY_NAME, FIELDS
 from inventory_panel.ui import table as table_module
+from inventory_panel.ui.formatting import STATUS_HTML
 from inventory_panel.ui.model import InventoryModel
+from inventory_panel.ui.styles import STATUS_ROWS
 from inventory_panel.ui.table import EDITABLE, ItemsTable, editor_for, formatter_for, table_frame
 
 
@@ -67,19 +69,22 @@ def test_the_page_is_shown_with_ids_exact_prices_and_status_words(view, inv):
     assert frame["item_name"].tolist() == ["Anvil", "Bolt", "Chisel"]
     assert frame.index.name == "id" and frame.index.tolist() == inv.query().rows["id"].tolist()
     assert frame["unit_price"].tolist() == ["2.50"] * 3  # text: the Decimal's digits, never a float
-    assert frame["status"].tolist() == ["Out of stock", "Low stock", "In stock"]
+    assert frame["status"].tolist() == [f'<span class="st st-{s}">{label}</span>' for s, label in
+                                        [("out", "Out of stock"), ("low", "Low stock"), ("ok", "In stock")]]
     assert frame.loc[frame["item_name"] == "Anvil", "sku"].iloc[0] is None
     assert "version" in view._table.hidden_columns
 
 
-def test_row_colours_mark_low_and_out_of_stock(view):
-    styles = view._table.value.apply(table_module.row_colours, axis=1)
-    colours = [row[0] for row in styles]
-    assert "rgba(220, 38, 38" in colours[0] and "rgba(245, 158, 11" in colours[1] and colours[2] == ""
+def test_row_colours_come_from_the_status_cell_and_the_open_marker(view):
+    # The browser colours a row from the marker classes (styles.STATUS_ROWS); the server sends data only.
+    assert ".tabulator-row:has(.st-low)" in STATUS_ROWS and ".tabulator-row:has(.st-out)" in STATUS_ROWS
+    assert STATUS_ROWS in view._table.stylesheets
+    opened = view._table.value["open"]
+    assert opened.tolist() == ['<span class="open-item">Open ›</span>'] * 3
     view.model.selected_id = int(view._table.value.index[2])
-    styles = view._table.value.apply(table_module.row_colours, axis=1)
-    assert "font-weight: 600" in styles.iloc[2][0] and "inset 4px" in styles.iloc[2][0]
-    assert "font-weight" not in styles.iloc[1][0]
+    opened = view._table.value["open"]
+    assert "selected" in opened.iloc[2] and "selected" not in opened.iloc[1]
+    assert ".tabulator-row:has(.open-item.selected)" in STATUS_ROWS
 
 
 def test_editors_come_from_the_field_spec_and_no_cell_renders_html():
@@ -89,6 +94,7 @@ def test_editors_come_from_the_field_spec_and_no_cell_renders_html():
     assert editor_for(FIELD_BY_NAME["unit_price"])["type"] == "input"  # exact decimal text, no float
     for field in FIELDS:
         assert formatter_for(field.name)["type"] in ("plaintext", "money")
+    assert formatter_for("status")["type"] == formatter_for("open")["type"] == "html"  # our fixed strings
     assert set(EDITABLE) <= set(FIELD_BY_NAME)
 
 
@@ -106,7 +112,7 @@ def test_an_edit_saves_one_field_and_reloads(view, inv):
     assert bolt["quantity"] == 7 and bolt["version"] == 2 and bolt["updated_by"] == "admin@example.com"
     assert view.model.data_version == 1
     assert view._table.value.loc[int(bolt["id"]), "version"] == 2
-    assert view._table.value.loc[int(bolt["id"]), "status"] == "In stock"
+    assert view._table.value.loc[int(bolt["id"]), "status"] == STATUS_HTML["ok"]
 
 
 def test_an_invalid_edit_is_refused_with_the_field_message_and_the_cell_restored(view, inv, caplog):
@@ -197,7 +203,7 @@ def test_compact_mode_hides_secondary_columns(view):
     view.compact = True
     assert {"sku", "location", "supplier"} <= set(view._table.hidden_columns)
     view.compact = False
-    assert view._table.hidden_columns == ["version", "_status", "_selected"]
+    assert view._table.hidden_columns == ["version"]
 
 
 def test_table_frame_of_an_empty_page():

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 import inventory_panel as ip
+from inventory_panel.ui.formatting import STATUS_HTML
 from inventory_panel.ui.low_stock import LowStockView, low_stock_frame, reorder_csv
 from inventory_panel.ui.model import InventoryModel
 
@@ -34,7 +35,7 @@ def test_lists_low_and_out_items_largest_shortage_first(inv):
     shown = view._table.value
     assert list(shown["item_name"]) == ["Short by 9", "Short by 2", "Empty, no minimum"]
     assert list(shown["shortage"]) == [9, 2, 0]
-    assert list(shown["status"]) == ["Low stock", "Low stock", "Out of stock"]
+    assert list(shown["status"]) == [STATUS_HTML["low"], STATUS_HTML["low"], STATUS_HTML["out"]]
     assert shown.loc[shown["item_name"] == "Short by 2", ["supplier", "location"]].values.tolist() == [
         ["Acme", "Dock 3"]]
     assert shown["minimum_stock"].tolist() == [10, 5, None]  # whole numbers, not 10.0
