@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 import inventory_panel as ip
 from bench.docs_section import load_average, update_section
+from inventory_panel.inventory import SEARCH_COUNT_LIMIT
 from inventory_panel.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,8 +200,12 @@ def cases(inv: ip.Inventory, rows: int) -> list[Case]:
              lambda inv: inv.query(**by_price, offset=deep + 50, after=deep_key)),
         Case("category filter", lambda inv: inv.query(category="Tools")),
         Case("status low", lambda inv: inv.query(status="low")),
-        Case("substring search '0424242' (1 match)", lambda inv: inv.query(search="0424242")),
-        Case("substring search 'drill' (108,048 matches)", lambda inv: inv.query(search="drill")),
+        Case("substring search '0424242' (1 match)",
+             lambda inv: inv.query(search="0424242", count_limit=SEARCH_COUNT_LIMIT)),
+        Case(f"substring search 'drill' (108,048 matches), counted to {SEARCH_COUNT_LIMIT:,} as the app does",
+             lambda inv: inv.query(search="drill", count_limit=SEARCH_COUNT_LIMIT)),
+        Case("substring search 'drill', exact count (`query()` without `count_limit`)",
+             lambda inv: inv.query(search="drill")),
         Case("summary()", lambda inv: inv.summary()),
     ]
 

@@ -64,6 +64,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_REASON = 500
 NO_LOCATION = "(no location)"
 SQLITE_SEARCH_SAMPLE = 2_000  # matches a search on SQLite collects before it trusts the sort index (a bound list)
+# What the app passes as ``query(count_limit=…)``: a search counts at most this many matches (past the page shown).
+SEARCH_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Page:
     # ``query(before=page.first_key)`` the previous one, found by an index range scan however deep they are.
     first_key: tuple[Any, int] | None = None
     last_key: tuple[Any, int] | None = None
+    # False when a search stopped counting (``query(count_limit=…)``): there are more than ``total`` matches.
+    total_exact: bool = True
 
 
 def escape_formula(value: Any) -> Any:
@@ -185,12 +189,17 @@ class Inventory:
     def query(self, search: str | None = None, category: str | None = None, location: str | None = None,
               status: str | None = None, sort_by: str = "item_name", descending: bool = False,
               offset: int = 0, limit: int = 50, after: tuple[Any, int] | None = None,
-              before: tuple[Any, int] | None = None) -> Page:
+              before: tuple[Any, int] | None = None, count_limit: int | None = None) -> Page:
         """One page of items matching the filters, sorted in the database.
 
         ``offset`` counts rows from the start. Flipping from a page to the next or previous one, pass that
         page's ``last_key`` as ``after`` or its ``first_key`` as ``before`` (and the new page's offset, which is
         only reported back): the rows then come from a seek in the sort index instead of skipping ``offset`` rows.
+
+        ``count_limit``: a search stops counting its matches past ``max(count_limit, offset + limit)``; if there
+        are more, ``total`` is that number and ``total_exact`` False ("more than …"). Counting every match of a
+        common word means reading every matching row; the other filters are counted exactly either way (from the
+        maintained totals or an index).
         """
         self.require("read")
         if offset < 0 or limit < 1 or limit > 10_000:
@@ -200,14 +209,18 @@ class Inventory:
         filters = Filters(search, category, location, status)
         conds = where_clause(self.t, filters, self.db.dialect)
         ids = page_ids(self.t, conds, sort_by, descending)
+        cap = max(count_limit, offset + limit) if count_limit is not None and filters.search else None
+        exact = True
         with self.reading(statements=True) as conn:
             if filters.search and self.db.dialect == "sqlite":
-                total, ids = _sqlite_search_plan(conn, self.t, conds, ids, offset + limit)
+                total, ids = _sqlite_search_plan(conn, self.t, conds, ids, offset + limit, cap)
             else:
                 count = stats_count(self.t, filters)
                 if count is None:
-                    count = sa.select(sa.func.count()).select_from(self.t.items).where(*conds)
+                    count = _count_select(self.t, conds, cap)
                 total = int(conn.execute(count).scalar_one())
+            if cap is not None and total > cap:
+                total, exact = cap, False
             if after is not None or before is not None:
                 back = before is not None
                 seek = seek_condition(self.t, sort_by, descending != back, after or before, self.db.dialect)
@@ -215,7 +228,7 @@ class Inventory:
                 rows = conn.execute(page_rows(self.t, near.limit(limit), sort_by, descending)).all()
             elif offset >= total:
                 rows = []
-            elif offset > total // 2:
+            elif offset > total // 2 and exact:
                 # Past the middle, count from the other end: skipping fewer rows reads fewer index entries.
                 tail = ids.order_by(None).order_by(*order_by(self.t, sort_by, not descending))
                 tail = tail.offset(max(0, total - offset - limit)).limit(min(limit, total - offset))
@@ -223,7 +236,7 @@ class Inventory:
             else:
                 rows = conn.execute(page_rows(self.t, ids.offset(offset).limit(limit), sort_by, descending)).all()
         keys = [(_sort_value(r, sort_by), r.id) for r in (rows[:1] + rows[-1:])]
-        return Page(_items_frame(rows), total, offset, limit, *(keys or [None, None]))
+        return Page(_items_frame(rows), total, offset, limit, *(keys or [None, None]), total_exact=exact)
 
     def get(self, item_id: int) -> dict[str, Any]:
         self.require("read")
@@ -546,8 +559,16 @@ def _sort_value(row: sa.Row, sort_by: str) -> Any:
     return row.quantity * row.unit_price if sort_by == "value" else getattr(row, sort_by)
 
 
+def _count_select(tables: Tables, conds: list[sa.ColumnElement[bool]], cap: int | None) -> sa.Select:
+    """Count the matching items; with ``cap``, stop after ``cap + 1`` (enough to know there are more)."""
+    if cap is None:
+        return sa.select(sa.func.count()).select_from(tables.items).where(*conds)
+    capped = sa.select(sa.literal(1)).select_from(tables.items).where(*conds).limit(cap + 1).subquery()
+    return sa.select(sa.func.count()).select_from(capped)
+
+
 def _sqlite_search_plan(conn: sa.Connection, tables: Tables, conds: list[sa.ColumnElement[bool]], ids: sa.Select,
-                        reach: int) -> tuple[int, sa.Select]:
+                        reach: int, cap: int | None) -> tuple[int, sa.Select]:
     """Total and page ids of a search on SQLite, which has no index for substrings and no statistics to choose.
 
     Walking the sort index checks rows in sort order, one random read each: quick when matches are dense, ruinous
@@ -559,7 +580,7 @@ def _sqlite_search_plan(conn: sa.Connection, tables: Tables, conds: list[sa.Colu
     found = conn.execute(sa.select(tables.items.c.id).where(*conds).limit(few + 1)).scalars().all()
     if len(found) <= few:
         return len(found), ids.where(tables.items.c.id.in_(found))
-    total = conn.execute(sa.select(sa.func.count()).select_from(tables.items).where(*conds)).scalar_one()
+    total = conn.execute(_count_select(tables, conds, cap)).scalar_one()
     return int(total), ids
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import param
 
-from ..inventory import ITEM_COLUMNS, Inventory, Page
+from ..inventory import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, Inventory, Page
 from ..storage.queries import SORTABLE, STATUSES
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class InventoryModel(param.Parameterized):
     page_size = param.Integer(default=25, bounds=(1, 1000), doc="Rows per page.")
     rows = param.DataFrame(default=None, allow_None=True, doc="The items of the current page (ITEM_COLUMNS).")
     total = param.Integer(default=0, bounds=(0, None), doc="Number of items matching the filters.")
+    total_exact = param.Boolean(default=True, doc="False when a search stopped counting: more than total match.")
     summary = param.Dict(default=None, allow_None=True,
                          doc="Headline figures of the whole inventory (Inventory.summary), ignoring filters.")
     categories = param.List(default=[], item_type=str, doc="Categories in use, for the filter menu.")
@@ -67,8 +68,9 @@ class InventoryModel(param.Parameterized):
 
     @property
     def page_count(self) -> int:
-        """Number of pages for the current filters (at least 1, so "page 1 of 1" reads well when empty)."""
-        return max(1, math.ceil(self.total / self.page_size))
+        """Number of pages for the current filters (at least 1, so "page 1 of 1" reads well when empty); when the
+        count stopped (``total_exact`` False) one more than the pages counted, so that "Next" stays possible."""
+        return max(1, math.ceil(self.total / self.page_size) + (0 if self.total_exact else 1))
 
     @property
     def is_empty(self) -> bool:
@@ -115,27 +117,31 @@ class InventoryModel(param.Parameterized):
                 with param.parameterized.discard_events(self):
                     self.page = max(0, math.ceil(page.total / self.page_size) - 1)
                 page = self.inventory.query(offset=self.page * self.page_size, limit=self.page_size,
-                                            **self.filters())
+                                            count_limit=SEARCH_COUNT_LIMIT, **self.filters())
             figures = self.inventory.summary() if summary else self.summary
         except Exception as exc:  # shown to the person as a message; details go to the log
             log.exception("loading the inventory failed")
             self.load_error = _message(exc)
             return
         self._shown = (self._page_signature(), self.page, page.first_key, page.last_key)
-        self.param.update(rows=page.rows, total=page.total, summary=figures, load_error=None)
+        self.param.update(rows=page.rows, total=page.total, total_exact=page.total_exact, summary=figures,
+                          load_error=None)
 
     def _page_signature(self) -> tuple[Any, ...]:
         return (*self.filters().values(), self.page_size, self.data_version)
 
     def _query_page(self) -> Page:
-        offset = self.page * self.page_size
+        # A search counts its matches up to SEARCH_COUNT_LIMIT past the page: "more than 1,000" is as useful as
+        # the exact number, and counting every match of a common word reads every matching row.
+        ask = {"offset": self.page * self.page_size, "limit": self.page_size, "count_limit": SEARCH_COUNT_LIMIT,
+               **self.filters()}
         shown = self._shown
         if shown is not None and shown[0] == self._page_signature() and shown[2] is not None:
             if self.page == shown[1] + 1:
-                return self.inventory.query(offset=offset, limit=self.page_size, after=shown[3], **self.filters())
+                return self.inventory.query(after=shown[3], **ask)
             if self.page == shown[1] - 1:
-                return self.inventory.query(offset=offset, limit=self.page_size, before=shown[2], **self.filters())
-        return self.inventory.query(offset=offset, limit=self.page_size, **self.filters())
+                return self.inventory.query(before=shown[2], **ask)
+        return self.inventory.query(**ask)
 
     def changed(self, *, bump: bool = True) -> None:
         """Call after any write (or when another session wrote): reload everything, then bump ``data_version``."""

@@ -197,13 +197,14 @@ class ItemsTable(pn.viewable.Viewer):
         self._table.value = frame
         self._update_pager()
 
-    @param.depends("model.total", "model.page", "model.page_size", watch=True)
+    @param.depends("model.total", "model.total_exact", "model.page", "model.page_size", watch=True)
     def _update_pager(self) -> None:
         m = self.model
         first = m.page * m.page_size + 1 if m.total else 0
         last = min(m.total, (m.page + 1) * m.page_size)
-        self._range.object = (f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {fmt_int(m.total)}'
-                              f' · page {m.page + 1} of {m.page_count}</div>')
+        of = (f"{fmt_int(m.total)} · page {m.page + 1} of {fmt_int(m.page_count)}" if m.total_exact
+              else f"more than {fmt_int(m.total)} · page {m.page + 1}")
+        self._range.object = f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {of}</div>'
         self._prev.disabled = m.page <= 0
         self._next.disabled = m.page >= m.page_count - 1
 

@@ -297,3 +297,22 @@ def test_keyset_with_filters_and_search(shared):
         assert shared.query(**filters, offset=3, limit=3, before=pages[2].first_key).rows.equals(pages[1].rows)
     with pytest.raises(ValueError):
         shared.query(after=(1, 1), before=(1, 1))
+
+
+@pytest.mark.parametrize("sample", [3, 10_000])  # on SQLite: both search plans
+def test_a_search_counts_up_to_the_limit_past_the_page(shared, sample, monkeypatch):
+    monkeypatch.setattr(inventory_module, "SQLITE_SEARCH_SAMPLE", sample)
+    exact = shared.query(search="box", limit=5)
+    assert exact.total_exact and exact.total == 108  # 'Box' items: 120 minus the 12 drills
+    capped = shared.query(search="box", limit=5, count_limit=20)
+    assert (capped.total, capped.total_exact) == (20, False)  # "more than 20"
+    assert capped.rows.equals(exact.rows)  # the page itself is the same
+    deep = shared.query(search="box", offset=40, limit=5, count_limit=20)
+    assert (deep.total, deep.total_exact) == (45, False)  # counted past the page shown: a next page exists
+    assert list(deep.rows["id"]) == list(shared.query(search="box", offset=40, limit=5).rows["id"])
+    few = shared.query(search="drill", limit=5, count_limit=20)
+    assert (few.total, few.total_exact) == (12, True)  # under the limit: exact
+    at_limit = shared.query(search="drill", limit=5, count_limit=12)
+    assert (at_limit.total, at_limit.total_exact) == (12, True)  # exactly the limit is still exact
+    tools = shared.query(category="Tools", limit=5, count_limit=20)
+    assert (tools.total, tools.total_exact) == (40, True)  # only searches stop counting

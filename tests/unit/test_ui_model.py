@@ -176,3 +176,21 @@ def test_a_model_without_an_inventory_does_nothing(tmp_path):
     model.refresh()
     model.changed()
     assert model.total == 0 and model.data_version == 0 and model.rows.empty
+
+
+def test_a_common_search_counts_only_past_the_page_and_still_pages_to_the_end(stocked, monkeypatch):
+    from inventory_panel.ui import model as model_module
+    from inventory_panel.ui.table import ItemsTable
+
+    monkeypatch.setattr(model_module, "SEARCH_COUNT_LIMIT", 5)
+    model = InventoryModel(inventory=stocked, page_size=5)
+    table = ItemsTable(model=model)
+    assert model.total_exact and model.total == 23  # no search: the exact count
+    model.search = "Item"
+    assert (model.total, model.total_exact, model.page_count) == (5, False, 2)
+    assert "Showing 1–5 of more than 5 · page 1<" in table._range.object and not table._next.disabled
+    for _ in range(4):
+        table._next.clicks += 1
+    assert model.page == 4 and model.total_exact and model.total == 23  # the last page: counted to the end
+    assert model.rows["item_name"].tolist() == ["Item 20", "Item 21", "Item 22"]
+    assert "Showing 21–23 of 23 · page 5 of 5" in table._range.object and table._next.disabled
