@@ -66,9 +66,11 @@ class ItemPanel(pn.viewable.Viewer):
                           "Stock": pn.Column(self.stock, sizing_mode="stretch_width", visible=False),
                           "History": pn.Column(self.history, sizing_mode="stretch_width", visible=False)}
         self.section.param.watch(self._show_section, "value")
-        self._layout = pn.Column(pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
-                                 self.section, *self._sections.values(), width=PANEL_WIDTH, visible=False,
-                                 stylesheets=[PANEL_CSS], margin=(0, 10, 0, 0))
+        self._content = [pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0), self.section,
+                         *self._sections.values()]
+        # Empty until first opened: the closed panel's forms, stock and history were a third of the models a new
+        # session sends to the browser before its first rows.
+        self._layout = pn.Column(width=PANEL_WIDTH, visible=False, stylesheets=[PANEL_CSS], margin=(0, 10, 0, 0))
 
     # -- opening and closing -----------------------------------------------------------------------------------
 
@@ -113,6 +115,8 @@ class ItemPanel(pn.viewable.Viewer):
             self._title.object = '<div class="title">New item</div><div class="sub">Fields marked * are required.</div>'
         self.section.visible = self.form.actions.visible = not adding
         self.section.value = "Details"
+        if self.mode != "closed" and not self._layout.objects:
+            self._layout.objects = self._content
         self._layout.visible = self.mode != "closed"
 
     def _show_section(self, event: param.parameterized.Event) -> None:

@@ -163,8 +163,9 @@ def test_history_lists_movements_and_changes_escaped(model, inv, helmet):
 def test_the_panel_opens_the_selected_item_and_closes(model, helmet):
     panel = ItemPanel(model=model)
     assert panel.mode == "closed" and not panel._layout.visible
+    assert len(panel._layout) == 0  # nothing of the closed panel is sent to a new session's browser
     model.selected_id = helmet["id"]
-    assert panel.mode == "item" and panel._layout.visible
+    assert panel.mode == "item" and panel._layout.visible and len(panel._layout) == 2 + len(panel._sections)
     assert panel.form.item_id == helmet["id"] and panel.stock.item_id == helmet["id"]
     assert "Helmet" in panel._title.object and "HLM-1" in panel._title.object
     panel.section.value = "History"
