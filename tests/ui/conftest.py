@@ -143,8 +143,14 @@ def app_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cal
         return server
 
     yield make
+    broken = []
     for server in servers:
+        log = server.log()
         server.close()
+        # app.py failing after the page was made (say, in its session hooks) leaves the page working: catch it here.
+        if "Error running application handler" in log:
+            broken.append(log[log.index("Error running application handler"):][:3000])
+    assert not broken, "app.py raised in a session:\n" + "\n".join(broken)
 
 
 @pytest.fixture(scope="module")
