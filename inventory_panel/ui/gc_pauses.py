@@ -2,8 +2,8 @@
 
 Every open session keeps tens of thousands of long-lived objects (Bokeh models, Panel components, param
 watchers). Python's cyclic collector now and then walks all long-lived objects of the process; with 50 sessions
-open such a full collection measured 0.3–0.9 s on the development machine, and no session is answered meanwhile
-(it was most of the page-flip latency tail in ``bench/bench_served.py``).
+open such a full collection measured up to 1.5 s on the development machine (``bench/bench_served.py``), and no
+session is answered meanwhile.
 
 So once a session's page is built, the objects alive at that moment are moved out of the collector's reach
 (``gc.freeze``). Reference counting still frees whatever is released; what freezing postpones is only the
