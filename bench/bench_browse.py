@@ -21,7 +21,6 @@ import os
 import platform
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -35,15 +34,11 @@ from typing import Any
 import sqlalchemy as sa
 
 import inventory_panel as ip
+from bench.data_files import CSV_COLUMNS, DATA, generated_csv
 from bench.docs_section import load_average, update_section
 from inventory_panel.inventory import SEARCH_COUNT_LIMIT
 from inventory_panel.settings import load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
-GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
-CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
-               "minimum_stock")
 LOADED_BY = "bench@example.com"
 LOADED_AT = "2024-01-01 00:00:00"
 TARGET_MS = {"sqlite": 60.0, "postgresql": 25.0}
@@ -51,13 +46,7 @@ SUMMARY_TARGET_MS = 150.0
 
 
 def dataset(rows: int) -> Path:
-    """The generator's CSV of ``rows`` items, created on first use (deterministic: seed 7)."""
-    path = DATA / f"items_{rows}.csv"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        generator = Path(os.environ.get("INVENTORY_GEN_CSV", GENERATOR))
-        subprocess.run([sys.executable, str(generator), str(rows), str(path)], check=True)
-    return path
+    return generated_csv(rows, "items")
 
 
 def _csv_records(path: Path) -> Iterator[list[str]]:

@@ -48,15 +48,12 @@ import psycopg2
 import sqlalchemy as sa
 
 import inventory_panel as ip
+from bench.data_files import CSV_COLUMNS, generated_csv
 from bench.docs_section import update_section
 from inventory_panel.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"
-GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
-CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
-               "minimum_stock")
 ACTOR = "bench@example.com"
 STAMP = "2024-01-01 00:00:00.000000"
 METHODS = ("import", "baseline", "pandas")
@@ -64,12 +61,7 @@ TARGETS = {"first": 2.0, "later": 1.5, "pandas": 5.0, "rss_mb": 400}
 
 
 def dataset(rows: int) -> Path:
-    """The generator's deterministic CSV of ``rows`` rows, made on first use."""
-    path = DATA / f"import_{rows}.csv"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(GENERATOR), str(rows), str(path)], check=True)
-    return path
+    return generated_csv(rows, "import")
 
 
 def connect(url: str) -> ip.Inventory:

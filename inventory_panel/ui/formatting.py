@@ -55,6 +55,18 @@ def status_html(status: str | None) -> str:
     return STATUS_HTML.get(status or "", "")
 
 
+def is_missing(value: Any) -> bool:
+    """None, NaN, NA or NaT: a blank cell."""
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def cell_column(values: list[Any], index: pd.Index, convert: Any = None) -> pd.Series:
+    """A column of a table's frame: Python objects (not pandas' string dtype, which turns None into NaN), None
+    where a value is missing, ``convert(value)`` elsewhere."""
+    return pd.Series([None if is_missing(v) else (convert(v) if convert else v) for v in values], index=index,
+                     dtype=object)
+
+
 def esc(value: Any) -> str:
     """Text for HTML: user data is always escaped before it reaches an HTML pane."""
     return html.escape("" if value is None else str(value), quote=True)

@@ -17,7 +17,7 @@ import param
 
 from ..inventory import ITEM_COLUMNS, escape_formula
 from . import styles
-from .formatting import fmt_int, status_html
+from .formatting import cell_column, fmt_int, is_missing, status_html
 from .lazy_view import LazyView
 from .notify import report_error
 
@@ -49,15 +49,11 @@ def low_stock_frame(rows: pd.DataFrame) -> pd.DataFrame:
     index = pd.Index(rows["id"].astype("int64").to_numpy(), name="id")
     data: dict[str, Any] = {}
     for name in SHOWN:
-        values = rows[name].tolist()
-        if name == "status":
-            data[name] = pd.Series([status_html(s) for s in values], index=index, dtype=object)
-        elif name in ("quantity", "shortage"):
+        if name in ("quantity", "shortage"):
             data[name] = rows[name].astype("int64").to_numpy()
-        elif name == "minimum_stock":
-            data[name] = pd.Series([None if _missing(v) else int(v) for v in values], index=index, dtype=object)
         else:
-            data[name] = pd.Series([None if _missing(v) else v for v in values], index=index, dtype=object)
+            convert = {"status": status_html, "minimum_stock": int}.get(name)
+            data[name] = cell_column(rows[name].tolist(), index, convert)
     return pd.DataFrame(data, index=index, columns=list(SHOWN))
 
 
@@ -74,15 +70,11 @@ def reorder_csv(rows: pd.DataFrame) -> str:
 
 
 def _cell(value: Any) -> Any:
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, float):  # minimum_stock comes back as float when some items have none
         return int(value)
     return escape_formula(value)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and pd.isna(value))
 
 
 class LowStockView(LazyView):

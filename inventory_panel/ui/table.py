@@ -22,7 +22,7 @@ from ..errors import ConflictError, InventoryError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
 from . import styles
 from .banner import Banner
-from .formatting import fmt_int, status_html
+from .formatting import cell_column, fmt_int, status_html
 from .model import PAGE_SIZES, InventoryModel
 from .notify import notify, report_error
 
@@ -89,23 +89,15 @@ def table_frame(rows: pd.DataFrame, selected_id: int | None = None) -> pd.DataFr
     index = pd.Index(ids, name="id")
     data: dict[str, Any] = {}
     for name in SHOWN:
-        values = rows[name].tolist()
-        if name == "status":
-            data[name] = pd.Series([status_html(s) for s in values], index=index, dtype=object)
-        elif name == "unit_price":
-            data[name] = pd.Series([None if v is None else str(v) for v in values], index=index, dtype=object)
-        elif name == "quantity":
+        if name == "quantity":
             data[name] = rows[name].astype("int64").to_numpy()
         else:
-            data[name] = pd.Series([None if _missing(v) else v for v in values], index=index, dtype=object)
+            convert = {"status": status_html, "unit_price": str}.get(name)
+            data[name] = cell_column(rows[name].tolist(), index, convert)
     data[OPEN_COLUMN] = pd.Series([OPEN_SELECTED if item_id == selected_id else OPEN_HTML for item_id in ids.tolist()],
                                   index=index, dtype=object)
     data["version"] = rows["version"].astype("int64").to_numpy()
     return pd.DataFrame(data, index=index, columns=[*SHOWN, OPEN_COLUMN, "version"])
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 def shown_value(value: Any) -> str:

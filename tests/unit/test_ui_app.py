@@ -25,13 +25,6 @@ from inventory_panel.ui.startup_error import startup_error_page
 from inventory_panel.ui.summary import cards_html
 
 
-@pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
 def connect_as(sqlite_url, role):
     return ip.connect(sqlite_url, user=f"{role}@example.com", role=role)
 

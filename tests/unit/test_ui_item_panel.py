@@ -17,20 +17,6 @@ from inventory_panel.ui.stock import StockAdjustment
 
 
 @pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture
-def other(sqlite_url, inv):
-    inventory = ip.connect(sqlite_url, user="bob@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture
 def model(inv):
     return InventoryModel(inventory=inv)
 

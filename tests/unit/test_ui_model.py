@@ -8,13 +8,6 @@ import inventory_panel as ip
 from inventory_panel.ui.model import InventoryModel
 
 
-@pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
 def add(inv, name, quantity=5, category="Tools", minimum=None, **extra):
     return inv.add({"item_name": name, "category": category, "quantity": quantity, "unit_price": "2.50",
                     "minimum_stock": minimum, **extra})

@@ -18,21 +18,6 @@ from inventory_panel.ui.styles import STATUS_ROWS
 from inventory_panel.ui.table import EDITABLE, ItemsTable, editor_for, formatter_for, table_frame
 
 
-@pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture
-def other(sqlite_url, inv):
-    """A second person on the same database."""
-    inventory = ip.connect(sqlite_url, user="bob@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
 def add(inv, name, quantity=5, minimum=None, **extra):
     return inv.add({"item_name": name, "category": "Tools", "quantity": quantity, "unit_price": "2.50",
                     "minimum_stock": minimum, **extra})

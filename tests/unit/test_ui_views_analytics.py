@@ -25,13 +25,6 @@ from inventory_panel.ui.model import InventoryModel
 XSS = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
 def add(inv, name, category, quantity, price, minimum=None, location=None):
     inv.add({"item_name": name, "category": category, "quantity": quantity, "unit_price": price,
              "minimum_stock": minimum, "location": location})

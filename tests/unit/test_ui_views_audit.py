@@ -15,13 +15,6 @@ from inventory_panel.ui.audit_view import PAGE_SIZE, AuditView, describe_changes
 from inventory_panel.ui.model import InventoryModel
 
 
-@pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
-
-
 def add(inv, name, **extra):
     return inv.add({"item_name": name, "category": "Tools", "quantity": 5, "unit_price": "2.50", **extra})
 

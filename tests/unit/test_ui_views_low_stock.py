@@ -6,19 +6,9 @@ import csv
 import io
 import logging
 
-import pytest
-
-import inventory_panel as ip
 from inventory_panel.ui.formatting import STATUS_HTML
 from inventory_panel.ui.low_stock import LowStockView, low_stock_frame, reorder_csv
 from inventory_panel.ui.model import InventoryModel
-
-
-@pytest.fixture
-def inv(sqlite_url):
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
-    yield inventory
-    inventory.close()
 
 
 def add(inv, name, quantity, minimum=None, **extra):

@@ -1,0 +1,26 @@
+"""Where the benchmarks keep their data, and the generated CSV files they measure with."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
+# The generator's columns, in its order.
+CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
+               "minimum_stock")
+
+
+def generated_csv(rows: int, prefix: str) -> Path:
+    """``bench/data/<prefix>_<rows>.csv`` from the shared generator (deterministic), made on first use;
+    ``INVENTORY_GEN_CSV`` points at another copy of the generator."""
+    path = DATA / f"{prefix}_{rows}.csv"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        generator = Path(os.environ.get("INVENTORY_GEN_CSV", GENERATOR))
+        subprocess.run([sys.executable, str(generator), str(rows), str(path)], check=True)
+    return path

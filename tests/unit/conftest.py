@@ -1,0 +1,22 @@
+"""Fixtures shared by the UI unit tests: the service on a fresh SQLite file, as an admin and as a second person."""
+
+from __future__ import annotations
+
+import pytest
+
+import inventory_panel as ip
+
+
+@pytest.fixture
+def inv(sqlite_url):
+    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
+    yield inventory
+    inventory.close()
+
+
+@pytest.fixture
+def other(sqlite_url, inv):
+    """A second person on the same database."""
+    inventory = ip.connect(sqlite_url, user="bob@example.com", role="admin")
+    yield inventory
+    inventory.close()
