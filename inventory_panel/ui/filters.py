@@ -36,7 +36,7 @@ class FilterBar(pn.viewable.Viewer):
         super().__init__(**params)
         m = self.model
         self.search = pn.widgets.TextInput(placeholder="Search name, SKU, supplier, description…",
-                                           value=m.search, width=280, margin=(5, 10), stylesheets=[INPUT_CSS])
+                                           value=m.search, width=250, margin=(5, 10), stylesheets=[INPUT_CSS])
         self.category = pn.widgets.Select(options=menu("All categories", m.categories, m.category),
                                           value=m.category or ALL, width=165, stylesheets=[INPUT_CSS])
         self.location = pn.widgets.Select(options=menu("All locations", m.locations, m.location),
