@@ -6,7 +6,10 @@ One ``panel serve app.py`` process (the options ``inventory-panel serve`` uses) 
 loaded as in ``bench_browse`` (or an existing, migrated ``--database-url``). Measured, in one run:
 
 1. first rows visible: a fresh headless Chromium context navigates to the app; the time until the first table
-   row is visible (a new server session each time: building it, its queries, the page rendering in the browser);
+   row is visible (a new server session each time: building it, its queries, the page rendering in the browser).
+   The same browser loads ``bench/baseline_page.py`` (the smallest Panel page showing those rows, served by a
+   second process on the same database) alternately with the app, so the ratio app / baseline is measured under
+   the same load;
 2. ``--sessions`` sessions stay open, each a Bokeh client session (``bokeh.client``: the websocket protocol a
    browser speaks, without a browser's rendering, which on two cores would starve the server it measures); the
    server's resident memory before and after opening them gives the memory per session;
@@ -70,19 +73,18 @@ class Served:
 
 
 @contextmanager
-def served(db_url: str, log_path: Path) -> Iterator[Served]:
-    """``panel serve app.py`` on ``db_url``, ready (its liveness endpoint answers), stopped at the end."""
+def served(db_url: str, log_path: Path, app: Path = ROOT / "app.py") -> Iterator[Served]:
+    """``panel serve <app>`` on ``db_url``, ready (its liveness endpoint answers), stopped at the end."""
     port = free_port()
     env = {**os.environ, "INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "bench@example.com",
            "PYTHONUNBUFFERED": "1"}
     env.pop("DATABRICKS_APP_NAME", None)
-    cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), *serve_args(16, port, "127.0.0.1"),
-           "--liveness"]
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), *serve_args(16, port, "127.0.0.1"), "--liveness"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_alive(f"http://127.0.0.1:{port}/liveness", process)
-            yield Served(f"http://127.0.0.1:{port}/app", process)
+            yield Served(f"http://127.0.0.1:{port}/{app.stem}", process)
         finally:
             process.terminate()
             try:
@@ -121,19 +123,22 @@ async def _open(browser: Any, url: str) -> tuple[Any, float]:
     return page, time.perf_counter() - start
 
 
-async def first_rows(url: str, loads: int) -> list[float]:
+async def first_rows(urls: list[str], loads: int) -> list[list[float]]:
+    """Seconds to the first rows of ``loads`` fresh sessions of each URL, the URLs loaded in turn."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            warm, _ = await _open(browser, url)  # the first session pays imports and caches once per process
-            await warm.context.close()
-            seconds = []
+            for url in urls:  # the first session pays imports and caches once per process
+                warm, _ = await _open(browser, url)
+                await warm.context.close()
+            seconds: list[list[float]] = [[] for _ in urls]
             for _ in range(loads):
-                page, took = await _open(browser, url)
-                seconds.append(took)
-                await page.context.close()
+                for url, times in zip(urls, seconds, strict=True):
+                    page, took = await _open(browser, url)
+                    times.append(took)
+                    await page.context.close()
             return seconds
         finally:
             await browser.close()
@@ -204,10 +209,14 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def measure(server: Served, sessions: int, flips: int, first_loads: int, think: tuple[float, float]) -> dict[str, Any]:
-    loads = asyncio.run(first_rows(server.url, first_loads))
+def measure(server: Served, baseline: Served, sessions: int, flips: int, first_loads: int,
+            think: tuple[float, float]) -> dict[str, Any]:
+    loads, base = asyncio.run(first_rows([server.url, baseline.url], first_loads))
     print(f"  first rows visible: p50 {statistics.median(loads):.2f} s, max {max(loads):.2f} s "
-          f"({first_loads} fresh sessions)", flush=True)
+          f"({first_loads} fresh sessions); baseline page p50 {statistics.median(base):.2f} s, "
+          f"max {max(base):.2f} s", flush=True)
+    baseline.process.terminate()  # not in the way of the flips
+    baseline.process.wait(15)
     _register_panel_models()
     time.sleep(2)
     before = server.rss_mb()
@@ -240,6 +249,7 @@ def measure(server: Served, sessions: int, flips: int, first_loads: int, think: 
           flush=True)
     peak = server.rss_mb()
     return {"first_rows_s": {"p50": statistics.median(loads), "max": max(loads), "runs": loads},
+            "baseline_first_rows_s": {"p50": statistics.median(base), "max": max(base), "runs": base},
             "rss_mb": {"before": before, "with_sessions": after, "after_flips": peak},
             "mb_per_session": per_session,
             "flip_ms": {"p50": _pct(flips_ms, 0.5), "p95": _pct(flips_ms, 0.95), "max": max(flips_ms),
@@ -285,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Served-app benchmark: {args.backend}, {args.rows:,} items, {args.sessions} sessions", flush=True)
     load_start = load_average()
     with database(args.backend, args.rows, args.database_url) as url, \
-            served(url, DATA / "bench_served_server.log") as server:
-        results = measure(server, args.sessions, args.flips, args.first_loads, think)
+            served(url, DATA / "bench_served_server.log") as server, \
+            served(url, DATA / "bench_served_baseline.log", ROOT / "bench" / "baseline_page.py") as baseline:
+        results = measure(server, baseline, args.sessions, args.flips, args.first_loads, think)
         rows = _count(url)
     results.update(backend=args.backend, rows=rows, sessions=args.sessions, flips=args.flips, think=think,
                    targets=TARGETS, load=[load_start, load_average()])
@@ -320,6 +331,17 @@ def _verdicts(r: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
              r["mb_per_session"] <= TARGETS["mb_per_session"])]
 
 
+def _baseline_lines(r: dict[str, Any]) -> list[str]:
+    base = r.get("baseline_first_rows_s")
+    if not base:
+        return []
+    first = r["first_rows_s"]
+    return [f"- Baseline, loaded in turn with the app in the same browser: the smallest Panel page showing the same "
+            f"25 rows (`bench/baseline_page.py`: one Tabulator, the app's Panel extensions, no page template) "
+            f"p50 {base['p50']:.2f} s, slowest {base['max']:.2f} s. The app / baseline: p50 "
+            f"{first['p50'] / base['p50']:.2f}×, slowest {first['max'] / base['max']:.2f}×."]
+
+
 def markdown(r: dict[str, Any], command: str) -> str:
     first, flips, rss = r["first_rows_s"], r["flip_ms"], r["rss_mb"]
     lines = [f"Command: `{command}` — {r['backend']}, {r['rows']:,} items, one `panel serve app.py` process "
@@ -328,6 +350,7 @@ def markdown(r: dict[str, Any], command: str) -> str:
              f"Load average (1, 5, 15 min) at start: {r['load'][0]}; at end: {r['load'][1]}.", "",
              f"- First rows visible (fresh session each): p50 {first['p50']:.2f} s, slowest {first['max']:.2f} s "
              f"over {len(first['runs'])} loads.",
+             *_baseline_lines(r),
              f"- Server RSS: {rss['before']:.0f} MB before, {rss['with_sessions']:.0f} MB with {r['sessions']} "
              f"sessions open ({r['mb_per_session']:.1f} MB per session), {rss['after_flips']:.0f} MB after the flips.",
              f"- Page flips: {flips['count']} by {r['sessions']} sessions at once ({r['flips']} each, "

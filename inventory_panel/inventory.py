@@ -271,8 +271,12 @@ class Inventory:
         with self.reading() as conn:
             return [v for (v,) in conn.execute(distinct_select(self.t, column))]
 
-    def low_stock(self, limit: int = 500) -> pd.DataFrame:
-        """Items at or below their minimum (or out of stock), largest shortage first, with suppliers."""
+    def low_stock(self, limit: int | None = 500) -> pd.DataFrame:
+        """Items at or below their minimum (or out of stock), largest shortage first, with suppliers.
+
+        ``limit``: at most this many (the largest shortages); None for all of them. ``summary()`` counts them all
+        (``low_stock + out_of_stock``) without reading them.
+        """
         self.require("read")
         items = self.t.items
         shortage = (sa.func.coalesce(items.c.minimum_stock, 0) - items.c.quantity).label("shortage")

@@ -37,6 +37,16 @@ class ItemPanel(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        # Empty, and its parts not even built, until first opened: most sessions open no item, and building the
+        # closed panel's form, stock and history (the history queried the database) was about 40% of building the
+        # app of a new session.
+        self._built = False
+        self._layout = pn.Column(width=PANEL_WIDTH, visible=False, stylesheets=[PANEL_CSS], margin=(0, 10, 0, 0))
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        self._built = True
         self.form = ItemForm(model=self.model)
         self.form.param.watch(self._after_save, "saved")
         self.stock = StockAdjustment(model=self.model)
@@ -66,16 +76,14 @@ class ItemPanel(pn.viewable.Viewer):
                           "Stock": pn.Column(self.stock, sizing_mode="stretch_width", visible=False),
                           "History": pn.Column(self.history, sizing_mode="stretch_width", visible=False)}
         self.section.param.watch(self._show_section, "value")
-        self._content = [pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0), self.section,
-                         *self._sections.values()]
-        # Empty until first opened: the closed panel's forms, stock and history were a third of the models a new
-        # session sends to the browser before its first rows.
-        self._layout = pn.Column(width=PANEL_WIDTH, visible=False, stylesheets=[PANEL_CSS], margin=(0, 10, 0, 0))
+        self._layout.objects = [pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
+                                self.section, *self._sections.values()]
 
     # -- opening and closing -----------------------------------------------------------------------------------
 
     def open_add(self) -> None:
         """Show an empty form for a new item."""
+        self._build()
         self.model.selected_id = None
         self.form.load(None)
         self.mode = "add"
@@ -91,6 +99,7 @@ class ItemPanel(pn.viewable.Viewer):
             if self.mode == "item":
                 self.mode = "closed"
             return
+        self._build()
         try:
             item = self.model.inventory.get(item_id)
         except NotFoundError as exc:
@@ -110,13 +119,12 @@ class ItemPanel(pn.viewable.Viewer):
 
     @param.depends("mode", watch=True)
     def _layout_mode(self) -> None:
+        self._build()
         adding = self.mode == "add"
         if adding:
             self._title.object = '<div class="title">New item</div><div class="sub">Fields marked * are required.</div>'
         self.section.visible = self.form.actions.visible = not adding
         self.section.value = "Details"
-        if self.mode != "closed" and not self._layout.objects:
-            self._layout.objects = self._content
         self._layout.visible = self.mode != "closed"
 
     def _show_section(self, event: param.parameterized.Event) -> None:

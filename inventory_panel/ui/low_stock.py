@@ -77,11 +77,18 @@ def _cell(value: Any) -> Any:
     return escape_formula(value)
 
 
+# The table shows the largest shortages; the counts come from the maintained totals and the reorder list has all.
+SHOWN_LIMIT = 500
+
+
 class LowStockView(LazyView):
     """Items that need reordering, with the shortage, supplier and location of each."""
 
     rows = param.DataFrame(default=None, allow_None=True,
-                           doc="The low-stock items as returned by Inventory.low_stock (largest shortage first).")
+                           doc="The largest shortages as returned by Inventory.low_stock (at most SHOWN_LIMIT).")
+    short = param.Integer(default=0, bounds=(0, None),
+                          doc="How many items are at or below their minimum or out of stock, shown or not.")
+    out = param.Integer(default=0, bounds=(0, None), doc="How many of them are out of stock.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -117,18 +124,25 @@ class LowStockView(LazyView):
         if self.model.inventory is None:
             return
         try:
-            self.rows = self.model.inventory.low_stock()
+            summary = self.model.inventory.summary()
+            rows = self.model.inventory.low_stock(limit=SHOWN_LIMIT)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
             report_error("Loading the low-stock items", exc)
+            return
+        # Counted apart from the rows, which stop at SHOWN_LIMIT; never fewer than shown if a write fell between.
+        out_shown = int((rows["status"] == "out").sum())
+        self.param.update(out=max(summary["out_of_stock"], out_shown),
+                          short=max(summary["low_stock"] + summary["out_of_stock"], len(rows)), rows=rows)
 
-    @param.depends("rows", watch=True)
+    @param.depends("rows", "short", "out", watch=True)
     def _render(self) -> None:
         rows = self.rows if self.rows is not None else _empty_rows()
-        out = int((rows["status"] == "out").sum())
+        partial = (f" · the {fmt_int(len(rows))} largest shortages shown; the reorder list has them all"
+                   if self.short > len(rows) else " · largest shortage first")
         self._title.object = (
             '<div class="title">Low stock</div>'
-            f'<div class="sub"><b>{fmt_int(len(rows))}</b> items at or below their minimum, '
-            f"<b>{fmt_int(out)}</b> of them out of stock · largest shortage first</div>")
+            f'<div class="sub"><b>{fmt_int(self.short)}</b> items at or below their minimum, '
+            f"<b>{fmt_int(self.out)}</b> of them out of stock{partial}</div>")
         self._table.value = low_stock_frame(rows)
         self._table.visible = not rows.empty
         self._empty.visible = rows.empty
@@ -137,7 +151,8 @@ class LowStockView(LazyView):
     def _reorder_file(self) -> io.StringIO:
         try:
             self.model.inventory.require("export")
-            return io.StringIO(reorder_csv(self.rows if self.rows is not None else _empty_rows()))
+            # Read again, all of them: the table stops at the largest shortages and may be minutes old.
+            return io.StringIO(reorder_csv(self.model.inventory.low_stock(limit=None)))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
             report_error("Preparing the reorder list", exc)
             return io.StringIO("")

@@ -88,3 +88,25 @@ def test_frame_of_no_rows_has_the_table_columns(inv):
     assert frame.empty and {"item_name", "shortage", "supplier", "location"} <= set(frame.columns)
     assert reorder_csv(inv.low_stock()).splitlines() == [
         "supplier,sku,item_name,location,quantity,minimum_stock,shortage,reorder_quantity"]
+
+
+def test_more_short_items_than_shown_are_counted_and_all_in_the_reorder_file(inv, monkeypatch):
+    monkeypatch.setattr("inventory_panel.ui.low_stock.SHOWN_LIMIT", 2)
+    for n in range(4):
+        add(inv, f"Short {n}", 1, 5 + n, supplier="Acme")
+    add(inv, "Gone", 0, 1, supplier="Acme")
+    add(inv, "Plenty", 50, 5)
+    view = LowStockView(model=InventoryModel(inventory=inv))
+    assert list(view._table.value["item_name"]) == ["Short 3", "Short 2"]  # the largest shortages
+    assert "<b>5</b> items at or below their minimum" in view._title.object
+    assert "<b>1</b> of them out of stock" in view._title.object
+    assert "the 2 largest shortages shown; the reorder list has them all" in view._title.object
+    rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
+    assert sorted(r["item_name"] for r in rows) == ["Gone", "Short 0", "Short 1", "Short 2", "Short 3"]
+
+
+def test_the_reorder_file_is_read_when_downloaded(inv):
+    view = LowStockView(model=InventoryModel(inventory=inv))
+    add(inv, "Short since the view was shown", 1, 5)
+    rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
+    assert [r["item_name"] for r in rows] == ["Short since the view was shown"]
