@@ -279,11 +279,14 @@ class Inventory:
         """
         self.require("read")
         items = self.t.items
-        shortage = (sa.func.coalesce(items.c.minimum_stock, 0) - items.c.quantity).label("shortage")
+        # A literal 0, as in the index's expression: with a bound parameter SQLite cannot match the ORDER BY to the
+        # shortage index and sorted every short item (3.5 s for 52,000 of a million on the development machine).
+        zero = sa.literal_column("0")
+        shortage = (sa.func.coalesce(items.c.minimum_stock, zero) - items.c.quantity).label("shortage")
         # "out or low" spelled as the two status conditions, each of which an index answers (the quantity index,
         # the partial low-stock index), so only the short-stocked items are read and sorted, not every item.
         # Ordered by surplus ascending (= shortage descending), the key of the partial index of short items.
-        surplus = items.c.quantity - sa.func.coalesce(items.c.minimum_stock, 0)
+        surplus = items.c.quantity - sa.func.coalesce(items.c.minimum_stock, zero)
         stmt = (select_items(self.t).add_columns(shortage)
                 .where(sa.or_(status_condition(items, "out"), status_condition(items, "low")))
                 .order_by(surplus, items.c.item_name, items.c.id).limit(limit))

@@ -170,7 +170,7 @@ class AuditView(LazyView):
             sortable=False, stylesheets=[TABLE_CSS], margin=(0, 10),
             configuration={"placeholder": "No audit entries match this filter."},
         )
-        self._range = pn.pane.HTML("", stylesheets=[styles.PAGER], margin=(5, 10))
+        self._range = pn.widgets.StaticText(value="", stylesheets=[styles.PAGER], margin=(5, 10))  # see ItemsTable
         self._prev = pn.widgets.Button(label="‹ Previous", width=110)
         self._next = pn.widgets.Button(label="Next ›", width=90)
         self._prev.on_click(lambda _e: self._go(self.page - 1))
@@ -225,7 +225,7 @@ class AuditView(LazyView):
         self._table.value = audit_frame(rows)
         first = self.page * PAGE_SIZE + 1 if self.total else 0
         last = min(self.total, (self.page + 1) * PAGE_SIZE)
-        self._range.object = (f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of '
+        self._range.value = (f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of '
                               f"{fmt_int(self.total)} · page {self.page + 1} of {self.page_count}</div>")
         self._prev.disabled = self.page <= 0
         self._next.disabled = self.page >= self.page_count - 1

@@ -148,7 +148,10 @@ class ItemsTable(pn.viewable.Viewer):
         self._page_size = pn.widgets.Select(options={f"{n} per page": n for n in PAGE_SIZES},
                                             value=self.model.page_size, width=130)
         self._page_size.param.watch(self._on_page_size, "value")
-        self._range = pn.pane.HTML("", stylesheets=[styles.PAGER], margin=(5, 10))
+        # A StaticText, not an HTML pane: a pane re-sends all its properties when its text changes, and on the
+        # first change Panel's stylesheet list for it differs from the one it was created with, which made each
+        # session's first page flip recompute the whole document, here and in the browser.
+        self._range = pn.widgets.StaticText(value="", stylesheets=[styles.PAGER], margin=(5, 10))
         self._pager = pn.Row(self._range, pn.layout.HSpacer(), self._page_size, self._prev, self._next,
                              sizing_mode="stretch_width", margin=(4, 0))
         self._update_pager()
@@ -198,7 +201,7 @@ class ItemsTable(pn.viewable.Viewer):
         last = min(m.total, (m.page + 1) * m.page_size)
         of = (f"{fmt_int(m.total)} · page {m.page + 1} of {fmt_int(m.page_count)}" if m.total_exact
               else f"more than {fmt_int(m.total)} · page {m.page + 1}")
-        self._range.object = f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {of}</div>'
+        self._range.value = f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {of}</div>'
         self._prev.disabled = m.page <= 0
         self._next.disabled = m.page >= m.page_count - 1
 

@@ -316,3 +316,27 @@ def test_a_search_counts_up_to_the_limit_past_the_page(shared, sample, monkeypat
     assert (at_limit.total, at_limit.total_exact) == (12, True)  # exactly the limit is still exact
     tools = shared.query(category="Tools", limit=5, count_limit=20)
     assert (tools.total, tools.total_exact) == (40, True)  # only searches stop counting
+
+
+def test_sqlite_low_stock_walks_the_shortage_index(tmp_path):
+    """The Low stock view's query reads the short items in index order: no sort of every short item."""
+    inv = ip.connect(f"sqlite:///{tmp_path / 'x.db'}", user="a@example.com", role="admin",
+                     settings=load_settings({}))
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "shortage" in statement:
+            statements.append((statement, parameters))
+
+    try:
+        inv.import_csv(io.BytesIO(_rows(120).encode()))
+        sa.event.listen(inv.db.engine, "before_cursor_execute", capture)
+        expected = list(inv.low_stock(limit=None)["id"])
+        assert list(inv.low_stock(limit=5)["id"]) == expected[:5] and len(expected) > 5
+        statement, parameters = statements[-1]
+        with inv.db.engine.connect() as conn:
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+        assert "ix_inventory_items_shortage" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        sa.event.remove(inv.db.engine, "before_cursor_execute", capture)
+        inv.close()

@@ -11,11 +11,20 @@ from inventory_panel.ui import gc_pauses
 
 
 @pytest.fixture(autouse=True)
-def _thawed():
-    gc_pauses._ended = 0
+def _thawed(monkeypatch):
+    monkeypatch.setattr(gc_pauses, "_ended", 0)
+    monkeypatch.setattr(gc_pauses, "_first_ended_at", None)
+    monkeypatch.setattr(gc_pauses, "_last_busy", 0.0)
     yield
     gc.unfreeze()
-    gc_pauses._ended = 0
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """gc_pauses' monotonic clock, set by the test."""
+    now = [1000.0]
+    monkeypatch.setattr(gc_pauses.time, "monotonic", lambda: now[0])
+    return now
 
 
 class Node:
@@ -45,3 +54,47 @@ def test_a_built_session_is_frozen_and_its_cycles_are_collected_after_it_ended()
 def test_outside_a_served_session_nothing_is_frozen():
     gc_pauses.manage_session()
     assert gc.get_freeze_count() == 0
+
+
+def ended_session() -> weakref.ref:
+    """A frozen reference cycle whose session has ended: alive until collect_ended_sessions collects."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gc_pauses.session_built()
+    gc_pauses.session_ended(None)
+    return weakref.ref(a)
+
+
+def test_the_collection_waits_for_a_quiet_moment(clock):
+    alive = ended_session()
+    gc_pauses.server_busy(True)
+    assert gc_pauses.collect_ended_sessions(busy=True) == 0  # an event is being handled
+    clock[0] += 0.5
+    gc_pauses.server_busy(False)
+    assert gc_pauses.collect_ended_sessions() == 0  # the last event ended moments ago
+    assert gc_pauses._ended == 1 and alive() is not None
+    clock[0] += gc_pauses.QUIET_SECONDS
+    assert gc_pauses.collect_ended_sessions() >= 2
+    assert gc_pauses._ended == 0 and alive() is None
+
+
+def test_without_a_quiet_moment_the_collection_runs_when_overdue(clock):
+    alive = ended_session()
+    for _ in range(int(gc_pauses.MAX_DELAY_SECONDS) // 5 - 1):  # an event every 5 s, each busy when checked
+        clock[0] += 5
+        gc_pauses.server_busy(True)
+        assert gc_pauses.collect_ended_sessions(busy=True) == 0
+    assert alive() is not None
+    clock[0] += 5
+    assert gc_pauses.collect_ended_sessions(busy=True) >= 2  # waited MAX_DELAY_SECONDS: collected anyway
+    assert alive() is None and gc_pauses._ended == 0 and gc_pauses._first_ended_at is None
+
+
+def test_many_ended_sessions_are_collected_without_waiting(clock):
+    alive = ended_session()
+    for _ in range(gc_pauses.MAX_PENDING - 2):
+        gc_pauses.session_ended(None)
+    gc_pauses.server_busy(True)
+    assert gc_pauses.collect_ended_sessions(busy=True) == 0 and alive() is not None
+    gc_pauses.session_ended(None)
+    assert gc_pauses.collect_ended_sessions(busy=True) >= 2 and alive() is None

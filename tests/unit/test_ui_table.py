@@ -175,11 +175,11 @@ def test_the_pager_moves_through_pages_and_says_where_it_is(inv):
         add(inv, f"Item {i:02d}")
     view = ItemsTable(model=InventoryModel(inventory=inv))
     view._page_size.value = 10
-    assert "Showing 1–10 of 12 · page 1 of 2" in view._range.object
+    assert "Showing 1–10 of 12 · page 1 of 2" in view._range.value
     assert view._prev.disabled and not view._next.disabled
     view._next.clicks += 1
     assert view._table.value["item_name"].tolist() == ["Item 10", "Item 11"]
-    assert "Showing 11–12 of 12" in view._range.object and view._next.disabled
+    assert "Showing 11–12 of 12" in view._range.value and view._next.disabled
     view._prev.clicks += 1
     assert view.model.page == 0
 

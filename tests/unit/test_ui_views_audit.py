@@ -43,7 +43,7 @@ def test_entries_read_as_sentences_newest_first(inv):
     assert shown["changes"].iloc[3].startswith("Item name: Drill; Category: Tools; Quantity: 5")
     assert set(shown["item_id"]) == {f"#{item['id']}"}
     assert shown["at"].iloc[0][:2] == "20" and len(shown["at"].iloc[0]) == 19
-    assert "Showing 1–4 of 4" in view._range.object
+    assert "Showing 1–4 of 4" in view._range.value
 
 
 def test_paging_and_the_action_filter(inv):
@@ -55,10 +55,10 @@ def test_paging_and_the_action_filter(inv):
     assert len(view._table.value) == PAGE_SIZE and view._prev.disabled and not view._next.disabled
     view._next.clicks += 1
     assert view.page == 1 and len(view._table.value) == 6 and view._next.disabled
-    assert "Showing 51–56 of 56 · page 2 of 2" in view._range.object
+    assert "Showing 51–56 of 56 · page 2 of 2" in view._range.value
     view._action.value = "adjust"
     assert view.page == 0 and list(view._table.value["action"]) == ["Stock adjusted"]
-    assert "of 1 ·" in view._range.object
+    assert "of 1 ·" in view._range.value
 
 
 def test_new_entries_appear_on_data_change_while_shown(inv):
