@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 import inventory_panel as ip
 from bench.data_files import CSV_COLUMNS, DATA, generated_csv
-from bench.docs_section import load_average, update_section
+from bench.docs_section import machine_state, update_section
 from inventory_panel.inventory import SEARCH_COUNT_LIMIT
 from inventory_panel.settings import load_settings
 
@@ -196,6 +196,7 @@ def cases(inv: ip.Inventory, rows: int) -> list[Case]:
         Case("substring search 'drill', exact count (`query()` without `count_limit`)",
              lambda inv: inv.query(search="drill")),
         Case("summary()", lambda inv: inv.summary()),
+        Case("Low stock view: the 500 largest shortages (`low_stock()`)", lambda inv: inv.low_stock(limit=500)),
     ]
 
 
@@ -243,7 +244,7 @@ def _has_trigram_index(inv: ip.Inventory) -> bool:
 def markdown(results: list[dict[str, Any]], command: str, load: tuple[str, str]) -> str:
     lines = [f"Command: `{command}` — {results[0]['rows']:,} items, {results[0]['runs']} timed runs per case after "
              f"3 warm-up runs, each timed as a caller sees it (SQL and the page's DataFrame). "
-             f"Load average (1, 5, 15 min) at start: {load[0]}; at end: {load[1]}.", ""]
+             f"Machine at start: {load[0]}; at end: {load[1]}.", ""]
     for r in results:
         extra = "; trigram index (pg_trgm) present" if r["trigram_index"] else (
             "; no pg_trgm on this server, so no trigram index" if r["backend"] == "postgresql" else "")
@@ -297,13 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-docs", action="store_true", help="rewrite the Browse section of docs/benchmarks.md")
     args = parser.parse_args(argv)
     print(f"Browse benchmark: {args.rows:,} items, {args.runs} runs per case, Python {platform.python_version()}")
-    load_start = load_average()
+    load_start = machine_state()
     results = [run_backend(b.strip(), args.rows, args.runs, args.reuse)
                for b in args.backends.split(",") if b.strip()]
     pg_bin = os.environ.get("INVENTORY_BENCH_PG_BIN")
     command = (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "") + "python -m bench.bench_browse " + " ".join(
         argv if argv is not None else sys.argv[1:])
-    section = markdown(results, command.strip(), (load_start, load_average()))
+    section = markdown(results, command.strip(), (load_start, machine_state()))
     print("\n" + section)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ import psutil
 
 import inventory_panel as ip
 from bench.bench_browse import DATA, dataset, load_postgres, load_sqlite, postgres_url
-from bench.docs_section import load_average, update_section
+from bench.docs_section import machine_state, update_section
 from inventory_panel.cli import serve_args
 from inventory_panel.settings import load_settings
 from tests.support.postgres import free_port
@@ -293,14 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     think = tuple(float(x) for x in args.think.split("-", 1))
     print(f"Served-app benchmark: {args.backend}, {args.rows:,} items, {args.sessions} sessions", flush=True)
-    load_start = load_average()
+    load_start = machine_state()
     with database(args.backend, args.rows, args.database_url) as url, \
             served(url, DATA / "bench_served_server.log") as server, \
             served(url, DATA / "bench_served_baseline.log", ROOT / "bench" / "baseline_page.py") as baseline:
         results = measure(server, baseline, args.sessions, args.flips, args.first_loads, think)
         rows = _count(url)
     results.update(backend=args.backend, rows=rows, sessions=args.sessions, flips=args.flips, think=think,
-                   targets=TARGETS, load=[load_start, load_average()])
+                   targets=TARGETS, load=[load_start, machine_state()])
     pg_bin = os.environ.get("INVENTORY_BENCH_PG_BIN") if args.backend == "postgresql" else None
     command = (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "") + "python -m bench.bench_served " + " ".join(
         argv if argv is not None else sys.argv[1:])
@@ -347,7 +347,7 @@ def markdown(r: dict[str, Any], command: str) -> str:
     lines = [f"Command: `{command}` — {r['backend']}, {r['rows']:,} items, one `panel serve app.py` process "
              f"(`inventory-panel serve` options); first rows in headless Chromium, the {r['sessions']} sessions as "
              f"Bokeh client sessions, all on the same machine. "
-             f"Load average (1, 5, 15 min) at start: {r['load'][0]}; at end: {r['load'][1]}.", "",
+             f"Machine at start: {r['load'][0]}; at end: {r['load'][1]}.", "",
              f"- First rows visible (fresh session each): p50 {first['p50']:.2f} s, slowest {first['max']:.2f} s "
              f"over {len(first['runs'])} loads.",
              *_baseline_lines(r),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -23,3 +24,14 @@ def update_section(name: str, heading: str, body: str) -> None:
 
 def load_average() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def machine_state() -> str:
+    """The load average and the seconds a fixed pure-Python loop takes: the shared machine's speed varied by up to
+    2× within a day, so each result says how fast the machine was when it was measured."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    loop = time.perf_counter() - start
+    return f"load average (1, 5, 15 min) {load_average()}; a 10,000,000-step Python loop {loop:.2f} s"

@@ -292,8 +292,8 @@ class Inventory:
                 .order_by(surplus, items.c.item_name, items.c.id).limit(limit))
         with self.reading() as conn:
             rows = conn.execute(stmt).all()
-        frame = pd.DataFrame([dict(r._mapping) for r in rows], columns=[*ITEM_COLUMNS, "shortage"])
-        return frame.astype({"unit_price": object})
+        return pd.DataFrame([tuple(r) for r in rows], columns=[*ITEM_COLUMNS, "shortage"]).astype(
+            {"unit_price": object})
 
     def value_by_category(self) -> pd.DataFrame:
         """Value, items and units per category, most valuable first (from the maintained per-category totals)."""
