@@ -53,8 +53,8 @@ def session_ended(session_context: Any) -> None:
             _first_ended_at = time.monotonic()
 
 
-def server_busy(busy: bool) -> None:
-    """Call whenever the server starts or finishes handling an event (``pn.state.busy``)."""
+def note_activity() -> None:
+    """Call whenever the server starts or finishes handling an event (``pn.state.busy`` changes)."""
     global _last_busy
     _last_busy = time.monotonic()
 
@@ -94,5 +94,5 @@ def manage_session() -> None:
     with _lock:
         watch, _watching_busy = not _watching_busy, True
     if watch:
-        pn.state.param.watch(lambda event: server_busy(event.new), "busy")
+        pn.state.param.watch(lambda _event: note_activity(), "busy")
     pn.state.schedule_task(TASK_NAME, lambda: collect_ended_sessions(pn.state.busy), period=COLLECT_PERIOD)

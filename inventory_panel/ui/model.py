@@ -116,8 +116,7 @@ class InventoryModel(param.Parameterized):
             if page.rows.empty and page.total and self.page > 0:
                 with param.parameterized.discard_events(self):
                     self.page = max(0, math.ceil(page.total / self.page_size) - 1)
-                page = self.inventory.query(offset=self.page * self.page_size, limit=self.page_size,
-                                            count_limit=SEARCH_COUNT_LIMIT, **self.filters())
+                page = self.inventory.query(**self._page_request())
             figures = self.inventory.summary() if summary else self.summary
         except Exception as exc:  # shown to the person as a message; details go to the log
             log.exception("loading the inventory failed")
@@ -130,11 +129,14 @@ class InventoryModel(param.Parameterized):
     def _page_signature(self) -> tuple[Any, ...]:
         return (*self.filters().values(), self.page_size, self.data_version)
 
-    def _query_page(self) -> Page:
+    def _page_request(self) -> dict[str, Any]:
         # A search counts its matches up to SEARCH_COUNT_LIMIT past the page: "more than 1,000" is as useful as
         # the exact number, and counting every match of a common word reads every matching row.
-        ask = {"offset": self.page * self.page_size, "limit": self.page_size, "count_limit": SEARCH_COUNT_LIMIT,
-               **self.filters()}
+        return {"offset": self.page * self.page_size, "limit": self.page_size, "count_limit": SEARCH_COUNT_LIMIT,
+                **self.filters()}
+
+    def _query_page(self) -> Page:
+        ask = self._page_request()
         shown = self._shown
         if shown is not None and shown[0] == self._page_signature() and shown[2] is not None:
             if self.page == shown[1] + 1:

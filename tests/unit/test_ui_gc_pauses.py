@@ -67,10 +67,10 @@ def ended_session() -> weakref.ref:
 
 def test_the_collection_waits_for_a_quiet_moment(clock):
     alive = ended_session()
-    gc_pauses.server_busy(True)
+    gc_pauses.note_activity()
     assert gc_pauses.collect_ended_sessions(busy=True) == 0  # an event is being handled
     clock[0] += 0.5
-    gc_pauses.server_busy(False)
+    gc_pauses.note_activity()
     assert gc_pauses.collect_ended_sessions() == 0  # the last event ended moments ago
     assert gc_pauses._ended == 1 and alive() is not None
     clock[0] += gc_pauses.QUIET_SECONDS
@@ -82,7 +82,7 @@ def test_without_a_quiet_moment_the_collection_runs_when_overdue(clock):
     alive = ended_session()
     for _ in range(int(gc_pauses.MAX_DELAY_SECONDS) // 5 - 1):  # an event every 5 s, each busy when checked
         clock[0] += 5
-        gc_pauses.server_busy(True)
+        gc_pauses.note_activity()
         assert gc_pauses.collect_ended_sessions(busy=True) == 0
     assert alive() is not None
     clock[0] += 5
@@ -94,7 +94,7 @@ def test_many_ended_sessions_are_collected_without_waiting(clock):
     alive = ended_session()
     for _ in range(gc_pauses.MAX_PENDING - 2):
         gc_pauses.session_ended(None)
-    gc_pauses.server_busy(True)
+    gc_pauses.note_activity()
     assert gc_pauses.collect_ended_sessions(busy=True) == 0 and alive() is not None
     gc_pauses.session_ended(None)
     assert gc_pauses.collect_ended_sessions(busy=True) >= 2 and alive() is None
