@@ -1,0 +1,58 @@
+"""The import and browse benchmarks run end to end on a small file, SQLite and PostgreSQL, and report every case.
+
+Their figures are not checked here (speed is judged by running them at full size, see docs/benchmarks.md); what
+is checked is that each one-command benchmark still works and measures what it says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import bench_browse, bench_import, data_files
+from tests.support import bench_data
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def bench_dirs(tmp_path, monkeypatch, pg_server):
+    """Benchmark data and results in tmp_path, the stand-in generator, and the test suite's PostgreSQL server."""
+    monkeypatch.setattr(data_files, "DATA", tmp_path / "data")
+    monkeypatch.setattr(bench_browse, "DATA", tmp_path / "data")
+    monkeypatch.setattr(bench_import, "RESULTS", tmp_path / "results")
+    monkeypatch.setenv("INVENTORY_GEN_CSV", bench_data.__file__)
+    monkeypatch.setenv("INVENTORY_BENCH_POSTGRES_URL", pg_server.url)
+    return tmp_path
+
+
+def test_browse_benchmark_times_every_case_on_both_databases(bench_dirs, capsys):
+    out = bench_dirs / "browse.json"
+    bench_browse.main(["--rows", "400", "--runs", "2", "--json", str(out)])
+    results = json.loads(out.read_text())
+    assert [r["backend"] for r in results] == ["sqlite", "postgresql"]
+    for r in results:
+        assert r["rows"] == 400
+        assert "Low stock view: the 500 largest shortages (`low_stock()`)" in r["cases"]
+        assert len(r["cases"]) == 11
+        assert all(0 < c["p50"] <= c["p95"] <= c["max"] for c in r["cases"].values())
+    assert "Machine at start: load average" in capsys.readouterr().out
+
+
+def test_import_benchmark_compares_with_the_baselines(bench_dirs, capsys):
+    bench_import.main(["--rows", "300", "--runs", "1", "--no-big"])
+    (written,) = (bench_dirs / "results").glob("import-*.json")
+    results = json.loads(written.read_text())
+    assert results["rows"] == 300
+    assert set(results["compare"]) == {"sqlite", "postgresql"}
+    assert all(set(by_method) == {"import", "baseline", "pandas"} for by_method in results["compare"].values())
+    assert {a["database"] for a in results["alone"]} == {"sqlite", "postgresql"}
+    assert "| postgresql | bare `COPY … FROM STDIN (FORMAT csv)` |" in capsys.readouterr().out
+
+
+def test_the_stand_in_generator_writes_the_generator_columns(tmp_path: Path):
+    out = tmp_path / "x.csv"
+    bench_data.main(3, str(out))
+    assert out.read_text().splitlines()[0] == ",".join(data_files.CSV_COLUMNS)
