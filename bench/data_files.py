@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
+# INVENTORY_BENCH_DATA: another folder for the generated files and databases (the tests use a temporary one).
+DATA = Path(os.environ.get("INVENTORY_BENCH_DATA") or ROOT / "bench" / "data")
 GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
 # The generator's columns, in its order.
 CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
