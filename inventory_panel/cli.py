@@ -166,19 +166,29 @@ def _serve(args: argparse.Namespace) -> int:
         env["INVENTORY_DATABASE_URL"] = args.database_url
     if args.user:
         env["INVENTORY_USER"] = args.user
+    if settings.is_databricks_app:
+        from .databricks.identity import session_secret
+
+        session_secret(env)  # an App without it would accept forged session tokens: refuse to start
+    sign = bool(env.get("BOKEH_SECRET_KEY"))
     cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), *serve_args(settings.max_upload_mb, args.port,
-                                                                                 args.address)]
+                                                                                 args.address, sign_sessions=sign)]
     if args.show:
         cmd.append("--show")
     return subprocess.call(cmd, env=env)
 
 
-def serve_args(max_upload_mb: int, port: int, address: str) -> list[str]:
-    """``panel serve`` options shared by the CLI, the tests and app.yaml's documentation."""
+def serve_args(max_upload_mb: int, port: int, address: str, *, sign_sessions: bool = False) -> list[str]:
+    """``panel serve`` options shared by the CLI, the tests and app.yaml's documentation.
+
+    ``sign_sessions``: Bokeh signs session ids and tokens with ``BOKEH_SECRET_KEY`` and refuses any it did not sign
+    (required in a Databricks App, docs/security.md).
+    """
     # Uploads travel base64-encoded over the websocket: a third larger than the file, plus framing.
     ws_limit = int(max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
+    signing = ["--session-ids", "signed"] if sign_sessions else []
     return ["--port", str(port), "--address", address, "--allow-websocket-origin", f"{address}:{port}",
-            "--allow-websocket-origin", f"localhost:{port}", "--websocket-max-message-size", str(ws_limit)]
+            "--allow-websocket-origin", f"localhost:{port}", "--websocket-max-message-size", str(ws_limit), *signing]
     # No --num-threads: with Panel's thread pool a Tabulator edit event can be handled before the edited value
     # arrives, so the old value would be saved. Long work (CSV import) runs in its own worker thread instead.
 

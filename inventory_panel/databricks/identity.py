@@ -4,13 +4,18 @@ Order, first match wins:
 
 1. Running as a Databricks App (``DATABRICKS_APP_NAME`` set): the Apps proxy authenticates every request and
    forwards the person as ``X-Forwarded-Email`` / ``X-Forwarded-Preferred-Username`` / ``X-Forwarded-User``. Anywhere
-   else anybody can send those headers, so they are ignored.
+   else anybody can send those headers, so they are ignored. In an App nothing else counts (no Panel auth), and a
+   request without identity headers (a health probe, a misconfigured proxy) is an anonymous user whose role is that
+   of an unknown person (viewer unless ``INVENTORY_DEFAULT_ROLE`` says otherwise) — never the local admin.
 2. Panel's own authentication (``panel serve --basic-auth`` / ``--oauth-provider``): ``pn.state.user``.
-3. A Databricks App request without identity headers (a health probe, a misconfigured proxy): an anonymous user whose
-   role is that of an unknown person (viewer unless ``INVENTORY_DEFAULT_ROLE`` says otherwise) — never the
-   local-admin fallback below.
-4. In a notebook on Databricks (``DATABRICKS_RUNTIME_VERSION`` set): the workspace user running it.
-5. Otherwise the local user: ``INVENTORY_USER`` or the login name.
+3. In a notebook on Databricks (``DATABRICKS_RUNTIME_VERSION`` set): the workspace user running it.
+4. Otherwise the local user: ``INVENTORY_USER`` or the login name.
+
+A served session (``session_user``) in an App takes the headers from the HTTP request that opened the session as it
+reached the server — the page request or the websocket upgrade, both stamped by the proxy — and never from
+``pn.state.headers``: Bokeh fills those from the session token's payload, which a client can write itself. The
+session must also carry a session id signed with ``BOKEH_SECRET_KEY`` (``--session-ids signed``), or it is refused:
+docs/security.md, "Identity in a Databricks App".
 """
 
 from __future__ import annotations
@@ -21,17 +26,29 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..auth import User, make_user
+from ..errors import ConfigurationError
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
 FORWARDED_IDENTITY_HEADERS = ("X-Forwarded-Email", "X-Forwarded-Preferred-Username", "X-Forwarded-User")
 ANONYMOUS = "anonymous"
+SECRET_VARIABLE = "BOKEH_SECRET_KEY"
+# Bokeh warns below 32 characters; a secret resource made as docs/databricks.md says has 64 hex digits.
+MIN_SECRET_LENGTH = 32
 
 
 def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
-    """Case-insensitive header lookup; list values (``pn.state.headers`` may hold them) give their first item."""
+    """Case-insensitive header lookup; list values (``pn.state.headers`` may hold them) give their first item.
+
+    A header sent more than once on a real request (tornado ``HTTPHeaders``) gives None: the proxy sets identity
+    headers once, so a second copy means someone else added one, and neither can be trusted.
+    """
     if not headers:
+        return None
+    get_list = getattr(headers, "get_list", None)
+    if get_list is not None and len(get_list(name)) > 1:
+        log.warning("request carries %s more than once; ignored", name)
         return None
     wanted = name.lower()
     for key, value in headers.items():
@@ -74,16 +91,73 @@ def current_databricks_user(client_factory: Callable[[], Any] | None = None) -> 
 
 def resolve_user(settings: Settings, *, headers: Mapping[str, Any] | None = None, panel_user: str | None = None,
                  notebook: bool = False, client_factory: Callable[[], Any] | None = None) -> User:
-    """The acting ``User`` for one session or notebook (see the module docstring for the order)."""
+    """The acting ``User`` for one session or notebook (see the module docstring for the order).
+
+    In an App, ``headers`` must be those of a request the proxy forwarded (``session_request_headers``).
+    """
     if settings.is_databricks_app:
-        forwarded = forwarded_identity(headers)
-        if forwarded:
-            return make_user(forwarded, settings, source="databricks-app")
+        # Behind the Apps proxy only the proxy says who someone is; Panel's cookies are not its word.
+        return make_user(forwarded_identity(headers) or ANONYMOUS, settings, source="databricks-app")
     if panel_user:
         return make_user(panel_user, settings, source="panel-auth")
-    if settings.is_databricks_app:
-        return make_user(ANONYMOUS, settings, source="databricks-app")
     if notebook:
         name = current_databricks_user(client_factory) if on_databricks_runtime() else None
         return make_user(name, settings, source="notebook")
     return make_user(None, settings, source="local")
+
+
+def session_secret(env: Mapping[str, str] | None = None) -> str:
+    """``BOKEH_SECRET_KEY``, which signs the session ids of a Databricks App; ``ConfigurationError`` if unusable."""
+    env = os.environ if env is None else env
+    secret = env.get(SECRET_VARIABLE, "")
+    if not secret.strip():
+        raise ConfigurationError(
+            f"{SECRET_VARIABLE} is not set: a Databricks App must sign its session ids with a secret "
+            "(add the session-secret resource, see docs/databricks.md)")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(f"{SECRET_VARIABLE} must be at least {MIN_SECRET_LENGTH} characters, got "
+                                 f"{len(secret)}")
+    return secret
+
+
+def require_signed_session(session_id: str | None, env: Mapping[str, str] | None = None) -> None:
+    """Refuse (``ConfigurationError``) a session whose id is not signed with ``BOKEH_SECRET_KEY``.
+
+    With signing on, Bokeh admits only ids it signed itself, so a valid signature here shows that this server checks
+    signatures (``--session-ids signed``); a server started without it hands out unsigned ids and accepts any token.
+    """
+    from bokeh.util.token import check_session_id_signature
+
+    secret = session_secret(env).encode("utf-8")
+    if not session_id or not check_session_id_signature(session_id, secret_key=secret, signed=True):
+        raise ConfigurationError(
+            f"session ids are not signed: a Databricks App must be served with --session-ids signed and "
+            f"{SECRET_VARIABLE} set (see app.yaml)")
+
+
+def session_request_headers(session_context: Any) -> Mapping[str, Any]:
+    """The headers of the HTTP request that opened this Bokeh session, as they reached the server.
+
+    ``session_context.request.headers`` (and ``pn.state.headers``) come from the session token's payload; the
+    request itself is the page request or the websocket upgrade that created the session, which the Apps proxy
+    stamps with the person it signed in. Bokeh 3.9 keeps it only in the private ``_request`` of its request proxy
+    (docs/workarounds.md); without it the result is empty, i.e. an anonymous user, never the payload's word.
+    """
+    proxy = getattr(session_context, "request", None)
+    request = getattr(proxy, "_request", None)
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        log.warning("the request that opened this session is not available; acting as %s", ANONYMOUS)
+        return {}
+    return headers
+
+
+def session_user(settings: Settings) -> User:
+    """The person behind the current Panel server session."""
+    import panel as pn
+
+    if settings.is_databricks_app:
+        context = pn.state.curdoc.session_context if pn.state.curdoc else None
+        require_signed_session(getattr(context, "id", None))
+        return resolve_user(settings, headers=session_request_headers(context))
+    return resolve_user(settings, panel_user=pn.state.user)

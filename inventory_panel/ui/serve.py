@@ -29,10 +29,10 @@ def process_inventory() -> Inventory:
 
 
 def session_user(inventory: Inventory):
-    """The person behind the current session (see ``databricks.identity.resolve_user``)."""
-    from ..databricks.identity import resolve_user
+    """The person behind the current session (see ``databricks.identity.session_user``)."""
+    from ..databricks.identity import session_user as identity_of_session
 
-    return resolve_user(inventory.settings, headers=pn.state.headers, panel_user=pn.state.user)
+    return identity_of_session(inventory.settings)
 
 
 def error_page(exc: BaseException) -> pn.viewable.Viewable:
