@@ -8,6 +8,10 @@ triggers on the items table in the writing transaction itself (migration 0002), 
 unfiltered/category/status pages are a few-row read instead of a scan of every item. On SQLite there is one row
 per category; on PostgreSQL the triggers append delta rows (no row is ever a hot spot that concurrent writers
 queue on) and fold them together now and then; readers always sum per category.
+
+Ids are never reused (migration 0003): SQLite's items, movements and audit are ``AUTOINCREMENT`` tables, and on
+both databases triggers refuse an item whose id belonged to a deleted item (``ix_<table>_audit_deleted`` finds
+those) or a change of an item's id, so a stale (id, version) can only ever match the item it was read from.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Index(f"ix_{table}_updated_at", "updated_at"),
         sa.Index(f"ix_{table}_low_stock", "item_name", "id",
                  sqlite_where=sa.text(LOW_STOCK_SQL), postgresql_where=sa.text(LOW_STOCK_SQL)),
+        sqlite_autoincrement=True,
     )
     q, m = items.c.quantity, items.c.minimum_stock
     # Stock value (the top items chart, sorting by value) and shortage (the Low stock view, only short items).
@@ -110,6 +115,7 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Column("batch_id", sa.String(36), nullable=True),
         sa.CheckConstraint("kind IN ('receive', 'issue', 'count', 'import')", name=f"ck_{table}_movements_kind"),
         sa.Index(f"ix_{table}_movements_item", "item_id", "at"),
+        sqlite_autoincrement=True,
     )
     audit = sa.Table(
         f"{table}_audit", md,
@@ -123,6 +129,10 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Index(f"ix_{table}_audit_item", "item_id", "id"),
         sa.Index(f"ix_{table}_audit_at", "at"),
+        # The ids of deleted items, which no new item may take (the trigger of migration 0003 probes this).
+        sa.Index(f"ix_{table}_audit_deleted", "item_id",
+                 sqlite_where=sa.text("action = 'delete'"), postgresql_where=sa.text("action = 'delete'")),
+        sqlite_autoincrement=True,
     )
     stats = sa.Table(
         f"{table}_stats", md,

@@ -1,5 +1,6 @@
 """No lost updates: racing edits (optimistic locking), racing stock deltas (atomic SQL), racing SKUs (a unique
-constraint), on real SQLite and a real PostgreSQL, with real threads released together by a barrier.
+constraint), on real SQLite and a real PostgreSQL, with real threads released together by a barrier; and eight
+writers at once keep every maintained total exact, never reuse an id and leave one audit row per write.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sqlalchemy as sa
 
 import inventory_panel as ip
 from inventory_panel.auth import User
-from inventory_panel.errors import ConflictError
+from inventory_panel.errors import ConflictError, DatabaseUnavailableError, InsufficientStockError
+from inventory_panel.storage.tables import LOW_STOCK_SQL
 
 
 @pytest.fixture
@@ -136,3 +138,122 @@ def test_delete_racing_an_edit_never_resurrects_or_half_applies(inv, other_proce
     assert outcomes in (["NoneType", "NotFoundError"], ["ConflictError", "dict"]), results
     remaining = inv.query().total
     assert remaining == (0 if outcomes[0] == "NoneType" else 1)
+
+
+# -- eight writers, exact totals ------------------------------------------------------------------------------------
+
+WRITERS = 8
+CATEGORIES = ("Tools", "Safety", "Office")
+
+
+def _writer(session: ip.Inventory, seed: int, operations: int, shared: list[int]) -> dict[str, Any]:
+    """A random mix of add, update, adjust_stock and delete that crosses the low/out thresholds and moves items
+    between categories; returns what it wrote: ``writes`` (each one an audit row) and the ids it was given."""
+    rng = random.Random(seed)
+    mine: dict[int, int] = {}  # id -> version of the items this writer added and has not deleted
+    added: list[int] = []
+    writes = 0
+    for _ in range(operations):
+        try:
+            writes += _write(session, rng, mine, added, shared)
+        except DatabaseUnavailableError:  # SQLite busy past its timeout: nothing was saved, the person retries
+            continue
+    return {"writes": writes, "added": added}
+
+
+def _write(session: ip.Inventory, rng: random.Random, mine: dict[int, int], added: list[int],
+           shared: list[int]) -> int:
+    """One random write; returns how many audited writes it made (0 or 1)."""
+    roll = rng.random()
+    if not mine or roll < 0.25:
+        item = session.add({"item_name": f"W {rng.randrange(10**6)}", "category": rng.choice(CATEGORIES),
+                            "quantity": rng.randrange(0, 6), "unit_price": f"{rng.randrange(1, 5000) / 100:.2f}",
+                            "minimum_stock": rng.choice([None, 0, 2, 4])})
+        mine[item["id"]] = item["version"]
+        added.append(item["id"])
+        return 1
+    item_id = max(mine) if roll < 0.4 else rng.choice(list(mine))
+    if roll < 0.4:  # delete, most often the newest item: what SQLite's id reuse needs
+        session.delete(item_id, version=mine[item_id])
+        del mine[item_id]
+        return 1
+    if roll < 0.65:
+        changes = {"category": rng.choice(CATEGORIES), "quantity": rng.randrange(0, 6),
+                   "unit_price": f"{rng.randrange(1, 5000) / 100:.2f}", "minimum_stock": rng.choice([None, 1, 3])}
+        item = session.update(item_id, changes, version=mine[item_id])
+        wrote = item["version"] != mine[item_id]  # an update that changed nothing writes nothing
+        mine[item_id] = item["version"]
+        return int(wrote)
+    # Adjust one of this writer's items or a shared one, which every writer adjusts at once.
+    target = rng.choice(shared) if roll < 0.8 else item_id
+    try:
+        item = session.adjust_stock(target, rng.choice([-3, -1, 1, 2]), "concurrent count")
+    except InsufficientStockError:
+        return 0
+    if target in mine:
+        mine[target] = item["version"]
+    return 1
+
+
+def _recount(inv: ip.Inventory) -> tuple[dict[str, Any], dict[str, tuple[Decimal, int, int]], dict[str, int]]:
+    """The figures recomputed in Python from every item row: the summary, value/items/units per category and
+    the number of items per status."""
+    items = inv.t.items
+    with inv.db.engine.connect() as conn:
+        rows = conn.execute(sa.select(items.c.category, items.c.quantity, items.c.unit_price,
+                                      items.c.minimum_stock)).all()
+    per_category: dict[str, tuple[Decimal, int, int]] = {}
+    status = {"low": 0, "out": 0, "ok": 0}
+    for category, quantity, price, minimum in rows:
+        value, count, units = per_category.get(category, (Decimal("0.00"), 0, 0))
+        per_category[category] = (value + quantity * price, count + 1, units + quantity)
+        low = quantity > 0 and minimum is not None and quantity <= minimum
+        status["out" if quantity == 0 else "low" if low else "ok"] += 1
+    summary = {"items": len(rows), "units": sum(r.quantity for r in rows),
+               "total_value": sum((v for v, _c, _u in per_category.values()), Decimal("0.00")),
+               "categories": len(per_category), "low_stock": status["low"], "out_of_stock": status["out"]}
+    return summary, per_category, status
+
+
+def test_eight_writers_keep_every_total_exact_and_never_reuse_an_id(inv, settings, item_values):
+    """Eight writers, each with its own engine (its own app replica), on one database. On PostgreSQL the
+    maintained totals are delta rows folded together by whichever writer finds too many (more than 256): the
+    writers here make enough statements for many folds, some of them at the same time."""
+    # The low-stock condition the recount applies in Python is the one the database's index and totals use.
+    assert LOW_STOCK_SQL == "quantity > 0 AND minimum_stock IS NOT NULL AND quantity <= minimum_stock"
+    shared = [inv.add({**item_values, "sku": f"SHARED-{i}", "category": CATEGORIES[i % 3], "quantity": 400})["id"]
+              for i in range(3)]
+    url = inv.db.engine.url.render_as_string(hide_password=False)
+    sessions = [ip.connect(url, user=f"writer{i}@example.com", role="admin", settings=settings)
+                for i in range(WRITERS)]
+    try:
+        results = _race(*(lambda s=s, i=i: _writer(s, i, 160, shared) for i, s in enumerate(sessions)))
+    finally:
+        for session in sessions:
+            session.close()
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert not failures, failures
+
+    summary, per_category, status = _recount(inv)
+    assert inv.summary() == summary
+    by_category = {r["category"]: (r["value"], r["items"], r["units"])
+                   for r in inv.value_by_category().to_dict("records")}
+    assert by_category == per_category
+    for name in ("low", "out", "ok"):
+        assert inv.query(status=name, limit=1).total == status[name], name
+    assert inv.query(limit=1).total == summary["items"]
+    for category in CATEGORIES:
+        assert inv.query(category=category, limit=1).total == per_category.get(category, (0, 0, 0))[1], category
+
+    with inv.db.engine.connect() as conn:
+        delta_rows = conn.execute(sa.select(sa.func.count()).select_from(inv.t.stats)).scalar_one()
+    assert delta_rows <= 256 + 2 * len(CATEGORIES)  # PostgreSQL folded its delta rows (one per statement) meanwhile
+
+    added = [item_id for r in results for item_id in r["added"]]
+    assert len(added) == len(set(added)), "an id was given to two items"
+    a = inv.t.audit
+    with inv.db.engine.connect() as conn:
+        audit_rows = conn.execute(sa.select(sa.func.count()).select_from(a).where(a.c.action != "denied")).scalar()
+        add_ids = list(conn.execute(sa.select(a.c.item_id).where(a.c.action == "add")).scalars())
+    assert audit_rows == len(shared) + sum(r["writes"] for r in results)
+    assert len(add_ids) == len(set(add_ids)), "the audit shows two adds of one id"
