@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     ConfigurationError,
     ConflictError,
+    DatabaseBusyError,
     DatabaseUnavailableError,
     ImportRefusedError,
     InsufficientStockError,
@@ -34,7 +35,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "FIELDS", "ConfigurationError", "ConflictError", "DatabaseUnavailableError", "ImportRefusedError",
-    "InsufficientStockError", "Inventory", "InventoryApp", "InventoryError", "NotFoundError", "Page",
-    "PermissionDeniedError", "ValidationError", "connect",
+    "FIELDS", "ConfigurationError", "ConflictError", "DatabaseBusyError", "DatabaseUnavailableError",
+    "ImportRefusedError", "InsufficientStockError", "Inventory", "InventoryApp", "InventoryError", "NotFoundError",
+    "Page", "PermissionDeniedError", "ValidationError", "connect",
 ]

@@ -17,6 +17,19 @@ class DatabaseUnavailableError(InventoryError):
     """The database cannot be reached (down, restarting, bad credentials)."""
 
 
+class DatabaseBusyError(DatabaseUnavailableError):
+    """Another change holds the database's write lock longer than a write waits for it (SQLite's busy timeout).
+
+    Raised before anything is written (the write lock is taken first), so nothing is half-done: try again.
+    """
+
+    WRITE_MESSAGE = "The database is busy with another change; nothing was saved. Try again in a moment."
+    READ_MESSAGE = "The database is busy with another change. Try again in a moment."
+
+    def __init__(self, message: str = WRITE_MESSAGE):
+        super().__init__(message)
+
+
 class ValidationError(InventoryError):
     """User input broke a field rule. ``errors`` maps field name -> message."""
 

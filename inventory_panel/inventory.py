@@ -24,6 +24,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from .auth import ACTION_WORDS, User, make_user
 from .errors import (
     ConflictError,
+    DatabaseBusyError,
     DatabaseUnavailableError,
     InsufficientStockError,
     NotFoundError,
@@ -128,7 +129,11 @@ class Inventory:
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
-        """One write transaction; SQLite takes its write lock up front."""
+        """One write transaction; SQLite takes its write lock up front.
+
+        Waiting longer than the busy timeout for another writer's lock raises ``DatabaseBusyError``; the lock is
+        taken before any statement runs, so nothing was written.
+        """
         try:
             with self.db.engine.connect().execution_options(write=True) as conn, conn.begin():
                 yield conn
@@ -136,6 +141,8 @@ class Inventory:
             if exc.connection_invalidated or _is_disconnect(exc):
                 raise DatabaseUnavailableError(
                     "The database connection was lost; nothing was saved. Please try again.") from exc
+            if _is_busy(exc):
+                raise DatabaseBusyError() from exc
             raise
 
     @contextmanager
@@ -151,6 +158,8 @@ class Inventory:
         except (OperationalError, SAInterfaceError) as exc:
             if exc.connection_invalidated or _is_disconnect(exc):
                 raise DatabaseUnavailableError("The database connection was lost. Please try again.") from exc
+            if _is_busy(exc):
+                raise DatabaseBusyError(DatabaseBusyError.READ_MESSAGE) from exc
             raise
 
     def require(self, action: str) -> None:
@@ -597,6 +606,17 @@ def _is_disconnect(exc: Exception) -> bool:
         return True
     text = str(exc).lower()
     return any(s in text for s in UNAVAILABLE_MARKERS)
+
+
+def _is_busy(exc: Exception) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY after the busy timeout) or PostgreSQL's lock_not_available."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "pgcode", None) == "55P03":
+        return True
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == 5  # SQLITE_BUSY and its extended codes
+    return "database is locked" in str(exc).lower()
 
 
 def _check_id(item_id: Any) -> None:

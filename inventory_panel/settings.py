@@ -44,6 +44,7 @@ class Settings:
     workspace_id: str | None = None
     dashboard_id: str | None = None
     max_upload_mb: int = 16
+    sqlite_busy_seconds: int = 5  # how long a SQLite write waits for another one's lock before "busy, try again"
     admins: frozenset[str] = field(default_factory=frozenset)
     editors: frozenset[str] = field(default_factory=frozenset)
     default_role: Role | None = None
@@ -119,6 +120,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workspace_id=env.get("DATABRICKS_WORKSPACE_ID", "").strip() or None,
         dashboard_id=env.get("DASHBOARD_ID", "").strip() or None,
         max_upload_mb=_int(env, "INVENTORY_MAX_UPLOAD_MB", 16),
+        sqlite_busy_seconds=_int(env, "INVENTORY_SQLITE_BUSY_SECONDS", 5),
         admins=_emails(env, "INVENTORY_ADMINS"),
         editors=_emails(env, "INVENTORY_EDITORS"),
         default_role=default_role,  # type: ignore[arg-type]

@@ -2,9 +2,11 @@
 
 SQLite gets WAL, foreign keys and a busy timeout so that several threads (Panel sessions) can share one file;
 write transactions take the write lock up front (``BEGIN IMMEDIATE``) so two writers never deadlock on an
-upgrade from a read lock. PostgreSQL connections are pre-pinged so a restarted server costs one failed action,
-not a broken app. A password provider, when given, is asked for a password for every new connection — this is
-where rotating Lakebase OAuth credentials plug in.
+upgrade from a read lock. The busy timeout is short (``Settings.sqlite_busy_seconds``): a write that cannot get
+the lock in that time fails before writing anything (``DatabaseBusyError``: "busy, try again") instead of leaving
+its user waiting half a minute; readers never wait for it (WAL). PostgreSQL connections are pre-pinged so a
+restarted server costs one failed action, not a broken app. A password provider, when given, is asked for a
+password for every new connection — this is where rotating Lakebase OAuth credentials plug in.
 """
 
 from __future__ import annotations
@@ -58,13 +60,16 @@ def parse_url(raw: str, variable: str = "INVENTORY_DATABASE_URL") -> URL:
     return url
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
+    """``busy_seconds``: how long a statement waits for another connection's lock. The app's writes are single rows
+    or one import, so a few seconds (the default 5) covers all but the largest imports; the person then reads
+    "busy, try again" instead of waiting on (30 s before)."""
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         parent = Path(database).resolve().parent
         if not parent.is_dir():
             raise ConfigurationError(f"SQLite database folder does not exist: {parent}")
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -72,7 +77,7 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         # The per-category totals are kept by row triggers, which make every insert keep a statement journal of
         # the pages it changes; on disk that is a temporary file per row of a bulk import (measured 1.5-2x slower).
         cur.execute("PRAGMA temp_store=MEMORY")
@@ -143,7 +148,8 @@ def create_database(
     if url is not None:
         sa_url = parse_url(url)
         if sa_url.get_backend_name() == "sqlite":
-            return Database(_sqlite_engine(sa_url), build_tables(settings.table, None), label_for(sa_url))
+            return Database(_sqlite_engine(sa_url, settings.sqlite_busy_seconds), build_tables(settings.table, None),
+                            label_for(sa_url))
         return Database(_postgres_engine(sa_url, password_provider),
                         build_tables(settings.table, settings.schema), label_for(sa_url))
     if settings.postgres is not None:
@@ -160,4 +166,5 @@ def create_database(
         label = f"Lakebase · {pg.host}/{pg.database}" if pg.password is None else label_for(sa_url)
         return Database(engine, build_tables(settings.table, settings.schema), label)
     sa_url = parse_url(f"sqlite:///{settings.sqlite_path}", "INVENTORY_SQLITE_PATH")
-    return Database(_sqlite_engine(sa_url), build_tables(settings.table, None), label_for(sa_url))
+    return Database(_sqlite_engine(sa_url, settings.sqlite_busy_seconds), build_tables(settings.table, None),
+                    label_for(sa_url))

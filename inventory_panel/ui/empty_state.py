@@ -10,6 +10,7 @@ import panel as pn
 import param
 
 from . import styles
+from .background import in_worker
 from .model import InventoryModel
 from .notify import notify, report_error
 
@@ -17,10 +18,11 @@ from .notify import notify, report_error
 SAMPLE_CSV = Path(__file__).resolve().parents[2] / "sample_inventory.csv"
 
 
-def load_sample_data(model: InventoryModel) -> int | None:
-    """Import ``sample_inventory.csv`` through the normal import path; returns the number of items added."""
+async def load_sample_data(model: InventoryModel) -> int | None:
+    """Import ``sample_inventory.csv`` through the normal import path (in a worker thread, off the event loop);
+    returns the number of items added."""
     try:
-        report = model.inventory.import_csv(SAMPLE_CSV, mode="append")
+        report = await in_worker(model.inventory.import_csv, SAMPLE_CSV, mode="append")
     except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
         report_error("Loading the sample data", exc)
         return None
@@ -53,7 +55,7 @@ class EmptyState(pn.viewable.Viewer):
             stylesheets=[styles.EMPTY], sizing_mode="stretch_width")
         self.sample_button = pn.widgets.Button(label="Load sample data", color="primary", width=180,
                                                visible=can_import)
-        self.sample_button.on_click(lambda _event: load_sample_data(self.model))
+        self.sample_button.on_click(self._on_sample)
         self.import_button = pn.widgets.Button(label="Import a CSV file", width=180, visible=can_import)
         self.import_button.on_click(lambda _event: self.param.trigger("import_requested"))
         self.add_button = pn.widgets.Button(label="Add an item", width=180, visible=can_add)
@@ -61,6 +63,15 @@ class EmptyState(pn.viewable.Viewer):
         buttons = pn.Row(pn.layout.HSpacer(), self.sample_button, self.import_button, self.add_button,
                          pn.layout.HSpacer(), sizing_mode="stretch_width")
         self.layout = pn.Column(self._message, buttons, sizing_mode="stretch_width", margin=(20, 10, 40, 10))
+
+    async def _on_sample(self, _event: Any) -> None:
+        if self.sample_button.loading:  # already loading: a second click must not import twice
+            return
+        self.sample_button.loading = True
+        try:
+            await load_sample_data(self.model)
+        finally:
+            self.sample_button.loading = False
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.layout

@@ -3,11 +3,13 @@
 Editing keeps the version the form was loaded at. If someone else saves the item meanwhile, an untouched form
 simply reloads; a form with unsaved changes is left alone and says so, and saving then reports the conflict with
 both values side by side, offering to save the person's values over the new ones or to load the new ones.
+Saving writes in a worker thread (``background.in_worker``): a busy database keeps only this person waiting.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import panel as pn
@@ -15,6 +17,7 @@ import param
 
 from ..errors import ConflictError, InventoryError, NotFoundError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
+from .background import in_worker
 from .banner import Banner
 from .model import InventoryModel
 from .notify import notify, report_error
@@ -58,12 +61,13 @@ class ItemForm(pn.viewable.Viewer):
         self.inputs: dict[str, pn.widgets.Widget] = {f.name: self._input(f) for f in FIELDS}
         self.banner = Banner(kind="error")
         self.save_button = pn.widgets.Button(label="Add item", color="primary", width=130)
-        self.save_button.on_click(lambda _event: self.save())
+        self.save_button.on_click(self._on_save)
         self.revert_button = pn.widgets.Button(label="Discard changes", color="default", variant="outline", width=140)
         self.revert_button.on_click(lambda _event: self.reload())
         self.overwrite_button = pn.widgets.Button(label="Save mine anyway", color="warning", width=150,
                                                   visible=False)
-        self.overwrite_button.on_click(lambda _event: self.save(overwrite=True))
+        self.overwrite_button.on_click(self._on_overwrite)
+        self._pending = False  # a save is being written: another click must not save twice
         self.load(None if self.item_id is None else self.model.inventory.get(self.item_id))
         rows = [pn.Row(*(self.inputs[name] for name in names), sizing_mode="stretch_width", margin=0)
                 for names in LAYOUT]
@@ -172,22 +176,31 @@ class ItemForm(pn.viewable.Viewer):
 
     # -- saving ---------------------------------------------------------------------------------------------------
 
-    def save(self, overwrite: bool = False) -> bool:
-        """Add or update from the form; returns True when something was saved."""
+    async def _on_save(self, _event: Any) -> None:
+        await self.save()
+
+    async def _on_overwrite(self, _event: Any) -> None:
+        await self.save(overwrite=True)
+
+    async def save(self, overwrite: bool = False) -> bool:
+        """Add or update from the form (written in a worker thread); returns True when something was saved."""
+        if self._pending:
+            return False
         inventory = self.model.inventory
         values = self.values()
+        if self.item_id is None:
+            write, message = partial(inventory.add, values), "Added {}."
+        else:
+            changes = {k: v for k, v in values.items() if v != self._loaded.get(k)}
+            if not changes:
+                notify("info", "Nothing to save: no field was changed.")
+                return False
+            version = self._conflict["version"] if overwrite and self._conflict else self.version
+            write, message = partial(inventory.update, self.item_id, changes, version), "Saved {}."
+        self._pending = self.save_button.loading = self.overwrite_button.loading = True
         try:
-            if self.item_id is None:
-                item = inventory.add(values)
-                message = f"Added {item['item_name']}."
-            else:
-                changes = {k: v for k, v in values.items() if v != self._loaded.get(k)}
-                if not changes:
-                    notify("info", "Nothing to save: no field was changed.")
-                    return False
-                version = self._conflict["version"] if overwrite and self._conflict else self.version
-                item = inventory.update(self.item_id, changes, version)
-                message = f"Saved {item['item_name']}."
+            item = await in_worker(write)
+            message = message.format(item["item_name"])
         except ValidationError as exc:
             self.banner.show("error", "Please correct these fields:", error_lines(exc.errors))
             notify("error", "Not saved: some fields are not valid.")
@@ -202,6 +215,8 @@ class ItemForm(pn.viewable.Viewer):
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
             self.banner.show("error", report_error("Saving the item", exc))
             return False
+        finally:
+            self._pending = self.save_button.loading = self.overwrite_button.loading = False
         notify("success", message)
         self.load(item)
         self.model.changed()

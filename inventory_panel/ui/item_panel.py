@@ -1,7 +1,8 @@
 """``ItemPanel``: the side panel of the inventory view — add an item, or edit, adjust, inspect and delete one.
 
 It opens when the person clicks "Open" on a row (``model.selected_id``) or "Add item", and closes with ✕.
-Deleting asks for confirmation first and is refused by the service if the item changed since it was shown.
+Deleting asks for confirmation first and is refused by the service if the item changed since it was shown; the
+delete runs in a worker thread (``background.in_worker``), so a busy database keeps only this person waiting.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import param
 
 from ..errors import ConflictError, NotFoundError
 from . import styles
+from .background import in_worker
 from .formatting import esc, status_label
 from .history import ItemHistory
 from .item_form import ItemForm
@@ -60,7 +62,7 @@ class ItemPanel(pn.viewable.Viewer):
         self.delete_button.on_click(lambda _event: self.ask_delete())
         self._confirm_text = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width")
         self.confirm_button = pn.widgets.Button(label="Delete", color="danger", width=110)
-        self.confirm_button.on_click(lambda _event: self.delete())
+        self.confirm_button.on_click(self._on_confirm_delete)
         self._cancel = pn.widgets.Button(label="Keep it", color="default", variant="outline", width=110)
         self._cancel.on_click(lambda _event: setattr(self._confirm, "open", False))
         # A modal dialog: the question appears where the person is looking, however far the page is scrolled.
@@ -162,14 +164,18 @@ class ItemPanel(pn.viewable.Viewer):
             "The item is removed from the inventory; the audit log keeps a copy.</div>")
         self._confirm.open = True
 
-    def delete(self) -> bool:
+    async def _on_confirm_delete(self, _event: Any) -> None:
+        await self.delete()
+
+    async def delete(self) -> bool:
+        """Delete the item shown (written in a worker thread); returns True when it was deleted."""
         item_id, version = self.form.item_id, self.form.version
         if item_id is None or version is None:
             return False
         name = self.form.loaded.get("item_name") or f"item {item_id}"
         self._confirm.open = False
         try:
-            self.model.inventory.delete(item_id, version)
+            await in_worker(self.model.inventory.delete, item_id, version)
         except ConflictError as exc:
             notify("warning", f"Not deleted: {exc}")
             self.form.reload()

@@ -1,7 +1,8 @@
 """``StockAdjustment``: receive or issue units of one item, with the reason recorded as a stock movement.
 
 The service applies the change in SQL (``quantity = quantity + delta``), so two people adjusting at once both
-count and the quantity can never go below zero; no version check is needed here.
+count and the quantity can never go below zero; no version check is needed here. The write runs in a worker
+thread (``background.in_worker``), so a database busy with another change keeps only this person waiting.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import param
 from ..errors import InsufficientStockError, NotFoundError, ValidationError
 from ..inventory import MAX_REASON
 from . import styles
+from .background import in_worker
 from .banner import Banner
 from .formatting import esc, fmt_int, status_label
 from .model import InventoryModel
@@ -37,7 +39,8 @@ class StockAdjustment(pn.viewable.Viewer):
         self.reason = pn.widgets.TextInput(label="Reason *", max_length=MAX_REASON, sizing_mode="stretch_width",
                                            placeholder="e.g. delivery PO-1042, used for project X, damaged")
         self.apply_button = pn.widgets.Button(label="Apply", color="primary", width=120)
-        self.apply_button.on_click(lambda _event: self.apply())
+        self.apply_button.on_click(self._on_apply)
+        self._pending = False  # an adjustment is being written: a second click must not apply it twice
         self.banner = Banner(kind="error")
         self._now = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], margin=(5, 10))
         self._load()
@@ -66,9 +69,12 @@ class StockAdjustment(pn.viewable.Viewer):
         for widget in (self.direction, self.amount, self.reason, self.apply_button):
             widget.disabled = not allowed
 
-    def apply(self) -> bool:
-        """Apply the adjustment; returns True when the stock changed."""
-        if self.item_id is None:
+    async def _on_apply(self, _event: Any) -> None:
+        await self.apply()
+
+    async def apply(self) -> bool:
+        """Apply the adjustment (written in a worker thread); returns True when the stock changed."""
+        if self.item_id is None or self._pending:
             return False
         amount = self.amount.value
         if amount is None or amount < 1:
@@ -76,8 +82,9 @@ class StockAdjustment(pn.viewable.Viewer):
             return False
         delta = DIRECTIONS[self.direction.value] * int(amount)
         reason = self.reason.value_input if self.reason.value_input is not None else self.reason.value
+        self._pending = self.apply_button.loading = True
         try:
-            item = self.model.inventory.adjust_stock(self.item_id, delta, reason)
+            item = await in_worker(self.model.inventory.adjust_stock, self.item_id, delta, reason)
         except (ValidationError, InsufficientStockError, NotFoundError) as exc:
             self.banner.show("error", f"Stock not changed: {exc}")
             notify("error", f"Stock not changed: {exc}")
@@ -85,6 +92,8 @@ class StockAdjustment(pn.viewable.Viewer):
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
             self.banner.show("error", report_error("Adjusting the stock", exc))
             return False
+        finally:
+            self._pending = self.apply_button.loading = False
         self.banner.clear()
         self.reason.param.update(value="", value_input="")
         self.amount.value = 1

@@ -12,6 +12,7 @@ replacing the table's data would close the editor and lose what the person is ty
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ import param
 from ..errors import ConflictError, InventoryError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
 from . import styles
+from .background import in_worker
 from .banner import Banner
 from .formatting import cell_column, fmt_int, status_html
 from .model import PAGE_SIZES, InventoryModel
@@ -274,9 +276,13 @@ class ItemsTable(pn.viewable.Viewer):
             return
         item_id, version = self._item_at(event.row)
         name = str(self._table.value["item_name"].iloc[event.row] if field.name != "item_name" else event.old)
-        inventory = self.model.inventory
+        # The row is read above, as the edit arrives; the write waits in a worker thread (a busy database keeps
+        # only this person waiting) and its outcome is shown from the event loop.
+        pn.state.execute(partial(self._save_edit, item_id, version, field, value, name))
+
+    async def _save_edit(self, item_id: int, version: int, field: Field, value: Any, name: str) -> None:
         try:
-            inventory.update(item_id, {field.name: value}, version)
+            await in_worker(self.model.inventory.update, item_id, {field.name: value}, version)
         except ConflictError as exc:
             self._conflict(exc, field, value, name)
         except ValidationError as exc:

@@ -3,6 +3,7 @@ data, export, the start-up error page, notifications and the live-update hub."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -105,7 +106,7 @@ def test_a_viewer_gets_no_action_on_an_empty_inventory(sqlite_url, inv):
 def test_loading_sample_data_failing_is_reported(inv, monkeypatch, caplog):
     model = InventoryModel(inventory=inv)
     monkeypatch.setattr(inv, "import_csv", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
-    assert load_sample_data(model) is None
+    assert asyncio.run(load_sample_data(model)) is None
     assert "Loading the sample data failed because of an unexpected error" in caplog.text
     assert model.total == 0
 

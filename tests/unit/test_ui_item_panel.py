@@ -3,6 +3,7 @@ adjustments, history, and delete with confirmation."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -36,7 +37,7 @@ def test_adding_an_item(model, inv):
     form = ItemForm(model=model)
     assert form.save_button.label == "Add item" and form.item_id is None
     fill(form, item_name="Gloves", category="Safety", quantity="40", unit_price="3.5", minimum_stock="")
-    assert form.save() is True
+    assert asyncio.run(form.save()) is True
     item = inv.query(search="Gloves").rows.iloc[0]
     assert item["unit_price"] == Decimal("3.50") and item["minimum_stock"] is None
     assert form.item_id == int(item["id"]) and form.save_button.label == "Save changes"
@@ -46,7 +47,7 @@ def test_adding_an_item(model, inv):
 def test_invalid_fields_get_the_same_messages_as_the_import(model, inv):
     form = ItemForm(model=model)
     fill(form, item_name="", category="Safety", quantity="1e3", unit_price="-1", minimum_stock="nan")
-    assert form.save() is False
+    assert asyncio.run(form.save()) is False
     assert form.banner.kind == "error"
     assert form.banner.lines == [FIELD_BY_NAME["item_name"].msg_required(), FIELD_BY_NAME["quantity"].msg_not_integer(),
                                  FIELD_BY_NAME["unit_price"].msg_too_small(),
@@ -59,7 +60,7 @@ def test_editing_sends_only_the_changed_fields(model, inv, helmet):
     form = ItemForm(model=model, item_id=helmet["id"])
     assert form.values()["unit_price"] == "24.90" and not form.dirty
     fill(form, location="Locker 2")
-    assert form.dirty and form.save() is True
+    assert form.dirty and asyncio.run(form.save()) is True
     audit = inv.audit_log(limit=1).rows.iloc[0]
     assert audit["action"] == "update" and '"location"' in audit["changes"] and "quantity" not in audit["changes"]
     assert form.version == 2 and not form.dirty
@@ -69,12 +70,12 @@ def test_a_conflicting_save_shows_both_values_and_can_overwrite(model, inv, othe
     form = ItemForm(model=model, item_id=helmet["id"])
     other.update(helmet["id"], {"quantity": 30}, 1)
     fill(form, quantity="7")
-    assert form.save() is False
+    assert asyncio.run(form.save()) is False
     assert "was changed by bob@example.com" in form.banner.head
     assert form.banner.lines == ["Quantity: yours 7 · now 30"]
     assert form.values()["quantity"] == "7" and inv.get(helmet["id"])["quantity"] == 30  # nothing lost
     assert form.overwrite_button.visible
-    assert form.save(overwrite=True) is True
+    assert asyncio.run(form.save(overwrite=True)) is True
     assert inv.get(helmet["id"])["quantity"] == 7
 
 
@@ -82,7 +83,7 @@ def test_a_conflict_can_be_resolved_by_loading_their_values(model, other, helmet
     form = ItemForm(model=model, item_id=helmet["id"])
     other.update(helmet["id"], {"quantity": 30}, 1)
     fill(form, quantity="7")
-    form.save()
+    asyncio.run(form.save())
     form.revert_button.clicks += 1
     assert form.values()["quantity"] == "30" and form.version == 2 and not form.banner.shown
 
@@ -102,7 +103,7 @@ def test_an_untouched_form_follows_other_peoples_changes_an_edited_one_does_not(
 def test_a_taken_sku_is_reported(model, inv, helmet):
     form = ItemForm(model=model)
     fill(form, item_name="Other helmet", category="Safety", quantity="1", unit_price="1", sku="HLM-1")
-    assert form.save() is False
+    assert asyncio.run(form.save()) is False
     assert "HLM-1" in form.banner.head and "already used" in form.banner.head
 
 
@@ -118,19 +119,19 @@ def test_stock_is_received_and_issued_with_a_reason(model, inv, helmet):
     assert stock.quantity == 12 and "In stock now: <b>12</b>" in stock._now.object
     stock.amount.value = 5
     stock.reason.param.update(value="Delivery PO-7", value_input="Delivery PO-7")
-    assert stock.apply() is True
+    assert asyncio.run(stock.apply()) is True
     assert inv.get(helmet["id"])["quantity"] == 17 and stock.quantity == 17 and stock.reason.value == ""
     stock.direction.value = "Issue (−)"
     stock.amount.value = 20
     stock.reason.param.update(value="Site visit", value_input="Site visit")
-    assert stock.apply() is False
+    assert asyncio.run(stock.apply()) is False
     assert stock.banner.head == "Stock not changed: Cannot remove 20 units: only 17 in stock."
     assert inv.get(helmet["id"])["quantity"] == 17
 
 
 def test_a_stock_change_needs_a_reason(model, inv, helmet):
     stock = StockAdjustment(model=model, item_id=helmet["id"])
-    assert stock.apply() is False
+    assert asyncio.run(stock.apply()) is False
     assert stock.banner.head == "Stock not changed: give a reason for the adjustment"
     assert inv.get(helmet["id"])["quantity"] == 12
 
@@ -165,7 +166,7 @@ def test_add_mode_shows_only_the_form(model):
     panel.open_add()
     assert panel.mode == "add" and not panel.section.visible and not panel.form.actions.visible
     fill(panel.form, item_name="Tape", category="Misc", quantity="3", unit_price="1")
-    panel.form.save()
+    asyncio.run(panel.form.save())
     assert panel.mode == "item" and model.selected_id == panel.form.item_id  # the new item stays open
 
 
@@ -183,7 +184,7 @@ def test_delete_of_an_item_changed_meanwhile_is_refused(model, inv, other, helme
     panel = ItemPanel(model=model)
     model.selected_id = helmet["id"]
     other.update(helmet["id"], {"quantity": 1}, 1)
-    assert panel.delete() is False
+    assert asyncio.run(panel.delete()) is False
     assert inv.get(helmet["id"])["quantity"] == 1 and panel.form.version == 2
 
 
