@@ -1,12 +1,17 @@
 """Migrations and table definitions agree; schema/table names from the environment are honoured everywhere."""
 
+import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import inventory_panel as ip
+from inventory_panel.auth import User
+from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
+from inventory_panel.storage.engines import create_database
 
 
 def _diff(inv):
@@ -66,5 +71,103 @@ def test_sqlite_table_name_from_the_environment(sqlite_url, item_values):
         tables = set(sa.inspect(inv.db.engine).get_table_names())
         assert {"things", "things_movements", "things_audit", "things_stats"} <= tables
         assert "inventory_items" not in tables
+    finally:
+        inv.close()
+
+
+# -- 0003 on a database made at 0002 ----------------------------------------------------------------------------------
+
+
+def _at_0002(url: str, settings) -> ip.Inventory:
+    """A database at revision 0002 with a history: items added, adjusted, the newest one deleted, through the
+    service of that time (an ``Inventory`` on the tables, no migration run on connect)."""
+    db = create_database(settings, url)
+    with db.engine.begin() as conn:
+        if db.tables.schema:
+            conn.execute(sa.text(f'CREATE SCHEMA "{db.tables.schema}"'))
+        command.upgrade(migrate.alembic_config(db, conn), "0002")
+    old = Inventory(db, User("admin@example.com", "admin"), settings)
+    for i in range(6):
+        item = old.add({"item_name": f"Item {i}", "category": ("Tools", "IT")[i % 2], "quantity": i,
+                        "unit_price": "2.50", "minimum_stock": 2, "sku": f"S-{i}"})
+        old.adjust_stock(item["id"], 1, "received")
+    old.delete(item["id"], version=2)  # the newest: the id SQLite without AUTOINCREMENT hands out again
+    return old
+
+
+def _schema_objects(inv: ip.Inventory) -> dict[str, set[str]]:
+    """Index and trigger names per table, from the database's catalogue."""
+    t = inv.t.items.name
+    with inv.db.engine.connect() as conn:
+        if inv.db.dialect == "sqlite":
+            rows = conn.exec_driver_sql("SELECT tbl_name, type || ' ' || name FROM sqlite_master "
+                                        "WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_%'").all()
+        else:
+            rows = conn.execute(sa.text(
+                "SELECT tablename, 'index ' || indexname FROM pg_indexes WHERE schemaname = :s UNION ALL "
+                "SELECT c.relname, 'trigger ' || g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND NOT g.tgisinternal"),
+                {"s": inv.t.schema}).all()
+    found: dict[str, set[str]] = {}
+    for table, name in rows:
+        if table.startswith(t):
+            found.setdefault(table, set()).add(name)
+    return found
+
+
+def _dump(inv: ip.Inventory) -> dict[str, list[tuple]]:
+    with inv.db.engine.connect() as conn:
+        return {table.name: [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+                for table in (inv.t.items, inv.t.movements, inv.t.audit)}
+
+
+def test_upgrading_a_0002_database_keeps_everything_and_reuses_no_id(db_url, settings):
+    old = _at_0002(db_url, settings)
+    before, objects_before, summary = _dump(old), _schema_objects(old), old.summary()
+    deleted = max(r[4] for r in before[old.t.audit.name] if r[3] == "delete")
+    old.db.dispose()
+
+    inv = ip.connect(db_url, user="admin@example.com", role="admin", settings=settings)
+    try:
+        assert migrate.current_revision(inv.db) == migrate.head_revision(inv.db) != "0002"
+        assert _dump(inv) == before and inv.summary() == summary
+        objects = _schema_objects(inv)
+        t = inv.t.items.name
+        added = {t: {f"trigger {t}_id_never_reused", f"trigger {t}_id_fixed"},
+                 f"{t}_audit": {f"index ix_{t}_audit_deleted"}}
+        if inv.db.dialect == "sqlite":
+            added[t].add(f"trigger {t}_no_replace")
+            added[f"{t}_audit"].add(f"trigger {t}_audit_no_replace")
+        for table, names in objects_before.items():  # every index and trigger (0001's, 0002's) is still there
+            assert names | added.get(table, set()) <= objects[table], table
+        assert _diff(inv) == []
+
+        item = inv.add({"item_name": "New laptop", "category": "IT", "quantity": 1, "unit_price": "999.00"})
+        assert item["id"] > deleted
+        assert inv.history(item["id"])["what"].tolist() == ["add"]
+        with inv.db.engine.connect() as conn:
+            audit = inv.t.audit
+            newest = conn.execute(sa.select(sa.func.max(audit.c.id))).scalar()
+        assert newest == len(before[audit.name]) + 1  # the audit ids continue where they were
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), inv.db.engine.begin() as conn:
+            conn.execute(audit.update().values(actor="mallory"))
+    finally:
+        inv.close()
+
+
+@pytest.mark.postgres
+def test_0003_recounts_totals_that_drifted(pg_url, settings):
+    """Totals 0002's fold got wrong are right again after the upgrade (they are recounted from the items)."""
+    old = _at_0002(pg_url, settings)
+    with old.db.engine.begin() as conn:  # what a lost fold subset leaves: units, value and a low count missing
+        conn.execute(old.t.stats.insert().values(category="Tools", items=0, units=-7, value_cents=-1750,
+                                                 low_stock=-1, out_of_stock=0))
+    drifted = old.summary()
+    old.db.dispose()
+    inv = ip.connect(pg_url, user="admin@example.com", role="admin", settings=settings)
+    try:
+        items = inv.query(limit=100).rows
+        assert inv.summary()["units"] == int(items["quantity"].sum()) == drifted["units"] + 7
+        assert inv.summary()["low_stock"] == drifted["low_stock"] + 1
     finally:
         inv.close()
