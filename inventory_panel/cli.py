@@ -1,7 +1,8 @@
 """The ``inventory-panel`` command (DESIGN.md section 5): serve, init-db, import, export, load-sample.
 
-Every failure a person can fix (bad setting, database unreachable, role, refused file) ends in one clear line on
-stderr and a non-zero exit, never a traceback.
+Every failure (bad setting, database unreachable, busy, full or read-only, role, refused file, a file that cannot be
+written) ends in one clear line on stderr and exit status 2, never a traceback; ``INVENTORY_LOG_LEVEL=DEBUG`` logs
+the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -10,14 +11,20 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .errors import ImportRefusedError, InventoryError
+from .fields import has_surrogates, replace_surrogates
 from .settings import load_settings
+
+log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_FILE = ROOT / "app.py"
@@ -61,18 +68,79 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("INVENTORY_LOG_LEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        _check_text_arguments(args)
         if args.command == "serve":
             return _serve(args)
         return _COMMANDS[args.command](args)
     except ImportRefusedError as exc:
         return _refused(args, str(exc))
-    except InventoryError as exc:
-        if getattr(args, "json", False):
-            print(json.dumps({"error": str(exc)}))
-        print(f"inventory-panel: {exc}", file=sys.stderr)
-        return 2
+    except InventoryError as exc:  # every typed error (errors.py), DatabaseBusyError and the like included
+        return _failed(args, str(exc))
+    except OSError as exc:  # files named on the command line are reported by the commands, with what was done
+        if exc.filename is None:  # a stream, most likely standard output closed (| head) or full: stop using it
+            _silence_stdout()
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _failed(args, f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last resort: still one line, the traceback only in the log at DEBUG
+        log.debug("unexpected error", exc_info=True)
+        # SQLAlchemy's errors, and the driver's own from the importer's COPY (raw psycopg2, sqlite3)
+        if isinstance(exc, (SQLAlchemyError, sqlite3.Error)) or type(exc).__module__.startswith("psycopg2"):
+            return _failed(args, _database_error(exc))
+        return _failed(args, f"unexpected error: {type(exc).__name__}: {str(exc)[:500]}")
+
+
+def _failed(args: argparse.Namespace, message: str) -> int:
+    line = " ".join(replace_surrogates(message).split()) or "failed"
+    if getattr(args, "json", False):
+        print(json.dumps({"error": line}))
+    print(f"inventory-panel: {line}", file=sys.stderr)
+    return 2
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    # Bytes that are not UTF-8 in an argument reach Python as lone surrogates, which no database can store. File
+    # names are exempt: the operating system takes them back as the bytes they were.
+    for option in ("database_url", "user", "search", "category", "location"):
+        value = getattr(args, option, None)
+        if value is not None and has_surrogates(value):
+            raise InventoryError(f"--{option.replace('_', '-')} is not valid UTF-8 text.")
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so the exit does not fail again flushing what it still holds."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _cannot_write(path: str, exc: OSError, done: str = "") -> InventoryError:
+    return InventoryError(f"Cannot write {path}: {exc.strerror or exc}.{done}")
+
+
+def _check_folder(path: str) -> None:
+    """Refuse an output file in a folder that does not exist before any work is done."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise InventoryError(f"Cannot write {path}: the folder {folder} does not exist.")
+
+
+def _database_error(exc: Exception) -> str:
+    """One line for a database error the service did not type: a full disk and a read-only database by name."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    code = getattr(orig, "pgcode", None) or ""
+    text = first.lower()
+    # PostgreSQL 53100 disk_full, 25006 read_only_sql_transaction; SQLite SQLITE_FULL and SQLITE_READONLY.
+    if code == "53100" or "database or disk is full" in text or "no space left" in text:
+        return f"The database is full (no space left on its disk); nothing was saved. ({first})"
+    if code == "25006" or "readonly database" in text or "read-only" in text:
+        return f"The database is read-only; nothing was saved. ({first})"
+    return f"The database refused the operation; nothing was saved. ({first})"
 
 
 def _connect(args: argparse.Namespace):
@@ -92,13 +160,19 @@ def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise ImportRefusedError(f"no such file: {args.file}")
+    if args.errors_out:
+        _check_folder(args.errors_out)
     inv = _connect(args)
     try:
         report = inv.import_csv(path, mode=args.mode, atomic=args.atomic, dry_run=args.dry_run)
     finally:
         inv.close()
     if args.errors_out:
-        report.write_error_file(args.errors_out)
+        try:
+            report.write_error_file(args.errors_out)
+        except OSError as exc:
+            raise _cannot_write(args.errors_out, exc, f" The import itself is done: {report.inserted} inserted, "
+                                f"{report.updated} updated, {report.skipped} rejected.") from exc
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -122,23 +196,34 @@ def _print_report(report: Any) -> None:
 
 
 def _refused(args: argparse.Namespace, message: str) -> int:
+    message = replace_surrogates(message)
     if getattr(args, "json", False):
-        print(json.dumps({"file": Path(args.file).name, "error": message, "rows": 0, "inserted": 0, "updated": 0,
-                          "skipped": 0, "dry_run": args.dry_run, "atomic": args.atomic, "errors": [],
-                          "warnings": []}, ensure_ascii=False))
+        print(json.dumps({"file": replace_surrogates(Path(args.file).name), "error": message, "rows": 0,
+                          "inserted": 0, "updated": 0, "skipped": 0, "dry_run": args.dry_run, "atomic": args.atomic,
+                          "errors": [], "warnings": []}, ensure_ascii=False))
     print(f"inventory-panel: file refused, nothing written: {message}", file=sys.stderr)
     return 2
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.output:
+        _check_folder(args.output)
     inv = _connect(args)
     filters = {"search": args.search, "category": args.category, "location": args.location, "status": args.status}
     try:
         if args.output:
-            count = inv.export_csv(args.output, **filters)
+            try:
+                count = inv.export_csv(args.output, **filters)
+            except OSError as exc:  # a full disk, no permission, a folder removed meanwhile
+                raise _cannot_write(args.output, exc, " The file is incomplete.") from exc
             print(f"Exported {count} items to {args.output}", file=sys.stderr)
         else:
-            inv.export_csv(sys.stdout, **filters)
+            try:
+                inv.export_csv(sys.stdout, **filters)
+                sys.stdout.flush()  # here, where a full or closed output is still reported as one line
+            except OSError as exc:
+                _silence_stdout()
+                raise InventoryError(f"Cannot write to standard output: {exc.strerror or exc}.") from exc
     finally:
         inv.close()
     return 0
@@ -175,7 +260,14 @@ def _serve(args: argparse.Namespace) -> int:
                                                                                  args.address, sign_sessions=sign)]
     if args.show:
         cmd.append("--show")
-    return subprocess.call(cmd, env=env)
+    if os.name != "posix":
+        return subprocess.call(cmd, env=env)
+    # Become `panel serve` instead of waiting for it as a child: a SIGTERM or SIGINT from whoever started us (a
+    # supervisor, make, a test) then stops the server itself, and no orphaned server is left holding the port.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(cmd[0], cmd, env)
+    return 0  # not reached: execve replaces this process or raises OSError
 
 
 def serve_args(max_upload_mb: int, port: int, address: str, *, sign_sessions: bool = False) -> list[str]:

@@ -75,3 +75,11 @@ class PermissionDeniedError(InventoryError):
 
 class ImportRefusedError(InventoryError):
     """The CSV file as a whole was refused (nothing written): wrong columns, not text, too large, …"""
+
+
+class InvalidArgumentError(ValidationError, ValueError):
+    """A Python API call got an argument of the wrong type or out of range (``query(limit="10x")``, ``add(None)``).
+
+    A ``ValidationError`` (``errors`` names the argument), so every entry point shows it as one clear line, and a
+    ``ValueError``, which is what such calls raised before.
+    """

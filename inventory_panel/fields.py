@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -23,11 +24,42 @@ MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
 # Plain base-10 literals only: "1e3", "1,000", "0x10", "nan" and "inf" are refused by design.
 INTEGER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
 DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# C0 controls but tab and line breaks, DEL, and the C1 controls (U+0080-U+009F): invisible, and some of them (NEL,
+# U+0085) break lines in other programs.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Half of a UTF-16 pair on its own (from JSON "\\ud800" or undecodable bytes in a file name or argument): no
+# encoding can store it, so a driver would fail on it.
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# Zero-width space, non-joiner, joiner, word joiner and the BOM: invisible, so "ZW-1" and "ZW-1" plus one of them
+# look the same. Removed from keys (sku) so that such lookalikes meet the unique constraint.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_NO_ZERO_WIDTH = dict.fromkeys(map(ord, ZERO_WIDTH))
 
 
 def has_control_chars(text: str) -> bool:
-    """True when ``text`` holds a control character other than tab and newlines (NUL, escape, backspace, …)."""
-    return any(ord(c) < 32 and c not in "\t\n\r" for c in text)
+    """True when ``text`` holds a control character other than tab and line breaks (NUL, escape, DEL, C1, …)."""
+    return CONTROL_RE.search(text) is not None
+
+
+def has_surrogates(text: str) -> bool:
+    """True when ``text`` holds a lone surrogate (not valid Unicode text: no encoding or database can store it)."""
+    return SURROGATE_RE.search(text) is not None
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, for text shown rather than validated: a file name with
+    bytes that are not UTF-8 (Python hands those over as surrogates) is shown as a file manager would."""
+    return SURROGATE_RE.sub("\ufffd", text)
+
+
+def normalize_text(text: str) -> str:
+    """NFC: "é" typed as e + combining accent and "é" as one character are stored (and matched) the same."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def normalize_key(text: str) -> str:
+    """A key (sku) as stored: NFC, without zero-width characters, trimmed."""
+    return normalize_text(text).translate(_NO_ZERO_WIDTH).strip()
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,9 @@ class Field:
     def msg_control(self) -> str:
         return f"{self.name} must not contain control characters"
 
+    def msg_invalid(self) -> str:
+        return f"{self.name} must be valid text: it contains a broken character (an unpaired surrogate)"
+
     def parse(self, value: Any) -> Any:
         """Turn a user-supplied value into its stored Python type, or raise ``ValueError`` with a person's message.
 
@@ -85,6 +120,8 @@ class Field:
             raise ValueError(self.msg_not_integer() if self.kind == "integer" else self.msg_not_decimal())
         else:
             text = str(value).strip() if not isinstance(value, float) else repr(value)
+        if self.kind == "text" and text and self.unique:
+            text = normalize_key(text)  # before the emptiness check: a sku of zero-width characters is no sku
         if text == "":
             if self.required:
                 raise ValueError(self.msg_required())
@@ -96,8 +133,12 @@ class Field:
         return self._parse_decimal(value, text)
 
     def _parse_text(self, text: str) -> str:
+        # Same order as importing.validation: broken character, control character, then length (of the NFC text).
+        if has_surrogates(text):
+            raise ValueError(self.msg_invalid())
         if has_control_chars(text):
             raise ValueError(self.msg_control())
+        text = normalize_text(text)
         if self.max_length is not None and len(text) > self.max_length:
             raise ValueError(self.msg_too_long())
         return text

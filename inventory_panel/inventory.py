@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterator
+import operator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -27,11 +29,20 @@ from .errors import (
     DatabaseBusyError,
     DatabaseUnavailableError,
     InsufficientStockError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from .fields import FIELD_BY_NAME, FIELD_NAMES, MAX_INT, has_control_chars, parse_record
+from .fields import (
+    FIELD_BY_NAME,
+    FIELD_NAMES,
+    MAX_INT,
+    has_control_chars,
+    has_surrogates,
+    normalize_text,
+    parse_record,
+)
 from .settings import Settings, load_settings
 from .storage import migrate
 from .storage.engines import Database, create_database
@@ -211,10 +222,15 @@ class Inventory:
         maintained totals or an index).
         """
         self.require("read")
-        if offset < 0 or limit < 1 or limit > 10_000:
-            raise ValueError("offset must be >= 0 and limit between 1 and 10000")
+        offset = _whole_number("offset", offset, 0)
+        limit = _whole_number("limit", limit, 1, 10_000)
+        count_limit = None if count_limit is None else _whole_number("count_limit", count_limit, 0)
+        if not isinstance(descending, (bool, np.bool_)):
+            raise InvalidArgumentError({"descending": f"descending must be True or False, got {descending!r}"[:300]})
+        descending = bool(descending)
         if after is not None and before is not None:
-            raise ValueError("give after or before, not both")
+            raise InvalidArgumentError({"after": "give after or before, not both"})
+        after, before = _page_key("after", after), _page_key("before", before)
         filters = Filters(search, category, location, status)
         conds = where_clause(self.t, filters, self.db.dialect)
         ids = page_ids(self.t, conds, sort_by, descending)
@@ -253,7 +269,7 @@ class Inventory:
             return self._get(conn, item_id)
 
     def _get(self, conn: sa.Connection, item_id: int, *, lock: bool = False) -> dict[str, Any]:
-        _check_id(item_id)
+        item_id = _check_id(item_id)
         stmt = select_items(self.t).where(self.t.items.c.id == item_id)
         if lock and self.db.dialect == "postgresql":
             stmt = stmt.with_for_update()
@@ -348,7 +364,7 @@ class Inventory:
     def history(self, item_id: int) -> pd.DataFrame:
         """Stock movements and audit entries of one item, newest first: at, actor, what, detail."""
         self.require("read")
-        _check_id(item_id)
+        item_id = _check_id(item_id)
         m, a = self.t.movements, self.t.audit
         with self.reading() as conn:
             moves = conn.execute(sa.select(m).where(m.c.item_id == item_id)).all()
@@ -396,7 +412,7 @@ class Inventory:
     def add(self, values: dict[str, Any]) -> dict[str, Any]:
         """Add one item; returns it as stored (with ``id`` and ``version``)."""
         self.require("add")
-        clean, errors = parse_record(values)
+        clean, errors = parse_record(_fields_mapping("values", values))
         if errors:
             raise ValidationError(errors)
         now = utcnow()
@@ -411,7 +427,8 @@ class Inventory:
     def update(self, item_id: int, changes: dict[str, Any], version: int) -> dict[str, Any]:
         """Change some fields of an item read at ``version``; a stale version raises ``ConflictError``."""
         self.require("edit")
-        clean, errors = parse_record(changes, partial=True)
+        item_id, version = _check_id(item_id), _whole_number("version", version)
+        clean, errors = parse_record(_fields_mapping("changes", changes), partial=True)
         if errors:
             raise ValidationError(errors)
         with self._unique_sku(clean.get("sku")), self.transaction() as conn:
@@ -440,6 +457,7 @@ class Inventory:
     def delete(self, item_id: int, version: int) -> None:
         """Delete an item read at ``version``; the audit keeps the deleted row."""
         self.require("delete")
+        item_id, version = _check_id(item_id), _whole_number("version", version)
         with self.transaction() as conn:
             current = self._get(conn, item_id, lock=True)
             if current["version"] != version:
@@ -457,16 +475,21 @@ class Inventory:
         The delta is applied in SQL (``quantity = quantity + delta``), so concurrent adjustments all count.
         """
         self.require("adjust")
-        _check_id(item_id)
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_INT:
+        item_id = _check_id(item_id)
+        number = _as_int(delta)
+        if number is None or number == 0 or abs(number) > MAX_INT:
             raise ValidationError({"delta": f"the adjustment must be a whole number other than 0, at most {MAX_INT}"})
+        delta = number
         reason = str(reason or "").strip()
         if not reason:
             raise ValidationError({"reason": "give a reason for the adjustment"})
         if len(reason) > MAX_REASON:
             raise ValidationError({"reason": f"the reason must be at most {MAX_REASON} characters"})
+        if has_surrogates(reason):
+            raise ValidationError({"reason": "the reason must be valid text: it contains a broken character"})
         if has_control_chars(reason):
             raise ValidationError({"reason": "the reason must not contain control characters"})
+        reason = normalize_text(reason)
         kind = kind or ("receive" if delta > 0 else "issue")
         if kind not in MOVEMENT_KINDS:
             raise ValidationError({"kind": f"kind must be one of {', '.join(MOVEMENT_KINDS)}"})
@@ -619,10 +642,52 @@ def _is_busy(exc: Exception) -> bool:
     return "database is locked" in str(exc).lower()
 
 
-def _check_id(item_id: Any) -> None:
-    # An id no row can have (not an integer, or beyond BIGINT) is "not found", not a driver overflow error.
-    if isinstance(item_id, bool) or not isinstance(item_id, int) or not 0 < item_id < 2**63:
+def _as_int(value: Any) -> int | None:
+    """``value`` as an int when it is a whole-number type (int, or a numpy integer from ``query().rows``), else
+    None. A bool is not a number here, and neither is a float or text: "1" and 1.0 are not ids or counts."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _check_id(item_id: Any) -> int:
+    """``item_id`` as an int; an id no row can have (not an integer, or beyond BIGINT) is "not found", not a
+    driver error. The int matters: drivers cannot bind numpy integers."""
+    number = _as_int(item_id)
+    if number is None or not 0 < number < 2**63:
         raise NotFoundError(item_id)
+    return number
+
+
+def _whole_number(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """A whole-number argument as an int, or ``InvalidArgumentError`` naming it."""
+    number = _as_int(value)
+    if number is None or (low is not None and number < low) or (high is not None and number > high):
+        bounds = {(True, True): f" between {low} and {high}", (True, False): f" of at least {low}"}.get(
+            (low is not None, high is not None), "")
+        raise InvalidArgumentError({name: f"{name} must be a whole number{bounds}, got {value!r}"[:300]})
+    return number
+
+
+def _page_key(name: str, key: Any) -> tuple[Any, int] | None:
+    """A page's ``first_key``/``last_key`` (sort value, id), or ``InvalidArgumentError``."""
+    if key is None:
+        return None
+    if isinstance(key, (tuple, list)) and len(key) == 2 and (ident := _as_int(key[1])) is not None:
+        return key[0], ident
+    raise InvalidArgumentError({name: f"{name} must be a page's first_key or last_key (sort value, id), "
+                                      f"got {key!r}"[:300]})
+
+
+def _fields_mapping(name: str, values: Any) -> Mapping[str, Any]:
+    """``values`` of ``add``/``update``: a mapping of field name to value, or ``InvalidArgumentError``."""
+    if not isinstance(values, Mapping):
+        raise InvalidArgumentError({name: f"{name} must be a mapping of field name to value (a dict), "
+                                          f"got {type(values).__name__}"})
+    return values
 
 
 @contextmanager

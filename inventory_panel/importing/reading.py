@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ImportRefusedError
-from ..fields import FIELD_BY_NAME, FIELD_NAMES, REQUIRED_FIELDS
+from ..fields import FIELD_BY_NAME, FIELD_NAMES, REQUIRED_FIELDS, replace_surrogates
 from .report import ERROR_COLUMN
 
 MAX_COLUMNS = 1000
@@ -53,6 +53,7 @@ SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "a gzip archive"),
 )
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_TEXT = re.compile(r"[^ \t,;\r\n]")  # a character that makes a line more than a blank line
 
 
 def normalize_header(cell: str) -> str:
@@ -254,19 +255,30 @@ def _check_bytes(stream: IO[bytes], start: int) -> tuple[str, int, list[str]]:
 
 
 def _first_line(stream: IO[bytes], start: int, encoding: str) -> str:
+    """The first non-blank line (the header), whatever number of blank lines comes before it; one block and the
+    line being read are held at a time."""
     stream.seek(start)
-    head = stream.read(BLOCK_BYTES)
-    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
-    lines = LINE_BREAK.split(text)
-    complete = lines if len(head) < BLOCK_BYTES else lines[:-1]
-    for line in complete:
-        if line.strip(" \t,;"):
-            return line
-    if len(head) < BLOCK_BYTES:
-        raise ImportRefusedError("The file is empty." if not text.strip() else
-                                 "The file has no header row: it contains only blank lines.")
-    raise ImportRefusedError("The first line is longer than 1 MB, so this does not look like a CSV file with a "
-                             "header row.")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    pending, printable = "", False
+    while True:
+        block = stream.read(BLOCK_BYTES)
+        text = pending + decoder.decode(block, final=not block)
+        printable = printable or bool(text.strip())
+        found = LINE_TEXT.search(text)
+        if found is None:  # blank lines only: keep the last one, which the next block may continue
+            pending = LINE_BREAK.split(text)[-1]
+        else:
+            begin = max(text.rfind("\n", 0, found.start()), text.rfind("\r", 0, found.start())) + 1
+            end = LINE_BREAK.search(text, found.start())
+            if end is not None or not block:
+                return text[begin:end.start() if end else len(text)]
+            pending = text[begin:]
+        if not block:
+            raise ImportRefusedError("The file has no header row: it contains only blank lines." if printable else
+                                     "The file is empty.")
+        if len(pending) >= BLOCK_BYTES:
+            raise ImportRefusedError("The first line is longer than 1 MB, so this does not look like a CSV file "
+                                     "with a header row.")
 
 
 def detect_delimiter(line: str) -> str:
@@ -300,7 +312,8 @@ class CsvFile:
 
     def _open(self, source: Any, mode: str, max_bytes: int | None, file_name: str | None) -> None:
         stream, name, owned = _binary_source(source, max_bytes, self._stack)
-        self.file_name = file_name or name
+        # Shown, audited and stored: bytes of the name that are not UTF-8 become U+FFFD instead of breaking those.
+        self.file_name = replace_surrogates(str(file_name or name)) if file_name or name else None
         self._stream = stream
         self._start = stream.tell()
         self.size = _stream_size(stream)

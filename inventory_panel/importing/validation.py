@@ -23,7 +23,15 @@ from operator import itemgetter
 import numpy as np
 from numpy.dtypes import StringDType
 
-from ..fields import FIELD_BY_NAME, Field, has_control_chars
+from ..fields import (
+    FIELD_BY_NAME,
+    ZERO_WIDTH,
+    Field,
+    has_control_chars,
+    has_surrogates,
+    normalize_key,
+    normalize_text,
+)
 from ..storage.types import money_to_cents
 from .reading import Chunk, Header, is_blank
 
@@ -31,8 +39,9 @@ SD = StringDType()
 DOT = np.array(".", dtype=SD)
 ZERO = np.array("0", dtype=SD)
 
-OK, REQUIRED, CONTROL, TOO_LONG, NOT_INTEGER, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE = range(9)
-CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+OK, REQUIRED, CONTROL, TOO_LONG, NOT_INTEGER, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE, INVALID = range(10)
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+C1_LEAD = b"\xc2"  # first byte of U+0080-U+00BF in UTF-8, the C1 controls among them
 # Export prefixes text a spreadsheet would run as a formula with "'" (inventory.escape_formula); import undoes it
 # so that export -> import gives back the same items.
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -45,7 +54,7 @@ def message(f: Field, code: int) -> str:
     return {
         REQUIRED: f.msg_required, CONTROL: f.msg_control, TOO_LONG: f.msg_too_long,
         NOT_INTEGER: f.msg_not_integer, NOT_DECIMAL: f.msg_not_decimal, TOO_SMALL: f.msg_too_small,
-        TOO_LARGE: f.msg_too_large, SCALE: f.msg_scale,
+        TOO_LARGE: f.msg_too_large, SCALE: f.msg_scale, INVALID: f.msg_invalid,
     }[code]()
 
 
@@ -96,17 +105,33 @@ def _to_int(digits: np.ndarray, select: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_text(f: Field, text: list[str], empty: np.ndarray, joined: str) -> np.ndarray:
-    """``joined`` is the column's cells joined by newlines (allowed inside cells, so it adds no finding)."""
+def _check_text(f: Field, text: list[str], empty: np.ndarray,
+                joined: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Codes, cells as stored (normalised as ``Field.parse`` does) and empty cells of a text column.
+
+    ``joined`` is the column's cells joined by newlines (allowed inside cells, so it adds no finding).
+    """
     none = np.zeros(len(text), dtype=bool)
-    control = too_long = none
+    control = too_long = invalid = none
     # Whole-column screens first; per-cell work only for a column that has the problem somewhere.
-    encoded = joined.encode("utf-8", "surrogatepass")
-    if len(encoded.translate(None, CONTROL_BYTES)) != len(encoded):  # UTF-8 keeps control characters as themselves
+    try:
+        encoded = joined.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only a caller's str can hold one, never a decoded file
+        encoded = joined.encode("utf-8", "surrogatepass")
+        invalid = np.fromiter(map(has_surrogates, text), dtype=bool, count=len(text))
+    # UTF-8 keeps C0 controls and DEL as themselves; a C1 control starts with C1_LEAD (as "£", "°" and "é" do).
+    if len(encoded.translate(None, CONTROL_BYTES)) != len(encoded) or (C1_LEAD in encoded
+                                                                       and has_control_chars(joined)):
         control = np.fromiter(map(has_control_chars, text), dtype=bool, count=len(text))
+    if f.unique and any(z in joined for z in ZERO_WIDTH):
+        text = list(map(normalize_key, text))
+        empty = empties(text)
+    elif not joined.isascii() and not unicodedata.is_normalized("NFC", joined):
+        text = list(map(normalize_text, text))
     if f.max_length is not None and max(map(len, text), default=0) > f.max_length:
         too_long = lengths_of(text) > f.max_length
-    return np.select([empty & f.required, control, too_long], [REQUIRED, CONTROL, TOO_LONG], OK).astype(np.int8)
+    codes = np.select([empty & f.required, invalid, control, too_long], [REQUIRED, INVALID, CONTROL, TOO_LONG], OK)
+    return codes.astype(np.int8), text, empty
 
 
 def _check_integer(f: Field, text: list[str], empty: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -184,7 +209,8 @@ def check_column(f: Field, cells: list[str], *, stripped: bool = False, empty: n
     text = cells if stripped else list(map(str.strip, cells))
     empty = empties(text) if empty is None else empty
     if f.kind == "text":
-        return Column(f, text, empty, _check_text(f, text, empty, "\n".join(text) if joined is None else joined))
+        codes, text, empty = _check_text(f, text, empty, "\n".join(text) if joined is None else joined)
+        return Column(f, text, empty, codes)
     if f.kind == "integer":
         codes, numbers = _check_integer(f, text, empty)
     else:

@@ -11,13 +11,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import ValidationError
-from ..fields import FIELD_NAMES, has_control_chars
+from ..errors import InvalidArgumentError, ValidationError
+from ..fields import FIELD_BY_NAME, FIELD_NAMES, has_control_chars, has_surrogates, normalize_text
 from .tables import Tables
 from .types import Money
 
 STATUSES = ("low", "out", "ok")
 SEARCH_FIELDS = ("item_name", "sku", "supplier", "description")
+# No field is longer, so no longer search can match (on PostgreSQL neither: a match never spans two fields). Past
+# it, SQLite refuses the LIKE pattern outright (50,000 bytes: "LIKE or GLOB pattern too complex").
+MAX_SEARCH = max(FIELD_BY_NAME[name].max_length or 0 for name in SEARCH_FIELDS)
 STAT_FIELDS = ("items", "units", "value_cents", "low_stock", "out_of_stock")
 # PostgreSQL's search document; migration 0002 indexes exactly this expression (columns unqualified: it is only
 # used in queries on the items table alone).
@@ -35,12 +38,17 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.status not in (None, *STATUSES):
-            raise ValueError(f"status must be one of {', '.join(STATUSES)} or None, got {self.status!r}")
+            raise InvalidArgumentError(
+                {"status": f"status must be one of {', '.join(STATUSES)} or None, got {self.status!r}"})
         for name in ("search", "category", "location"):
             text = getattr(self, name)
-            # PostgreSQL cannot even receive a NUL; refuse every control character the field rules refuse.
-            if text is not None and (not isinstance(text, str) or has_control_chars(text)):
-                raise ValidationError({name: f"the {name} filter must be text without control characters"})
+            if text is None:
+                continue
+            # PostgreSQL cannot even receive a NUL, no driver a lone surrogate; refuse what the field rules refuse.
+            if not isinstance(text, str) or has_control_chars(text) or has_surrogates(text):
+                raise ValidationError({name: f"the {name} filter must be valid text without control characters"})
+            # Stored text is NFC (fields.normalize_text): a filter typed decomposed must match it all the same.
+            object.__setattr__(self, name, normalize_text(text))
 
 
 def status_expr(items: sa.Table) -> sa.ColumnElement[str]:
@@ -72,6 +80,8 @@ def search_condition(tables: Tables, text: str, dialect: str) -> sa.ColumnElemen
     case-insensitive exactly as far as its ``lower()`` is (ASCII), so plain LIKE per field spares a ``lower()``
     copy of every field of every row.
     """
+    if len(text) > MAX_SEARCH:
+        return sa.false()
     pattern = f"%{escape_like(text)}%"
     if dialect == "postgresql":
         return sa.literal_column(f"({SEARCH_DOCUMENT_SQL})", sa.Text()).ilike(pattern, escape="\\")
@@ -100,7 +110,7 @@ def value_expr(items: sa.Table) -> sa.ColumnElement[Any]:
 
 def sort_column(tables: Tables, sort_by: str) -> sa.ColumnElement[Any]:
     if sort_by not in SORTABLE:
-        raise ValueError(f"cannot sort by {sort_by!r}; choose one of {', '.join(SORTABLE)}")
+        raise InvalidArgumentError({"sort_by": f"cannot sort by {sort_by!r}; choose one of {', '.join(SORTABLE)}"})
     items = tables.items
     return value_expr(items) if sort_by == "value" else items.c[sort_by]
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -26,10 +27,11 @@ from inventory_panel.errors import (
     ConflictError,
     ImportRefusedError,
     InsufficientStockError,
+    InvalidArgumentError,
     NotFoundError,
     ValidationError,
 )
-from inventory_panel.fields import FIELD_NAMES
+from inventory_panel.fields import FIELD_NAMES, has_control_chars
 from inventory_panel.settings import load_settings
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -215,7 +217,7 @@ def test_fuzz_edits_adjustments_and_filters_never_fail_unexpectedly(shared_inv, 
     try:
         page = shared_inv.query(search=search)
     except ValidationError as exc:
-        assert "\x00" in search or any(ord(c) < 32 and c not in "\t\n\r" for c in search)
+        assert has_control_chars(search)  # the field rules' control characters: C0 but tab and line breaks, DEL, C1
         _clear_message(exc)
     else:
         assert page.total >= 0
@@ -341,3 +343,155 @@ def test_an_unclosed_quote_refuses_the_file_instead_of_swallowing_later_rows(inv
     with pytest.raises(ImportRefusedError, match="never closed"):
         inv.import_csv(data.encode())
     assert inv.summary()["items"] == 0
+
+
+# -- broken text, invisible characters, lookalikes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["a\x7fb", "a\x80b", "a\x85b", "a\x9fb"])
+def test_del_and_c1_controls_are_refused_in_every_text_field(shared_inv, item_values, bad):
+    before = _fingerprint(shared_inv)
+    for field in ("item_name", "category", "description", "supplier", "location", "sku"):
+        with pytest.raises(ValidationError) as exc:
+            shared_inv.add({**item_values, field: bad})
+        assert exc.value.errors == {field: f"{field} must not contain control characters"}
+    data = f"{HEADER.strip()},sku\nDesk{bad},Tools,1,1,S-{uuid.uuid4().hex[:6]}\n".encode()
+    report = shared_inv.import_csv(data, file_name="c1.csv")
+    assert report.inserted == 0
+    assert report.errors["message"].tolist() == ["item_name must not contain control characters"]
+    assert _fingerprint(shared_inv)[:2] == before[:2]
+
+
+def test_lone_surrogates_are_validation_errors_everywhere_not_encoding_errors(inv, item_values):
+    item = inv.add(item_values)
+    before = _fingerprint(inv)
+    with pytest.raises(ValidationError, match="broken character"):
+        inv.add({**item_values, "item_name": "Desk\ud800", "sku": None})
+    with pytest.raises(ValidationError, match="broken character"):
+        inv.update(item["id"], {"supplier": "\udcffSupplier"}, version=item["version"])
+    with pytest.raises(ValidationError, match="broken character"):
+        inv.adjust_stock(item["id"], 1, "delivery \udcff")
+    for name in ("search", "category", "location"):
+        with pytest.raises(ValidationError, match=f"the {name} filter"):
+            inv.query(**{name: "x\udcff"})
+        with pytest.raises(ValidationError, match=f"the {name} filter"):
+            inv.export_csv(io.StringIO(), **{name: "\ud800"})
+    assert _fingerprint(inv) == before
+
+
+def test_a_file_name_with_bytes_that_are_not_utf8_is_shown_with_a_replacement_character(inv):
+    # Python hands undecodable bytes of a file name over as lone surrogates (os.fsdecode); the name is audited.
+    report = inv.import_csv((HEADER + "Desk,Furniture,1,10\n").encode(), file_name="stock\udcff.csv")
+    assert report.inserted == 1 and report.file == "stock\ufffd.csv"
+    assert "stock\ufffd.csv" in inv.audit_log(action="import").rows["detail"].iloc[0]
+
+
+def test_lookalike_skus_with_zero_width_characters_collide(inv, item_values):
+    inv.add({**item_values, "sku": "ZW-1"})
+    before = _fingerprint(inv)
+    for lookalike in ("ZW-1\u200b", "\ufeffZW-1", "ZW\u2060-1"):
+        with pytest.raises(ConflictError, match="ZW-1"):
+            inv.add({**item_values, "sku": lookalike})
+    data = (f"{HEADER.strip()},sku\nDesk,Tools,1,1,ZW-1\u200d\nChair,Tools,1,1,ZW-2\nStool,Tools,1,1,ZW-2\u200c\n"
+            ).encode()
+    report = inv.import_csv(data, file_name="lookalikes.csv")
+    assert report.inserted == 1 and sorted(report.errors["row"]) == [2, 4]
+    assert sorted(inv.query().rows["sku"]) == ["ZW-1", "ZW-2"]
+    assert _fingerprint(inv)[0] == before[0] + 1
+    # Upsert finds the item by its visible sku.
+    assert inv.import_csv(f"{HEADER.strip()},sku\nDesk,Tools,7,1,\u200bZW-1\n".encode(), mode="upsert").updated == 1
+
+
+def test_text_is_stored_nfc_so_both_spellings_are_one_value_and_both_find_it(inv, item_values):
+    item = inv.add({**item_values, "item_name": "Cafe\u0301 table", "category": "Cafe\u0301", "sku": "CAFE\u0301"})
+    assert (item["item_name"], item["category"], item["sku"]) == ("Caf\u00e9 table", "Caf\u00e9", "CAF\u00c9")
+    with pytest.raises(ConflictError):
+        inv.add({**item_values, "sku": "CAF\u00c9"})
+    for spelling in ("Cafe\u0301", "Caf\u00e9"):
+        assert inv.query(search=spelling).total == 1
+        assert inv.query(category=spelling).total == 1
+    report = inv.import_csv(f"{HEADER.strip()},sku\nDesk,Cafe\u0301,1,1,D-1\n".encode())
+    assert report.inserted == 1 and inv.query(category="Caf\u00e9").total == 2
+
+
+# -- searches no field can hold -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("search", ["x" * 50_000, "x" * 200_000, "%" * 25_001, "_" * 60_000, "\u00e9" * 30_000])
+def test_a_search_longer_than_any_field_matches_nothing_instead_of_failing(shared_inv, search):
+    shared_inv.add({"item_name": "x" * 100, "category": "Tools", "quantity": 1, "unit_price": "1.00",
+                    "description": "x" * 2000})
+    assert shared_inv.query(search=search).total == 0
+    assert shared_inv.query(search=search, count_limit=1000, sort_by="unit_price").rows.empty
+    buffer = io.StringIO()
+    assert shared_inv.export_csv(buffer, search=search) == 0
+    assert shared_inv.query(search="x" * 2000).total >= 1  # the longest search that can match still does
+
+
+# -- the Python API's argument types ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", [
+    lambda inv, item: inv.add([("item_name", "Desk")]),
+    lambda inv, item: inv.add(None),
+    lambda inv, item: inv.add("item_name=Desk"),
+    lambda inv, item: inv.update(item["id"], None, version=item["version"]),
+    lambda inv, item: inv.update(item["id"], [1, 2], version=item["version"]),
+    lambda inv, item: inv.update(item["id"], {"quantity": 2}, version="1"),
+    lambda inv, item: inv.update(item["id"], {"quantity": 2}, version=None),
+    lambda inv, item: inv.delete(item["id"], version=1.0),
+    lambda inv, item: inv.query(limit="10x"),
+    lambda inv, item: inv.query(limit=None),
+    lambda inv, item: inv.query(limit=2.5),
+    lambda inv, item: inv.query(limit=0),
+    lambda inv, item: inv.query(offset="0"),
+    lambda inv, item: inv.query(offset=-1),
+    lambda inv, item: inv.query(count_limit="many", search="x"),
+    lambda inv, item: inv.query(descending="yes"),
+    lambda inv, item: inv.query(after="x"),
+    lambda inv, item: inv.query(after=("Desk", "1")),
+    lambda inv, item: inv.query(status=3),
+    lambda inv, item: inv.query(sort_by=["item_name"]),
+], ids=lambda _: "call")
+def test_api_arguments_of_the_wrong_type_raise_a_typed_error_naming_them(shared_inv, item_values, call):
+    item = shared_inv.add({**item_values, "sku": None})
+    before = _fingerprint(shared_inv)
+    with pytest.raises(InvalidArgumentError) as exc:
+        call(shared_inv, item)
+    assert isinstance(exc.value, ValidationError) and isinstance(exc.value, ValueError)  # as documented, as before
+    assert len(exc.value.errors) == 1
+    _clear_message(exc.value)
+    assert _fingerprint(shared_inv) == before
+
+
+def test_ids_and_versions_taken_from_query_rows_are_accepted(inv, item_values):
+    inv.add(item_values)
+    rows = inv.query().rows
+    item_id, version = rows["id"].iloc[0], rows["version"].iloc[0]
+    assert type(item_id).__module__ == "numpy"  # what a DataFrame hands out: numpy integers
+    assert inv.get(item_id)["item_name"] == item_values["item_name"]
+    assert inv.adjust_stock(item_id, np.int64(3), "delivery")["quantity"] == 15
+    assert len(inv.history(item_id)) == 2
+    version = inv.query().rows["version"].iloc[0]
+    assert inv.update(item_id, {"location": "Shelf 2"}, version=version)["version"] == 3
+    page = inv.query(limit=np.int64(1), offset=np.int32(0), descending=np.bool_(True))
+    assert inv.query(after=page.last_key).rows.empty
+    inv.delete(item_id, version=inv.query().rows["version"].iloc[0])
+    assert inv.query().total == 0
+
+
+# -- blank lines before the header ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("blank", [b"\n", b"\r\n", b" ,\t, \n"])
+def test_megabytes_of_blank_lines_before_the_header_are_skipped(shared_inv, blank):
+    data = blank * (2_100_000 // len(blank)) + (HEADER + "Blank-lines desk,Furniture,1,10\n").encode()
+    report = shared_inv.import_csv(data, file_name="blank.csv")
+    assert (report.inserted, report.skipped) == (1, 0)
+    assert shared_inv.query(search="Blank-lines desk").total >= 1
+
+
+def test_a_first_line_over_a_megabyte_after_blank_lines_is_still_refused(shared_inv):
+    data = b"\n" * 1_500_000 + b"x" * (1 << 20) + b"\n" + HEADER.encode()
+    with pytest.raises(ImportRefusedError, match="longer than 1"):
+        shared_inv.import_csv(data, file_name="long.csv")

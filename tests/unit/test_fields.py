@@ -87,3 +87,57 @@ def test_parse_record_reports_every_bad_field_and_unknown_names():
 def test_parse_record_partial_checks_only_given_fields():
     clean, errors = parse_record({"quantity": "3"}, partial=True)
     assert clean == {"quantity": 3} and errors == {}
+
+
+@pytest.mark.parametrize("raw", ["a\x7fb", "a\x80b", "a\x85b", "a\x9bb", "a\x9fb"])
+def test_del_and_c1_controls_are_refused_like_the_other_control_characters(raw):
+    with pytest.raises(ValueError, match="item_name must not contain control characters"):
+        FIELD_BY_NAME["item_name"].parse(raw)
+
+
+def test_text_just_past_the_controls_is_accepted():
+    assert FIELD_BY_NAME["item_name"].parse("a\xa0b\u00e9\u00ff") == "a\xa0b\u00e9\u00ff"
+
+
+@pytest.mark.parametrize("raw", ["a\ud800", "\udcff.csv", "x\udfffy"])
+def test_a_lone_surrogate_is_a_field_error_not_an_encoding_error(raw):
+    with pytest.raises(ValueError) as exc:
+        FIELD_BY_NAME["supplier"].parse(raw)
+    assert str(exc.value) == "supplier must be valid text: it contains a broken character (an unpaired surrogate)"
+
+
+def test_text_is_stored_nfc_and_its_length_counted_after():
+    decomposed = "Cafe\u0301"
+    assert FIELD_BY_NAME["item_name"].parse(decomposed) == "Caf\u00e9"
+    assert FIELD_BY_NAME["category"].parse("e\u0301" * 50) == "\u00e9" * 50  # 100 code points, 50 characters
+
+
+@pytest.mark.parametrize("raw", ["ZW-1\u200b", "\u200bZW-1", "ZW\u200c-1", "ZW-\u200d1", "\u2060ZW-1", "ZW-1\ufeff",
+                                 " ZW-1 \u200b "])
+def test_zero_width_characters_are_removed_from_skus(raw):
+    assert FIELD_BY_NAME["sku"].parse(raw) == "ZW-1"
+
+
+def test_a_sku_of_zero_width_characters_only_is_no_sku():
+    assert FIELD_BY_NAME["sku"].parse("\u200b\u200d") is None
+
+
+TRICKY_TEXT = ["a\x7fb", "a\x85b", "\x9f", "a\ud800", "Cafe\u0301", "e\u0301" * 50, "e\u0301" * 101, "ZW-1\u200b",
+               "\u200b", "\u200b\ufeff", " \u2060x ", "\u00a3\u00b0", "plain"]
+
+
+@pytest.mark.parametrize("name", ["item_name", "category", "description", "sku"])
+def test_the_csv_importer_applies_the_same_text_rules_as_the_forms(name):
+    """``importing.validation`` checks whole columns at once; it must store and refuse exactly what parse does."""
+    from inventory_panel.importing.validation import OK, check_column, message
+
+    field = FIELD_BY_NAME[name]
+    column = check_column(field, TRICKY_TEXT)
+    for i, raw in enumerate(TRICKY_TEXT):
+        try:
+            expected = ("ok", field.parse(raw))
+        except ValueError as exc:
+            expected = ("error", str(exc))
+        code = int(column.codes[i])
+        got = ("error", message(field, code)) if code != OK else ("ok", None if column.empty[i] else column.text[i])
+        assert got == expected, f"{name} {raw!r}"
