@@ -10,7 +10,9 @@ import csv
 import json
 import logging
 import operator
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,11 +75,23 @@ log = logging.getLogger(__name__)
 ITEM_COLUMNS = ("id", *FIELD_NAMES, "version", "created_at", "created_by", "updated_at", "updated_by", "status")
 MOVEMENT_KINDS = ("receive", "issue", "count")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ESCAPED_PREFIXES = (*FORMULA_PREFIXES, "'")
 MAX_REASON = 500
 NO_LOCATION = "(no location)"
 SQLITE_SEARCH_SAMPLE = 2_000  # matches a search on SQLite collects before it trusts the sort index (a bound list)
 # What the app passes as ``query(count_limit=…)``: a search counts at most this many matches (past the page shown).
 SEARCH_COUNT_LIMIT = 1_000
+DENIAL_WINDOW = 60.0  # seconds: denials of one action in one session past the burst are coalesced over this long
+DENIAL_BURST = 3  # denials of one action audited one by one per window (a person retrying a button or two)
+
+
+@dataclass
+class _DenialWindow:
+    """Denials of one action in one session since ``start`` (monotonic seconds)."""
+
+    start: float
+    written: int = 0  # audited one by one
+    held: int = 0  # counted, not yet written
 
 
 @dataclass(frozen=True)
@@ -97,8 +111,13 @@ class Page:
 
 
 def escape_formula(value: Any) -> Any:
-    """Prefix text a spreadsheet would run as a formula with a quote (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix text a spreadsheet would run as a formula with a quote (OWASP CSV injection).
+
+    Text that starts with a quote already gets one more, so the escape can be undone exactly: the import removes
+    one quote before a formula character or a quote (``importing.validation.unescape_cell``), and a stored
+    ``'=1+1`` exports as ``''=1+1`` and imports as ``'=1+1`` again.
+    """
+    if isinstance(value, str) and value.startswith(ESCAPED_PREFIXES):
         return "'" + value
     return value
 
@@ -127,6 +146,9 @@ class Inventory:
         self.user = user
         self.settings = settings
         self.t = db.tables
+        self._denials: dict[str, _DenialWindow] = {}  # action -> this session's current denial window
+        self._denial_lock = threading.Lock()
+        self._clock: Callable[[], float] = time.monotonic
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
@@ -174,15 +196,54 @@ class Inventory:
             raise
 
     def require(self, action: str) -> None:
-        """Raise ``PermissionDeniedError`` (and audit the denial) unless the user may do ``action``."""
+        """Raise ``PermissionDeniedError`` (and audit the denial) unless the user may do ``action``.
+
+        Denials are audited per action and session (this object): the first ``DENIAL_BURST`` of a
+        ``DENIAL_WINDOW`` each get a row; the rest of that window are counted and written as one row with
+        ``{"count": n}`` at the next denial after the window, or by ``flush_denials`` (``close`` calls it).
+        A script clicking a refused button 15 times a second thus writes a few rows a minute, not 15 a second,
+        and the rows still add up to every denial. The error is raised every time.
+        """
         if self.user.can(action):
+            return
+        with self._denial_lock:
+            window = self._denials.get(action)
+            now = self._clock()
+            rows: list[tuple[str, int]] = []
+            if window is None or now - window.start >= DENIAL_WINDOW:
+                if window is not None and window.held:
+                    rows.append((action, window.held))
+                window = self._denials[action] = _DenialWindow(now)
+            if window.written < DENIAL_BURST:
+                window.written += 1
+                rows.append((action, 0))
+            else:
+                window.held += 1
+            self._audit_denials(rows)
+        raise PermissionDeniedError(self.user.name, self.user.role, ACTION_WORDS.get(action, action))
+
+    def flush_denials(self) -> None:
+        """Write the counts of denials still held back (end of a session)."""
+        with self._denial_lock:
+            rows = [(action, w.held) for action, w in self._denials.items() if w.held]
+            self._denials.clear()
+            self._audit_denials(rows)
+
+    def _audit_denials(self, rows: list[tuple[str, int]]) -> None:
+        """One ``denied`` row per (action, held count): 0 is a single denial, n > 0 that many coalesced ones."""
+        if not rows:
             return
         try:
             with self.transaction() as conn:
-                self.record_audit(conn, "denied", detail=f"{action} refused for role {self.user.role}")
+                for action, held in rows:
+                    detail = f"{action} refused for role {self.user.role}"
+                    if held:
+                        self.record_audit(conn, "denied", changes={"count": held},
+                                          detail=f"{detail}: {held} more times within {DENIAL_WINDOW:g} s")
+                    else:
+                        self.record_audit(conn, "denied", detail=detail)
         except Exception:
             log.exception("could not audit a permission denial")
-        raise PermissionDeniedError(self.user.name, self.user.role, ACTION_WORDS.get(action, action))
 
     def record_audit(self, conn: sa.Connection, action: str, *, item_id: int | None = None,
                      changes: dict[str, Any] | None = None, batch_id: str | None = None,
@@ -563,6 +624,7 @@ class Inventory:
         return template_csv()
 
     def close(self) -> None:
+        self.flush_denials()
         self.db.dispose()
 
     def __repr__(self) -> str:
@@ -709,6 +771,8 @@ def connect(url: str | None = None, *, user: str | None = None, role: str | None
             migrate.upgrade(db)
         except (OperationalError, SAInterfaceError) as exc:
             db.dispose()
+            if _is_busy(exc):  # another change holds the lock a migration needs: "busy", not "cannot reach"
+                raise DatabaseBusyError() from exc
             raise DatabaseUnavailableError(f"Cannot reach the database ({db.label}): {_first_line(exc)}") from exc
         except ProgrammingError as exc:
             # Typically a role without the privileges the schema needs (docs/security.md): one line, not a traceback.

