@@ -25,7 +25,13 @@ def alembic_config(db: Database, connection: sa.Connection | None = None) -> Con
 
 
 def upgrade(db: Database) -> None:
-    """Bring the schema to the newest migration; safe when several processes start at once."""
+    """Bring the schema to the newest migration; safe when several processes start at once.
+
+    A schema already at the newest migration is only read: every app start and CLI command connects through here,
+    and taking the write lock would make them wait for (or fail on) another process's write on SQLite.
+    """
+    if current_revision(db) == head_revision(db):
+        return
     with db.engine.connect().execution_options(write=True) as conn, conn.begin():
         if db.dialect == "postgresql":
             # Two app replicas starting together must not both create the tables.
