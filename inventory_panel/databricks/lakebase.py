@@ -10,7 +10,9 @@ Which credential, first match wins:
 - ``PGENDPOINT`` (Lakebase Autoscaling endpoint path) -> ``w.postgres.generate_database_credential(endpoint=…)``
 - ``LAKEBASE_INSTANCE_NAME`` (Lakebase Provisioned) -> ``w.database.generate_database_credential(instance_names=…)``
 - neither -> the workspace OAuth token of the identity the SDK authenticates as (an App's service principal, the
-  notebook user, a developer's CLI login).
+  notebook user, a developer's ``databricks auth login``). Lakebase accepts only OAuth tokens as passwords: when that
+  identity logs in with anything else (a personal access token, ``auth_type`` "pat"), the provider refuses with one
+  ``ConfigurationError`` line saying what to configure instead of sending a token Lakebase would reject.
 
 The token is cached and replaced ahead of its expiry (five minutes before, or half-way for short-lived tokens).
 One thread refreshes while the others keep using the still-valid token; if a refresh fails while the cached token
@@ -37,7 +39,10 @@ log = logging.getLogger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_LIFETIME = timedelta(hours=1)  # what Lakebase issues when a response carries no expiry
-PAT_RECHECK = timedelta(minutes=10)  # non-OAuth auth (a PAT) has no expiry; ask the SDK again now and then
+# What to configure when the workspace login gives no OAuth token (the one-line ConfigurationError).
+NO_OAUTH_HELP = ("set PGENDPOINT (Lakebase Autoscaling endpoint path) or LAKEBASE_INSTANCE_NAME "
+                 "(Lakebase Provisioned), or log in with OAuth: `databricks auth login` (a person) or "
+                 "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET (a service principal's OAuth M2M)")
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class LakebaseCredentials:
                 db_cred = w.database.generate_database_credential(instance_names=[self.target])
                 expires, token = _parse_rfc3339(db_cred.expiration_time), db_cred.token
             else:
-                token, expires = self._workspace_token(w, issued)
+                token, expires = self._workspace_token(w)
         except NotFound as exc:
             raise ConfigurationError(
                 f"{self.variable} {self.target!r} does not exist in the workspace: {first_line(exc)}") from None
@@ -154,13 +159,15 @@ class LakebaseCredentials:
         return Credential(token=token, issued=issued, expires=expires)
 
     @staticmethod
-    def _workspace_token(w: WorkspaceClient, now: datetime) -> tuple[str, datetime | None]:
+    def _workspace_token(w: WorkspaceClient) -> tuple[str, datetime | None]:
         try:
             token = w.config.oauth_token()
         except ValueError:
-            # Not an OAuth login (e.g. a personal access token): the SDK gives the header but no expiry.
-            header = w.config.authenticate().get("Authorization", "")
-            return header.partition(" ")[2], now + PAT_RECHECK
+            # Not an OAuth login (e.g. a personal access token): Lakebase would refuse that token as a password.
+            kind = "a personal access token" if w.config.auth_type == "pat" else f"{w.config.auth_type!r}"
+            raise ConfigurationError(
+                f"Lakebase accepts only OAuth tokens, but Databricks authentication here is {kind}: "
+                f"{NO_OAUTH_HELP}") from None
         expiry = token.expiry
         if expiry is not None and expiry.tzinfo is None:
             expiry = expiry.astimezone(UTC)  # the SDK stamps a naive local time

@@ -138,19 +138,57 @@ def test_without_lakebase_variables_the_workspace_oauth_token_is_the_password(la
     assert not workspace.requests(path="/api/2.0/database/credentials")
 
 
-def test_with_a_personal_access_token_that_token_is_the_password(lakebase, workspace, role, monkeypatch):
-    database = lakebase.create_role_and_database(role, workspace.pat)
-    lakebase_env(monkeypatch, lakebase, workspace, role, database)
+def _login_with_a_pat(monkeypatch, workspace: FakeWorkspace) -> None:
     monkeypatch.delenv("DATABRICKS_CLIENT_ID")
     monkeypatch.delenv("DATABRICKS_CLIENT_SECRET")
     monkeypatch.setenv("DATABRICKS_TOKEN", workspace.pat)
 
+
+def test_with_a_personal_access_token_and_no_lakebase_variables_it_says_what_to_configure(lakebase, workspace, role,
+                                                                                           monkeypatch):
+    # Lakebase accepts only OAuth tokens: the PAT must never be sent as the password (here it would even work,
+    # because this stand-in for Lakebase accepts any password it was given, so a login proves the PAT was sent).
+    database = lakebase.create_role_and_database(role, workspace.pat)
+    lakebase_env(monkeypatch, lakebase, workspace, role, database)
+    _login_with_a_pat(monkeypatch, workspace)
+    assert LakebaseCredentials(load_settings().postgres)._workspace().config.auth_type == "pat"  # the real SDK says
+
+    with pytest.raises(ip.ConfigurationError) as caught:
+        ip.connect(user="ana@example.com")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("Lakebase accepts only OAuth tokens, but Databricks authentication here is a personal "
+                              "access token")
+    for what in ("PGENDPOINT", "LAKEBASE_INSTANCE_NAME", "databricks auth login", "DATABRICKS_CLIENT_ID"):
+        assert what in message
+    assert not workspace.requests(path="/oidc/v1/token")
+
+
+def test_the_cli_reports_the_pat_error_in_one_line(lakebase, workspace, role, monkeypatch, capsys):
+    from inventory_panel import cli
+
+    lakebase_env(monkeypatch, lakebase, workspace, role, lakebase.create_role_and_database(role, workspace.pat))
+    _login_with_a_pat(monkeypatch, workspace)
+    assert cli.main(["init-db"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Lakebase accepts only OAuth tokens" in err[0], err
+
+
+@pytest.mark.parametrize("variable", ["PGENDPOINT", "LAKEBASE_INSTANCE_NAME"])
+def test_with_a_personal_access_token_the_lakebase_api_issues_the_credential(variable, lakebase, workspace, role,
+                                                                             monkeypatch):
+    # A PAT may still call the credential API: the password is then the OAuth credential Lakebase issued.
+    database = lakebase.create_role_and_database(role, workspace.database_token.value)
+    target = workspace.endpoint if variable == "PGENDPOINT" else workspace.instance
+    lakebase_env(monkeypatch, lakebase, workspace, role, database, **{variable: target})
+    _login_with_a_pat(monkeypatch, workspace)
     inv = ip.connect(user="ana@example.com")
     try:
         assert current_user(inv) == role
     finally:
         inv.close()
-    assert not workspace.requests(path="/oidc/v1/token")
+    calls = [c for c in workspace.requests("POST") if c.path.endswith("/credentials")]
+    assert [c.authorization for c in calls] == [f"Bearer {workspace.pat}"]
 
 
 def test_rotation_new_connections_use_the_new_token_and_work_in_flight_completes(lakebase, workspace, role,
