@@ -7,6 +7,9 @@ the next action after the server is back must simply work.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +29,7 @@ from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
 from inventory_panel.storage.engines import create_database
+from tests.conftest import SAMPLE_CSV
 from tests.support.postgres import PostgresServer, free_port
 
 pytestmark = pytest.mark.postgres
@@ -274,3 +278,104 @@ def test_a_restart_with_an_expired_credential_fails_clearly_then_recovers_with_a
     assert issued[0] == "token-1" and issued[-1] == "token-2"
     assert inv.get(item["id"])["quantity"] == 5  # the refused adjustment was not applied on the side
     inv.close()
+
+
+# -- a full disk and a read-only database through the CLI: one line, exit 2, nothing saved ------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
+    return subprocess.run([sys.executable, "-m", "inventory_panel.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=Path(__file__).resolve().parents[2])
+
+
+def _one_cli_line(status: int, err: str) -> str:
+    assert status == 2 and "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inventory-panel: "), err
+    return lines[0]
+
+
+def _items(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        schema = "" if url.startswith("sqlite") else "inventory_app."
+        count = conn.execute(sa.text(f"SELECT count(*) FROM {schema}inventory_items")).scalar_one()
+    engine.dispose()
+    return count
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_read_only_database_is_one_line_and_nothing_is_saved(running, backend, tmp_path):
+    if backend == "sqlite":
+        path = tmp_path / "inventory.db"
+        ip.connect(f"sqlite:///{path}", settings=load_settings({})).close()
+        # mode=ro: the read-only path SQLite takes for a file it may not write, which chmod cannot give root.
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+        check_url = f"sqlite:///{path}"
+    else:
+        name = f"ro_{uuid.uuid4().hex[:10]}"
+        url = check_url = running.create_database(name)
+        ip.connect(url, settings=load_settings({})).close()
+        # What a read replica or a database set read-only answers: SQLSTATE 25006 for every write.
+        running.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    result = _cli("--database-url", url, "import", str(SAMPLE_CSV))
+    assert "The database is read-only; nothing was saved." in _one_cli_line(result.returncode, result.stderr)
+    assert _items(check_url) == 0
+
+
+def _mount_tiny_tmpfs(folder: Path) -> None:
+    folder.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        pytest.skip(f"a full disk on PostgreSQL needs a 1 MB tmpfs, and mount failed: {result.stderr.strip()}")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_full_database_disk_is_one_line_and_nothing_is_saved(running, backend, tmp_path, monkeypatch, capsys):
+    source = tmp_path / "bolts.csv"  # 20,000 rows, 2.5 MB of text: more than the 1 MB tablespace below
+    source.write_text("item_name,category,quantity,unit_price,description\n"
+                      + "".join(f"Bolt {i},Hardware,1,0.10,{'zinc plated ' * 10}\n" for i in range(20_000)))
+    if backend == "sqlite":
+        from inventory_panel.storage import engines
+
+        url = f"sqlite:///{tmp_path / 'inventory.db'}"
+        ip.connect(url, settings=load_settings({})).close()
+        original = engines._sqlite_engine
+
+        def no_room_to_grow(*args: Any, **kwargs: Any) -> sa.Engine:
+            engine = original(*args, **kwargs)
+
+            @sa.event.listens_for(engine, "connect")
+            def _cap(dbapi_conn: Any, _record: Any) -> None:
+                # The file may not grow past its size now (max_page_count is raised to the current page count):
+                # the next page SQLite needs fails with SQLITE_FULL, "database or disk is full", as on a full disk.
+                dbapi_conn.execute("PRAGMA max_page_count = 1")
+
+            return engine
+
+        monkeypatch.setattr(engines, "_sqlite_engine", no_room_to_grow)
+        status = cli_main(["--database-url", url, "import", str(source)])
+        line = _one_cli_line(status, capsys.readouterr().err)
+        assert "The database is full (no space left on its disk); nothing was saved." in line
+        monkeypatch.undo()
+        assert _items(url) == 0
+        return
+    name = f"full_{uuid.uuid4().hex[:10]}"
+    url = running.create_database(name)
+    ip.connect(url, settings=load_settings({})).close()
+    folder = running.root / f"tiny_{name}"
+    _mount_tiny_tmpfs(folder)
+    try:
+        shutil.chown(folder, user="pgserver")  # the server's system user (tests/support/postgres.py, as root)
+        running.execute(f"CREATE TABLESPACE {name} LOCATION '{folder}'")
+        running.execute(f"ALTER TABLE inventory_app.inventory_items SET TABLESPACE {name}", database=name)
+        result = _cli("--database-url", url, "import", str(source))
+        _one_cli_line(result.returncode, result.stderr)  # 53100 "could not extend file": no traceback
+        assert _items(url) == 0
+    finally:
+        with contextlib.suppress(Exception):
+            running.execute("ALTER TABLE inventory_app.inventory_items SET TABLESPACE pg_default", database=name)
+            running.execute(f"DROP TABLESPACE {name}")
+        subprocess.run(["umount", str(folder)], check=False)
