@@ -10,10 +10,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# A websocket origin as Bokeh's --allow-websocket-origin takes it: host labels (or '*'), an optional port.
+ORIGIN_RE = re.compile(r"^(\*|[a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.(\*|[a-z0-9]([a-z0-9-]*[a-z0-9])?))*(:\d{1,5})?$")
 Role = Literal["viewer", "editor", "admin"]
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
 
@@ -88,6 +91,24 @@ def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
 
 def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(e.strip().lower() for e in env.get(name, "").split(",") if e.strip())
+
+
+def websocket_origins(env: Mapping[str, str], name: str = "INVENTORY_WS_ORIGINS") -> tuple[str, ...]:
+    """Comma-separated origins as Bokeh matches them (``host[:port]``, ``*`` wildcards): URLs give their host."""
+    origins: list[str] = []
+    for raw in env.get(name, "").split(","):
+        item = raw.strip().lower()
+        if not item:
+            continue
+        host = urlsplit(item if "://" in item else f"//{item}")
+        if (not ORIGIN_RE.match(host.netloc) or host.path not in ("", "/") or host.query or host.fragment
+                or host.scheme not in ("", "http", "https")):
+            raise ConfigurationError(
+                f"{name} must be comma-separated hosts such as dbc-dp-1234567890123456.cloud.databricks.com "
+                f"(or https:// URLs, '*' wildcards allowed), got {raw.strip()!r}")
+        if host.netloc not in origins:
+            origins.append(host.netloc)
+    return tuple(origins)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -9,7 +9,9 @@ automatically:
   cell shows a link through the driver proxy, ``{workspace}/driver-proxy/o/{org}/{cluster}/{port}/``. The proxy strips
   that prefix before forwarding, so the server runs at ``/``; Panel serves its resources with relative URLs and
   bokehjs derives the websocket URL from the page location, so the page and its websocket both go through the proxy.
-  The websocket origin allowed is the workspace's host.
+  The websocket origins allowed are the workspace's host plus ``INVENTORY_WS_ORIGINS`` (comma-separated hosts or
+  URLs, ``*`` wildcards allowed): the browser may reach the driver proxy on another host than the workspace, e.g.
+  ``dbc-dp-<org id>.cloud.databricks.com``, and its websocket then comes from that origin.
 
 The org (workspace) ID, cluster ID and workspace URL come from ``DATABRICKS_WORKSPACE_ID`` / ``DATABRICKS_CLUSTER_ID``
 / ``DATABRICKS_HOST`` when set, else from the Spark conf of the notebook's session
@@ -29,6 +31,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
+from ..settings import websocket_origins
 from .dashboard import workspace_url
 from .identity import on_databricks_runtime
 
@@ -75,6 +78,7 @@ class DriverContext:
     org_id: str
     cluster_id: str
     workspace: str | None
+    extra_origins: tuple[str, ...] = ()  # INVENTORY_WS_ORIGINS: where else the browser reaches the driver proxy
 
     def proxy_path(self, port: int) -> str:
         return f"/driver-proxy/o/{self.org_id}/{self.cluster_id}/{port}/"
@@ -84,15 +88,16 @@ class DriverContext:
 
     @property
     def websocket_origins(self) -> list[str]:
-        """The browser's origin host as Bokeh matches it; any origin when the workspace URL is unknown."""
-        if not self.workspace:
-            return ["*"]
-        return [urlsplit(self.workspace).netloc]
+        """The origins Bokeh accepts (host[:port]): the workspace's and ``extra_origins``; any when neither is known."""
+        origins = [urlsplit(self.workspace).netloc] if self.workspace else []
+        origins += [o for o in self.extra_origins if o not in origins]
+        return origins or ["*"]
 
 
 def driver_context(env: Mapping[str, str] | None = None, *, conf: Callable[[str], str | None] = _spark_conf,
                    org_id: str | None = None, cluster_id: str | None = None) -> DriverContext:
-    """Find the org, cluster and workspace URL (arguments, then environment, then Spark conf)."""
+    """Find the org, cluster and workspace URL (arguments, then environment, then Spark conf), and the extra
+    websocket origins (``INVENTORY_WS_ORIGINS``)."""
     env = os.environ if env is None else env
     org = org_id or env.get("DATABRICKS_WORKSPACE_ID", "").strip() or conf(SPARK_ORG_ID)
     cluster = cluster_id or env.get("DATABRICKS_CLUSTER_ID", "").strip() or conf(SPARK_CLUSTER_ID)
@@ -101,7 +106,8 @@ def driver_context(env: Mapping[str, str] | None = None, *, conf: Callable[[str]
             "Cannot find this cluster's driver proxy (no workspace/cluster ID): set DATABRICKS_WORKSPACE_ID and "
             "DATABRICKS_CLUSTER_ID, or run on a classic Databricks cluster (serverless has no driver proxy)")
     workspace = workspace_url(env.get("DATABRICKS_HOST") or conf(SPARK_WORKSPACE_URL))
-    return DriverContext(org_id=str(org), cluster_id=str(cluster), workspace=workspace)
+    return DriverContext(org_id=str(org), cluster_id=str(cluster), workspace=workspace,
+                         extra_origins=websocket_origins(env))
 
 
 def _port_is_free(address: str, port: int) -> bool:

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 
+import panel as pn
 import pytest
 from playwright.sync_api import expect
 from tornado import httpclient, httpserver, web, websocket
@@ -178,6 +179,64 @@ def test_the_inventory_app_from_a_notebook_works_through_the_driver_proxy(proxy,
         # the websocket through the proxy.
         page.locator('.tabulator-col[tabulator-field="quantity"] .tabulator-col-title').click()
         expect(names).to_have_text(["Torque Wrench", "Safety Gloves"])
+    finally:
+        shown.stop()
+        inventory.close()
+    _assert_everything_went_through_the_proxy(proxy, shown.port)
+    assert not errors, errors
+
+
+def _websocket_refused(port: int, origin: str) -> bool:
+    """Whether the Panel server on ``port`` refuses a websocket from ``origin`` (HTTP 403, before any session)."""
+
+    async def connect() -> bool:
+        request = httpclient.HTTPRequest(f"ws://127.0.0.1:{port}/ws", headers={"Origin": origin})
+        try:
+            conn = await websocket.websocket_connect(request, subprotocols=["bokeh", "not-a-token"])
+        except httpclient.HTTPClientError as exc:
+            return exc.code == 403
+        conn.close()
+        return False
+
+    result: list[bool] = []  # in a thread of its own: Playwright's sync API runs an event loop in this one
+    worker = threading.Thread(target=lambda: result.append(asyncio.run(connect())))
+    worker.start()
+    worker.join(30)
+    return result[0]
+
+
+def test_a_driver_proxy_on_another_host_needs_inventory_ws_origins(proxy, on_a_cluster, page, tmp_path, monkeypatch):
+    """The browser reaches the driver proxy on a host that is not the workspace's (a ``dbc-dp-…`` host).
+
+    Here the workspace is ``https://dbc-1234….cloud.databricks.com`` while the page and its websocket come from the
+    proxy at 127.0.0.1: refused until that origin is listed in ``INVENTORY_WS_ORIGINS``, then the app works.
+    """
+    monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-1234567890123456.cloud.databricks.com")
+    proxy_origin = f"http://127.0.0.1:{proxy.port}"
+    monkeypatch.delenv("INVENTORY_WS_ORIGINS", raising=False)
+    refused = notebook.show(pn.pane.Markdown("hello"), mode="driver-proxy", address="127.0.0.1", port=free_port())
+    try:
+        assert _websocket_refused(refused.port, proxy_origin)
+    finally:
+        refused.stop()
+
+    monkeypatch.setenv("INVENTORY_WS_ORIGINS", proxy_origin)
+    inventory = ip.connect(f"sqlite:///{tmp_path / 'inventory.db'}", user="nina@example.com", role="admin")
+    inventory.add({"item_name": "Torque Wrench", "category": "Tools", "quantity": 2, "unit_price": "89.00",
+                   "sku": "TW-1"})
+    inventory.add({"item_name": "Safety Gloves", "category": "Safety", "quantity": 400, "unit_price": "3.20",
+                   "sku": "SG-1"})
+    shown = notebook.show(inventory, mode="driver-proxy", address="127.0.0.1", port=free_port())
+    errors: list[str] = []
+    try:
+        assert shown.url.startswith("https://dbc-1234567890123456.cloud.databricks.com/driver-proxy/")
+        assert not _websocket_refused(shown.port, proxy_origin)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{proxy.url}/driver-proxy/o/{ORG}/{CLUSTER}/{shown.port}/")
+        names = page.locator('.tabulator-row .tabulator-cell[tabulator-field="item_name"]')
+        expect(names).to_have_text(["Safety Gloves", "Torque Wrench"])
+        page.locator('.tabulator-col[tabulator-field="quantity"] .tabulator-col-title').click()
+        expect(names).to_have_text(["Torque Wrench", "Safety Gloves"])  # the websocket round trip works
     finally:
         shown.stop()
         inventory.close()

@@ -64,3 +64,36 @@ def test_show_returns_the_object_in_jupyter_and_an_ipywidget_on_databricks():
 def test_show_refuses_an_unknown_mode():
     with pytest.raises(ConfigurationError, match="mode must be one of"):
         notebook.show(pn.pane.Markdown("x"), mode="popup")  # type: ignore[arg-type]
+
+
+def test_extra_websocket_origins_are_added_to_the_workspace_host():
+    # On some clouds the browser reaches the driver proxy on a dbc-dp-… host: its websocket comes from there.
+    env = {"INVENTORY_WS_ORIGINS": "https://dbc-dp-9876543210.cloud.databricks.com/, *.proxy.example.com:8443"}
+    context = notebook.driver_context(env, conf=SPARK_CONF.get)
+    assert context.websocket_origins == ["adb-9876543210.12.azuredatabricks.net",
+                                         "dbc-dp-9876543210.cloud.databricks.com", "*.proxy.example.com:8443"]
+    assert context.proxy_url(8050).startswith("https://adb-9876543210.12.azuredatabricks.net/driver-proxy/")
+
+
+def test_extra_origins_alone_when_the_workspace_url_is_unknown():
+    env = {"DATABRICKS_WORKSPACE_ID": "1", "DATABRICKS_CLUSTER_ID": "c", "INVENTORY_WS_ORIGINS": "dbc-dp-1.example.com"}
+    context = notebook.driver_context(env, conf=lambda _key: None)
+    assert context.websocket_origins == ["dbc-dp-1.example.com"]  # no longer any origin
+
+
+@pytest.mark.parametrize("bad", ["https://dbc-dp-1.example.com/path", "two words", "ftp://x.example.com",
+                                 "user@x.example.com", "x..example.com"])
+def test_a_bad_extra_origin_is_one_line_naming_the_variable(bad):
+    with pytest.raises(ConfigurationError, match=r"^INVENTORY_WS_ORIGINS must be comma-separated hosts") as caught:
+        notebook.driver_context({"INVENTORY_WS_ORIGINS": bad}, conf=SPARK_CONF.get)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_origins_match_as_bokeh_checks_them():
+    from bokeh.server.util import check_allowlist
+
+    origins = notebook.driver_context({"INVENTORY_WS_ORIGINS": "*.cloud.databricks.com"},
+                                      conf=SPARK_CONF.get).websocket_origins
+    assert check_allowlist("dbc-dp-9876543210.cloud.databricks.com", origins)
+    assert check_allowlist("adb-9876543210.12.azuredatabricks.net", origins)
+    assert not check_allowlist("evil.example.com", origins)
