@@ -11,6 +11,7 @@ from .errors import (
     DatabaseUnavailableError,
     ImportRefusedError,
     InsufficientStockError,
+    InvalidArgumentError,
     InventoryError,
     NotFoundError,
     PermissionDeniedError,
@@ -36,6 +37,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FIELDS", "ConfigurationError", "ConflictError", "DatabaseBusyError", "DatabaseUnavailableError",
-    "ImportRefusedError", "InsufficientStockError", "Inventory", "InventoryApp", "InventoryError", "NotFoundError",
-    "Page", "PermissionDeniedError", "ValidationError", "connect",
+    "ImportRefusedError", "InsufficientStockError", "InvalidArgumentError", "Inventory", "InventoryApp",
+    "InventoryError", "NotFoundError", "Page", "PermissionDeniedError", "ValidationError", "connect",
 ]
