@@ -23,7 +23,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from string import Template
 from typing import Any, Literal
 
 from databricks.sdk import WorkspaceClient
@@ -37,6 +36,7 @@ from ..errors import ConfigurationError
 from ..settings import Settings
 
 DASHBOARD_DEFINITION = Path(__file__).with_name("inventory.lvdash.json")
+SHIPPED_TABLE_RE = re.compile(r"\bFROM (inventory_items(?:_movements)?)\b")  # the file's own table names
 DEFAULT_DASHBOARD_PARENT = "/Shared/lakebase-inventory"
 DEFAULT_DASHBOARD_NAME = "Lakebase Inventory"
 ENDPOINT_RE = re.compile(r"^projects/[^/]+/branches/[^/]+/endpoints/[^/]+$")
@@ -274,10 +274,18 @@ def _quote(*parts: str) -> str:
 
 
 def dashboard_definition(catalog: str, schema: str, table: str) -> str:
-    """The shipped dashboard, its datasets pointed at the inventory tables in ``catalog``."""
-    text = Template(DASHBOARD_DEFINITION.read_text(encoding="utf-8")).substitute(
-        items=_quote(catalog, schema, table), movements=_quote(catalog, schema, f"{table}_movements"))
-    return json.dumps(json.loads(text), separators=(",", ":"))
+    """The shipped dashboard, its datasets pointed at the inventory tables in ``catalog``.
+
+    The file names its tables unqualified (``FROM inventory_items``) so that the bundle (``databricks.yml``) deploys it
+    as is, with ``dataset_catalog``/``dataset_schema``; here they become fully qualified names of ``table``.
+    """
+    definition = json.loads(DASHBOARD_DEFINITION.read_text(encoding="utf-8"))
+    names = {"inventory_items": _quote(catalog, schema, table),
+             "inventory_items_movements": _quote(catalog, schema, f"{table}_movements")}
+    for dataset in definition.get("datasets", []):
+        dataset["queryLines"] = [SHIPPED_TABLE_RE.sub(lambda m: f"FROM {names[m.group(1)]}", line)
+                                 for line in dataset.get("queryLines", [])]
+    return json.dumps(definition, separators=(",", ":"))
 
 
 def _contains(actual: Any, wanted: Any) -> bool:
