@@ -1,11 +1,19 @@
-"""``app.yaml`` deploys as is: its command is one ``panel serve`` accepts, and its env is what the app reads."""
+"""``app.yaml`` deploys as is: its command is one ``panel serve`` accepts, and its env is what the app reads.
+
+It also signs session ids (the forged-token attack of docs/security.md needs unsigned ones), and an App started
+without the signing secret — by app.yaml's command or by ``inventory-panel serve`` — refuses to start with one line
+naming ``BOKEH_SECRET_KEY``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import math
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +21,17 @@ import yaml
 from bokeh.server.util import check_allowlist
 from panel.command.serve import Serve
 
+import inventory_panel.cli as cli
 import inventory_panel.settings as settings_module
 from inventory_panel.settings import load_settings
+from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_YAML = yaml.safe_load((ROOT / "app.yaml").read_text(encoding="utf-8"))
 DOCS = (ROOT / "docs" / "databricks.md").read_text(encoding="utf-8")
-# Read by Panel itself (panel/config.py): the secret that signs its cookies.
-PANEL_VARIABLES = {"PANEL_COOKIE_SECRET"}
+# Read by Panel itself (panel/config.py): the secret that signs its cookies; by Bokeh (bokeh/settings.py) and
+# inventory_panel/databricks/identity.py: the secret that signs session ids.
+PANEL_VARIABLES = {"PANEL_COOKIE_SECRET", "BOKEH_SECRET_KEY"}
 
 
 def serve_args(port: str = "8000") -> argparse.Namespace:
@@ -69,6 +80,7 @@ def test_every_env_entry_is_read_by_the_app_and_has_one_source():
     known = variables_settings_reads() | PANEL_VARIABLES
     assert {"PGENDPOINT", "POSTGRES_SCHEMA", "DASHBOARD_ID", "INVENTORY_ADMINS"} <= known  # the scan works
     assert "PANEL_COOKIE_SECRET" in Path(importlib.import_module("panel.config").__file__).read_text(encoding="utf-8")
+    assert '"BOKEH_SECRET_KEY"' in Path(importlib.import_module("bokeh.settings").__file__).read_text(encoding="utf-8")
     names = [entry["name"] for entry in APP_YAML["env"]]
     assert len(names) == len(set(names))
     for entry in APP_YAML["env"]:
@@ -83,6 +95,7 @@ def test_no_secret_is_written_in_app_yaml_and_secrets_come_from_resources():
     assert not names & {"PGPASSWORD", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET", "INVENTORY_DATABASE_URL"}
     by_name = {entry["name"]: entry for entry in APP_YAML["env"]}
     assert by_name["PANEL_COOKIE_SECRET"] == {"name": "PANEL_COOKIE_SECRET", "valueFrom": "cookie-secret"}
+    assert by_name["BOKEH_SECRET_KEY"] == {"name": "BOKEH_SECRET_KEY", "valueFrom": "session-secret"}
     assert by_name["PGENDPOINT"] == {"name": "PGENDPOINT", "valueFrom": "postgres"}
 
 
@@ -110,3 +123,43 @@ def test_the_env_loads_into_lakebase_settings_as_databricks_would_run_it():
     assert settings.postgres.sslmode == "require"
     assert (settings.schema, settings.table) == ("inventory_app", "inventory_items")
     assert settings.default_role == "viewer" and settings.max_upload_mb == 16
+
+
+def test_the_command_signs_session_ids():
+    assert serve_args().session_ids == "signed"
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "BOKEH_", "INVENTORY_", "PG"))}
+    return subprocess.run(command, cwd=ROOT, env={**base, "DATABRICKS_APP_NAME": "lakebase-inventory", **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("how", ["app.yaml", "inventory-panel serve"])
+def test_an_app_without_the_session_secret_refuses_to_start(how, tmp_path):
+    port = str(free_port())
+    if how == "app.yaml":
+        command = [sys.executable, "-m", *[p.replace("$DATABRICKS_APP_PORT", port) for p in APP_YAML["command"]]]
+    else:
+        command = [sys.executable, "-m", "inventory_panel.cli", "serve", "--port", port]
+    done = _start(command, {"INVENTORY_DATABASE_URL": f"sqlite:///{tmp_path / 'inventory.db'}"})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0
+    assert len(lines) == 1 and "BOKEH_SECRET_KEY" in lines[0], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_inventory_panel_serve_signs_session_ids_when_it_has_the_secret(monkeypatch, tmp_path):
+    started: list[list[str]] = []
+    # `serve` becomes `panel serve` (execve) or waits for it (elsewhere): record the command instead.
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, env: started.append(cmd) or 0)
+    monkeypatch.setattr(cli.os, "execve", lambda path, cmd, env: started.append(cmd))
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'inventory.db'}")
+    monkeypatch.setenv("DATABRICKS_APP_NAME", "lakebase-inventory")
+    monkeypatch.setenv("BOKEH_SECRET_KEY", "s" * 64)
+    assert cli.main(["serve", "--port", "8123"]) == 0
+    command = " ".join(started[0])
+    assert "--session-ids signed" in command
+    monkeypatch.setenv("BOKEH_SECRET_KEY", "short")
+    assert cli.main(["serve", "--port", "8123"]) == 2  # a short secret is refused as well
+    assert len(started) == 1

@@ -1,12 +1,17 @@
 """Who the user is: Databricks Apps headers (only as an App), Panel auth, a Databricks notebook, local.
 
-The header cases go through a real Panel server: the identity is resolved from ``pn.state.headers`` of the session,
-exactly as the app does per session.
+The session cases go through a real Panel server and ``session_user``, exactly as the app resolves each session: in
+an App the identity comes from the request the proxy forwarded (the page request or the websocket upgrade), never
+from the session token's payload, and a session whose id is not signed with ``BOKEH_SECRET_KEY`` is refused. The
+whole attack against the served app is tests/ui/test_forged_token.py.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
@@ -15,14 +20,25 @@ import pytest
 from tornado.httputil import HTTPHeaders
 
 from inventory_panel.auth import User
-from inventory_panel.databricks.identity import forwarded_identity, resolve_user
+from inventory_panel.databricks.identity import (
+    forwarded_identity,
+    require_signed_session,
+    resolve_user,
+    session_secret,
+    session_user,
+)
+from inventory_panel.errors import ConfigurationError
 from inventory_panel.settings import load_settings
+from tests.support.bokeh_session import pull_document, session_token
 from tests.support.fake_workspace import FakeWorkspace, isolate_environment
 from tests.support.postgres import free_port
 
 APP = {"DATABRICKS_APP_NAME": "inventory"}
 FORWARDED = {"X-Forwarded-Email": "ana@example.com", "X-Forwarded-Preferred-Username": "ana",
              "X-Forwarded-User": "4242@1234567890123456"}
+BOSS = {"X-Forwarded-Email": "boss@example.com", "X-Forwarded-Preferred-Username": "boss",
+        "X-Forwarded-User": "1@1234567890123456"}
+SECRET = secrets.token_hex(32)
 
 
 @pytest.fixture
@@ -86,11 +102,49 @@ def _broken_client():
     raise OSError("connection refused")
 
 
-def session_identity_app(settings, users: list[User]):
+def test_a_header_sent_twice_is_no_identity(clean_env):
+    # The proxy sets each identity header once; a second copy was added by someone else.
+    twice = HTTPHeaders()
+    twice.add("X-Forwarded-Email", "boss@example.com")
+    twice.add("X-Forwarded-Email", "ana@example.com")
+    assert forwarded_identity(twice) is None
+    assert resolve_user(load_settings(APP), headers=twice) == User("anonymous", "viewer", "databricks-app")
+
+
+def test_in_an_app_panel_auth_cookies_do_not_count(clean_env):
+    # Behind the Apps proxy a cookie-borne Panel user (e.g. "guest") is not the proxy's word.
+    assert resolve_user(load_settings(APP), panel_user="root@example.com") == User("anonymous", "viewer",
+                                                                                  "databricks-app")
+
+
+def test_an_app_needs_a_strong_session_secret(clean_env):
+    with pytest.raises(ConfigurationError, match=r"^BOKEH_SECRET_KEY is not set"):
+        session_secret({})
+    with pytest.raises(ConfigurationError, match=r"^BOKEH_SECRET_KEY must be at least 32 characters, got 6$"):
+        session_secret({"BOKEH_SECRET_KEY": "secret"})
+    assert session_secret({"BOKEH_SECRET_KEY": SECRET}) == SECRET
+
+
+def test_only_session_ids_signed_with_the_secret_pass(clean_env):
+    from bokeh.util.token import generate_session_id
+
+    env = {"BOKEH_SECRET_KEY": SECRET}
+    require_signed_session(generate_session_id(secret_key=SECRET.encode(), signed=True), env)
+    for session_id in (generate_session_id(signed=False), generate_session_id(secret_key=b"x" * 32, signed=True),
+                       "", None):
+        with pytest.raises(ConfigurationError, match="session ids are not signed"):
+            require_signed_session(session_id, env)
+
+
+def session_identity_app(settings, users: list[User | Exception]):
     """A Panel app that records the user resolved for each session, as the inventory app does."""
 
     def app():
-        users.append(resolve_user(settings, headers=pn.state.headers, panel_user=pn.state.user))
+        try:
+            users.append(session_user(settings))
+        except ConfigurationError as exc:
+            users.append(exc)
+            return pn.pane.Markdown(str(exc))
         return pn.pane.Markdown(users[-1].name)
 
     return app
@@ -98,11 +152,14 @@ def session_identity_app(settings, users: list[User]):
 
 @pytest.fixture
 def serve() -> Iterator:
+    """``start(app, signed=False)``: the URL of ``app`` served in this process (signed session ids if asked)."""
     servers = []
 
-    def start(app) -> str:
+    def start(app, signed: bool = False) -> str:
         port = free_port()
-        servers.append(pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True, verbose=False))
+        signing = {"sign_sessions": True, "secret_key": SECRET.encode()} if signed else {}
+        servers.append(pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True, verbose=False,
+                                websocket_origin=[f"127.0.0.1:{port}"], **signing))
         return f"http://127.0.0.1:{port}/"
 
     yield start
@@ -110,23 +167,72 @@ def serve() -> Iterator:
         server.stop()
 
 
-def _open_session(url: str, headers: dict[str, str]) -> None:
+def _open_session(url: str, headers: dict[str, str], status: int = 200) -> None:
     request = urllib.request.Request(url, headers=headers)
     for _ in range(100):
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status == 200
+                assert response.status == status
                 return
+        except urllib.error.HTTPError as exc:
+            assert exc.code == status, exc
+            return
         except OSError:
             threading.Event().wait(0.05)
     raise AssertionError(f"{url} did not answer")
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    (APP, User("ana@example.com", "viewer", "databricks-app")),
+    ({**APP, "BOKEH_SECRET_KEY": SECRET}, User("ana@example.com", "viewer", "databricks-app")),
     ({"INVENTORY_USER": "dev@example.com"}, User("dev@example.com", "admin", "local")),
 ])
-def test_identity_from_the_headers_of_a_real_panel_session(env, expected, serve, clean_env):
-    users: list[User] = []
-    _open_session(serve(session_identity_app(load_settings(env), users)), FORWARDED)
+def test_identity_of_a_real_panel_session(env, expected, serve, clean_env):
+    for key, value in env.items():
+        clean_env.setenv(key, value)
+    users: list[User | Exception] = []
+    _open_session(serve(session_identity_app(load_settings(env), users), signed="BOKEH_SECRET_KEY" in env), FORWARDED)
     assert users == [expected]
+
+
+def test_an_app_session_is_who_the_proxy_forwarded_not_who_the_token_names(serve, clean_env):
+    """A validly signed token naming the admin — one the admin was issued — used by ana over her own requests.
+
+    The session is created by ana's page request, or by her websocket upgrade: either way it is ana.
+    """
+    env = {**APP, "BOKEH_SECRET_KEY": SECRET, "INVENTORY_ADMINS": "boss@example.com"}
+    for key, value in env.items():
+        clean_env.setenv(key, value)
+    users: list[User | Exception] = []
+    url = serve(session_identity_app(load_settings(env), users), signed=True)
+    _open_session(f"{url}?bokeh-token={urllib.parse.quote(session_token(BOSS, SECRET))}", FORWARDED)
+    document = pull_document(url.replace("http://", "ws://") + "ws", session_token(BOSS, SECRET), FORWARDED)
+    assert document is not None and "ana@example.com" in document
+    ana = User("ana@example.com", "viewer", "databricks-app")
+    assert users == [ana, ana]
+
+
+def test_an_app_session_with_an_unsigned_id_is_refused(serve, clean_env):
+    """Served without ``--session-ids signed`` (or without the secret), an App gives nobody an identity."""
+    env = {**APP, "BOKEH_SECRET_KEY": SECRET}
+    for key, value in env.items():
+        clean_env.setenv(key, value)
+    users: list[User | Exception] = []
+    url = serve(session_identity_app(load_settings(env), users))
+    _open_session(url, FORWARDED)
+    clean_env.delenv("BOKEH_SECRET_KEY")
+    _open_session(url, FORWARDED)
+    assert [str(u) for u in users] == [
+        "session ids are not signed: a Databricks App must be served with --session-ids signed and "
+        "BOKEH_SECRET_KEY set (see app.yaml)",
+        "BOKEH_SECRET_KEY is not set: a Databricks App must sign its session ids with a secret "
+        "(add the session-secret resource, see docs/databricks.md)"]
+
+
+def test_a_forged_token_is_refused_by_a_signing_server(serve, clean_env):
+    for key, value in {**APP, "BOKEH_SECRET_KEY": SECRET}.items():
+        clean_env.setenv(key, value)
+    users: list[User | Exception] = []
+    url = serve(session_identity_app(load_settings(APP), users), signed=True)
+    _open_session(f"{url}?bokeh-token={session_token(BOSS)}", FORWARDED, status=403)
+    assert pull_document(url.replace("http://", "ws://") + "ws", session_token(BOSS), FORWARDED) is None
+    assert users == []
