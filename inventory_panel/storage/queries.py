@@ -47,8 +47,10 @@ class Filters:
             # PostgreSQL cannot even receive a NUL, no driver a lone surrogate; refuse what the field rules refuse.
             if not isinstance(text, str) or has_control_chars(text) or has_surrogates(text):
                 raise ValidationError({name: f"the {name} filter must be valid text without control characters"})
-            # Stored text is NFC (fields.normalize_text): a filter typed decomposed must match it all the same.
-            object.__setattr__(self, name, normalize_text(text))
+        if self.search is not None:
+            # Stored text is NFC (fields.normalize_text): a search typed decomposed must find it all the same.
+            # (Category and location stay as given: they are picked from the stored values, whatever their form.)
+            object.__setattr__(self, "search", normalize_text(self.search))
 
 
 def status_expr(items: sa.Table) -> sa.ColumnElement[str]:
