@@ -215,7 +215,8 @@ def _export(args: argparse.Namespace) -> int:
             try:
                 count = inv.export_csv(args.output, **filters)
             except OSError as exc:  # a full disk, no permission, a folder removed meanwhile
-                raise _cannot_write(args.output, exc, " The file is incomplete.") from exc
+                started = Path(args.output).exists() and not Path(args.output).is_dir()
+                raise _cannot_write(args.output, exc, " The file is incomplete." if started else "") from exc
             print(f"Exported {count} items to {args.output}", file=sys.stderr)
         else:
             try:
