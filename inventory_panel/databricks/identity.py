@@ -14,8 +14,10 @@ Order, first match wins:
 A served session (``session_user``) in an App takes the headers from the HTTP request that opened the session as it
 reached the server — the page request or the websocket upgrade, both stamped by the proxy — and never from
 ``pn.state.headers``: Bokeh fills those from the session token's payload, which a client can write itself. The
-session must also carry a session id signed with ``BOKEH_SECRET_KEY`` (``--session-ids signed``), or it is refused:
-docs/security.md, "Identity in a Databricks App".
+session must also carry a session id signed with ``BOKEH_SECRET_KEY`` (``--session-ids signed``), or it is refused;
+and a websocket that would join a session opened by someone else is refused (``request_user``, Bokeh's auth hook,
+installed by ``--auth-module inventory_panel/databricks/app_auth.py``): docs/security.md, "Identity in a Databricks
+App".
 """
 
 from __future__ import annotations
@@ -32,8 +34,13 @@ from ..settings import Settings
 log = logging.getLogger(__name__)
 
 FORWARDED_IDENTITY_HEADERS = ("X-Forwarded-Email", "X-Forwarded-Preferred-Username", "X-Forwarded-User")
+# The person's own OAuth token, forwarded by the Apps proxy when the app has user authorization (user_api_scopes).
+ACCESS_TOKEN_HEADER = "X-Forwarded-Access-Token"
 ANONYMOUS = "anonymous"
 SECRET_VARIABLE = "BOKEH_SECRET_KEY"
+# Session id -> the (lower-case) identity the proxy forwarded on the request that created the session, in this
+# server process; entries leave with their session.
+_SESSION_OWNERS: dict[str, str] = {}
 # Bokeh warns below 32 characters; a secret resource made as docs/databricks.md says has 64 hex digits.
 MIN_SECRET_LENGTH = 32
 
@@ -159,5 +166,58 @@ def session_user(settings: Settings) -> User:
     if settings.is_databricks_app:
         context = pn.state.curdoc.session_context if pn.state.curdoc else None
         require_signed_session(getattr(context, "id", None))
-        return resolve_user(settings, headers=session_request_headers(context))
+        user = resolve_user(settings, headers=session_request_headers(context))
+        _SESSION_OWNERS[context.id] = user.name.lower()
+        pn.state.on_session_destroyed(_forget_owner)
+        return user
     return resolve_user(settings, panel_user=pn.state.user)
+
+
+def _forget_owner(session_context: Any) -> None:
+    _SESSION_OWNERS.pop(session_context.id, None)
+
+
+def request_user(handler: Any) -> str | None:
+    """Bokeh's ``get_user`` auth hook in an App: who sent this request, or None to refuse a websocket upgrade.
+
+    A Bokeh session accepts any websocket that presents its token; the token is in the page of the person who
+    opened the session. Whoever else presents it (a copied page, a leaked URL) would join that person's session
+    and act as them. So a websocket upgrade for a session that exists here is let through only for the person
+    the proxy forwarded when the session was created (a refusal is a 403 before the handshake). Page requests
+    are never refused: a request without identity headers is the anonymous viewer of ``resolve_user``.
+    """
+    from bokeh.util.token import get_session_id
+
+    identity = forwarded_identity(handler.request.headers) or ANONYMOUS
+    protocols = [part.strip() for part in handler.request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    if len(protocols) != 2:
+        return identity  # not a Bokeh websocket upgrade (or one Bokeh refuses itself)
+    try:
+        session_id = get_session_id(protocols[1])
+    except Exception:  # noqa: BLE001 - a malformed token: Bokeh refuses it after the handshake
+        return identity
+    owner = _SESSION_OWNERS.get(session_id)
+    if owner is not None and owner != identity.lower():
+        log.warning("refused a websocket to a session opened by someone else (session %s…, sent by %s)",
+                    str(session_id)[:8], identity)
+        return None
+    return identity
+
+
+def session_access_token(settings: Settings) -> str | None:
+    """On behalf of the user: the OAuth token the Apps proxy forwarded for the person behind this session.
+
+    Only in an App with ``INVENTORY_ON_BEHALF_OF_USER`` on, and only from the request that opened the session (as
+    for the identity headers: never ``pn.state.headers``, which the session token's payload fills). None otherwise —
+    no user authorization configured, a request without the header — and the caller then acts as the app's service
+    principal. Call it while the session is being created (the view's ``__init__``); the token stays on the server.
+    """
+    if not (settings.is_databricks_app and settings.on_behalf_of_user):
+        return None
+    import panel as pn
+
+    context = pn.state.curdoc.session_context if pn.state.curdoc else None
+    token = header(session_request_headers(context), ACCESS_TOKEN_HEADER) if context is not None else None
+    if token is None:
+        log.info("no %s on this session's request: acting as the app's service principal", ACCESS_TOKEN_HEADER)
+    return token

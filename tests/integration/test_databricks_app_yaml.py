@@ -125,8 +125,10 @@ def test_the_env_loads_into_lakebase_settings_as_databricks_would_run_it():
     assert settings.default_role == "viewer" and settings.max_upload_mb == 16
 
 
-def test_the_command_signs_session_ids():
-    assert serve_args().session_ids == "signed"
+def test_the_command_signs_session_ids_and_guards_websockets():
+    args = serve_args()
+    assert args.session_ids == "signed"
+    assert args.auth_module == "inventory_panel/databricks/app_auth.py" and (ROOT / args.auth_module).is_file()
 
 
 def _start(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -160,6 +162,7 @@ def test_inventory_panel_serve_signs_session_ids_when_it_has_the_secret(monkeypa
     assert cli.main(["serve", "--port", "8123"]) == 0
     command = " ".join(started[0])
     assert "--session-ids signed" in command
+    assert f"--auth-module {ROOT / 'inventory_panel' / 'databricks' / 'app_auth.py'}" in command
     monkeypatch.setenv("BOKEH_SECRET_KEY", "short")
     assert cli.main(["serve", "--port", "8123"]) == 2  # a short secret is refused as well
     assert len(started) == 1

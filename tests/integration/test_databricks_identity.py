@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import panel as pn
 import pytest
@@ -29,7 +30,7 @@ from inventory_panel.databricks.identity import (
 )
 from inventory_panel.errors import ConfigurationError
 from inventory_panel.settings import load_settings
-from tests.support.bokeh_session import pull_document, session_token
+from tests.support.bokeh_session import page_token, pull_document, session_token
 from tests.support.fake_workspace import FakeWorkspace, isolate_environment
 from tests.support.postgres import free_port
 
@@ -39,6 +40,7 @@ FORWARDED = {"X-Forwarded-Email": "ana@example.com", "X-Forwarded-Preferred-User
 BOSS = {"X-Forwarded-Email": "boss@example.com", "X-Forwarded-Preferred-Username": "boss",
         "X-Forwarded-User": "1@1234567890123456"}
 SECRET = secrets.token_hex(32)
+APP_AUTH = Path(__file__).resolve().parents[2] / "inventory_panel" / "databricks" / "app_auth.py"
 
 
 @pytest.fixture
@@ -152,12 +154,19 @@ def session_identity_app(settings, users: list[User | Exception]):
 
 @pytest.fixture
 def serve() -> Iterator:
-    """``start(app, signed=False)``: the URL of ``app`` served in this process (signed session ids if asked)."""
+    """``start(app, signed=False, guarded=False)``: the URL of ``app`` served in this process.
+
+    ``signed``: signed session ids; ``guarded``: app.yaml's auth module (``inventory_panel/databricks/app_auth.py``).
+    """
     servers = []
 
-    def start(app, signed: bool = False) -> str:
+    def start(app, signed: bool = False, guarded: bool = False) -> str:
         port = free_port()
         signing = {"sign_sessions": True, "secret_key": SECRET.encode()} if signed else {}
+        if guarded:  # as app.yaml's --auth-module
+            from bokeh.server.auth_provider import AuthModule
+
+            signing["auth_provider"] = AuthModule(str(APP_AUTH))
         servers.append(pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True, verbose=False,
                                 websocket_origin=[f"127.0.0.1:{port}"], **signing))
         return f"http://127.0.0.1:{port}/"
@@ -236,3 +245,46 @@ def test_a_forged_token_is_refused_by_a_signing_server(serve, clean_env):
     _open_session(f"{url}?bokeh-token={session_token(BOSS)}", FORWARDED, status=403)
     assert pull_document(url.replace("http://", "ws://") + "ws", session_token(BOSS), FORWARDED) is None
     assert users == []
+
+
+def _page(url: str, headers: dict[str, str]) -> str:
+    """The app page for a person (waiting for the server to listen)."""
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
+                return response.read().decode("utf-8")
+        except urllib.error.URLError as exc:
+            if not isinstance(exc.reason, ConnectionRefusedError):
+                raise
+            threading.Event().wait(0.05)
+    raise AssertionError(f"{url} did not answer")
+
+
+def test_a_token_copied_from_another_persons_page_does_not_join_their_session(serve, clean_env):
+    """boss opens the app; ana presents the token from boss's page over her own proxied websocket: refused."""
+    env = {**APP, "BOKEH_SECRET_KEY": SECRET, "INVENTORY_ADMINS": "boss@example.com"}
+    for key, value in env.items():
+        clean_env.setenv(key, value)
+    users: list[User | Exception] = []
+    url = serve(session_identity_app(load_settings(env), users), signed=True, guarded=True)
+    ws_url = url.replace("http://", "ws://") + "ws"
+    boss_token = page_token(_page(url, BOSS))
+    assert users == [User("boss@example.com", "admin", "databricks-app")]
+
+    assert pull_document(ws_url, boss_token, FORWARDED) is None  # ana with boss's token
+    assert pull_document(ws_url, boss_token, {}) is None  # nobody (no identity headers) with boss's token
+    assert "boss@example.com" in (pull_document(ws_url, boss_token, BOSS) or "")  # boss himself gets in
+    # ana's own page and websocket work as ever
+    ana_token = page_token(_page(url, FORWARDED))
+    assert "ana@example.com" in (pull_document(ws_url, ana_token, FORWARDED) or "")
+
+
+def test_the_auth_hook_lets_page_requests_through_and_names_the_sender(clean_env):
+    from types import SimpleNamespace
+
+    from inventory_panel.databricks.identity import request_user
+
+    assert request_user(SimpleNamespace(request=SimpleNamespace(headers=HTTPHeaders(FORWARDED)))) == "ana@example.com"
+    assert request_user(SimpleNamespace(request=SimpleNamespace(headers=HTTPHeaders()))) == "anonymous"
+    malformed = HTTPHeaders({**FORWARDED, "Sec-WebSocket-Protocol": "bokeh, not-a-token"})
+    assert request_user(SimpleNamespace(request=SimpleNamespace(headers=malformed))) == "ana@example.com"

@@ -9,7 +9,9 @@ whose payload claims the headers of an admin (``bokeh.util.token``, as anyone ca
 - opens ``/app?bokeh-token=<forged token>`` in Chromium and, if the app appears, deletes an item through it;
 - opens the app's websocket with that token directly and pulls the document it is given.
 
-Both are refused: no page, no session, the item is still there, and no audit row names the admin.
+Both are refused: no page, no session, the item is still there, and no audit row names the admin. Last, the viewer
+presents a genuine token — copied from the admin's own page — over their own websocket: refused too, where it would
+otherwise have joined the admin's session.
 """
 
 from __future__ import annotations
@@ -183,3 +185,11 @@ def test_a_forged_token_on_the_websocket_is_refused(deployed):
     assert document is None or ADMIN not in document, "the forged token opened a session as the admin"
     assert document is None, "the forged token opened a session"
     assert deployed.target_exists()
+
+
+def test_a_token_from_the_admins_page_does_not_let_the_viewer_into_the_admins_session(deployed):
+    ws_url = deployed.url.replace("http://", "ws://") + "/ws"
+    with urllib.request.urlopen(urllib.request.Request(deployed.url, headers=proxied(ADMIN)), timeout=60) as page:
+        admins_token = page_token(page.read().decode("utf-8"))
+    assert pull_document(ws_url, admins_token, proxied(VIEWER)) is None
+    assert ADMIN in (pull_document(ws_url, admins_token, proxied(ADMIN)) or "")  # the admin's own websocket works
