@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_FILE = ROOT / "app.py"
+APP_AUTH_FILE = ROOT / "inventory_panel" / "databricks" / "app_auth.py"
 SAMPLE_CSV = ROOT / "sample_inventory.csv"
 
 
@@ -259,6 +260,8 @@ def _serve(args: argparse.Namespace) -> int:
     sign = bool(env.get("BOKEH_SECRET_KEY"))
     cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), *serve_args(settings.max_upload_mb, args.port,
                                                                                  args.address, sign_sessions=sign)]
+    if settings.is_databricks_app:  # as app.yaml: no joining another person's session with their token
+        cmd += ["--auth-module", str(APP_AUTH_FILE)]
     if args.show:
         cmd.append("--show")
     if os.name != "posix":
