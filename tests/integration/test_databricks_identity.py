@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import panel as pn
 import pytest
@@ -280,11 +281,29 @@ def test_a_token_copied_from_another_persons_page_does_not_join_their_session(se
 
 
 def test_the_auth_hook_lets_page_requests_through_and_names_the_sender(clean_env):
-    from types import SimpleNamespace
-
     from inventory_panel.databricks.identity import request_user
 
     assert request_user(SimpleNamespace(request=SimpleNamespace(headers=HTTPHeaders(FORWARDED)))) == "ana@example.com"
     assert request_user(SimpleNamespace(request=SimpleNamespace(headers=HTTPHeaders()))) == "anonymous"
     malformed = HTTPHeaders({**FORWARDED, "Sec-WebSocket-Protocol": "bokeh, not-a-token"})
     assert request_user(SimpleNamespace(request=SimpleNamespace(headers=malformed))) == "ana@example.com"
+
+
+def test_bokeh_still_hides_the_real_request_behind_the_token_payload():
+    """docs/workarounds.md, "Bokeh: the request that opened a session": fails when the workaround can go or breaks.
+
+    ``session_context.request.headers`` are the token payload's; the real request is only the private ``_request``.
+    If Bokeh starts answering ``headers`` from the real request, the workaround can go; if ``_request`` goes away,
+    ``session_request_headers`` must change (until then every App user would be anonymous).
+    """
+    from bokeh.server.contexts import _RequestProxy
+    from tornado.httputil import HTTPServerRequest, RequestStartLine
+
+    from inventory_panel.databricks.identity import session_request_headers
+
+    headers = HTTPHeaders({"Host": "inventory.aws.databricksapps.com", **FORWARDED})
+    real = HTTPServerRequest(start_line=RequestStartLine("GET", "/app", "HTTP/1.1"), headers=headers)
+    proxy = _RequestProxy(real, headers=dict(BOSS), cookies={}, arguments={})
+    assert proxy.headers["X-Forwarded-Email"] == "boss@example.com"  # the payload's word
+    assert proxy._request is real
+    assert forwarded_identity(session_request_headers(SimpleNamespace(request=proxy))) == "ana@example.com"
