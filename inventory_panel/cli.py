@@ -1,4 +1,5 @@
-"""The ``inventory-panel`` command (DESIGN.md section 5): serve, init-db, import, export, load-sample.
+"""The ``inventory-panel`` command (DESIGN.md section 5): serve, init-db, import, export, load-sample, and
+``databricks setup|doctor`` (``databricks/commands.py``).
 
 Every failure (bad setting, database unreachable, busy, full or read-only, role, refused file, a file that cannot be
 written) ends in one clear line on stderr and exit status 2, never a traceback; ``INVENTORY_LOG_LEVEL=DEBUG`` logs
@@ -43,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--address", default="127.0.0.1")
     s.add_argument("--show", action="store_true", help="open the app in a browser")
 
-    sub.add_parser("init-db", help="create or upgrade the tables (migrations)")
+    d = sub.add_parser("init-db", help="create or upgrade the tables (migrations)")
+    d.add_argument("--grant-to", metavar="ROLE", default=os.environ.get("INVENTORY_APP_PRINCIPAL", "").strip() or None,
+                   help="then grant this PostgreSQL role (the app's service principal client ID) what the app needs "
+                        "(default: INVENTORY_APP_PRINCIPAL)")
 
     i = sub.add_parser("import", help="import a CSV file (DESIGN.md section 6 rules)")
     i.add_argument("file")
@@ -61,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--status", choices=("low", "out", "ok"))
 
     sub.add_parser("load-sample", help="import sample_inventory.csv if the inventory is empty")
+
+    from .databricks.commands import add_parser as add_databricks
+
+    add_databricks(sub)
     return p
 
 
@@ -154,6 +162,12 @@ def _init_db(args: argparse.Namespace) -> int:
     inv = _connect(args)
     print(f"Database ready: {inv.database_label}")
     inv.close()
+    if args.grant_to:  # after every migration: tables a new migration created get the app's grants too
+        from .databricks.commands import grant_after_migration
+
+        statements = grant_after_migration(args.database_url, args.grant_to)
+        print(f"Grants for {args.grant_to}: " + (f"{len(statements)} privileges granted or revoked" if statements
+                                                 else "unchanged"))
     return 0
 
 
@@ -289,7 +303,14 @@ def serve_args(max_upload_mb: int, port: int, address: str, *, sign_sessions: bo
     # arrives, so the old value would be saved. Long work (CSV import) runs in its own worker thread instead.
 
 
-_COMMANDS = {"init-db": _init_db, "import": _import, "export": _export, "load-sample": _load_sample}
+def _databricks(args: argparse.Namespace) -> int:
+    from .databricks.commands import run
+
+    return run(args)
+
+
+_COMMANDS = {"init-db": _init_db, "import": _import, "export": _export, "load-sample": _load_sample,
+             "databricks": _databricks}
 
 if __name__ == "__main__":
     sys.exit(main())

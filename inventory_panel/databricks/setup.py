@@ -1,16 +1,22 @@
-"""Workspace setup a person runs once (``notebooks/lakebase_setup.ipynb``); every step is idempotent.
+"""Workspace setup, run once and again after each upgrade (``inventory-panel databricks setup`` and
+``notebooks/lakebase_setup.ipynb`` call ``run_setup``); every step is idempotent.
 
 Each step reads first and creates or changes only what is missing or different, so running it again is safe and
 sends no writes when nothing changed:
 
 1. ``ensure_app_role`` — a Postgres role for the app's service principal that logs in with Databricks OAuth (the same
    as ``SELECT databricks_create_role('<client id>', 'SERVICE_PRINCIPAL')`` in SQL).
-2. ``ensure_catalog`` — the Lakebase database registered as a Unity Catalog catalog (the database is created if it
+2. ``ensure_database_access`` — ``CAN_USE`` for the service principal on the Lakebase project/instance, without
+   which the workspace refuses it a database credential (``sharing.py``).
+3. ``ensure_catalog`` — the Lakebase database registered as a Unity Catalog catalog (the database is created if it
    is missing), so ``{catalog}.{POSTGRES_SCHEMA}.{POSTGRES_TABLE}`` is queryable from Databricks SQL, near real time,
-   without copying.
-3. ``ensure_synced_table`` — reference data kept in Unity Catalog (suppliers, locations, …) synced into Lakebase.
-4. ``ensure_dashboard`` — the AI/BI dashboard whose definition ships in this package (``inventory.lvdash.json``),
-   pointed at the inventory tables of step 2, created or updated, and published.
+   without copying. Querying it needs a *serverless* SQL warehouse.
+4. ``ensure_tables_and_grants`` — the migrations, run as the person running setup (who then owns the tables), and
+   the app's PostgreSQL grants on the schema, tables and sequences (``grants.py``).
+5. ``ensure_dashboard`` — the AI/BI dashboard whose definition ships in this package (``inventory.lvdash.json``),
+   pointed at the inventory tables of step 3, created or updated, and published; ``ensure_dashboard_sharing`` then
+   gives ``CAN_READ`` to the service principal and the app's users group.
+6. ``check_embedding`` — the workspace allows embedding dashboards in the app's domain (optionally approves it).
 
 Both Lakebase flavours are handled: Autoscaling (``PGENDPOINT`` -> ``w.postgres``) and Provisioned
 (``LAKEBASE_INSTANCE_NAME`` -> ``w.database``).
@@ -34,6 +40,9 @@ from databricks.sdk.service import postgres as pgapi
 
 from ..errors import ConfigurationError
 from ..settings import Settings
+from ..storage.engines import Database
+from ..storage.migrate import upgrade
+from . import grants, sharing
 
 DASHBOARD_DEFINITION = Path(__file__).with_name("inventory.lvdash.json")
 SHIPPED_TABLE_RE = re.compile(r"\bFROM (inventory_items(?:_movements)?)\b")  # the file's own table names
@@ -41,11 +50,9 @@ DEFAULT_DASHBOARD_PARENT = "/Shared/lakebase-inventory"
 DEFAULT_DASHBOARD_NAME = "Lakebase Inventory"
 ENDPOINT_RE = re.compile(r"^projects/[^/]+/branches/[^/]+/endpoints/[^/]+$")
 ROLE_ID_RE = re.compile(r"^[a-z0-9-]{4,63}$")
-UC_NAME_RE = re.compile(r"^[A-Za-z0-9_`-]+(\.[A-Za-z0-9_`-]+){2}$")
 WAIT = LroOptions(timeout=timedelta(minutes=20))
 
-Action = Literal["created", "exists", "updated", "unchanged", "published"]
-Scheduling = Literal["SNAPSHOT", "TRIGGERED", "CONTINUOUS"]
+Action = Literal["created", "exists", "updated", "unchanged", "published", "granted", "missing"]
 
 
 @dataclass(frozen=True)
@@ -83,41 +90,6 @@ class LakebaseTarget:
 
 
 @dataclass(frozen=True)
-class ReferenceTable:
-    """A Unity Catalog table synced into Lakebase as ``{catalog}.{schema}.{name}``.
-
-    ``pipeline_storage`` (``catalog.schema``) holds the sync pipeline's metadata; by default the source's schema.
-    """
-
-    source: str
-    primary_key: tuple[str, ...]
-    name: str | None = None
-    schema: str = "reference"
-    scheduling: Scheduling = "TRIGGERED"
-    pipeline_storage: str | None = None
-
-    def __post_init__(self) -> None:
-        if not UC_NAME_RE.match(self.source):
-            raise ConfigurationError(f"A reference table source must be catalog.schema.table, got {self.source!r}")
-        if not self.primary_key:
-            raise ConfigurationError(f"Reference table {self.source} needs its primary key columns")
-
-    @classmethod
-    def parse(cls, text: str) -> ReferenceTable:
-        """``catalog.schema.table:key1+key2`` (the notebook parameter format)."""
-        source, _, keys = text.strip().partition(":")
-        return cls(source=source.strip(), primary_key=tuple(k.strip() for k in keys.split("+") if k.strip()))
-
-    def synced_name(self, catalog: str) -> str:
-        return f"{catalog}.{self.schema}.{self.name or self.source.rsplit('.', 1)[1]}"
-
-    @property
-    def storage(self) -> tuple[str, str]:
-        catalog, schema = (self.pipeline_storage or self.source.rsplit(".", 1)[0]).split(".", 1)
-        return catalog, schema
-
-
-@dataclass(frozen=True)
 class Step:
     """What one setup step found or did."""
 
@@ -137,18 +109,18 @@ class SetupResult:
 
     @property
     def changed(self) -> bool:
-        return any(s.action not in ("exists", "unchanged") for s in self.steps)
+        return any(s.action not in ("exists", "unchanged", "missing") for s in self.steps)
+
+    @property
+    def problems(self) -> list[Step]:
+        """Steps setup could not complete itself (their detail says what a person must do)."""
+        return [s for s in self.steps if s.action == "missing"]
 
     def __str__(self) -> str:
         lines = [str(s) for s in self.steps]
         if self.dashboard_id:
             lines.append(f"DASHBOARD_ID={self.dashboard_id}")
         return "\n".join(lines)
-
-
-def parse_reference_tables(text: str) -> tuple[ReferenceTable, ...]:
-    """Comma-separated ``catalog.schema.table:key`` items; empty text means none."""
-    return tuple(ReferenceTable.parse(item) for item in text.split(",") if item.strip())
 
 
 def check_target(w: WorkspaceClient, target: LakebaseTarget) -> None:
@@ -168,15 +140,32 @@ def check_target(w: WorkspaceClient, target: LakebaseTarget) -> None:
 
 # -- 1. the app's Postgres role ---------------------------------------------------------------------------------
 
-def app_service_principal(w: WorkspaceClient, app_name: str) -> str:
-    """The client ID of a Databricks App's service principal (its Postgres role name)."""
+@dataclass(frozen=True)
+class AppInfo:
+    """What setup and doctor need of a Databricks App: its service principal's client ID and its URL."""
+
+    name: str
+    principal: str
+    url: str | None
+
+
+def app_info(w: WorkspaceClient, app_name: str) -> AppInfo:
+    """The app's service principal client ID (its Postgres role name) and URL, from ``w.apps.get``."""
     try:
         app = w.apps.get(app_name)
     except NotFound:
         raise ConfigurationError(f"Databricks App {app_name!r} does not exist; create it first") from None
     if not app.service_principal_client_id:
         raise ConfigurationError(f"Databricks App {app_name!r} has no service principal yet; start it once")
-    return app.service_principal_client_id
+    return AppInfo(app_name, app.service_principal_client_id, app.url)
+
+
+def ensure_database_access(w: WorkspaceClient, target: LakebaseTarget, principal: str) -> Step:
+    """``CAN_USE`` on the Lakebase project/instance for ``principal`` (needed to generate a database credential)."""
+    object_type, object_id = sharing.database_object(target.endpoint, target.instance_name)
+    granted = sharing.grant(w, object_type, object_id, [sharing.Principal.service_principal(principal)], "CAN_USE",
+                            sharing.DATABASE_LEVELS)
+    return Step("database use", f"{object_type}/{object_id}", "granted" if granted else "exists", principal)
 
 
 def ensure_app_role(w: WorkspaceClient, target: LakebaseTarget, principal: str,
@@ -234,40 +223,25 @@ def ensure_catalog(w: WorkspaceClient, target: LakebaseTarget, catalog: str) -> 
     return Step("catalog", catalog, "exists", target.database)
 
 
-# -- 3. reference data synced from Unity Catalog into Lakebase ---------------------------------------------------
+# -- 4. tables and PostgreSQL grants -----------------------------------------------------------------------------
 
-def ensure_synced_table(w: WorkspaceClient, target: LakebaseTarget, catalog: str, ref: ReferenceTable) -> Step:
-    """Create the synced table for ``ref`` unless it exists (a changed spec is left alone: recreate it on purpose)."""
-    name = ref.synced_name(catalog)
-    storage_catalog, storage_schema = ref.storage
-    if target.autoscaling:
-        try:
-            w.postgres.get_synced_table(f"synced_tables/{name}")
-            return Step("synced table", name, "exists", f"from {ref.source}")
-        except NotFound:
-            pass
-        spec = pgapi.SyncedTableSyncedTableSpec(
-            source_table_full_name=ref.source, primary_key_columns=list(ref.primary_key),
-            scheduling_policy=pgapi.SyncedTableSyncedTableSpecSyncedTableSchedulingPolicy(ref.scheduling),
-            branch=target.branch, postgres_database=target.database, create_database_objects_if_missing=True,
-            new_pipeline_spec=pgapi.NewPipelineSpec(storage_catalog=storage_catalog, storage_schema=storage_schema))
-        w.postgres.create_synced_table(pgapi.SyncedTable(spec=spec), name).wait(WAIT)
-        return Step("synced table", name, "created", f"from {ref.source}")
-    try:
-        w.database.get_synced_database_table(name)
-        return Step("synced table", name, "exists", f"from {ref.source}")
-    except NotFound:
-        pass
-    w.database.create_synced_database_table(db.SyncedDatabaseTable(
-        name=name, database_instance_name=target.instance_name, logical_database_name=target.database,
-        spec=db.SyncedTableSpec(
-            source_table_full_name=ref.source, primary_key_columns=list(ref.primary_key),
-            scheduling_policy=db.SyncedTableSchedulingPolicy(ref.scheduling), create_database_objects_if_missing=True,
-            new_pipeline_spec=db.NewPipelineSpec(storage_catalog=storage_catalog, storage_schema=storage_schema))))
-    return Step("synced table", name, "created", f"from {ref.source}")
+def ensure_tables_and_grants(database: Database, principal: str) -> Step:
+    """Run the migrations as the connected (owner) role, then grant ``principal`` what the app needs."""
+    if database.dialect != "postgresql":
+        raise ConfigurationError("The app's grants need the PostgreSQL (Lakebase) database: set PGHOST or "
+                                 "INVENTORY_DATABASE_URL to it")
+    upgrade(database)
+    with database.engine.begin() as conn:
+        if not grants.role_exists(conn, principal):
+            return Step("grants", principal, "missing", "no such PostgreSQL role: add the database resource to the "
+                                                        "app (or run setup with --app) first")
+        statements = grants.apply_grants(conn, database.tables, principal)
+    target = f"{database.tables.schema}.*"
+    return Step("grants", target, "granted" if statements else "unchanged",
+                f"{len(statements)} privileges for {principal}" if statements else principal)
 
 
-# -- 4. the AI/BI dashboard -------------------------------------------------------------------------------------
+# -- 5. the AI/BI dashboard -------------------------------------------------------------------------------------
 
 def _quote(*parts: str) -> str:
     return ".".join(f"`{p.replace('`', '``')}`" for p in parts)
@@ -351,25 +325,60 @@ def ensure_dashboard(w: WorkspaceClient, *, catalog: str, schema: str, table: st
     return steps, dashboard_id
 
 
+def ensure_dashboard_sharing(w: WorkspaceClient, dashboard_id: str, principals: list[sharing.Principal]) -> Step:
+    """``CAN_READ`` on the dashboard for the app's service principal and its users group."""
+    granted = sharing.grant(w, "dashboards", dashboard_id, principals, "CAN_READ", sharing.DASHBOARD_LEVELS)
+    return Step("share", f"dashboards/{dashboard_id}", "granted" if granted else "exists",
+                ", ".join(str(p) for p in (granted or principals)))
+
+
+# -- 6. embedding ------------------------------------------------------------------------------------------------
+
+def check_embedding(w: WorkspaceClient, app_url: str | None, approve: bool = False) -> Step:
+    """Whether the workspace lets the dashboard be embedded in the app's domain; ``approve`` adds the domain."""
+    domain = sharing.app_domain(app_url)
+    if domain is None:
+        return Step("embedding", "(no app URL)", "missing", "the app has no URL yet: deploy it, then run setup again")
+    embedding = sharing.Embedding.read(w)
+    problem = embedding.problem(domain)
+    if problem is None:
+        return Step("embedding", domain, "exists")
+    if approve and embedding.policy == "ALLOW_APPROVED_DOMAINS":
+        sharing.approve_domain(w, embedding, domain)
+        return Step("embedding", domain, "updated", "added to the approved embedding domains")
+    return Step("embedding", domain, "missing", problem)
+
+
 # -- all steps --------------------------------------------------------------------------------------------------
 
 def run_setup(w: WorkspaceClient, target: LakebaseTarget, *, catalog: str, app_name: str | None = None,
-              app_principal: str | None = None, reference_tables: tuple[ReferenceTable, ...] = (),
-              warehouse_id: str | None = None, schema: str = "inventory_app", table: str = "inventory_items",
-              dashboard_parent: str = DEFAULT_DASHBOARD_PARENT, dashboard_name: str = DEFAULT_DASHBOARD_NAME,
-              embed_credentials: bool = True) -> SetupResult:
-    """Every step in order; the app role is skipped without an app, the dashboard without a SQL warehouse."""
+              app_principal: str | None = None, warehouse_id: str | None = None, schema: str = "inventory_app",
+              table: str = "inventory_items", dashboard_parent: str = DEFAULT_DASHBOARD_PARENT,
+              dashboard_name: str = DEFAULT_DASHBOARD_NAME, embed_credentials: bool = True,
+              users_group: str | None = None, database: Database | None = None,
+              approve_embedding_domain: bool = False) -> SetupResult:
+    """Every step in order. Without an app the role, access, grants and embedding steps are skipped; without a
+    SQL warehouse the dashboard; without ``database`` (a connection as the tables' owner) the tables and grants."""
     result = SetupResult()
     check_target(w, target)
-    principal = app_principal or (app_service_principal(w, app_name) if app_name else None)
+    app = app_info(w, app_name) if app_name else None
+    principal = app_principal or (app.principal if app else None)
     if principal:
         result.steps.append(ensure_app_role(w, target, principal))
+        result.steps.append(ensure_database_access(w, target, principal))
     result.steps.append(ensure_catalog(w, target, catalog))
-    for ref in reference_tables:
-        result.steps.append(ensure_synced_table(w, target, catalog, ref))
+    if database is not None and principal:
+        result.steps.append(ensure_tables_and_grants(database, principal))
     if warehouse_id:
         steps, result.dashboard_id = ensure_dashboard(
             w, catalog=catalog, schema=schema, table=table, warehouse_id=warehouse_id, parent_path=dashboard_parent,
             display_name=dashboard_name, embed_credentials=embed_credentials)
         result.steps.extend(steps)
+        readers = [sharing.Principal.service_principal(principal)] if principal else []
+        if users_group:
+            readers.append(sharing.Principal.group(users_group))
+        if readers:
+            result.steps.append(ensure_dashboard_sharing(w, result.dashboard_id, readers))
+    if app is not None:
+        result.steps.append(check_embedding(w, app.url, approve_embedding_domain))
     return result

@@ -65,6 +65,14 @@ def test_published_status_through_the_sdk(workspace):
     assert published_status(settings).state == "not_published"  # unknown to the workspace
 
     workspace.dashboards[DASHBOARD] = {"dashboard_id": DASHBOARD, "display_name": "Inventory", "update_time": "t"}
+    workspace.published[DASHBOARD] = {"display_name": "Inventory", "warehouse_id": "wh"}
+    # Not shared with the app's service principal: the workspace refuses it, and the status says what to do.
+    status = published_status(settings)
+    assert status.state == "unknown" and "no permission" in status.message and "Share dashboard" in status.message
+    assert "\n" not in status.message
+
+    workspace.grant("dashboards", DASHBOARD, "service_principal_name", workspace.client_id, "CAN_READ")
+    del workspace.published[DASHBOARD]
     status = published_status(settings)
     assert (status.state, status.published) == ("not_published", False)
 

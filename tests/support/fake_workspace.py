@@ -7,12 +7,27 @@ It answers what the app and the setup code call, in the shapes databricks-sdk 0.
 - Lakebase credentials: ``POST /api/2.0/postgres/credentials`` (Autoscaling) and ``POST /api/2.0/database/credentials``
   (Provisioned);
 - current user (SCIM ``Me``), apps (``GET /api/2.0/apps/{name}``), workspace ``get-status``/``mkdirs``;
-- Lakebase Autoscaling roles, catalogs and synced tables (long-running operations), Provisioned instances, instance
-  roles, database catalogs and synced tables;
-- Lakeview dashboards: create, get, update, publish, get published.
+- Lakebase Autoscaling roles and catalogs (long-running operations), Provisioned instances, instance roles and
+  database catalogs;
+- Lakeview dashboards: create, get, update, publish, get published;
+- object permissions (``/api/2.0/permissions/{type}/{id}``: ``dashboards``, ``database-projects``,
+  ``database-instances``) and the AI/BI embedding settings (access policy, approved domains).
 
 Every API call must carry a bearer token the server issued (or the configured PAT). Tokens can be rotated; every
 request is recorded so tests can assert which calls were made and that a second setup run creates nothing.
+
+Permissions are modelled as a real workspace enforces them: the PAT belongs to ``current_user``, a workspace admin;
+OAuth tokens belong to the service principal ``client_id`` (the app). A non-admin gets HTTP 403
+``PERMISSION_DENIED`` (the SDK raises ``PermissionDenied``) from
+
+- a Lakebase credential without ``CAN_USE`` on the project (``database-projects/<project>``, Autoscaling) or the
+  instance (``database-instances/<name>``, Provisioned) — what the app's database resource grants;
+- a dashboard's draft or published version without ``CAN_READ`` on ``dashboards/<id>`` (``CAN_EDIT`` to change or
+  publish it), and its permissions without ``CAN_MANAGE`` to change them;
+- changing a workspace setting (admins only).
+
+``app_database_grant=True`` (the default) starts with the service principal holding ``CAN_USE`` on the project
+and instance, as on a workspace where the app's database resource was added; pass False to start from nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -75,6 +90,7 @@ class FakeWorkspace:
     token_ttl: timedelta = timedelta(hours=1)
     endpoint: str = "projects/inventory/branches/main/endpoints/primary"  # a Lakebase Autoscaling endpoint
     instance: str = "inventory-instance"  # a Lakebase Provisioned instance
+    app_database_grant: bool = True
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -91,18 +107,31 @@ class FakeWorkspace:
             self.instance: {"name": self.instance, "state": "AVAILABLE", "pg_version": "16"}}
         self.instance_roles: dict[tuple[str, str], dict[str, Any]] = {}
         self.database_catalogs: dict[str, dict[str, Any]] = {}
-        self.database_synced_tables: dict[str, dict[str, Any]] = {}
         self.endpoints: set[str] = {self.endpoint}
         self.branches: set[str] = {self.endpoint.rsplit("/endpoints/", 1)[0]}
         self.pg_roles: dict[str, list[dict[str, Any]]] = {}
         self.pg_catalogs: dict[str, dict[str, Any]] = {}
-        self.pg_synced_tables: dict[str, dict[str, Any]] = {}
         self.operations: dict[str, dict[str, Any]] = {}
         self.dashboards: dict[str, dict[str, Any]] = {}
         self.published: dict[str, dict[str, Any]] = {}
         self.workspace_objects: dict[str, dict[str, Any]] = {"/": {"object_type": "DIRECTORY", "path": "/"}}
+        self.admins: set[str] = {self.current_user}
+        self.groups: dict[str, set[str]] = {"users": {self.current_user}}
+        # (object type, object id) -> {(principal kind, name): permission level}; kinds as the API names them.
+        self.acl: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+        if self.app_database_grant:
+            self.grant("database-projects", self.project, "service_principal_name", self.client_id, "CAN_USE")
+            self.grant("database-instances", self.instance, "service_principal_name", self.client_id, "CAN_USE")
+        self.embedding_policy = "ALLOW_APPROVED_DOMAINS"
+        self.approved_domains: list[str] = []
+        self.setting_etags: dict[str, int] = {}
         self._routes = self._build_routes()
         self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def project(self) -> str:
+        """The Lakebase Autoscaling project id of ``endpoint`` (its permissions object id)."""
+        return self.endpoint.split("/")[1]
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -234,17 +263,19 @@ class FakeWorkspace:
         for verb, pattern, action in self._routes:
             match = pattern.fullmatch(path)
             if verb == method and match:
-                if path.startswith("/api/"):
-                    self._check_bearer(auth)
-                return action(*match.groups(), query=query, body=body or {}, auth=auth)
+                who = self._check_bearer(auth) if path.startswith("/api/") else ""
+                return action(*match.groups(), query=query, body=body or {}, auth=auth, who=who)
         raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
 
-    def _check_bearer(self, auth: str | None) -> None:
+    def _check_bearer(self, auth: str | None) -> str:
+        """The principal the token belongs to: the PAT is ``current_user``'s, OAuth tokens the app's."""
         token = (auth or "").removeprefix("Bearer ").strip()
         with self._lock:
-            valid = token == self.pat or token in self._oauth_issued
-        if not valid:
-            raise ApiError(401, "UNAUTHENTICATED", "Invalid access token.")
+            if token == self.pat:
+                return self.current_user
+            if token in self._oauth_issued:
+                return self.client_id
+        raise ApiError(401, "UNAUTHENTICATED", "Invalid access token.")
 
     def _build_routes(self) -> list[Route]:
         r = re.compile
@@ -264,16 +295,12 @@ class FakeWorkspace:
             ("POST", r(r"/api/2\.0/database/instances/([^/]+)/roles"), self._create_instance_role),
             ("GET", r(r"/api/2\.0/database/catalogs/([^/]+)"), self._get_database_catalog),
             ("POST", r(r"/api/2\.0/database/catalogs"), self._create_database_catalog),
-            ("GET", r(r"/api/2\.0/database/synced_tables/([^/]+)"), self._get_database_synced_table),
-            ("POST", r(r"/api/2\.0/database/synced_tables"), self._create_database_synced_table),
             # Lakebase Autoscaling
             ("GET", r(r"/api/2\.0/postgres/(projects/[^/]+/branches/[^/]+)"), self._get_branch),
             ("GET", r(r"/api/2\.0/postgres/(projects/[^/]+/branches/[^/]+)/roles"), self._list_pg_roles),
             ("POST", r(r"/api/2\.0/postgres/(projects/[^/]+/branches/[^/]+)/roles"), self._create_pg_role),
             ("GET", r(r"/api/2\.0/postgres/catalogs/([^/]+)"), self._get_pg_catalog),
             ("POST", r(r"/api/2\.0/postgres/catalogs"), self._create_pg_catalog),
-            ("GET", r(r"/api/2\.0/postgres/synced_tables/([^/]+)"), self._get_pg_synced_table),
-            ("POST", r(r"/api/2\.0/postgres/synced_tables"), self._create_pg_synced_table),
             ("GET", r(r"/api/2\.0/postgres/(operations/[^/]+)"), self._get_operation),
             # Lakeview
             ("POST", r(r"/api/2\.0/lakeview/dashboards"), self._create_dashboard),
@@ -281,6 +308,13 @@ class FakeWorkspace:
             ("PATCH", r(r"/api/2\.0/lakeview/dashboards/([^/]+)"), self._update_dashboard),
             ("POST", r(r"/api/2\.0/lakeview/dashboards/([^/]+)/published"), self._publish_dashboard),
             ("GET", r(r"/api/2\.0/lakeview/dashboards/([^/]+)/published"), self._get_published),
+            # Permissions and settings
+            ("GET", r(r"/api/2\.0/permissions/([a-z-]+)/([^/]+)"), self._get_permissions),
+            ("PATCH", r(r"/api/2\.0/permissions/([a-z-]+)/([^/]+)"), self._update_permissions),
+            ("GET", r(r"/api/2\.0/settings/types/(aibi_dash_embed_ws_acc_policy|aibi_dash_embed_ws_apprvd_domains)"
+                      r"/names/default"), self._get_setting),
+            ("PATCH", r(r"/api/2\.0/settings/types/(aibi_dash_embed_ws_acc_policy|aibi_dash_embed_ws_apprvd_domains)"
+                        r"/names/default"), self._update_setting),
         ]
 
     # -- auth endpoints -------------------------------------------------------------------------------------------
@@ -304,24 +338,30 @@ class FakeWorkspace:
 
     # -- credentials ----------------------------------------------------------------------------------------------
 
-    def _postgres_credential(self, *, body: Any, **_: Any) -> tuple[int, Any]:
+    def _postgres_credential(self, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
         endpoint = body.get("endpoint", "")
         if not re.fullmatch(r"projects/[^/]+/branches/[^/]+/endpoints/[^/]+", endpoint):
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"endpoint must be projects/*/branches/*/endpoints/*, "
                                                            f"got {endpoint!r}")
         if endpoint not in self.endpoints:
             raise ApiError(404, "NOT_FOUND", f"Endpoint '{endpoint}' not found")
+        project = endpoint.split("/")[1]
+        self._require(who, "database-projects", project, "CAN_USE",
+                      f"User does not have CAN_USE permission on project '{project}'.")
         with self._lock:
             token = self._current_database_token()
             return 200, {"token": token.value, "expire_time": _rfc3339(token.expires)}
 
-    def _database_credential(self, *, body: Any, **_: Any) -> tuple[int, Any]:
+    def _database_credential(self, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
         names = body.get("instance_names") or []
         if not names:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", "instance_names must not be empty")
         missing = [n for n in names if n not in self.instances]
         if missing:
             raise ApiError(404, "NOT_FOUND", f"Database instance '{missing[0]}' not found")
+        for name in names:
+            self._require(who, "database-instances", name, "CAN_USE",
+                          f"User does not have CAN_USE permission on database instance '{name}'.")
         with self._lock:
             token = self._current_database_token()
             return 200, {"token": token.value, "expiration_time": _rfc3339(token.expires)}
@@ -382,17 +422,6 @@ class FakeWorkspace:
         self.database_catalogs[body["name"]] = {**body, "uid": uuid.uuid4().hex}
         return 200, self.database_catalogs[body["name"]]
 
-    def _get_database_synced_table(self, name: str, **_: Any) -> tuple[int, Any]:
-        if name not in self.database_synced_tables:
-            raise ApiError(404, "NOT_FOUND", f"Synced table '{name}' not found")
-        return 200, self.database_synced_tables[name]
-
-    def _create_database_synced_table(self, *, body: Any, **_: Any) -> tuple[int, Any]:
-        if body["name"] in self.database_synced_tables:
-            raise ApiError(409, "ALREADY_EXISTS", f"Synced table '{body['name']}' already exists")
-        self.database_synced_tables[body["name"]] = {**body, "unity_catalog_provisioning_state": "ACTIVE"}
-        return 200, self.database_synced_tables[body["name"]]
-
     # -- Lakebase Autoscaling -------------------------------------------------------------------------------------
 
     def _get_branch(self, branch: str, **_: Any) -> tuple[int, Any]:
@@ -438,19 +467,6 @@ class FakeWorkspace:
         self.pg_catalogs[catalog_id] = catalog
         return self._operation(catalog)
 
-    def _get_pg_synced_table(self, table_id: str, **_: Any) -> tuple[int, Any]:
-        if table_id not in self.pg_synced_tables:
-            raise ApiError(404, "NOT_FOUND", f"Synced table '{table_id}' not found")
-        return 200, self.pg_synced_tables[table_id]
-
-    def _create_pg_synced_table(self, *, body: Any, query: dict[str, str], **_: Any) -> tuple[int, Any]:
-        table_id = query["synced_table_id"]
-        if table_id in self.pg_synced_tables:
-            raise ApiError(409, "ALREADY_EXISTS", f"Synced table '{table_id}' already exists")
-        table = {"name": f"synced_tables/{table_id}", "synced_table_id": table_id, "spec": body.get("spec") or {}}
-        self.pg_synced_tables[table_id] = table
-        return self._operation(table)
-
     def _get_operation(self, name: str, **_: Any) -> tuple[int, Any]:
         if name not in self.operations:
             raise ApiError(404, "NOT_FOUND", f"Operation '{name}' not found")
@@ -458,7 +474,7 @@ class FakeWorkspace:
 
     # -- Lakeview -------------------------------------------------------------------------------------------------
 
-    def _create_dashboard(self, *, body: Any, **_: Any) -> tuple[int, Any]:
+    def _create_dashboard(self, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
         parent = body.get("parent_path", "").rstrip("/")
         if parent not in self.workspace_objects:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Parent path {parent} does not exist")
@@ -471,33 +487,145 @@ class FakeWorkspace:
         self.dashboards[dashboard_id] = {**body, "dashboard_id": dashboard_id, "path": path, "etag": "1",
                                          "lifecycle_state": "ACTIVE", "create_time": now, "update_time": now}
         self.workspace_objects[path] = {"object_type": "DASHBOARD", "path": path, "resource_id": dashboard_id}
+        self.grant("dashboards", dashboard_id, self._kind(who), who, "CAN_MANAGE")  # the creator manages it
         return 200, self.dashboards[dashboard_id]
 
-    def _get_dashboard(self, dashboard_id: str, **_: Any) -> tuple[int, Any]:
+    def _dashboard(self, dashboard_id: str, who: str, level: str) -> dict[str, Any]:
         if dashboard_id not in self.dashboards:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Dashboard {dashboard_id} does not exist.")
-        return 200, self.dashboards[dashboard_id]
+        self._require(who, "dashboards", dashboard_id, level,
+                      f"User {who} does not have {level} permission on dashboard {dashboard_id}.")
+        return self.dashboards[dashboard_id]
 
-    def _update_dashboard(self, dashboard_id: str, *, body: Any, **_: Any) -> tuple[int, Any]:
-        _, current = self._get_dashboard(dashboard_id)
+    def _get_dashboard(self, dashboard_id: str, *, who: str, **_: Any) -> tuple[int, Any]:
+        return 200, self._dashboard(dashboard_id, who, "CAN_READ")
+
+    def _update_dashboard(self, dashboard_id: str, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
+        current = self._dashboard(dashboard_id, who, "CAN_EDIT")
         current.update({k: v for k, v in body.items() if k in ("serialized_dashboard", "warehouse_id", "display_name")})
         current["etag"] = str(int(current["etag"]) + 1)
         current["update_time"] = _rfc3339(datetime.now(UTC))
         return 200, current
 
-    def _publish_dashboard(self, dashboard_id: str, *, body: Any, **_: Any) -> tuple[int, Any]:
-        _, current = self._get_dashboard(dashboard_id)
+    def _publish_dashboard(self, dashboard_id: str, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
+        current = self._dashboard(dashboard_id, who, "CAN_EDIT")
         self.published[dashboard_id] = {
             "display_name": current["display_name"], "warehouse_id": body.get("warehouse_id") or current.get(
                 "warehouse_id"), "embed_credentials": body.get("embed_credentials", False),
             "revision_create_time": current["update_time"]}
         return 200, self.published[dashboard_id]
 
-    def _get_published(self, dashboard_id: str, **_: Any) -> tuple[int, Any]:
-        self._get_dashboard(dashboard_id)
+    def _get_published(self, dashboard_id: str, *, who: str, **_: Any) -> tuple[int, Any]:
+        self._dashboard(dashboard_id, who, "CAN_READ")
         if dashboard_id not in self.published:
             raise ApiError(404, "NOT_FOUND", f"Dashboard {dashboard_id} is not published.")
         return 200, self.published[dashboard_id]
+
+    # -- permissions ----------------------------------------------------------------------------------------------
+
+    LEVELS: ClassVar[dict[str, tuple[str, ...]]] = {  # lowest first; what each object type accepts
+        "dashboards": ("CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"),
+        "database-projects": ("CAN_USE", "CAN_MANAGE"),
+        "database-instances": ("CAN_USE", "CAN_MANAGE"),
+    }
+    PRINCIPAL_KINDS = ("user_name", "group_name", "service_principal_name")
+
+    def grant(self, object_type: str, object_id: str, kind: str, name: str, level: str) -> None:
+        """Give ``name`` (a ``user_name``, ``group_name`` or ``service_principal_name``) ``level`` on an object."""
+        self.acl.setdefault((object_type, object_id), {})[(kind, name)] = level
+
+    def revoke(self, object_type: str, object_id: str, name: str) -> None:
+        entries = self.acl.get((object_type, object_id), {})
+        for key in [k for k in entries if k[1] == name]:
+            del entries[key]
+
+    def _kind(self, who: str) -> str:
+        return "service_principal_name" if who == self.client_id else "user_name"
+
+    def level_of(self, who: str, object_type: str, object_id: str) -> int:
+        """The rank of ``who``'s highest permission on the object (its groups' included); -1 for none."""
+        order = self.LEVELS[object_type]
+        if who in self.admins:
+            return len(order) - 1
+        entries = self.acl.get((object_type, object_id), {})
+        mine = [level for (kind, name), level in entries.items()
+                if name == who or (kind == "group_name" and who in self.groups.get(name, set()))]
+        return max((order.index(level) for level in mine), default=-1)
+
+    def _require(self, who: str, object_type: str, object_id: str, level: str, message: str) -> None:
+        if self.level_of(who, object_type, object_id) < self.LEVELS[object_type].index(level):
+            raise ApiError(403, "PERMISSION_DENIED", message)
+
+    def _object(self, object_type: str, object_id: str) -> None:
+        known = {"dashboards": self.dashboards, "database-instances": self.instances,
+                 "database-projects": {b.split("/")[1] for b in self.branches}}
+        if object_type not in known:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Unknown object type {object_type}")
+        if object_id not in known[object_type]:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"{object_type} {object_id} does not exist.")
+
+    def _permissions(self, object_type: str, object_id: str) -> dict[str, Any]:
+        acl = [{kind: name, "all_permissions": [{"permission_level": level, "inherited": False}]}
+               for (kind, name), level in sorted(self.acl.get((object_type, object_id), {}).items())]
+        return {"object_id": f"/{object_type}/{object_id}", "object_type": object_type.rstrip("s"),
+                "access_control_list": acl}
+
+    def _get_permissions(self, object_type: str, object_id: str, *, who: str, **_: Any) -> tuple[int, Any]:
+        self._object(object_type, object_id)
+        self._require(who, object_type, object_id, self.LEVELS[object_type][0],
+                      f"User {who} has no permission on {object_type} {object_id}.")
+        return 200, self._permissions(object_type, object_id)
+
+    def _update_permissions(self, object_type: str, object_id: str, *, body: Any, who: str,
+                            **_: Any) -> tuple[int, Any]:
+        self._object(object_type, object_id)
+        self._require(who, object_type, object_id, "CAN_MANAGE",
+                      f"User {who} does not have CAN_MANAGE permission on {object_type} {object_id}.")
+        entries = body.get("access_control_list") or []
+        for entry in entries:
+            kinds = [k for k in self.PRINCIPAL_KINDS if entry.get(k)]
+            level = entry.get("permission_level")
+            if len(kinds) != 1:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", "Exactly one principal per access control entry")
+            if level not in self.LEVELS[object_type]:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE",
+                               f"Permission level {level} is not valid for {object_type}")
+        for entry in entries:
+            kind = next(k for k in self.PRINCIPAL_KINDS if entry.get(k))
+            self.grant(object_type, object_id, kind, entry[kind], entry["permission_level"])
+        return 200, self._permissions(object_type, object_id)
+
+    # -- settings -------------------------------------------------------------------------------------------------
+
+    def _setting(self, name: str) -> dict[str, Any]:
+        etag = str(self.setting_etags.get(name, 0))
+        if name == "aibi_dash_embed_ws_acc_policy":
+            value = {"aibi_dashboard_embedding_access_policy": {"access_policy_type": self.embedding_policy}}
+        else:
+            value = {"aibi_dashboard_embedding_approved_domains": {"approved_domains": list(self.approved_domains)}}
+        return {**value, "setting_name": "default", "etag": etag}
+
+    def _get_setting(self, name: str, **_: Any) -> tuple[int, Any]:
+        return 200, self._setting(name)
+
+    def _update_setting(self, name: str, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
+        if who not in self.admins:
+            raise ApiError(403, "PERMISSION_DENIED", "Only workspace admins can change workspace settings.")
+        if body.get("allow_missing") is not True or not body.get("field_mask"):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", "allow_missing must be true and field_mask set")
+        setting = body.get("setting") or {}
+        if setting.get("etag") is not None and setting["etag"] != str(self.setting_etags.get(name, 0)):
+            raise ApiError(409, "RESOURCE_CONFLICT", "etag does not match the current setting")
+        if name == "aibi_dash_embed_ws_acc_policy":
+            self.embedding_policy = setting["aibi_dashboard_embedding_access_policy"]["access_policy_type"]
+        else:
+            if self.embedding_policy != "ALLOW_APPROVED_DOMAINS":
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", "The approved domains list can't be mutated when "
+                                                              "the access policy is not ALLOW_APPROVED_DOMAINS")
+            domains = (setting.get("aibi_dashboard_embedding_approved_domains") or {}).get("approved_domains")
+            self.approved_domains = list(domains or [])
+        self.setting_etags[name] = self.setting_etags.get(name, 0) + 1
+        return 200, self._setting(name)
 
 
 ISOLATED_PREFIXES = ("DATABRICKS_", "PG", "INVENTORY_", "LAKEBASE_", "POSTGRES_", "DASHBOARD_", "ARM_", "AZURE_",
