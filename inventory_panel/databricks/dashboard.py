@@ -89,7 +89,9 @@ def published_status(settings: Settings) -> DashboardStatus:
         return DashboardStatus("not_published", f"Dashboard {dashboard_id} is not published (or does not exist): "
                                                 "publish it in Databricks, then reload.")
     except PermissionDenied as exc:
-        return DashboardStatus("unknown", f"Cannot check the dashboard (no permission): {first_line(exc)}")
+        # The app's service principal needs CAN_READ on the dashboard: say how it gets it.
+        return DashboardStatus("unknown", f"Cannot check the dashboard (no permission): {first_line(exc)}. Share "
+                                          f"dashboard {dashboard_id} with the app (inventory-panel databricks setup).")
     except Exception as exc:  # noqa: BLE001 - the UI must show the iframe even when the check cannot run
         log.info("dashboard publish check failed: %s", first_line(exc))
         return DashboardStatus("unknown", f"Could not check whether the dashboard is published: {first_line(exc)}")
