@@ -266,7 +266,7 @@ def _first_line(stream: IO[bytes], start: int, encoding: str) -> str:
         printable = printable or bool(text.strip())
         found = LINE_TEXT.search(text)
         if found is None:  # blank lines only: keep the last one, which the next block may continue
-            pending = LINE_BREAK.split(text)[-1]
+            pending = text[max(text.rfind("\n"), text.rfind("\r")) + 1:]
         else:
             begin = max(text.rfind("\n", 0, found.start()), text.rfind("\r", 0, found.start())) + 1
             end = LINE_BREAK.search(text, found.start())
