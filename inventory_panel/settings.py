@@ -52,6 +52,9 @@ class Settings:
     editors: frozenset[str] = field(default_factory=frozenset)
     default_role: Role | None = None
     app_name: str | None = None  # DATABRICKS_APP_NAME: set when running as a Databricks App
+    # INVENTORY_ON_BEHALF_OF_USER: in an App, Databricks API calls made for a person (the dashboard check) use the
+    # OAuth token the proxy forwards for them (X-Forwarded-Access-Token) instead of the app's service principal.
+    on_behalf_of_user: bool = False
     local_user: str | None = None
 
     @property
@@ -87,6 +90,15 @@ def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
         raise ConfigurationError(
             f"{name} must be a plain SQL identifier (letters, digits, underscore; at most 63), got {value!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no", "off"):
+        return False
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
 def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
@@ -146,6 +158,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         editors=_emails(env, "INVENTORY_EDITORS"),
         default_role=default_role,  # type: ignore[arg-type]
         app_name=env.get("DATABRICKS_APP_NAME", "").strip() or None,
+        on_behalf_of_user=_flag(env, "INVENTORY_ON_BEHALF_OF_USER"),
         local_user=env.get("INVENTORY_USER", "").strip() or None,
     )
 

@@ -3,6 +3,10 @@
 The SDK reads ``DATABRICKS_HOST`` and whichever credentials are present (an App's ``DATABRICKS_CLIENT_ID`` /
 ``DATABRICKS_CLIENT_SECRET``, ``DATABRICKS_TOKEN``, a notebook's runtime context, a CLI profile). Its default retry
 budget is five minutes; a password provider or a UI check must not hang that long, so it is shortened here.
+
+``workspace_client(user_token=…)`` acts on behalf of a person instead: the OAuth token the Apps proxy forwarded for
+them (``X-Forwarded-Access-Token``, see ``identity.session_access_token``), with only the host taken from the
+environment, so their own permissions and the app's user-authorization scopes apply.
 """
 
 from __future__ import annotations
@@ -28,11 +32,18 @@ def first_line(exc: BaseException) -> str:
     return line.rstrip(". ")
 
 
-def workspace_client(*, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS) -> WorkspaceClient:
-    """A client for the workspace the environment points at; ``ConfigurationError`` when none is configured."""
+def workspace_client(*, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS,
+                     user_token: str | None = None) -> WorkspaceClient:
+    """A client for the workspace the environment points at; ``ConfigurationError`` when none is configured.
+
+    With ``user_token`` it authenticates with that token only (``auth_type`` "pat": a bearer token as given), never
+    with the service principal's credentials that are in the environment too.
+    """
+    on_behalf = {"token": user_token, "auth_type": "pat"} if user_token else {}
     try:
         config = Config(product="inventory-panel", product_version=__version__,
-                        retry_timeout_seconds=retry_timeout_seconds, http_timeout_seconds=HTTP_TIMEOUT_SECONDS)
+                        retry_timeout_seconds=retry_timeout_seconds, http_timeout_seconds=HTTP_TIMEOUT_SECONDS,
+                        **on_behalf)
     except ValueError as exc:
         raise ConfigurationError(
             "Databricks authentication is not configured (set DATABRICKS_HOST and DATABRICKS_CLIENT_ID/"

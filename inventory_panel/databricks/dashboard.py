@@ -5,7 +5,8 @@ authorises it, so no token is ever put in the URL (the app this replaces leaked 
 way). The workspace must list the app's domain under the approved embedding domains (docs/databricks.md).
 
 ``published_status`` asks the SDK (``w.lakeview.get_published``) and always returns a status, never raises: the UI
-shows it next to the iframe.
+shows it next to the iframe. On behalf of the user (``INVENTORY_ON_BEHALF_OF_USER``) it asks with the person's own
+token, so the answer is what they may see; without one it asks as the app's service principal.
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ class DashboardStatus:
         return self.state == "published"
 
 
-def published_status(settings: Settings) -> DashboardStatus:
-    """Ask the workspace whether the configured dashboard is published; never raises."""
+def published_status(settings: Settings, user_token: str | None = None) -> DashboardStatus:
+    """Ask the workspace whether the configured dashboard is published; never raises.
+
+    ``user_token``: ask as that person (``identity.session_access_token``), not as the app's service principal.
+    """
     problem = configuration_problem(settings)
     if problem:
         return DashboardStatus("not_configured", problem)
@@ -84,14 +88,17 @@ def published_status(settings: Settings) -> DashboardStatus:
 
     dashboard_id = (settings.dashboard_id or "").strip()
     try:
-        published = workspace_client(retry_timeout_seconds=10).lakeview.get_published(dashboard_id)
+        client = workspace_client(retry_timeout_seconds=10, user_token=user_token)
+        published = client.lakeview.get_published(dashboard_id)
     except NotFound:
         return DashboardStatus("not_published", f"Dashboard {dashboard_id} is not published (or does not exist): "
                                                 "publish it in Databricks, then reload.")
     except PermissionDenied as exc:
+        whose = "with your own Databricks permissions" if user_token else "no permission"
         # The app's service principal needs CAN_READ on the dashboard: say how it gets it.
-        return DashboardStatus("unknown", f"Cannot check the dashboard (no permission): {first_line(exc)}. Share "
-                                          f"dashboard {dashboard_id} with the app (inventory-panel databricks setup).")
+        fix = "" if user_token else (f" Share dashboard {dashboard_id} with the app "
+                                     "(inventory-panel databricks setup).")
+        return DashboardStatus("unknown", f"Cannot check the dashboard ({whose}): {first_line(exc)}.{fix}")
     except Exception as exc:  # noqa: BLE001 - the UI must show the iframe even when the check cannot run
         log.info("dashboard publish check failed: %s", first_line(exc))
         return DashboardStatus("unknown", f"Could not check whether the dashboard is published: {first_line(exc)}")

@@ -3,7 +3,8 @@
 The URL comes from ``databricks.dashboard.embed_url`` (never a token: the viewer's own Databricks sign-in
 authorises the embed). It is escaped into the ``src`` attribute and the iframe is sandboxed to what an AI/BI
 dashboard needs. Whether the dashboard is published is asked of the workspace in a worker thread once the view is
-first shown, so a slow or unreachable workspace never holds up the app, and hidden tabs never ask.
+first shown, so a slow or unreachable workspace never holds up the app, and hidden tabs never ask; on behalf of the
+user when ``INVENTORY_ON_BEHALF_OF_USER`` is on (``identity.session_access_token``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import panel as pn
 import param
 
 from ..databricks.dashboard import DashboardStatus, configuration_problem, embed_url, published_status
+from ..databricks.identity import session_access_token
 from ..settings import Settings
 from . import styles
 from .formatting import esc
@@ -117,6 +119,8 @@ class DashboardView(pn.viewable.Viewer):
         self.settings: Settings = self.model.inventory.settings
         self.url = embed_url(self.settings)
         self._checking = False
+        # On behalf of the user: their forwarded token, read from this session's request now, kept on the server.
+        self._user_token = session_access_token(self.settings) if self.url is not None else None
         if self.url is None:
             self._layout = pn.Column(pn.pane.HTML(guide_html(self.settings), stylesheets=[GUIDE_CSS],
                                                   sizing_mode="stretch_width"), sizing_mode="stretch_width")
@@ -147,7 +151,7 @@ class DashboardView(pn.viewable.Viewer):
     async def check_published(self) -> None:
         """Ask the workspace whether the dashboard is published (in a thread: the SDK call may take seconds)."""
         try:
-            self.status = await asyncio.to_thread(published_status, self.settings)
+            self.status = await asyncio.to_thread(published_status, self.settings, self._user_token)
         finally:
             self._checking = False
 

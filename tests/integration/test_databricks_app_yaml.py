@@ -46,7 +46,7 @@ def serve_args(port: str = "8000") -> argparse.Namespace:
 def variables_settings_reads() -> set[str]:
     source = Path(settings_module.__file__).read_text(encoding="utf-8")
     return set(re.findall(r'env(?:\.get\(|\[)"([A-Z_]+)"', source)) | set(
-        re.findall(r'_(?:int|identifier|emails)\(env, "([A-Z_]+)"', source))
+        re.findall(r'_(?:int|identifier|emails|flag)\(env, "([A-Z_]+)"', source))
 
 
 def test_command_serves_app_py_on_the_apps_port_on_all_interfaces():

@@ -24,7 +24,7 @@ def make_view(sqlite_url, monkeypatch):
 
     def make(env, status=None):
         if status is not None:
-            monkeypatch.setattr(dashboard_view, "published_status", lambda settings: status)
+            monkeypatch.setattr(dashboard_view, "published_status", lambda settings, user_token=None: status)
         inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin", settings=load_settings(env))
         made.append(inventory)
         return DashboardView(model=InventoryModel(inventory=inventory), active=False)
