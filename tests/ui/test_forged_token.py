@@ -138,7 +138,9 @@ class DeployedApp:
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedApp]:
     server = DeployedApp(tmp_path_factory.mktemp("deployed"))
     yield server
+    log = server.log()
     server.close()
+    assert "Error running application handler" not in log, log  # app.py must refuse cleanly, never raise
 
 
 @pytest.fixture
