@@ -1,13 +1,14 @@
 """``inventory-panel databricks doctor``: check a deployed configuration end to end, with the code setup uses.
 
-Run it with the app's environment (its ``app.yaml`` values, and the app's service principal as the Databricks
-identity: ``DATABRICKS_CLIENT_ID``/``DATABRICKS_CLIENT_SECRET``), so each check sees what the app sees:
+Run it as the app (its environment and its service principal's OAuth login, e.g. inside the app) or as a person
+with the app's Lakebase settings and their own login: each check then also looks at the app's service principal
+(``--app``) where that differs from whoever runs it:
 
-- ``credentials`` — a Lakebase credential can be generated (``CAN_USE`` on the project/instance), and it is not a
-  personal access token (Lakebase accepts only OAuth tokens as passwords);
+- ``credentials`` — a Lakebase credential can be generated, it is not a personal access token (Lakebase accepts
+  only OAuth tokens as passwords), and the app's service principal has ``CAN_USE`` on the project/instance;
 - ``login`` — PostgreSQL accepts it;
-- ``grants`` — the role the app logs in as has every privilege it needs (each missing one named) and cannot
-  change the audit trail (``grants.py``);
+- ``grants`` — the app's role has every privilege it needs (each missing one named) and cannot change the audit
+  trail (``grants.py``);
 - ``dashboard published`` / ``dashboard shared`` — ``DASHBOARD_ID`` is published, readable by the app, and shared
   (``CAN_READ``) with the app's service principal and the users group;
 - ``embedding allowed`` — the workspace lets the app's domain embed dashboards;
@@ -108,6 +109,12 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
             return "the password would be a personal access token, which Lakebase refuses: use OAuth (the app's " \
                    "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET)"
         token.append(value)
+        if principal and principal != w.config.client_id:  # a person runs doctor: does the app get one too?
+            object_type, object_id = sharing.database_object(pg.endpoint, pg.instance_name)
+            app_sp = sharing.Principal.service_principal(principal)
+            if sharing.missing_permissions(w, object_type, object_id, [app_sp], "CAN_USE", sharing.DATABASE_LEVELS):
+                return (f"the app's {app_sp} has no CAN_USE on {object_type}/{object_id}, so it gets no Lakebase "
+                        f"credential: {SETUP} --app <app>")
         return None
 
     report.checks.append(_run("credentials", credentials))
@@ -120,6 +127,8 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
             conn.execute(sa.text("SELECT 1"))
         return None
 
+    role = principal or pg.user  # the app's PostgreSQL role is its service principal's client ID
+
     def grants_check() -> str | None:
         if database is None:
             return "cannot log in (see credentials and login)"
@@ -130,15 +139,17 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
             if not exists:
                 return (f"the inventory tables do not exist in schema {tables.schema}: {SETUP} (or init-db) as "
                         "their owner")
-            found = grants.check(conn, tables, pg.user)
+            if not grants.role_exists(conn, role):
+                return f"no PostgreSQL role {role}: add the database resource to the app, or {SETUP} --app <app>"
+            found = grants.check(conn, tables, role)
         problems = []
         if found.owner:
-            problems.append(f"{pg.user} owns the tables and could drop the audit trigger; let another role run "
+            problems.append(f"{role} owns the tables and could drop the audit trigger; let another role run "
                             "the migrations (docs/security.md, section 8)")
         if found.missing:
-            problems.append(f"{pg.user} lacks " + ", ".join(map(str, found.missing)))
+            problems.append(f"{role} lacks " + ", ".join(map(str, found.missing)))
         if found.forbidden:
-            problems.append(f"{pg.user} must not have " + ", ".join(map(str, found.forbidden)))
+            problems.append(f"{role} must not have " + ", ".join(map(str, found.forbidden)))
         return "; ".join(problems) + f"; {SETUP} --app <app>" if problems else None
 
     report.checks.append(_run("login", login))

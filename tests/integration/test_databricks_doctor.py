@@ -58,9 +58,9 @@ class Deployment:
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
 
-    def as_owner(self) -> None:
+    def as_owner(self, dashboard_id: str = "") -> None:
         """The person running setup: a PAT of a workspace admin, and the tables' owner in PostgreSQL."""
-        self._env(self.owner, DATABRICKS_TOKEN=self.workspace.pat)
+        self._env(self.owner, DATABRICKS_TOKEN=self.workspace.pat, DASHBOARD_ID=dashboard_id)
 
     def as_app(self, dashboard_id: str = "") -> None:
         """The deployed app's environment: its service principal's OAuth login, its own PostgreSQL role."""
@@ -284,6 +284,26 @@ def test_doctor_names_each_missing_workspace_grant(deployed, capsys, take_away, 
     assert sorted(failed) == sorted(failing), lines
     assert all(word in failed[failing[0]] for word in words), failed
     assert all(line.startswith("ok  ") for line in _doctor_lines(capsys))
+
+
+def test_doctor_run_by_a_person_checks_the_app_principal_too(deployed, capsys):
+    dep, dashboard_id = deployed
+    dep.as_owner(dashboard_id)
+    try:
+        assert all(line.startswith("ok  ") for line in _doctor_lines(capsys))
+        dep.workspace.revoke("database-projects", dep.workspace.project, dep.principal)
+        dep.db_sql(f'REVOKE SELECT ON "inventory_app"."inventory_items" FROM "{dep.principal}"')
+        lines = _doctor_lines(capsys)
+    finally:
+        dep.workspace.grant("database-projects", dep.workspace.project, "service_principal_name", dep.principal,
+                            "CAN_USE")
+        dep.db_sql(f'GRANT SELECT ON "inventory_app"."inventory_items" TO "{dep.principal}"')
+        dep.as_app(dashboard_id)
+    # The person's own credential and login work; what the app lacks is named all the same.
+    assert lines[0].startswith(f"FAIL credentials: the app's service principal {dep.principal} has no CAN_USE on "
+                               "database-projects/inventory")
+    assert lines[1] == "ok  login"
+    assert lines[2].startswith(f'FAIL grants: {dep.principal} lacks SELECT on table "inventory_app"."inventory_items"')
 
 
 def test_doctor_names_a_websocket_origin_the_app_yaml_does_not_allow(deployed, capsys, tmp_path):
