@@ -13,7 +13,8 @@ with the app's Lakebase settings and their own login: each check then also looks
   (``CAN_READ``) with the app's service principal and the users group;
 - ``embedding allowed`` — the workspace lets the app's domain embed dashboards;
 - ``websocket origin`` — the server accepts the websocket from the app's domain (``app.yaml``'s
-  ``--allow-websocket-origin`` and ``BOKEH_ALLOW_WS_ORIGIN``).
+  ``--allow-websocket-origin`` and ``BOKEH_ALLOW_WS_ORIGIN``), and ``INVENTORY_WS_ORIGINS`` (the notebooks'
+  driver-proxy origins), when set, is well formed.
 
 One line per check, ``ok  <check>`` or ``FAIL <check>: <what to fix>``; ``run_doctor`` never raises for a failed
 check. It raises ``ConfigurationError`` only when it cannot run at all (no Lakebase settings, no Databricks auth).
@@ -201,6 +202,9 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
             return "the app's URL is unknown: pass --app <app> (or set DATABRICKS_APP_URL)"
         from bokeh.server.util import check_allowlist
 
+        from ..settings import websocket_origins as driver_proxy_origins
+
+        driver_proxy_origins(env)  # INVENTORY_WS_ORIGINS (notebooks' driver-proxy mode): a bad value is named here
         origins = websocket_origins(app_yaml, env)
         if check_allowlist(domain, origins):
             return None

@@ -315,6 +315,16 @@ def test_doctor_names_a_websocket_origin_the_app_yaml_does_not_allow(deployed, c
     assert "--allow-websocket-origin" in lines[-1]
 
 
+def test_doctor_names_a_malformed_driver_proxy_origin(deployed, capsys):
+    dep, _ = deployed
+    dep.monkeypatch.setenv("INVENTORY_WS_ORIGINS", "https://dbc-dp-1.cloud.databricks.com/some/path")
+    try:
+        code, lines = run(capsys, *DOCTOR)
+    finally:
+        dep.monkeypatch.delenv("INVENTORY_WS_ORIGINS")
+    assert code == 1 and lines[-1].startswith("FAIL websocket origin: INVENTORY_WS_ORIGINS must be")
+
+
 def test_doctor_cannot_run_without_lakebase_settings(monkeypatch, capsys):
     isolate_environment(monkeypatch)
     monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-1.cloud.databricks.com")
