@@ -279,3 +279,60 @@ def test_the_reference_checks_refuse_a_broken_bundle(change, problem):
 def test_the_agreement_check_refuses_a_bundle_out_of_step_with_app_yaml(change, problem):
     problems = agreement_problems(_broken(change), APP_YAML)
     assert any(problem in p for p in problems), problems
+
+
+# -- the walkthrough in docs/databricks.md uses this bundle as it is -------------------------------------------------
+
+def walkthrough() -> str:
+    text = (ROOT / "docs" / "databricks.md").read_text(encoding="utf-8")
+    return text.split("## Deploy with the bundle (from an empty workspace)", 1)[1].split("\n## ", 1)[0]
+
+
+def commands(prefix: str) -> list[list[str]]:
+    """The commands of the walkthrough's code blocks that start with ``prefix`` (continued lines joined)."""
+    blocks = re.findall(r"```bash\n(.*?)```", walkthrough(), flags=re.S)
+    found = []
+    for line in "\n".join(blocks).splitlines():
+        line = line.split("  #", 1)[0].strip()
+        if line.startswith("export ") and "$(" in line:
+            line = line.split("$(", 1)[1].split(" |", 1)[0]  # the command whose output is exported
+        if line.startswith(prefix):
+            found.append(line.split())
+    return found
+
+
+def test_the_walkthrough_sets_every_variable_the_bundle_needs():
+    exported = set(re.findall(r"export BUNDLE_VAR_(\w+)=", walkthrough()))
+    assert exported <= set(BUNDLE["variables"])  # no misspelt variable
+    required = {name for name, spec in BUNDLE["variables"].items() if "default" not in spec}
+    assert required == {"postgres_branch", "postgres_database", "warehouse_id"}
+    assert required <= exported
+
+
+def test_the_walkthrough_names_what_the_bundle_defines():
+    targets = set(BUNDLE["targets"])
+    bundle_commands = commands("databricks bundle")
+    assert {c[2] for c in bundle_commands} >= {"validate", "deploy", "run", "summary"}
+    for command in bundle_commands:
+        assert command[command.index("-t") + 1] in targets, command
+        if command[2] == "run":
+            assert command[3] in BUNDLE["resources"]["apps"], command
+    dev_app = BUNDLE["targets"]["dev"]["variables"]["app_name"]
+    assert commands("databricks apps get") == [["databricks", "apps", "get", dev_app, "-o", "json"]]
+    secrets = [c for c in commands("databricks secrets put-secret")]
+    scope = BUNDLE["variables"]["secret_scope"]["default"]
+    keys = {r["secret"]["key"] for r in the_app(BUNDLE)["resources"] if "secret" in r}
+    assert {(c[3], c[4]) for c in secrets} == {(scope, key) for key in keys}
+    assert commands("databricks secrets create-scope") == [["databricks", "secrets", "create-scope", scope]]
+
+
+def test_the_walkthrough_s_inventory_panel_commands_parse():
+    from inventory_panel import cli
+
+    found = commands("inventory-panel")
+    assert [c[1:3] for c in found] == [["databricks", "setup"], ["databricks", "doctor"]]
+    dev_app = BUNDLE["targets"]["dev"]["variables"]["app_name"]
+    for command in found:
+        args = cli._parser().parse_args(command[1:])
+        assert args.app == dev_app
+        assert "--warehouse-id" not in command  # the bundle, not setup, deploys the dashboard
