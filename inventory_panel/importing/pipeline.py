@@ -37,8 +37,8 @@ from ..errors import ConflictError, ImportRefusedError
 from ..fields import FIELD_NAMES
 from ..storage.types import money_to_cents
 from .reading import CsvFile
-from .report import MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
-from .validation import CheckedChunk, check_chunk, take
+from .report import ERROR_FILE_MAX_CHARS, MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
+from .validation import CheckedChunk, FirstRows, check_chunk, take
 from .writing import RETRY_MESSAGE, RETRYABLE_CODES, Writer
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class _Import:
             self.report.warnings.append(f"Unknown columns ignored: {', '.join(header.unknown)}")
         self.report.error_file = ErrorFile(header.cells, csv_file.delimiter, header.error_position)
         self.log = ErrorLog()
-        self.first_rows: dict[str, int] = {}  # sku -> the row that used it first in this file
+        self.first_rows = FirstRows()  # sku -> the row that used it first in this file
         self.batch_id = str(uuid.uuid4())
         self.reason = f"CSV import of {csv_file.file_name}" if csv_file.file_name else "CSV import"
         self.parsed = 0.0  # fraction of the file read so far
@@ -220,13 +220,9 @@ class _Import:
                            "sku is required in upsert mode (rows are matched to items by sku)")
         index = np.flatnonzero(usable & ~column.empty)
         skus = take(column.text, index)
-        rows = checked.rows[index].tolist()
-        known = np.fromiter(map(self.first_rows.__contains__, skus), dtype=bool, count=len(skus))
-        # Reversed, so that within the chunk the first occurrence of a sku is the one remembered.
-        self.first_rows.update(zip(reversed(list(compress(skus, ~known))), reversed(list(compress(rows, ~known))),
-                                   strict=True))
-        first = np.fromiter(map(self.first_rows.__getitem__, skus), dtype=np.int64, count=len(skus))
-        repeated = first != np.asarray(rows, dtype=np.int64)
+        rows = checked.rows[index]
+        first = self.first_rows.first(skus, rows)
+        repeated = first != rows
         for i, sku, row in zip(index[repeated].tolist(), compress(skus, repeated), first[repeated].tolist(),
                                strict=True):
             checked.reject(np.array([i]), "sku", [sku], f"sku is repeated in this file (first used on row {row})")
@@ -325,9 +321,15 @@ class _Import:
         if r.unchanged:
             r.warnings.append(f"{r.unchanged} row{'s' if r.unchanged != 1 else ''} matched existing items and "
                               "changed nothing.")
+        omitted = r.error_file.omitted if r.error_file is not None else 0
         if self.log.unlisted:
-            r.warnings.append(f"Only the first {MAX_LISTED_ERRORS} problems are listed ({self.log.unlisted} more); "
-                              "the error file has every rejected row with its messages.")
+            where = ("the error file has every rejected row with its messages" if not omitted else
+                     "every rejected row is counted above")
+            r.warnings.append(f"Only the first {MAX_LISTED_ERRORS:,} problems are listed ({self.log.unlisted:,} "
+                              f"more); {where}.")
+        if omitted:
+            r.warnings.append(f"The error file was cut at {ERROR_FILE_MAX_CHARS // 1_048_576} MB: it holds the "
+                              f"first {r.skipped - omitted:,} of {r.skipped:,} rejected rows (its last row says so).")
         verb = "Would import" if self.dry_run else "Imported"
         self.notify("write", 1.0, f"{verb} {r.inserted} new and {r.updated} updated items; {r.skipped} rows "
                                   "rejected")

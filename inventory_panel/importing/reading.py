@@ -5,7 +5,10 @@ Everything that makes the *file as a whole* unusable is found here, before a row
 archive signature), neither UTF-8 nor Windows-1252, no recognisable header, missing or duplicated columns.
 
 The source is read twice when it is a file: a fast byte pass (NUL bytes, UTF-8 validity) and then the CSV parse.
-Non-seekable streams are copied to a temporary file first, so memory stays bounded whatever the size.
+Non-seekable streams are copied to a temporary file first, so memory stays bounded whatever the size. The parse
+keeps memory bounded too: a physical line longer than ``MAX_LINE_CHARS`` refuses the file before it is split into
+cells, a row with many more cells than the header is cut as it is read (``WideRecord`` keeps what the report
+needs: the cell count and the first extra cells), and a chunk ends after about ``CHUNK_BYTES`` characters.
 
 Row numbers are the ones a spreadsheet shows: every CSV record is one row, blank lines included (they are shown as
 empty rows), and a quoted cell spanning several lines is still one row. The header is the first non-blank record
@@ -23,7 +26,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,8 +37,13 @@ MAX_COLUMNS = 1000
 BLOCK_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
-# Chunks hold about this much input, so memory stays bounded even when rows are very wide.
+# Chunks hold about this much input (in characters), so memory stays bounded even when rows are very wide.
 CHUNK_BYTES = 4 << 20
+# A physical line this long is not a spreadsheet row: split into cells it could take ~20x its size in memory.
+MAX_LINE_CHARS = 1 << 20
+# Cells past the header's width kept of a row that has too many: enough to show and fix the row, and a row of
+# thousands of extra cells costs no more than a normal one.
+KEPT_EXTRA_CELLS = 20
 MAX_CHUNK_ROWS = 10_000
 FIRST_CHUNK_ROWS = 1_000
 
@@ -119,6 +126,21 @@ def parse_header(cells: list[str], mode: str) -> Header:
                if name and name not in FIELD_BY_NAME and name != ERROR_COLUMN]
     unnamed = [pos for pos, name in enumerate(names) if not name]
     return Header(cells, names, positions, unknown, unnamed, first_seen.get(ERROR_COLUMN))
+
+
+class WideRecord(list):
+    """A record cut to the header's width plus ``KEPT_EXTRA_CELLS`` cells; ``cells`` is how many it really had."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, record: list[str], keep: int):
+        super().__init__(record[:keep])
+        self.cells = len(record)
+
+
+def cell_count(record: list[str]) -> int:
+    """How many cells the row had in the file (a ``WideRecord`` was cut while it was read)."""
+    return record.cells if isinstance(record, WideRecord) else len(record)
 
 
 @dataclass
@@ -328,11 +350,23 @@ class CsvFile:
         # A caller's stream stays open: detach the wrapper from it instead of closing it.
         self._stack.callback(self._text.close if owned else self._text.detach)
         # strict: a quote that is never closed refuses the file instead of swallowing every later row into one cell.
-        self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=True)
+        self._chars = 0  # characters handed to the parser so far
+        self._reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=True)
         self.next_row = 1
         header_cells = self._read_header()
         self.header = parse_header(header_cells, mode)
         self.header_row = self.next_row - 1
+
+    def _lines(self) -> Iterator[str]:
+        """The physical lines for the CSV parser, refusing one longer than ``MAX_LINE_CHARS`` before it is split."""
+        readline = self._text.readline
+        while line := readline(MAX_LINE_CHARS):
+            if len(line) == MAX_LINE_CHARS and line[-1] not in "\r\n":
+                raise ImportRefusedError(
+                    f"Line {self._reader.line_num + 1} is longer than {MAX_LINE_CHARS:,} characters, so this is not a "
+                    "CSV file a spreadsheet wrote (are the line breaks missing?). Nothing was imported.")
+            self._chars += len(line)
+            yield line
 
     def _read_header(self) -> list[str]:
         try:
@@ -356,16 +390,28 @@ class CsvFile:
                 "Nothing was imported.")
         return ImportRefusedError(f"Line {line}: the file cannot be read as CSV ({exc}). Nothing was imported.")
 
+    def _read(self, rows: int) -> list[list[str]]:
+        """Up to ``rows`` records, fewer once about ``CHUNK_BYTES`` characters are read; wide rows cut as they come."""
+        keep = self.header.width + KEPT_EXTRA_CELLS
+        end = self._chars + CHUNK_BYTES
+        records: list[list[str]] = []
+        append = records.append
+        try:
+            for record in self._reader:
+                append(record if len(record) <= keep else WideRecord(record, keep))
+                if len(records) >= rows or self._chars >= end:
+                    break
+        except csv.Error as exc:
+            raise self._parse_error(exc) from None
+        return records
+
     def chunks(self) -> Iterator[Chunk]:
         """The data records in chunks sized to hold about ``CHUNK_BYTES`` of input each."""
         rows = FIRST_CHUNK_ROWS
         while True:
             before = self.position
             first = self.next_row
-            try:
-                records = list(islice(self._reader, rows))
-            except csv.Error as exc:
-                raise self._parse_error(exc) from None
+            records = self._read(rows)
             if not records:
                 return
             self.next_row += len(records)

@@ -7,13 +7,16 @@ a spreadsheet shows those as text, and the import reads them as it read the orig
 undoes the escape, so a corrected row imports exactly as the original would have.
 
 It is written while the import runs into a spooled temporary file (memory first, disk past a few MB), so a huge file
-full of bad rows does not have to fit in memory. The ``errors`` table lists each bad cell; past ``MAX_LISTED_ERRORS``
-entries it stops listing (a warning says so) while the counts and the error file stay complete.
+full of bad rows does not have to fit in memory, and it stops growing at ``ERROR_FILE_MAX_CHARS``: later rejected
+rows are counted, not copied, and a last row says how many were left out. The ``errors`` table lists each bad cell;
+past ``MAX_LISTED_ERRORS`` entries it stops listing. In both cases a warning says so, and the counts (``skipped``)
+stay exact.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +27,33 @@ import pandas as pd
 from ..inventory import escape_formula
 
 ERROR_COLUMNS = ("row", "column", "value", "message")
-MAX_LISTED_ERRORS = 100_000
-SPOOL_BYTES = 8 * 1024 * 1024
+MAX_LISTED_ERRORS = 10_000
+SPOOL_BYTES = 1024 * 1024  # an error file past this is on disk: a large one costs no memory
+# About 16 MB: an error file is for a person to fix in a spreadsheet and upload again (the app's upload limit is
+# 16 MB by default); a file where every row of 200 MB is rejected needs fixing at its source, not row by row.
+ERROR_FILE_MAX_CHARS = 16 * 1024 * 1024
+COPY_BLOCK = 1 << 20
 ERROR_COLUMN = "error"
 
 
+class _Counted:
+    """The spool as ``csv.writer`` sees it: counts the characters written (one ``write`` per row)."""
+
+    def __init__(self, target: IO[str]):
+        self.target = target
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.chars += len(text)
+        return self.target.write(text)
+
+
 class ErrorFile:
-    """Rejected rows, as read, plus the messages of each row in an ``error`` column (CSV, same delimiter)."""
+    """Rejected rows, as read, plus the messages of each row in an ``error`` column (CSV, same delimiter).
+
+    Rows stop being copied once the file holds ``ERROR_FILE_MAX_CHARS`` characters; ``omitted`` counts the rest
+    and the file ends with a row saying so.
+    """
 
     def __init__(self, header: list[str], delimiter: str, error_position: int | None):
         # A file that already has an ``error`` column (a corrected error file uploaded again) gets its messages
@@ -39,10 +62,16 @@ class ErrorFile:
         self._width = len(header)
         self._spool: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - lives as long as the report
             max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._spool, delimiter=delimiter, lineterminator="\n")
+        self._out = _Counted(self._spool)
+        self._writer = csv.writer(self._out, delimiter=delimiter, lineterminator="\n")
         self._writer.writerow(header if error_position is not None else [*header, ERROR_COLUMN])
+        self.omitted = 0
+        self._sealed = False
 
     def add(self, cells: list[str], message: str) -> None:
+        if self._out.chars >= ERROR_FILE_MAX_CHARS or self._sealed:
+            self.omitted += 1
+            return
         cells = list(cells)
         if len(cells) < self._width:  # a short row: pad it, so the message lands under ``error`` on re-upload
             cells += [""] * (self._width - len(cells))
@@ -52,11 +81,34 @@ class ErrorFile:
             cells.append(message)
         self._writer.writerow(list(map(_safe_cell, cells)))
 
+    def _seal(self) -> None:
+        """End a cut file with a row saying how many rejected rows it leaves out (once, when it is first read)."""
+        if self._sealed:
+            return
+        self._sealed = True
+        if self.omitted:
+            note = (f"The error file stops here: {self.omitted:,} more rejected rows are not in it (it is limited to "
+                    f"{ERROR_FILE_MAX_CHARS // 1_048_576} MB). The import report counts every rejected row.")
+            cells = [""] * self._width
+            if self._position is not None:
+                cells[self._position] = note
+            else:
+                cells.append(note)
+            self._writer.writerow(cells)
+
     def text(self) -> str:
+        self._seal()
         self._spool.seek(0)
         text = self._spool.read()
         self._spool.seek(0, 2)
         return text
+
+    def copy_to(self, target: IO[str]) -> None:
+        """Write the file to ``target`` block by block (never the whole file in memory)."""
+        self._seal()
+        self._spool.seek(0)
+        shutil.copyfileobj(self._spool, target, COPY_BLOCK)
+        self._spool.seek(0, 2)
 
 
 def _safe_cell(cell: str) -> str:
@@ -107,9 +159,12 @@ class ImportReport:
         return self.error_file.text()
 
     def write_error_file(self, path: str | Path) -> None:
-        """Write :meth:`error_csv` to ``path`` as UTF-8 (like ``export_csv``)."""
+        """Write :meth:`error_csv` to ``path`` as UTF-8 (like ``export_csv``), streamed from the spool."""
         with open(path, "w", encoding="utf-8", newline="") as fh:
-            fh.write(self.error_csv())
+            if self.error_file is None:
+                fh.write(self.error_csv())
+            else:
+                self.error_file.copy_to(fh)
 
 
 class ErrorLog:

@@ -8,8 +8,9 @@ Both runs go through ``importing.import_csv`` in a worker thread (``asyncio.to_t
 freezes the app: the engine's ``progress(stage, fraction, message)`` calls are throttled and handed back to the
 event loop, which moves the progress bar and the parse -> validate -> write steps.
 
-Uploads are always passed to the engine as bytes: a browser gives text files as ``str``, and a one-line ``str``
-could be taken for a path on the server.
+Uploads are always passed to the engine as bytes: a one-line ``str`` could be taken for a path on the server.
+The file arrives through ``BoundedFileDropper`` (``upload.py``), which enforces ``INVENTORY_MAX_UPLOAD_MB`` on the
+server as chunks arrive; what the view holds (the upload, the report) is dropped when the session ends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from . import styles
 from .formatting import esc, fmt_int
 from .model import InventoryModel
 from .notify import notify, report_error
+from .upload import BoundedFileDropper
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ MODE_HELP = {
     "upsert": "Rows are matched to items by SKU: a known SKU updates that item (quantity changes are recorded as "
               "stock movements), an unknown one adds an item. Every row needs a SKU.",
 }
-MAX_SHOWN_ERRORS = 1000  # the table lists this many problems; the error file has them all
+MAX_SHOWN_ERRORS = 1000  # the table lists this many problems; the error file has more (up to its cap)
 PROGRESS_INTERVAL = 0.1  # seconds between progress updates sent to the browser
 ERROR_TITLES = {"row": "Row", "column": "Column", "value": "Value", "message": "Problem"}
 ERROR_WIDTHS = {"row": 80, "column": 150, "value": 280}
@@ -175,11 +177,14 @@ class ImportView(pn.viewable.Viewer):
 
     def _build(self) -> None:
         limit = self.settings.max_upload_mb
-        self._dropper = pn.widgets.FileDropper(
+        self._dropper = BoundedFileDropper(
             accepted_filetypes=[".csv", ".txt", ".tsv", "text/csv", "text/plain", "text/tab-separated-values"],
-            multiple=False, max_file_size=f"{self.max_bytes // 1000}KB", layout="compact",
+            max_bytes=self.max_bytes, max_file_size=f"{self.max_bytes // 1000}KB", layout="compact",
             sizing_mode="stretch_width", margin=(4, 0))
         self._dropper.param.watch(self._on_upload, "value")
+        self._dropper.param.watch(self._on_refused, "refused")
+        if pn.state.curdoc is not None:  # served: a closed page must not keep an upload or a report alive
+            pn.state.on_session_destroyed(self._release)
         required = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if f.required)
         optional = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if not f.required)
         self._file_help = pn.pane.HTML(
@@ -312,6 +317,24 @@ class ImportView(pn.viewable.Viewer):
         name = list(files)[-1]  # a new file replaces the previous one (single-file dropper)
         self.load(files[name], name)
 
+    def _on_refused(self, event: param.parameterized.Event) -> None:
+        """An upload refused while it arrived (too large): shown like a file the engine refused."""
+        if not event.new or self.step in ("checking", "importing"):
+            return
+        self._source = None
+        self.param.update(step="preview", report=None, refusal=event.new, file_name=None, progress=0.0, stage=None)
+        notify("error", "The upload was refused: the file is larger than the upload limit.")
+
+    def _release(self, session_context: Any) -> None:
+        """The session ended: drop the upload, its unfinished chunks and the report, without re-rendering."""
+        del session_context  # bokeh passes it; nothing of it is needed
+        self._dropper.release()
+        self._source = None
+        with param.parameterized.discard_events(self._dropper):
+            self._dropper.value = {}
+        with param.parameterized.discard_events(self):
+            self.report = None
+
     def _on_confirm(self, _event: Any) -> None:
         pn.state.execute(self.confirm)
 
@@ -375,8 +398,10 @@ class ImportView(pn.viewable.Viewer):
         shown_errors = min(len(report.errors), MAX_SHOWN_ERRORS)
         self._errors.visible = shown_errors > 0
         if shown_errors:
+            cut = report.error_file is not None and report.error_file.omitted > 0
+            has = "the first rejected rows (it was cut, see above)" if cut else "every rejected row"
             more = (f" Showing the first {fmt_int(shown_errors)} of {fmt_int(len(report.errors))}; the error file "
-                    "has every rejected row." if len(report.errors) > shown_errors else "")
+                    f"has {has}." if len(report.errors) > shown_errors else "")
             self._errors_head.object = (f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
                                         f'<div class="muted">Row numbers are the ones a spreadsheet shows (the '
                                         f"header is row 1).{more}</div>")
