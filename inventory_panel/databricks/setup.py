@@ -138,7 +138,7 @@ def check_target(w: WorkspaceClient, target: LakebaseTarget) -> None:
                                  f"{'branch' if target.autoscaling else 'instance'} in this workspace") from None
 
 
-# -- 1. the app's Postgres role ---------------------------------------------------------------------------------
+# -- 1.-2. the app's Postgres role and its use of the database ------------------------------------------------------
 
 @dataclass(frozen=True)
 class AppInfo:
@@ -192,7 +192,7 @@ def ensure_app_role(w: WorkspaceClient, target: LakebaseTarget, principal: str,
     return Step("app role", principal, "created", target.instance_name)
 
 
-# -- 2. the Unity Catalog catalog over the Lakebase database ----------------------------------------------------
+# -- 3. the Unity Catalog catalog over the Lakebase database ----------------------------------------------------
 
 def ensure_catalog(w: WorkspaceClient, target: LakebaseTarget, catalog: str) -> Step:
     """Register ``target.database`` as the UC catalog ``catalog`` (creating the database if it is missing)."""
