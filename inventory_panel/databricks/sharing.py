@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
 from databricks.sdk.service import iam
 from databricks.sdk.service import settings as st
 
 DASHBOARD_LEVELS = ("CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE")  # lowest first
 DATABASE_LEVELS = ("CAN_USE", "CAN_MANAGE")
 DOMAINS_FIELD = "aibi_dashboard_embedding_approved_domains"
+DEFAULT_POLICY = "ALLOW_APPROVED_DOMAINS"
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,20 @@ class Embedding:
 
     @classmethod
     def read(cls, w: WorkspaceClient) -> Embedding:
-        policy = w.settings.aibi_dashboard_embedding_access_policy.get()
-        domains = w.settings.aibi_dashboard_embedding_approved_domains.get()
-        kind = policy.aibi_dashboard_embedding_access_policy.access_policy_type
+        # A setting never changed in the workspace may answer "not found": then it has its default value, the
+        # policy "Allow approved domains" with no domain approved.
+        try:
+            policy = w.settings.aibi_dashboard_embedding_access_policy.get()
+            kind = policy.aibi_dashboard_embedding_access_policy.access_policy_type
+            policy_name = kind.value if kind else DEFAULT_POLICY
+        except NotFound:
+            policy_name = DEFAULT_POLICY
+        try:
+            domains = w.settings.aibi_dashboard_embedding_approved_domains.get()
+        except NotFound:
+            return cls(policy_name, [], None)
         listed = domains.aibi_dashboard_embedding_approved_domains
-        return cls(kind.value if kind else "", list(listed.approved_domains or []) if listed else [], domains.etag)
+        return cls(policy_name, list(listed.approved_domains or []) if listed else [], domains.etag)
 
     def problem(self, domain: str) -> str | None:
         if self.policy == "ALLOW_ALL_DOMAINS":

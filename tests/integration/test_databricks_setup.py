@@ -197,6 +197,15 @@ def test_an_unapproved_domain_is_named_unless_setup_may_approve_it(workspace):
     assert workspace.approved_domains == ["other.example.com", "inventory-1234567890123456.aws.databricksapps.com"]
 
 
+def test_embedding_settings_never_changed_in_the_workspace_are_their_defaults(workspace):
+    workspace.embedding_settings_stored = False  # GET answers 404 until a setting is first written
+    step = setup.check_embedding(workspace_client(), APP_URL)
+    assert step.action == "missing" and "is not an approved embedding domain" in step.detail
+    assert setup.check_embedding(workspace_client(), APP_URL, approve=True).action == "updated"
+    assert workspace.approved_domains == ["inventory-1234567890123456.aws.databricksapps.com"]
+    assert setup.check_embedding(workspace_client(), APP_URL).action == "exists"
+
+
 def test_setup_by_someone_without_the_rights_is_one_clear_line(workspace, monkeypatch, capsys):
     from inventory_panel import cli
 

@@ -125,6 +125,7 @@ class FakeWorkspace:
         self.embedding_policy = "ALLOW_APPROVED_DOMAINS"
         self.approved_domains: list[str] = []
         self.setting_etags: dict[str, int] = {}
+        self.embedding_settings_stored = True  # False: the settings were never changed, and GET answers 404
         self._routes = self._build_routes()
         self._server: ThreadingHTTPServer | None = None
 
@@ -606,6 +607,8 @@ class FakeWorkspace:
         return {**value, "setting_name": "default", "etag": etag}
 
     def _get_setting(self, name: str, **_: Any) -> tuple[int, Any]:
+        if name not in self.setting_etags and not self.embedding_settings_stored:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Setting {name} does not exist")  # never changed
         return 200, self._setting(name)
 
     def _update_setting(self, name: str, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
