@@ -177,3 +177,27 @@ def test_the_option_reads_true_or_false(raw, expected):
 def test_a_bad_value_of_the_option_is_one_line():
     with pytest.raises(ConfigurationError, match=r"^INVENTORY_ON_BEHALF_OF_USER must be true or false, got 'maybe'$"):
         load_settings({"INVENTORY_ON_BEHALF_OF_USER": "maybe"})
+
+
+def test_the_person_s_own_rights_decide_what_the_check_says(workspace, app_env, serve):
+    """Against the permission-aware fake: the person's token sees what they may see, the app's what it may."""
+    workspace.admins.clear()
+    workspace.dashboards[DASHBOARD_ID] = {"dashboard_id": DASHBOARD_ID, "display_name": "Inventory"}
+    workspace.published[DASHBOARD_ID] = {"display_name": "Inventory", "embed_credentials": True}
+    person = workspace.current_user  # whose token user_token() is
+    env = app_env(INVENTORY_ON_BEHALF_OF_USER="true")
+    seen: list[Any] = []
+    url = serve(checking_app(env, seen))
+    with_token = {**FORWARDED, "X-Forwarded-Access-Token": user_token(workspace)}
+
+    workspace.grant("dashboards", DASHBOARD_ID, "user_name", person, "CAN_READ")  # shared with her, not the app
+    open_session(url, with_token)
+    open_session(url, FORWARDED)  # no user token: the app's service principal asks
+    workspace.revoke("dashboards", DASHBOARD_ID, person)
+    workspace.grant("dashboards", DASHBOARD_ID, "service_principal_name", workspace.client_id, "CAN_READ")
+    open_session(url, with_token)  # shared with the app only: she cannot see it, and the app does not vouch
+    open_session(url, FORWARDED)
+
+    assert [(token is not None, status.state) for token, status in seen] == [
+        (True, "published"), (False, "unknown"), (True, "unknown"), (False, "published")]
+    assert "with your own Databricks permissions" in seen[2][1].message
