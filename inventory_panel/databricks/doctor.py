@@ -99,16 +99,12 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
     def credentials() -> str | None:
         if pg.password:
             return "PGPASSWORD is set: a deployed app logs in with Lakebase OAuth credentials; remove PGPASSWORD"
-        if not (pg.endpoint or pg.instance_name):
-            return ("neither PGENDPOINT nor LAKEBASE_INSTANCE_NAME is set: set the one of your Lakebase database "
-                    "(app.yaml, `valueFrom: postgres`)")
         try:
-            value = LakebaseCredentials(pg)()
-        except InventoryError as exc:
+            value = LakebaseCredentials(pg)()  # the app's own code path
+        except ConfigurationError as exc:  # e.g. a personal access token would be the password
+            return str(exc)
+        except InventoryError as exc:  # the workspace refused
             return f"{exc}; give the app's service principal CAN_USE on the database ({SETUP} --app <app>)"
-        if w.config.token and value == w.config.token:
-            return "the password would be a personal access token, which Lakebase refuses: use OAuth (the app's " \
-                   "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET)"
         token.append(value)
         if principal and principal != w.config.client_id:  # a person runs doctor: does the app get one too?
             object_type, object_id = sharing.database_object(pg.endpoint, pg.instance_name)

@@ -325,6 +325,20 @@ def test_doctor_names_a_malformed_driver_proxy_origin(deployed, capsys):
     assert code == 1 and lines[-1].startswith("FAIL websocket origin: INVENTORY_WS_ORIGINS must be")
 
 
+def test_doctor_says_a_personal_access_token_would_be_the_password(deployed, capsys):
+    dep, dashboard_id = deployed
+    dep.as_owner(dashboard_id)  # a PAT login
+    dep.monkeypatch.delenv("PGENDPOINT")  # nothing to generate a Lakebase credential for: the login's own token
+    try:
+        code, lines = run(capsys, *DOCTOR)
+    finally:
+        dep.as_app(dashboard_id)
+    assert code == 1
+    assert lines[0].startswith("FAIL credentials: Lakebase accepts only OAuth tokens, but Databricks authentication "
+                               "here is a personal access token")
+    assert lines[1].startswith("FAIL login")
+
+
 def test_doctor_cannot_run_without_lakebase_settings(monkeypatch, capsys):
     isolate_environment(monkeypatch)
     monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-1.cloud.databricks.com")
