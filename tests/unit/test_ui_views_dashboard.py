@@ -94,3 +94,15 @@ def test_an_unanswerable_check_reads_calmly_with_details_in_the_log(make_view, c
         asyncio.run(view.check_published())
     assert "could not be asked whether this dashboard is published" in view._status.object
     assert "HTTPSConnectionPool" not in view._status.object and "HTTPSConnectionPool" in caplog.text
+
+
+def test_on_behalf_of_the_user_the_check_gets_the_session_s_token(make_view, monkeypatch):
+    # The token is read while the view is built (in the session), then handed to the check in its worker thread.
+    asked: list[str | None] = []
+    monkeypatch.setattr(dashboard_view, "session_access_token", lambda settings: "user-token")
+    monkeypatch.setattr(dashboard_view, "published_status",
+                        lambda settings, user_token=None: asked.append(user_token) or DashboardStatus("published", ""))
+    view = make_view(CONFIGURED)
+    asyncio.run(view.check_published())
+    assert asked == ["user-token"] and view.status.published
+    assert "user-token" not in view._frame.object  # never put in the page
