@@ -4,7 +4,8 @@
 (``peak_mb``, ``ru_maxrss``). The bounds are fixed numbers of MB above the baseline, far below what the files
 would cost if they were held in memory, so a regression that makes memory grow with the input fails here.
 
-- rows with thousands of extra cells, imported through the CLI (each row is rejected as it is read, not kept);
+- rows with thousands of extra cells, imported through the CLI (each row is rejected as it is read, not kept),
+  and one line of millions of cells (refused before it is split);
 - a file where every row is rejected, imported through the CLI with ``--errors-out`` (the error file is streamed
   and capped, the errors table capped, the counts exact);
 - uploads sent chunk by chunk as the browser sends them: one that never finishes and one larger than the limit
@@ -43,7 +44,7 @@ def growth(figures: dict) -> float:
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("memory")
     made = {}
-    for kind in ("wide", "rejected"):
+    for kind in ("wide", "rejected", "oneline"):
         made[kind] = folder / f"{kind}.csv"
         probe("write-csv", kind, str(FILE_MB), str(made[kind]))
     return made
@@ -62,6 +63,14 @@ def test_rows_with_thousands_of_extra_cells_are_rejected_as_they_are_read(files,
     # The row's own cells and its first extra cells, then the message with the real cell count.
     assert first[:2] == ["Item 0", "Tools"] and len(first) == 5 + 20 + 1
     assert first[-1].startswith("this row has 5005 cells but the header has 5")
+
+
+def test_a_line_of_millions_of_cells_is_refused_before_it_is_split(files, sqlite_url):
+    figures = probe("cli-import", sqlite_url, str(files["oneline"]))
+    # Split into cells, this one 40 MB line took ~450 MB; it is refused when the parser would first see it.
+    assert growth(figures) < 30, figures
+    assert figures["status"] == 2
+    assert "Line 3 is longer than 1,048,576 characters" in figures["stderr_head"], figures
 
 
 def test_a_file_with_every_row_rejected_streams_a_capped_error_file(files, db_url, tmp_path):

@@ -4,7 +4,7 @@
 imported and warmed up, just before the operation), ``peak_mb`` (the peak RSS from then on: ``VmHWM`` after a
 reset through ``/proc/self/clear_refs``, else the process's ``ru_maxrss``) and case-specific figures. Cases:
 
-- ``write-csv wide|rejected MB OUT``: write a generated CSV of about MB megabytes (no measuring);
+- ``write-csv wide|rejected|oneline MB OUT``: write a generated CSV of about MB megabytes (no measuring);
 - ``cli-import DB_URL FILE [ERRORS_OUT]``: ``inventory-panel import FILE [--errors-out ERRORS_OUT]`` in-process;
 - ``upload unfinished|oversize|close``: uploads sent to the Import view's file dropper chunk by chunk, as the
   browser sends them over the websocket (``upload_event`` with chunk, total_chunks, name, type and the bytes).
@@ -51,10 +51,18 @@ def peak_mb() -> float:
 
 
 def write_csv(kind: str, megabytes: float, out: str) -> None:
-    """``wide``: every row has 5,000 extra cells. ``rejected``: every row fails validation (quantity -1)."""
+    """``wide``: every row has 5,000 extra cells. ``rejected``: every row fails validation (quantity -1).
+    ``oneline``: one valid row, then a single line of MB megabytes of cells (no line break in it)."""
     target = int(megabytes * MB)
     with open(out, "w", encoding="utf-8", newline="") as fh:
         fh.write(HEADER)
+        if kind == "oneline":
+            fh.write("Drill,Tools,1,2.50,D-1\n")
+            block = ",ab" * (MB // 3)
+            for _ in range(int(megabytes)):
+                fh.write(block)
+            fh.write("\n")
+            return
         written, i = len(HEADER), 0
         extra = ",ab" * 5000
         while written < target:
@@ -77,11 +85,11 @@ def cli_import(db_url: str, path: str, errors_out: str | None) -> dict[str, Any]
     args = ["--database-url", db_url, "import", path]
     if errors_out:
         args += ["--errors-out", errors_out]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli.main(args)
     result: dict[str, Any] = {"baseline_mb": baseline, "peak_mb": peak_mb(), "status": status,
-                              "stdout_head": out.getvalue()[:2000]}
+                              "stdout_head": out.getvalue()[:2000], "stderr_head": err.getvalue()[:2000]}
     if errors_out:
         result["errors_out_bytes"] = Path(errors_out).stat().st_size
     return result
