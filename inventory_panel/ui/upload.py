@@ -11,6 +11,12 @@ buffered as long as the session. This subclass (registered in docs/workarounds.m
 - holds one upload at a time: a new file replaces an unfinished one and the previous file;
 - keeps the file as bytes (the importer reads bytes; a decoded copy would double the memory);
 - ``release()`` drops everything, for when the session ends.
+
+One level lower, Bokeh 3.9.2's ``Receiver`` collects as many binary buffers for one websocket message as the
+message's header announces (``num_buffers``), each up to the websocket message limit, before anything sees the
+message; ``bound_message_buffers`` caps the buffers of one message at ``MAX_MESSAGE_BUFFER_BYTES`` (an upload chunk
+plus a margin), and an over-long message closes the connection as any malformed one does. It is applied when this
+module is imported, i.e. when the app module loads, before the first websocket connects.
 """
 
 from __future__ import annotations
@@ -26,6 +32,36 @@ log = logging.getLogger(__name__)
 # Bytes per websocket message the browser sends. Small enough that the server's websocket message limit can be
 # this plus a margin, whatever the upload limit.
 CHUNK_BYTES = 4 * 1_048_576
+# All binary buffers of one websocket message together: the app's largest is one upload chunk.
+MAX_MESSAGE_BUFFER_BYTES = 2 * CHUNK_BYTES
+
+
+def bound_message_buffers(limit: int = MAX_MESSAGE_BUFFER_BYTES) -> None:
+    """Make Bokeh's ``Receiver`` refuse a message whose buffers together pass ``limit`` bytes (once per process)."""
+    from bokeh.protocol import receiver
+    from bokeh.protocol.exceptions import ValidationError
+
+    cls = receiver.Receiver
+    if getattr(cls, "_inventory_buffer_limit", None) is not None:
+        cls._inventory_buffer_limit = limit
+        return
+    original = cls._BUFFER_PAYLOAD
+
+    def _BUFFER_PAYLOAD(self: Any, fragment: Any) -> None:
+        if self._partial is not None:
+            total = getattr(self._partial, "_inventory_buffer_bytes", 0) + len(fragment)
+            if total > cls._inventory_buffer_limit:
+                self._partial = None  # drop what the message collected; the server closes the connection
+                self._current_consumer = self._HEADER
+                raise ValidationError(f"message buffers exceed {cls._inventory_buffer_limit} bytes")
+            self._partial._inventory_buffer_bytes = total
+        original(self, fragment)
+
+    cls._inventory_buffer_limit = limit
+    cls._BUFFER_PAYLOAD = _BUFFER_PAYLOAD
+
+
+bound_message_buffers()
 
 
 def refusal_message(max_bytes: int) -> str:

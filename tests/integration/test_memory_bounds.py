@@ -101,3 +101,10 @@ def test_an_unfinished_upload_is_released_when_the_page_closes():
     figures = probe("upload", "close")
     assert figures["before_close_mb"] - figures["baseline_mb"] > 5, figures  # the chunks were held...
     assert figures["after_close_mb"] - figures["baseline_mb"] < 3, figures  # ...and are gone with the session
+
+
+def test_one_websocket_message_cannot_announce_unbounded_buffers():
+    figures = probe("message-buffers")
+    # 60 buffers of 4 MB announced by one message: Bokeh collected them all (+240 MB) before anyone saw the message.
+    assert growth(figures) < 20, figures
+    assert figures["refused"] and "message buffers exceed" in figures["refused"]

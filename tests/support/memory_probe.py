@@ -7,7 +7,8 @@ reset through ``/proc/self/clear_refs``, else the process's ``ru_maxrss``) and c
 - ``write-csv wide|rejected|oneline MB OUT``: write a generated CSV of about MB megabytes (no measuring);
 - ``cli-import DB_URL FILE [ERRORS_OUT]``: ``inventory-panel import FILE [--errors-out ERRORS_OUT]`` in-process;
 - ``upload unfinished|oversize|close``: uploads sent to the Import view's file dropper chunk by chunk, as the
-  browser sends them over the websocket (``upload_event`` with chunk, total_chunks, name, type and the bytes).
+  browser sends them over the websocket (``upload_event`` with chunk, total_chunks, name, type and the bytes);
+- ``message-buffers``: one websocket message announcing 60 binary buffers of 4 MB, fed to Bokeh's receiver.
 """
 
 from __future__ import annotations
@@ -156,6 +157,36 @@ def upload(case: str, db_url: str) -> dict[str, Any]:
     return result
 
 
+def message_buffers() -> dict[str, Any]:
+    """One websocket message announcing 60 binary buffers of 4 MB, fed to Bokeh's receiver as the server does."""
+    import asyncio
+
+    from bokeh.protocol import Protocol
+    from bokeh.protocol.exceptions import ValidationError
+    from bokeh.protocol.receiver import Receiver
+
+    with contextlib.suppress(ImportError):
+        import inventory_panel.ui.upload  # noqa: F401 - the app imports it, and with it the bound (if any)
+
+    async def feed(receiver: Receiver) -> str | None:
+        header = json.dumps({"msgid": "1", "msgtype": "PATCH-DOC", "num_buffers": 60})
+        for fragment in (header, "{}", json.dumps({"events": []})):
+            await receiver.consume(fragment)
+        for i in range(60):
+            await receiver.consume(json.dumps({"id": str(i)}))
+            try:
+                await receiver.consume(b"x" * (4 * MB))
+            except ValidationError as exc:
+                return str(exc)
+        return None
+
+    receiver = Receiver(Protocol())
+    gc.collect()
+    baseline = reset_peak()
+    refused = asyncio.run(feed(receiver))
+    return {"baseline_mb": baseline, "peak_mb": peak_mb(), "refused": refused}
+
+
 def main(argv: list[str]) -> None:
     case = argv[0]
     if case == "write-csv":
@@ -163,6 +194,8 @@ def main(argv: list[str]) -> None:
         result = {"bytes": Path(argv[3]).stat().st_size}
     elif case == "cli-import":
         result = cli_import(argv[1], argv[2], argv[3] if len(argv) > 3 else None)
+    elif case == "message-buffers":
+        result = message_buffers()
     elif case == "upload":
         with tempfile.TemporaryDirectory() as tmp:
             result = upload(argv[1], f"sqlite:///{tmp}/probe.db")
