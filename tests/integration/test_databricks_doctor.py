@@ -336,6 +336,7 @@ def test_doctor_says_a_personal_access_token_would_be_the_password(deployed, cap
     assert code == 1
     assert lines[0].startswith("FAIL credentials: Lakebase accepts only OAuth tokens, but Databricks authentication "
                                "here is a personal access token")
+    assert "CAN_USE" not in lines[0]  # the fix is an OAuth login or PGENDPOINT, not a permission
     assert lines[1].startswith("FAIL login")
 
 
