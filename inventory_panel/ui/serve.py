@@ -50,6 +50,9 @@ def session_page() -> pn.viewable.Viewable:
         load_settings()  # a bad setting is reported by name even if a cached connection exists
         shared = process_inventory()
         inventory = shared.as_user(session_user(shared))
+        # Denials past the first few are counted, not written one by one: their count is written when the
+        # session ends, so the audit still adds up to every refused attempt.
+        pn.state.on_session_destroyed(lambda _context: inventory.flush_denials())
         from .app import InventoryApp
 
         return InventoryApp(inventory=inventory).template()

@@ -258,3 +258,44 @@ def test_a_load_failure_is_shown_with_a_way_to_try_again(inv, monkeypatch):
     monkeypatch.undo()
     view.retry_button.clicks += 1
     assert not view.problem.shown and not view.retry_button.visible
+
+
+def test_a_served_session_that_ends_writes_the_count_of_the_denials_it_held_back(sqlite_url, inv, monkeypatch):
+    """A viewer's session past the audited burst of denials: the rest are counted, and written when it ends."""
+    from types import SimpleNamespace
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from inventory_panel.inventory import DENIAL_BURST, Inventory
+    from inventory_panel.ui import serve
+
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("INVENTORY_DEFAULT_ROLE", "viewer")
+    pn.state.cache.pop(serve.CACHE_KEY, None)
+    sessions: list[Inventory] = []
+    as_user = Inventory.as_user
+    monkeypatch.setattr(Inventory, "as_user", lambda self, user: sessions.append(as_user(self, user)) or sessions[-1])
+    doc = Document()
+    try:
+        with set_curdoc(doc):
+            serve.session_page()
+        (session,) = sessions
+        assert session.user.role == "viewer"
+        for _ in range(DENIAL_BURST + 7):
+            with pytest.raises(ip.PermissionDeniedError):
+                session.delete(1, 1)
+
+        def denied():
+            return inv.audit_log(action="denied", limit=100).rows
+
+        assert len(denied()) == DENIAL_BURST
+        for callback in list(doc.session_destroyed_callbacks):  # what Bokeh does when the session ends
+            callback(SimpleNamespace(id="ended", _document=doc))
+        rows = denied()
+        assert len(rows) == DENIAL_BURST + 1
+        assert "7 more times" in rows.iloc[0]["detail"]
+    finally:
+        cached = pn.state.cache.pop(serve.CACHE_KEY, None)
+        if cached is not None:
+            cached.close()
