@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -374,3 +375,25 @@ def test_init_db_grant_to_an_unknown_role_or_on_sqlite_is_one_line(fresh, capsys
     assert code == 2 and lines[-1] == "inventory-panel: --grant-to 'nobody-here': no such PostgreSQL role"
     code, lines = run(capsys, "--database-url", f"sqlite:///{tmp_path / 'x.db'}", "init-db", "--grant-to", "x")
     assert code == 2 and "needs a PostgreSQL database" in lines[-1]
+
+
+def test_the_setup_notebook_grants_the_same_and_doctor_is_all_ok(fresh, capsys):
+    """The notebook runs the same setup: with PGHOST it migrates as the person and grants the app."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    dep = fresh
+    dep.as_owner()
+    for name, value in {"INVENTORY_APP_NAME": APP, "DATABRICKS_WAREHOUSE_ID": "wh-123", "INVENTORY_USERS_GROUP": GROUP,
+                        "APPROVE_EMBEDDING_DOMAIN": "true"}.items():
+        dep.monkeypatch.setenv(name, value)
+    root = Path(__file__).resolve().parents[2]
+    notebook = nbformat.read(root / "notebooks" / "lakebase_setup.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    text = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
+    assert "grants         granted" in text and "TO DO" not in text, text
+
+    dep.as_app(next(iter(dep.workspace.dashboards)))
+    code, lines = run(capsys, *DOCTOR)
+    assert code == 0 and all(line.startswith("ok  ") for line in lines), lines
