@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5006
 
-.PHONY: run demo test lint format bench chromium clean
+.PHONY: run demo test lint format bench chromium soffice clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ demo: $(VENV)/.installed  ## the app with the sample items loaded first (skipped
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(VENV)/.installed chromium
+# LibreOffice Calc without a GUI: the xlsx export is checked by converting it to CSV with `soffice --headless`.
+soffice:
+	@command -v soffice >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null)
+
+test: $(VENV)/.installed chromium soffice
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
