@@ -36,8 +36,10 @@ from sqlalchemy.exc import DBAPIError
 from ..errors import ConflictError, ImportRefusedError
 from ..fields import FIELD_NAMES
 from ..storage.types import money_to_cents
+from .frames import FrameSource
 from .reading import CsvFile
 from .report import ERROR_FILE_MAX_CHARS, MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
+from .sources import TabularSource
 from .validation import CheckedChunk, FirstRows, check_chunk, take
 from .writing import RETRY_MESSAGE, RETRYABLE_CODES, Writer
 
@@ -95,35 +97,66 @@ def import_csv(inv: Inventory, source: Any, *, mode: str = "append", atomic: boo
     ``fraction`` running from 0 to 1 over the whole import. ``max_bytes`` refuses larger input (the app's upload
     limit). A file refused as a whole raises ``ImportRefusedError`` and nothing is written.
     """
-    inv.require("import")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    notify = progress or (lambda _stage, _fraction, _message: None)
-    notify("parse", 0.0, "Checking the file")
+    _check_call(inv, mode)
+    notify = _notifier(progress)
     with CsvFile(source, mode=mode, max_bytes=max_bytes, file_name=file_name) as csv_file:
         return _Import(inv, csv_file, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
 
 
+def import_frame(inv: Inventory, frame: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
+                 progress: Progress | None = None, file_name: str | None = None) -> ImportReport:
+    """Import a DataFrame (pandas, Polars, Spark), a PyArrow Table / RecordBatchReader or any object with the Arrow
+    PyCapsule interface, with the rules and report of a file import; see ``frames.py``. Row numbers are the frame's
+    0-based positions; ``file_name`` replaces the report's "<pandas DataFrame>"-style name.
+    """
+    _check_call(inv, mode)
+    notify = _notifier(progress)
+    with FrameSource(frame, mode=mode, file_name=file_name) as source:
+        return _Import(inv, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+
+
+def import_source(inv: Inventory, source: TabularSource, *, mode: str = "append", atomic: bool = False,
+                  dry_run: bool = False, progress: Progress | None = None) -> ImportReport:
+    """Import the rows of an opened ``TabularSource`` (CSV, Excel, a DataFrame) with the same rules and report.
+
+    The caller opens the source (which checks its header) and closes it afterwards.
+    """
+    _check_call(inv, mode)
+    return _Import(inv, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=_notifier(progress)).run()
+
+
+def _check_call(inv: Inventory, mode: str) -> None:
+    inv.require("import")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+
+def _notifier(progress: Progress | None) -> Progress:
+    notify = progress or (lambda _stage, _fraction, _message: None)
+    notify("parse", 0.0, "Checking the file")
+    return notify
+
+
 class _Import:
-    def __init__(self, inv: Inventory, csv_file: CsvFile, *, mode: str, atomic: bool, dry_run: bool,
+    def __init__(self, inv: Inventory, source: TabularSource, *, mode: str, atomic: bool, dry_run: bool,
                  notify: Progress):
         self.inv = inv
-        self.csv = csv_file
+        self.source = source
         self.mode = mode
         self.atomic = atomic
         self.dry_run = dry_run
         self.notify = notify
-        header = csv_file.header
+        header = source.header
         self.fields = [f for f in FIELD_NAMES if f in header.positions]
-        self.report = ImportReport(file=csv_file.file_name, mode=mode, dry_run=dry_run, atomic=atomic,
-                                   warnings=list(csv_file.warnings))
+        self.report = ImportReport(file=source.file_name, mode=mode, dry_run=dry_run, atomic=atomic,
+                                   warnings=list(source.warnings))
         if header.unknown:
             self.report.warnings.append(f"Unknown columns ignored: {', '.join(header.unknown)}")
-        self.report.error_file = ErrorFile(header.cells, csv_file.delimiter, header.error_position)
+        self.report.error_file = ErrorFile(header.cells, source.delimiter, header.error_position)
         self.log = ErrorLog()
         self.first_rows = FirstRows()  # sku -> the row that used it first in this file
         self.batch_id = str(uuid.uuid4())
-        self.reason = f"CSV import of {csv_file.file_name}" if csv_file.file_name else "CSV import"
+        self.reason = f"{source.kind} import of {source.file_name}" if source.file_name else f"{source.kind} import"
         self.parsed = 0.0  # fraction of the file read so far
         self.progress_lock = threading.Lock()
         self.stage = 0
@@ -160,7 +193,7 @@ class _Import:
         At most two chunks are in memory: the one being stored and the one waiting for it.
         """
         writer = Writer(self.inv, conn, self.fields, self.batch_id, self.reason, lock=not self.dry_run)
-        chunks = self.csv.chunks()
+        chunks = self.source.chunks()
         pending: Future[None] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-import") as worker:
             while True:
@@ -168,11 +201,11 @@ class _Import:
                     chunk = next(chunks, None)
                     if chunk is None:
                         break
-                    start, end = self.parsed, self.csv.fraction
+                    start, end = self.parsed, self.source.fraction
                     self.parsed = end
                     last = chunk.first_row + len(chunk.records) - 1
                     self._progress("parse", start, end, f"Read rows {chunk.first_row}–{last}")
-                    checked = check_chunk(chunk, self.csv.header)
+                    checked = check_chunk(chunk, self.source.header)
                 if pending is not None:
                     pending.result()  # the worker's error, if any, surfaces here and ends the import
                 pending = worker.submit(self._store, checked, start, end, writer)

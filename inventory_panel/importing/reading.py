@@ -321,7 +321,10 @@ def is_blank(record: list[str]) -> bool:
 
 
 class CsvFile:
-    """An opened, checked CSV source. Iterate :meth:`chunks` once; :meth:`close` releases what it opened."""
+    """An opened, checked CSV source (a ``sources.TabularSource``). Iterate :meth:`chunks` once; :meth:`close`
+    releases what it opened."""
+
+    kind = "CSV"
 
     def __init__(self, source: Any, *, mode: str = "append", max_bytes: int | None = None,
                  file_name: str | None = None):
