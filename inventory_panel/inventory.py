@@ -618,6 +618,14 @@ class Inventory:
 
         return import_csv(self, source, mode=mode, atomic=atomic, dry_run=dry_run, **options)
 
+    def import_frame(self, frame: Any, mode: str = "append", atomic: bool = False, dry_run: bool = False,
+                     **options: Any) -> ImportReport:
+        """Import a DataFrame (pandas, Polars, Spark), a PyArrow Table / RecordBatchReader or any object with
+        ``__arrow_c_stream__``, with the rules and report of a file import; row numbers are its 0-based positions."""
+        from .importing import import_frame
+
+        return import_frame(self, frame, mode=mode, atomic=atomic, dry_run=dry_run, **options)
+
     def template_csv(self) -> str:
         from .importing.template import template_csv
 
