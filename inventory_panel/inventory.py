@@ -592,31 +592,121 @@ class Inventory:
 
     # -- files --------------------------------------------------------------------------------------------------
 
+    def _export_select(self, columns: list[sa.ColumnElement[Any]], search: str | None, category: str | None,
+                       location: str | None, status: str | None, sort_by: str, descending: bool) -> sa.Select:
+        """``columns`` of the items matching the filters, in the order asked (the same rules as ``query``)."""
+        if not isinstance(descending, (bool, np.bool_)):
+            raise InvalidArgumentError({"descending": f"descending must be True or False, got {descending!r}"[:300]})
+        conds = where_clause(self.t, Filters(search, category, location, status), self.db.dialect)
+        return sa.select(*columns).where(*conds).order_by(*order_by(self.t, sort_by, bool(descending)))
+
+    def _stream(self, conn: sa.Connection, stmt: sa.Select, batch: int = 5000) -> Iterator[list[sa.Row]]:
+        """The rows of ``stmt`` in lists of ``batch`` (a server-side cursor on PostgreSQL: never all at once)."""
+        yield from conn.execution_options(yield_per=batch).execute(stmt).partitions()
+
     def export_csv(self, path_or_buffer: str | Path | IO[str], search: str | None = None,
                    category: str | None = None, location: str | None = None, status: str | None = None,
                    sort_by: str = "item_name", descending: bool = False) -> int:
         """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
         self.require("export")
-        conds = where_clause(self.t, Filters(search, category, location, status), self.db.dialect)
-        cols = [self.t.items.c[n] for n in FIELD_NAMES]
-        stmt = sa.select(*cols).where(*conds).order_by(*order_by(self.t, sort_by, descending))
+        stmt = self._export_select([self.t.items.c[n] for n in FIELD_NAMES], search, category, location, status,
+                                   sort_by, descending)
         with _open_text(path_or_buffer) as out, self.reading() as conn:
             # RFC 4180 line ends: the writer then also quotes cells holding a lone CR, which readers split on.
             writer = csv.writer(out, lineterminator="\r\n")
             writer.writerow(FIELD_NAMES)
             count = 0
-            for row in conn.execution_options(yield_per=5000).execute(stmt):
-                writer.writerow(["" if v is None else escape_formula(v if isinstance(v, str) else str(v))
-                                 for v in row])
-                count += 1
+            for rows in self._stream(conn, stmt):
+                for row in rows:
+                    writer.writerow(["" if v is None else escape_formula(v if isinstance(v, str) else str(v))
+                                     for v in row])
+                count += len(rows)
         return count
+
+    def export_xlsx(self, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
+                    category: str | None = None, location: str | None = None, status: str | None = None,
+                    sort_by: str = "item_name", descending: bool = False) -> int:
+        """Write the filtered items as an Excel workbook (the CSV's columns, typed: numbers, money ``#,##0.00``,
+        text never run as a formula; header frozen, autofilter), streaming; returns the number of rows.
+
+        The file is written when every row has been read: a failure before (the database, more rows than a sheet
+        holds) leaves ``path_or_buffer`` untouched. See ``exporting/xlsx.py``.
+        """
+        from .exporting.xlsx import write_items
+
+        self.require("export")
+        stmt = self._export_select([self.t.items.c[n] for n in FIELD_NAMES], search, category, location, status,
+                                   sort_by, descending)
+        with self.reading() as conn:
+            return write_items(_fs_path(path_or_buffer), (row for rows in self._stream(conn, stmt) for row in rows))
+
+    def export_parquet(self, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
+                       category: str | None = None, location: str | None = None, status: str | None = None,
+                       sort_by: str = "item_name", descending: bool = False) -> int:
+        """Write the filtered items as Parquet, one row group per batch read from the database; returns the number
+        of rows. Every column of ``query().rows`` (id, fields, version, timestamps in UTC, status), typed as in
+        ``to_frame(as_arrow=True)``: ``decimal128(12, 2)`` money, ``int64``, strings, ``timestamp[us, UTC]``."""
+        from .exporting.arrow import item_schema, record_batches, write_parquet
+
+        self.require("export")
+        columns = list(select_items(self.t).selected_columns)
+        stmt = self._export_select(columns, search, category, location, status, sort_by, descending)
+        schema = item_schema(columns)
+        with self.reading() as conn:
+            return write_parquet(record_batches(self._stream(conn, stmt), schema), schema, _fs_path(path_or_buffer))
+
+    def export(self, path_or_buffer: str | Path | IO[Any], format: str | None = None, **filters: Any) -> int:
+        """Export the filtered items as ``format`` (``csv``, ``xlsx``, ``parquet``; default: from the file name's
+        extension, else CSV); ``filters`` as ``export_csv``. Returns the number of rows."""
+        from .exporting import format_for
+
+        name = str(path_or_buffer) if isinstance(path_or_buffer, (str, Path)) else None
+        try:
+            kind = format_for(name, format)
+        except ValueError as exc:
+            raise InvalidArgumentError({"format": str(exc)}) from None
+        writer = {"csv": self.export_csv, "xlsx": self.export_xlsx, "parquet": self.export_parquet}[kind]
+        return writer(path_or_buffer, **filters)
+
+    def to_frame(self, search: str | None = None, category: str | None = None, location: str | None = None,
+                 status: str | None = None, sort_by: str = "item_name", descending: bool = False,
+                 limit: int | None = None, as_arrow: bool = False) -> pd.DataFrame | Any:
+        """The filtered items (the columns of ``query().rows``) as a pandas DataFrame, or with ``as_arrow`` a
+        ``pyarrow.Table``; at most ``limit`` of them (None: all).
+
+        Read from the database in batches, each turned into an Arrow record batch at once: only what is returned is
+        held. pandas types: ``unit_price`` is ``object`` holding ``Decimal`` (exact, as in ``query().rows``),
+        ``minimum_stock`` nullable ``Int64``, timestamps ``datetime64[us, UTC]``; Arrow types as
+        ``export_parquet``.
+        """
+        from .exporting.arrow import item_schema, record_batches, to_pandas, to_table
+
+        self.require("export")
+        limit = None if limit is None else _whole_number("limit", limit, 0)
+        columns = list(select_items(self.t).selected_columns)
+        stmt = self._export_select(columns, search, category, location, status, sort_by, descending)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        schema = item_schema(columns)
+        with self.reading() as conn:
+            table = to_table(record_batches(self._stream(conn, stmt), schema), schema)
+        return table if as_arrow else to_pandas(table)
 
     def import_csv(self, source: str | Path | bytes | IO[Any], mode: str = "append", atomic: bool = False,
                    dry_run: bool = False, **options: Any) -> ImportReport:
-        """Import a CSV file (path, bytes or file object); see DESIGN.md section 6 for the rules."""
+        """Import a CSV file or a workbook (.xlsx, .xls, .ods: told apart by content) from a path, bytes or a file
+        object; see DESIGN.md section 6 for the rules and ``importing/excel.py`` for workbooks."""
         from .importing import import_csv
 
         return import_csv(self, source, mode=mode, atomic=atomic, dry_run=dry_run, **options)
+
+    def import_file(self, source: str | Path | bytes | IO[Any], sheet: str | None = None, mode: str = "append",
+                    atomic: bool = False, dry_run: bool = False, **options: Any) -> ImportReport:
+        """Import a CSV file or a workbook sheet (the first, or ``sheet`` by name): ``import_csv`` under its
+        general name."""
+        from .importing import import_csv
+
+        return import_csv(self, source, mode=mode, atomic=atomic, dry_run=dry_run, sheet=sheet, **options)
 
     def import_frame(self, frame: Any, mode: str = "append", atomic: bool = False, dry_run: bool = False,
                      **options: Any) -> ImportReport:
@@ -626,10 +716,50 @@ class Inventory:
 
         return import_frame(self, frame, mode=mode, atomic=atomic, dry_run=dry_run, **options)
 
+    def import_table(self, table: str, mode: str = "append", atomic: bool = False, dry_run: bool = False, *,
+                     warehouse_id: str | None = None, spark: Any = None, columns: list[str] | None = None,
+                     order_by: list[str] | None = None, disposition: str = "EXTERNAL_LINKS",
+                     workspace_client: Any = None, timeout: float | None = None,
+                     progress: Any = None) -> ImportReport:
+        """Import a Unity Catalog table ``catalog.schema.table`` with the rules and report of a file import.
+
+        Read through a SQL warehouse (``warehouse_id`` or ``DATABRICKS_WAREHOUSE_ID``; chunk by chunk, never whole)
+        or a Spark session (``spark``, or the notebook's active one); see ``databricks/uc_import.py``. Row numbers
+        are 0-based positions in the result (``order_by`` makes them stable). ``workspace_client`` replaces the
+        one built from the environment (e.g. a person's own token).
+        """
+        from .databricks import uc_import
+        from .importing import MODES, import_frame
+
+        self.require("import")  # before the warehouse runs anything for someone who may not import
+        if mode not in MODES:
+            raise InvalidArgumentError({"mode": f"mode must be one of {', '.join(MODES)}, got {mode!r}"[:300]})
+        name = uc_import.parse_table_name(table)
+        kind, reader = uc_import.resolve_reader(warehouse_id=warehouse_id, spark=spark,
+                                                settings_warehouse=self.settings.warehouse_id)
+        if kind == "spark":
+            frame = uc_import.spark_table(reader, name, columns, order_by)
+        else:
+            if workspace_client is None:
+                from .databricks.client import workspace_client as build_client
+
+                workspace_client = build_client()
+            frame = uc_import.WarehouseTable(
+                workspace_client, name, reader, columns=columns, order_by=order_by, disposition=disposition,
+                timeout=uc_import.TIMEOUT_SECONDS if timeout is None else timeout).reader()
+        return import_frame(self, frame, mode=mode, atomic=atomic, dry_run=dry_run, progress=progress,
+                            file_name=name.display)
+
     def template_csv(self) -> str:
         from .importing.template import template_csv
 
         return template_csv()
+
+    def template_xlsx(self) -> bytes:
+        """The import template as an Excel workbook: required columns marked, a validation hint per column."""
+        from .importing.template import template_xlsx
+
+        return template_xlsx()
 
     def close(self) -> None:
         self.flush_denials()
@@ -758,6 +888,11 @@ def _fields_mapping(name: str, values: Any) -> Mapping[str, Any]:
         raise InvalidArgumentError({name: f"{name} must be a mapping of field name to value (a dict), "
                                           f"got {type(values).__name__}"})
     return values
+
+
+def _fs_path(target: str | Path | IO[Any]) -> str | IO[Any]:
+    """A path as ``str`` (what XlsxWriter and PyArrow take), a file object as it is."""
+    return str(target) if isinstance(target, Path) else target
 
 
 @contextmanager
