@@ -1,4 +1,4 @@
-"""The ``inventory-panel`` command (DESIGN.md section 5): serve, init-db, import, export, load-sample, and
+"""The ``inventory-panel`` command (DESIGN.md section 5): serve, init-db, import, export, template, load-sample, and
 ``databricks setup|doctor`` (``databricks/commands.py``).
 
 Every failure (bad setting, database unreachable, busy, full or read-only, role, refused file, a file that cannot be
@@ -12,9 +12,11 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,20 +51,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="then grant this PostgreSQL role (the app's service principal client ID) what the app needs "
                         "(default: INVENTORY_APP_PRINCIPAL)")
 
-    i = sub.add_parser("import", help="import a CSV file (DESIGN.md section 6 rules)")
-    i.add_argument("file")
+    i = sub.add_parser("import", help="import a CSV file or an Excel/OpenDocument workbook (DESIGN.md section 6 rules)")
+    i.add_argument("file", help="a .csv, .xlsx, .xls or .ods file (told apart by content)")
+    i.add_argument("--sheet", metavar="NAME", help="the workbook's sheet to import (default: the first)")
     i.add_argument("--mode", choices=("append", "upsert"), default="append")
     i.add_argument("--atomic", action="store_true", help="write nothing unless every row is valid")
     i.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
     i.add_argument("--json", action="store_true", help="print the report as one JSON object")
     i.add_argument("--errors-out", metavar="FILE", help="write the rejected rows plus an error column to FILE")
 
-    e = sub.add_parser("export", help="export items as CSV")
+    e = sub.add_parser("export", help="export items as CSV, Excel (xlsx) or Parquet")
     e.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
+    e.add_argument("--format", choices=("csv", "xlsx", "parquet"),
+                   help="default: from the output file's extension (.xlsx, .parquet), else csv")
     e.add_argument("--search")
     e.add_argument("--category")
     e.add_argument("--location")
     e.add_argument("--status", choices=("low", "out", "ok"))
+
+    t = sub.add_parser("template", help="write the import template (CSV, or xlsx with hints)")
+    t.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
+    t.add_argument("--format", choices=("csv", "xlsx"), help="default: from the output file's extension, else csv")
 
     sub.add_parser("load-sample", help="import sample_inventory.csv if the inventory is empty")
 
@@ -179,7 +188,7 @@ def _import(args: argparse.Namespace) -> int:
         _check_folder(args.errors_out)
     inv = _connect(args)
     try:
-        report = inv.import_csv(path, mode=args.mode, atomic=args.atomic, dry_run=args.dry_run)
+        report = inv.import_file(path, sheet=args.sheet, mode=args.mode, atomic=args.atomic, dry_run=args.dry_run)
     finally:
         inv.close()
     if args.errors_out:
@@ -221,27 +230,76 @@ def _refused(args: argparse.Namespace, message: str) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .exporting import format_for
+
+    kind = format_for(args.output, args.format)
     if args.output:
         _check_folder(args.output)
+    elif kind != "csv":
+        _refuse_binary_to_terminal(kind)
     inv = _connect(args)
     filters = {"search": args.search, "category": args.category, "location": args.location, "status": args.status}
     try:
         if args.output:
             try:
-                count = inv.export_csv(args.output, **filters)
+                count = inv.export(args.output, format=kind, **filters)
             except OSError as exc:  # a full disk, no permission, a folder removed meanwhile
                 started = Path(args.output).exists() and not Path(args.output).is_dir()
                 raise _cannot_write(args.output, exc, " The file is incomplete." if started else "") from exc
             print(f"Exported {count} items to {args.output}", file=sys.stderr)
-        else:
+        elif kind == "csv":
             try:
                 inv.export_csv(sys.stdout, **filters)
                 sys.stdout.flush()  # here, where a full or closed output is still reported as one line
             except OSError as exc:
                 _silence_stdout()
                 raise InventoryError(f"Cannot write to standard output: {exc.strerror or exc}.") from exc
+        else:
+            _binary_to_stdout(lambda out: inv.export(out, format=kind, **filters))
     finally:
         inv.close()
+    return 0
+
+
+def _refuse_binary_to_terminal(kind: str) -> None:
+    if sys.stdout.isatty():
+        raise InventoryError(f"{kind} is a binary format and standard output is a terminal: give --output FILE "
+                             "(or redirect the output to a file).")
+
+
+def _binary_to_stdout(write: Any) -> None:
+    """``write(file)`` into a temporary file (XlsxWriter and Parquet seek in what they write), then copied to a
+    pipe or file on standard output."""
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1_048_576) as spool:
+        write(spool)
+        spool.seek(0)
+        try:
+            shutil.copyfileobj(spool, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            _silence_stdout()
+            raise InventoryError(f"Cannot write to standard output: {exc.strerror or exc}.") from exc
+
+
+def _template(args: argparse.Namespace) -> int:
+    from .exporting import format_for
+    from .importing.template import template_csv, template_xlsx
+
+    kind = format_for(args.output, args.format)
+    if kind not in ("csv", "xlsx"):
+        raise InventoryError(f"the template comes as csv or xlsx, not {kind}; use --format csv or --format xlsx.")
+    content = template_xlsx() if kind == "xlsx" else template_csv().encode("utf-8")
+    if not args.output:
+        if kind != "csv":
+            _refuse_binary_to_terminal(kind)
+        _binary_to_stdout(lambda out: out.write(content))
+        return 0
+    _check_folder(args.output)
+    try:
+        Path(args.output).write_bytes(content)
+    except OSError as exc:
+        raise _cannot_write(args.output, exc) from exc
+    print(f"Wrote the {kind} template to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -309,8 +367,8 @@ def _databricks(args: argparse.Namespace) -> int:
     return run(args)
 
 
-_COMMANDS = {"init-db": _init_db, "import": _import, "export": _export, "load-sample": _load_sample,
-             "databricks": _databricks}
+_COMMANDS = {"init-db": _init_db, "import": _import, "export": _export, "template": _template,
+             "load-sample": _load_sample, "databricks": _databricks}
 
 if __name__ == "__main__":
     sys.exit(main())
