@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import inventory_panel as ip
 from inventory_panel.auth import User
-from inventory_panel.errors import ConflictError, DatabaseUnavailableError, InsufficientStockError
+from inventory_panel.errors import ConflictError, DatabaseBusyError, InsufficientStockError
 from inventory_panel.storage.tables import LOW_STOCK_SQL
 
 
@@ -156,7 +156,7 @@ def _writer(session: ip.Inventory, seed: int, operations: int, shared: list[int]
     for _ in range(operations):
         try:
             writes += _write(session, rng, mine, added, shared)
-        except DatabaseUnavailableError:  # SQLite busy past its timeout: nothing was saved, the person retries
+        except DatabaseBusyError:  # SQLite busy past its timeout: nothing was saved, the person retries
             continue
     return {"writes": writes, "added": added}
 

@@ -108,7 +108,9 @@ def test_an_import_batch_reads_as_its_counts(inv):
     inv.import_csv(b"item_name,category,quantity,unit_price\nA,Tools,1,1.00\nB,Tools,x,1.00\n", file_name="in.csv")
     view = AuditView(model=InventoryModel(inventory=inv))
     shown = view._table.value
-    assert list(shown["action"]) == ["Imported", "Added"]
+    # Newest first: the batch's counts, then the item the import added (its own row), then the item added by hand.
+    assert list(shown["action"]) == ["Imported", "Added", "Added"]
     assert shown["changes"].iloc[0] == "" and shown["item_id"].iloc[0] == ""
+    assert shown["detail"].iloc[1] == "CSV import of in.csv" and shown["changes"].iloc[1].startswith("Item name: A;")
     assert "file: in.csv" in shown["detail"].iloc[0] and "inserted: 1" in shown["detail"].iloc[0]
     assert "skipped: 1" in shown["detail"].iloc[0]
