@@ -158,11 +158,15 @@ class ImportView(pn.viewable.Viewer):
         self._template = pn.widgets.FileDownload(
             callback=self._template_file, filename="inventory_template.csv", label="Download template",
             width=180, margin=(14, 10, 4, 10), embed=False)
+        # The same template as a workbook: typed example rows, required columns marked, a hint per column.
+        self._template_xlsx = pn.widgets.FileDownload(
+            callback=self._template_xlsx_file, filename="inventory_template.xlsx", label="Excel template",
+            width=150, margin=(14, 10, 4, 0), embed=False)
         self._title = pn.pane.HTML(
             '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
             "written until you confirm the import.</div>",
             stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
-        self._header = pn.Row(self._title, self._template, sizing_mode="stretch_width")
+        self._header = pn.Row(self._title, self._template, self._template_xlsx, sizing_mode="stretch_width")
         if not self.allowed:
             user = inventory.user
             self._layout = pn.Column(self._header, pn.pane.HTML(
@@ -413,6 +417,9 @@ class ImportView(pn.viewable.Viewer):
 
     def _template_file(self) -> io.StringIO:
         return io.StringIO(self.model.inventory.template_csv())
+
+    def _template_xlsx_file(self) -> io.BytesIO:
+        return io.BytesIO(self.model.inventory.template_xlsx())
 
     def _error_file_content(self) -> io.StringIO:
         if self.report is None:

@@ -1,0 +1,50 @@
+"""The app's Excel downloads: the Inventory view's "Export Excel" (the filtered view) and the Import view's
+"Excel template"."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from python_calamine import CalamineWorkbook
+
+from inventory_panel.fields import FIELD_NAMES
+from inventory_panel.importing.template import template_csv
+from inventory_panel.ui.importer import ImportView
+from inventory_panel.ui.inventory_view import InventoryView
+from inventory_panel.ui.model import InventoryModel
+
+
+def _rows(data: io.BytesIO) -> list[list]:
+    return CalamineWorkbook.from_filelike(io.BytesIO(data.read())).get_sheet_by_index(0).to_python()
+
+
+def test_export_excel_writes_the_filtered_view_typed(inv):
+    for name, category, price in (("Anvil", "Metal", "1299.50"), ("=cmd|' /C calc'!A0", "Metal", "0"),
+                                  ("Brush", "Paint", "3")):
+        inv.add({"item_name": name, "category": category, "quantity": 2, "unit_price": price})
+    view = InventoryView(model=InventoryModel(inventory=inv))
+    assert view.export_xlsx_button.visible and view.export_xlsx_button.label == "Export Excel"
+    view.model.category = "Metal"
+    rows = _rows(view._export_xlsx())
+    assert rows[0] == list(FIELD_NAMES)
+    assert [r[0] for r in rows[1:]] == ["=cmd|' /C calc'!A0", "Anvil"]  # as text, unescaped: a text cell
+    assert [r[3] for r in rows[1:]] == [0.0, 1299.5] and [r[2] for r in rows[1:]] == [2.0, 2.0]
+    name = view.export_xlsx_button.filename
+    assert name.startswith("inventory-") and name.endswith(".xlsx")
+
+
+def test_export_excel_failing_is_reported(inv, monkeypatch, caplog):
+    view = InventoryView(model=InventoryModel(inventory=inv))
+    monkeypatch.setattr(inv, "export_xlsx", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with caplog.at_level(logging.INFO):
+        assert view._export_xlsx() is None
+    assert "Exporting the items failed" in caplog.text
+
+
+def test_import_view_offers_the_excel_template(inv):
+    view = ImportView(model=InventoryModel(inventory=inv))
+    assert view._template_xlsx in view._header.objects and view._template_xlsx.label == "Excel template"
+    assert view._template_xlsx.filename == "inventory_template.xlsx"
+    rows = _rows(view._template_xlsx_file())
+    assert rows[0] == template_csv().splitlines()[0].split(",") and len(rows) == 4
