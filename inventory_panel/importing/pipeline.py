@@ -1,4 +1,7 @@
-"""One CSV import from start to end: open and check the file, then per chunk validate, match skus and write.
+"""One import from start to end: open and check the source, then per chunk validate, match skus and write.
+
+The source is any ``sources.TabularSource``: a CSV file, a workbook sheet (``excel.py``), a DataFrame
+(``frames.py``); all get the same rules, report, error file, write path and audit.
 
 Everything happens in one transaction (``Inventory.transaction``): a refusal, a crash or an atomic import with
 errors rolls it all back. A dry run uses a read-only connection and writes nothing, yet runs every check,
@@ -24,6 +27,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from decimal import Decimal
 from itertools import compress
 from operator import itemgetter, ne
@@ -36,8 +40,8 @@ from sqlalchemy.exc import DBAPIError
 from ..errors import ConflictError, ImportRefusedError
 from ..fields import FIELD_NAMES
 from ..storage.types import money_to_cents
+from .excel import open_file
 from .frames import FrameSource
-from .reading import CsvFile
 from .report import ERROR_FILE_MAX_CHARS, MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
 from .sources import TabularSource
 from .validation import CheckedChunk, FirstRows, check_chunk, take
@@ -89,18 +93,21 @@ class _NothingWritten(Exception):
 
 def import_csv(inv: Inventory, source: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
                progress: Progress | None = None, max_bytes: int | None = None,
-               file_name: str | None = None) -> ImportReport:
-    """Import a CSV file into ``inv``; see the module docstring and DESIGN.md section 6 for the rules.
+               file_name: str | None = None, sheet: str | None = None) -> ImportReport:
+    """Import a CSV file or a workbook (.xlsx, .xls, .ods, told apart by content) into ``inv``; see the module
+    docstring and DESIGN.md section 6 for the rules, ``excel.py`` for what a workbook's features become.
 
     ``source`` is a path, bytes, CSV text (a str with a line break, as a browser upload gives it) or a file object.
     ``progress(stage, fraction, message)`` is called per chunk for the stages parse, validate and write, with
     ``fraction`` running from 0 to 1 over the whole import. ``max_bytes`` refuses larger input (the app's upload
-    limit). A file refused as a whole raises ``ImportRefusedError`` and nothing is written.
+    limit). ``sheet`` names a workbook's sheet (the first one by default). A file refused as a whole raises
+    ``ImportRefusedError`` and nothing is written.
     """
     _check_call(inv, mode)
     notify = _notifier(progress)
-    with CsvFile(source, mode=mode, max_bytes=max_bytes, file_name=file_name) as csv_file:
-        return _Import(inv, csv_file, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+    with ExitStack() as stack:
+        source = open_file(source, stack, mode=mode, max_bytes=max_bytes, file_name=file_name, sheet=sheet)
+        return _Import(inv, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
 
 
 def import_frame(inv: Inventory, frame: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,

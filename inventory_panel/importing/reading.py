@@ -50,7 +50,7 @@ FIRST_CHUNK_ROWS = 1_000
 SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xfe", "UTF-16 text (save it as 'CSV UTF-8' instead)"),
     (b"\xfe\xff", "UTF-16 text (save it as 'CSV UTF-8' instead)"),
-    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"PK\x03\x04", "a ZIP archive (not an Excel or OpenDocument workbook)"),
     (b"PK\x05\x06", "a ZIP archive"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
     (b"\x89PNG", "a PNG image"),

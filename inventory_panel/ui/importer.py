@@ -1,4 +1,5 @@
-"""``ImportView``: bulk-load items from a CSV file — check first, then import only what the person confirmed.
+"""``ImportView``: bulk-load items from a CSV file or a workbook (.xlsx, .xls, .ods) — check first, then import only
+what the person confirmed.
 
 The flow is a small state machine (``step``): choose a file -> checking (a dry run: every rule and database lookup,
 nothing written) -> preview (counts, warnings, every rejected cell, the error file) -> importing (the real run) ->
@@ -8,7 +9,8 @@ Both runs go through ``importing.import_csv`` in a worker thread (``asyncio.to_t
 freezes the app: the engine's ``progress(stage, fraction, message)`` calls are throttled and handed back to the
 event loop, which moves the progress bar and the parse -> validate -> write steps.
 
-Uploads are always passed to the engine as bytes: a one-line ``str`` could be taken for a path on the server.
+Uploads are always passed to the engine as bytes: a one-line ``str`` could be taken for a path on the server. The
+engine tells a workbook from CSV by its content, so an .xlsx upload needs nothing more here.
 The file arrives through ``BoundedFileDropper`` (``upload.py``), which enforces ``INVENTORY_MAX_UPLOAD_MB`` on the
 server as chunks arrive; what the view holds (the upload, the report) is dropped when the session ends.
 """
@@ -37,6 +39,10 @@ from .upload import BoundedFileDropper
 log = logging.getLogger(__name__)
 
 STEPS = ("choose", "checking", "preview", "importing", "done")
+# What the file picker offers. The engine tells CSV from a workbook by content, not by this list (``excel.py``).
+ACCEPTED_FILETYPES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".ods", "text/csv", "text/plain",
+                      "text/tab-separated-values", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      "application/vnd.ms-excel", "application/vnd.oasis.opendocument.spreadsheet")
 STAGES = (("parse", "Parse"), ("validate", "Validate"), ("write", "Write"))
 MODES = {"Add new items": "append", "Add or update by SKU": "upsert"}
 MODE_HELP = {
@@ -182,7 +188,7 @@ class ImportView(pn.viewable.Viewer):
     def _build(self) -> None:
         limit = self.settings.max_upload_mb
         self._dropper = BoundedFileDropper(
-            accepted_filetypes=[".csv", ".txt", ".tsv", "text/csv", "text/plain", "text/tab-separated-values"],
+            accepted_filetypes=list(ACCEPTED_FILETYPES),
             max_bytes=self.max_bytes, max_file_size=f"{self.max_bytes // 1000}KB", layout="compact",
             sizing_mode="stretch_width", margin=(4, 0))
         self._dropper.param.watch(self._on_upload, "value")
@@ -192,8 +198,9 @@ class ImportView(pn.viewable.Viewer):
         required = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if f.required)
         optional = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if not f.required)
         self._file_help = pn.pane.HTML(
-            f'<div class="intro"><div class="muted">CSV up to <b data-limit>{limit} MB</b>, comma, semicolon '
-            f"or tab separated, UTF-8 or Windows-1252.</div><div class=\"muted\">Required columns: {required}. "
+            f'<div class="intro"><div class="muted">CSV or Excel (.xlsx, .xls, .ods: the first sheet) up to '
+            f"<b data-limit>{limit} MB</b>; CSV comma, semicolon or tab separated, UTF-8 or Windows-1252.</div>"
+            f"<div class=\"muted\">Required columns: {required}. "
             f"Optional: {optional}.</div></div>", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
         choose = pn.Column(
             pn.pane.HTML('<div class="section">1 · Choose a file</div>', stylesheets=[CSS], margin=(0, 0)),
