@@ -264,18 +264,18 @@ def test_export_refuses_an_unknown_format(inv, tmp_path):
         inv.export(tmp_path / "x.xlsx", format="xls")
 
 
-def _probe(url: str, rows: int, fmt: str, out: Path) -> dict:
-    result = subprocess.run([sys.executable, "-m", "tests.support.export_probe", url, str(rows), fmt, str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def _probe(*args: str) -> dict:
+    result = subprocess.run([sys.executable, "-m", "tests.support.export_probe", *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else {}
 
 
-@pytest.mark.parametrize("fmt", ["xlsx", "parquet"])
-def test_exporting_100_000_items_takes_bounded_memory(db_url, tmp_path, fmt):
-    out = tmp_path / f"items.{fmt}"
-    figures = _probe(db_url, 100_000, fmt, out)
+# Measured (peak minus baseline, 100,000 items, SQLite): xlsx +9 MB, Parquet +33 MB. The whole sheet kept in memory
+# (XlsxWriter without constant_memory) took +127 MB.
+@pytest.mark.parametrize(("fmt", "bound_mb"), [("xlsx", 40), ("parquet", 80)])
+def test_exporting_100_000_items_takes_bounded_memory(db_url, tmp_path, fmt, bound_mb):
+    _probe("fill", db_url, "100000")
+    figures = _probe("export", db_url, fmt, str(tmp_path / f"items.{fmt}"))
     print(fmt, figures)
     assert figures["rows"] == 100_000
-    # Measured: xlsx +0.1 MB, parquet +42 MB (SQLite); the whole sheet kept in memory (XlsxWriter without
-    # constant_memory) took +350 MB.
-    assert figures["peak_mb"] - figures["baseline_mb"] < 80, figures
+    assert figures["peak_mb"] - figures["baseline_mb"] < bound_mb, figures
