@@ -80,24 +80,29 @@ class AppServer:
         full_env.update({"INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "tester@example.com",
                          "PYTHONUNBUFFERED": "1", **(env or {})})
         cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), *serve_args(16, self.port, "127.0.0.1")]
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+        self._start(cmd, full_env)
+
+    def _start(self, cmd: list[str], env: dict[str, str], ready_headers: dict[str, str] | None = None) -> None:
+        """Run ``cmd`` in its own process group, logging to ``log_path``, and wait until the page answers."""
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         RUNNING.append(self)
         try:
-            self._wait_until_ready()
+            self._wait_until_ready(ready_headers or {})
         except BaseException:
             self.close()
             raise
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, headers: dict[str, str]) -> None:
         deadline = time.monotonic() + START_TIMEOUT
+        request = urllib.request.Request(self.url, headers=headers)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"panel serve exited with {self.process.returncode}:\n{self.log()}")
             try:
                 # The first page builds a whole session; on a loaded machine that can take a while.
-                with urllib.request.urlopen(self.url, timeout=max(1.0, deadline - time.monotonic())) as response:
+                with urllib.request.urlopen(request, timeout=max(1.0, deadline - time.monotonic())) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

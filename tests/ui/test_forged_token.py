@@ -16,13 +16,9 @@ otherwise have joined the admin's session.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -36,7 +32,7 @@ from playwright.sync_api import expect
 import inventory_panel as ip
 from tests.support.bokeh_session import page_token, pull_document, session_token
 from tests.support.postgres import free_port
-from tests.ui.conftest import RUNNING, START_TIMEOUT, VIEWPORT, seed_sample
+from tests.ui.conftest import VIEWPORT, AppServer, seed_sample
 
 pytestmark = pytest.mark.ui
 
@@ -60,15 +56,16 @@ def forged_token(email: str) -> str:
     return session_token({"Host": "inventory.aws.databricksapps.com", **proxied(email)})
 
 
-class DeployedApp:
+class DeployedApp(AppServer):
     """``app.yaml``'s command as a subprocess on 127.0.0.1, with ``app.yaml``'s env and an admin ``Inventory``."""
 
     def __init__(self, workdir: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/app"
-        db_url = f"sqlite:///{workdir / 'inventory.db'}"
+        self.db_url = f"sqlite:///{workdir / 'inventory.db'}"
+        self.log_path = workdir / "server.log"
         # Seeded by someone else, so any audit row in the admin's name comes from the attack.
-        self.inventory = ip.connect(db_url, user="owner@example.com", role="admin")
+        self.inventory = ip.connect(self.db_url, user="owner@example.com", role="admin")
         seed_sample(self.inventory)
         command = [part.replace("$DATABRICKS_APP_PORT", str(self.port)) for part in APP_YAML["command"]]
         assert command[:3] == ["panel", "serve", "app.py"]
@@ -82,50 +79,9 @@ class DeployedApp:
             elif entry["valueFrom"] in RESOURCES:
                 env[entry["name"]] = RESOURCES[entry["valueFrom"]]
         env.update(DATABRICKS_APP_NAME="lakebase-inventory", DATABRICKS_APP_PORT=str(self.port),
-                   INVENTORY_DATABASE_URL=db_url, INVENTORY_ADMINS=ADMIN, PYTHONUNBUFFERED="1")
-        self.log_path = workdir / "server.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        RUNNING.append(self)  # its log tail is added to a failing test's report (tests/ui/conftest.py)
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.close()
-            raise
-
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        request = urllib.request.Request(self.url, headers=proxied(VIEWER))
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"panel serve exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(request, timeout=max(1.0, deadline - time.monotonic())) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.25)
-        raise RuntimeError(f"panel serve did not answer within {START_TIMEOUT:.0f} s:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def close(self) -> None:
-        if self in RUNNING:
-            RUNNING.remove(self)
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        self._log.close()
-        self.inventory.close()
+                   INVENTORY_DATABASE_URL=self.db_url, INVENTORY_ADMINS=ADMIN, PYTHONUNBUFFERED="1")
+        # Its log tail is added to a failing test's report (tests/ui/conftest.py); the proxy always names someone.
+        self._start([sys.executable, "-m", *command], env, ready_headers=proxied(VIEWER))
 
     def target_exists(self) -> bool:
         return self.inventory.query(search=TARGET).total == 1
