@@ -83,3 +83,23 @@ class InvalidArgumentError(ValidationError, ValueError):
     A ``ValidationError`` (``errors`` names the argument), so every entry point shows it as one clear line, and a
     ``ValueError``, which is what such calls raised before.
     """
+
+
+class TableReadError(ImportRefusedError):
+    """A Unity Catalog table could not be read for an import (nothing was written); ``table`` names it."""
+
+    def __init__(self, message: str, table: str | None = None):
+        self.table = table
+        super().__init__(message)
+
+
+class TableNotFoundError(TableReadError):
+    """The table does not exist (or the name is misspelt)."""
+
+
+class TableAccessDeniedError(TableReadError):
+    """Unity Catalog or the SQL warehouse refused the reader; the message names the grant that is missing."""
+
+
+class WarehouseError(TableReadError):
+    """The SQL warehouse is unknown, failed to start, failed or cancelled the statement, or took too long."""

@@ -56,6 +56,8 @@ class Settings:
     # OAuth token the proxy forwards for them (X-Forwarded-Access-Token) instead of the app's service principal.
     on_behalf_of_user: bool = False
     local_user: str | None = None
+    # DATABRICKS_WAREHOUSE_ID: the SQL warehouse ``Inventory.import_table`` reads Unity Catalog tables through.
+    warehouse_id: str | None = None
 
     @property
     def kind(self) -> str:
@@ -160,6 +162,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app_name=env.get("DATABRICKS_APP_NAME", "").strip() or None,
         on_behalf_of_user=_flag(env, "INVENTORY_ON_BEHALF_OF_USER"),
         local_user=env.get("INVENTORY_USER", "").strip() or None,
+        warehouse_id=env.get("DATABRICKS_WAREHOUSE_ID", "").strip() or None,
     )
 
 
