@@ -79,7 +79,7 @@ def served(db_url: str, log_path: Path, app: Path = ROOT / "app.py") -> Iterator
     env = {**os.environ, "INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "bench@example.com",
            "PYTHONUNBUFFERED": "1"}
     env.pop("DATABRICKS_APP_NAME", None)
-    cmd = [sys.executable, "-m", "panel", "serve", str(app), *serve_args(16, port, "127.0.0.1"), "--liveness"]
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), *serve_args(port, "127.0.0.1"), "--liveness"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ImportRefusedError, InventoryError
 from .fields import has_surrogates, replace_surrogates
+from .limits import WEBSOCKET_MESSAGE_BYTES
 from .settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -330,8 +331,8 @@ def _serve(args: argparse.Namespace) -> int:
 
         session_secret(env)  # an App without it would accept forged session tokens: refuse to start
     sign = bool(env.get("BOKEH_SECRET_KEY"))
-    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), *serve_args(settings.max_upload_mb, args.port,
-                                                                                 args.address, sign_sessions=sign)]
+    options = serve_args(args.port, args.address, sign_sessions=sign)
+    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), *options]
     if settings.is_databricks_app:  # as app.yaml: no joining another person's session with their token
         cmd += ["--auth-module", str(APP_AUTH_FILE)]
     if args.show:
@@ -346,14 +347,15 @@ def _serve(args: argparse.Namespace) -> int:
     return 0  # not reached: execve replaces this process or raises OSError
 
 
-def serve_args(max_upload_mb: int, port: int, address: str, *, sign_sessions: bool = False) -> list[str]:
+def serve_args(port: int, address: str, *, sign_sessions: bool = False) -> list[str]:
     """``panel serve`` options shared by the CLI, the tests and app.yaml's documentation.
 
     ``sign_sessions``: Bokeh signs session ids and tokens with ``BOKEH_SECRET_KEY`` and refuses any it did not sign
     (required in a Databricks App, docs/security.md).
     """
-    # Uploads travel base64-encoded over the websocket: a third larger than the file, plus framing.
-    ws_limit = int(max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
+    # Uploads arrive in binary chunks of a fixed size (limits.py), so one message never needs more, whatever the
+    # upload limit; INVENTORY_MAX_UPLOAD_MB is enforced on the server as the chunks arrive (ui/upload.py).
+    ws_limit = WEBSOCKET_MESSAGE_BYTES
     signing = ["--session-ids", "signed"] if sign_sessions else []
     return ["--port", str(port), "--address", address, "--allow-websocket-origin", f"{address}:{port}",
             "--allow-websocket-origin", f"localhost:{port}", "--websocket-max-message-size", str(ws_limit), *signing]

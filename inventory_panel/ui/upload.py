@@ -27,11 +27,12 @@ from typing import Any, ClassVar
 import panel as pn
 import param
 
+from ..limits import UPLOAD_CHUNK_BYTES
+
 log = logging.getLogger(__name__)
 
-# Bytes per websocket message the browser sends. Small enough that the server's websocket message limit can be
-# this plus a margin, whatever the upload limit.
-CHUNK_BYTES = 4 * 1_048_576
+# Bytes per websocket message the browser sends (inventory_panel/limits.py: the server's message limit follows it).
+CHUNK_BYTES = UPLOAD_CHUNK_BYTES
 # All binary buffers of one websocket message together: the app's largest is one upload chunk.
 MAX_MESSAGE_BUFFER_BYTES = 2 * CHUNK_BYTES
 

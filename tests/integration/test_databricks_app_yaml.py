@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import os
 import re
 import subprocess
@@ -23,7 +22,9 @@ from panel.command.serve import Serve
 
 import inventory_panel.cli as cli
 import inventory_panel.settings as settings_module
+from inventory_panel.limits import UPLOAD_CHUNK_BYTES, WEBSOCKET_MESSAGE_BYTES
 from inventory_panel.settings import load_settings
+from inventory_panel.ui.upload import CHUNK_BYTES
 from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,10 +71,11 @@ def test_websocket_accepts_the_apps_domain_only(origin, allowed):
     assert check_allowlist(origin, serve_args().allow_websocket_origin) is allowed
 
 
-def test_websocket_messages_fit_the_largest_upload():
-    upload_mb = int(next(e["value"] for e in APP_YAML["env"] if e["name"] == "INVENTORY_MAX_UPLOAD_MB"))
-    base64_bytes = math.ceil(upload_mb * 1024 * 1024 * 4 / 3)
-    assert serve_args().websocket_max_message_size > base64_bytes
+def test_websocket_messages_hold_one_upload_chunk_and_no_more_than_the_cli_allows():
+    # An upload arrives in binary chunks of a fixed size, so the limit does not grow with INVENTORY_MAX_UPLOAD_MB.
+    assert serve_args().websocket_max_message_size == WEBSOCKET_MESSAGE_BYTES
+    assert UPLOAD_CHUNK_BYTES < WEBSOCKET_MESSAGE_BYTES <= UPLOAD_CHUNK_BYTES + 2 * 1_048_576
+    assert CHUNK_BYTES == UPLOAD_CHUNK_BYTES
 
 
 def test_every_env_entry_is_read_by_the_app_and_has_one_source():

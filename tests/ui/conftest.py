@@ -79,7 +79,7 @@ class AppServer:
         full_env = {k: v for k, v in os.environ.items() if k != "DATABRICKS_APP_NAME"}
         full_env.update({"INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "tester@example.com",
                          "PYTHONUNBUFFERED": "1", **(env or {})})
-        cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), *serve_args(16, self.port, "127.0.0.1")]
+        cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), *serve_args(self.port, "127.0.0.1")]
         self._start(cmd, full_env)
 
     def _start(self, cmd: list[str], env: dict[str, str], ready_headers: dict[str, str] | None = None) -> None:
