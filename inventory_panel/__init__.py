@@ -15,7 +15,11 @@ from .errors import (
     InventoryError,
     NotFoundError,
     PermissionDeniedError,
+    TableAccessDeniedError,
+    TableNotFoundError,
+    TableReadError,
     ValidationError,
+    WarehouseError,
 )
 from .fields import FIELDS
 from .inventory import Inventory, Page, connect
@@ -38,5 +42,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FIELDS", "ConfigurationError", "ConflictError", "DatabaseBusyError", "DatabaseUnavailableError",
     "ImportRefusedError", "InsufficientStockError", "InvalidArgumentError", "Inventory", "InventoryApp",
-    "InventoryError", "NotFoundError", "Page", "PermissionDeniedError", "ValidationError", "connect",
+    "InventoryError", "NotFoundError", "Page", "PermissionDeniedError", "TableAccessDeniedError",
+    "TableNotFoundError", "TableReadError", "ValidationError", "WarehouseError", "connect",
 ]
