@@ -15,6 +15,9 @@ The methods take turns within each run, so load from other processes on the mach
 are compared. Besides wall time, CPU time is measured (this process plus, on the embedded PostgreSQL server, its
 processes), which a busy machine disturbs much less. Then ``import`` runs alone in a child process per file size
 (``--rows`` and ``--big-rows``) to report its time and peak RSS (``VmHWM``).
+Last, the Excel case: the same generated rows (``--xlsx-rows``, 100,000 by default) as CSV and as an .xlsx with typed
+cells (as a spreadsheet saves them), each imported alone in a child process (``inv.import_csv`` tells them apart by
+content): time and peak RSS side by side, in their own section of the docs (``--xlsx-only`` runs just this case).
 PostgreSQL is ``INVENTORY_BENCH_POSTGRES_URL`` when set (no server CPU then), else a throwaway local server.
 """
 
@@ -296,6 +299,72 @@ def alone(target: Target, path: Path) -> dict[str, float]:
     return result
 
 
+def generated_xlsx(csv_path: Path) -> Path:
+    """The rows of ``csv_path`` as an .xlsx next to it, typed as a spreadsheet saves them: whole numbers and prices
+    as numbers (Excel keeps every number as a float), the rest as text."""
+    import xlsxwriter
+
+    path = csv_path.with_suffix(".xlsx")
+    if path.exists():
+        return path
+    numbers = {"quantity": int, "minimum_stock": int, "unit_price": float}
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        kinds = [numbers.get(name) for name in header]
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        sheet = book.add_worksheet("Items")
+        sheet.write_row(0, 0, header)
+        for r, record in enumerate(reader, start=1):
+            for c, (cell, kind) in enumerate(zip(record, kinds, strict=True)):
+                if cell:
+                    sheet.write(r, c, kind(cell) if kind else cell)
+        book.close()
+    return path
+
+
+def xlsx_case(targets: list[Target], rows: int) -> dict:
+    """The same rows as CSV and as .xlsx, each imported alone per database: seconds and peak RSS."""
+    csv_path = dataset(rows)
+    xlsx_path = generated_xlsx(csv_path)
+    entries = [{"database": t.name, "format": p.suffix.lstrip("."), "file_mb": p.stat().st_size / 2**20, **alone(t, p)}
+               for t in targets for p in (csv_path, xlsx_path)]
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows, "load": os.getloadavg()[0],
+            "file": csv_path.name, "entries": entries}
+
+
+def xlsx_markdown(case: dict, machine_info: dict[str, str], command: str) -> str:
+    m = machine_info
+    lines = [
+        f"Measured {case['date']} with `{command}`.",
+        "",
+        f"- Machine: {m['cpu']}, {m['memory']}; {m['os']}; Python {m['python']}",
+        f"- {m['databases']}; {m['libraries']}",
+        f"- Load average (1 min) after the runs: {case['load']:.1f} (the machine was shared: wall times carry noise)",
+        f"- Data: `{case['file']}` ({case['rows']:,} rows) and the same rows as .xlsx with typed cells; each file "
+        "imported alone into a fresh database in a child process (`inv.import_csv`, which tells them apart by "
+        "content).",
+        "",
+        "| Database | Format | File (MB) | Import alone (s) | Peak RSS (MB) |",
+        "|---|---|---:|---:|---:|",
+    ]
+    by_db: dict[str, dict[str, dict]] = {}
+    for e in case["entries"]:
+        by_db.setdefault(e["database"], {})[e["format"]] = e
+        lines.append(f"| {e['database']} | {e['format']} | {e['file_mb']:.1f} | {e['seconds']:.1f} | "
+                     f"{e['peak_rss_mb']:.0f} |")
+    lines += ["", "Reading the figures:", ""]
+    for db, formats in by_db.items():
+        if {"csv", "xlsx"} <= set(formats):
+            ratio = formats["xlsx"]["seconds"] / formats["csv"]["seconds"]
+            lines.append(f"- {db}: the .xlsx takes {ratio:.2f}× the CSV's time, "
+                         f"{formats['xlsx']['peak_rss_mb'] - formats['csv']['peak_rss_mb']:+.0f} MB peak RSS.")
+    lines.append("- The extra memory is calamine's loaded sheet (it reads one sheet whole; `excel.MAX_CELLS` bounds "
+                 "it); the rows then go through the CSV path's chunks, so the validation and write costs are the "
+                 "same.")
+    return "\n".join(lines)
+
+
 def machine(targets: list[Target]) -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -393,10 +462,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per method")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--update-docs", action="store_true", help="rewrite the Import section of docs/benchmarks.md")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000,
+                        help="rows of the Excel case (the same data as CSV and .xlsx); 0 skips it")
+    parser.add_argument("--xlsx-only", action="store_true", help="run only the Excel case")
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
+        return
+    command = "python -m bench.bench_import " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.xlsx_only:
+        excel(args, command)
         return
     path = dataset(args.rows)
     sizes = [path] + ([] if args.no_big else [dataset(args.big_rows)])
@@ -423,6 +499,26 @@ def main(argv: list[str] | None = None) -> None:
     out.write_text(json.dumps({**results, "compare": timings}, indent=1))
     if args.update_docs:
         update_docs(section)
+    if args.xlsx_rows:
+        excel(args, command)
+
+
+def excel(args: argparse.Namespace, command: str) -> None:
+    """The Excel case: run it, print and keep its results, and (``--update-docs``) rewrite its docs section."""
+    classes = {"sqlite": SqliteTarget, "postgresql": PostgresTarget}
+    targets = [classes[name]() for name in args.backends.split(",")]
+    try:
+        case = xlsx_case(targets, args.xlsx_rows)
+        info = machine(targets)
+    finally:
+        for target in targets:
+            target.close()
+    section = xlsx_markdown(case, info, command)
+    print("\n" + section)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"import-xlsx-{datetime.now(UTC):%Y%m%dT%H%M%S}.json").write_text(json.dumps(case, indent=1))
+    if args.update_docs:
+        update_section("bench_import_xlsx", "Import: Excel next to CSV", section)
 
 
 if __name__ == "__main__":

@@ -42,14 +42,21 @@ def test_browse_benchmark_times_every_case_on_both_databases(bench_dirs, capsys)
 
 
 def test_import_benchmark_compares_with_the_baselines(bench_dirs, capsys):
-    bench_import.main(["--rows", "300", "--runs", "1", "--no-big"])
-    (written,) = (bench_dirs / "results").glob("import-*.json")
+    bench_import.main(["--rows", "300", "--runs", "1", "--no-big", "--xlsx-rows", "200"])
+    (written,) = (bench_dirs / "results").glob("import-2*.json")
     results = json.loads(written.read_text())
     assert results["rows"] == 300
     assert set(results["compare"]) == {"sqlite", "postgresql"}
     assert all(set(by_method) == {"import", "baseline", "pandas"} for by_method in results["compare"].values())
     assert {a["database"] for a in results["alone"]} == {"sqlite", "postgresql"}
-    assert "| postgresql | bare `COPY … FROM STDIN (FORMAT csv)` |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| postgresql | bare `COPY … FROM STDIN (FORMAT csv)` |" in out
+    (xlsx,) = (bench_dirs / "results").glob("import-xlsx-*.json")
+    case = json.loads(xlsx.read_text())
+    assert [(e["database"], e["format"], e["rows"], e["skipped"]) for e in case["entries"]] == [
+        ("sqlite", "csv", 200, 0), ("sqlite", "xlsx", 200, 0), ("postgresql", "csv", 200, 0),
+        ("postgresql", "xlsx", 200, 0)]
+    assert "| sqlite | xlsx |" in out and "the .xlsx takes" in out
 
 
 def test_the_stand_in_generator_writes_the_generator_columns(tmp_path: Path):
