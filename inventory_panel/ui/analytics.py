@@ -27,8 +27,10 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from . import styles
+from .component_root import component_root
 from .formatting import STATUS_LABELS, fmt_int, fmt_money
 from .lazy_view import LazyView
+from .messages import InlineMessages
 from .notify import report_error
 
 MAX_BARS = 10  # categories / locations beyond this are summed into one "Other" bar
@@ -154,6 +156,7 @@ class AnalyticsView(LazyView):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         self._title = pn.pane.HTML(
             '<div class="title">Analytics</div><div class="sub">Figures over the whole inventory, computed in the '
             "database. Hover a bar for details.</div>",
@@ -192,5 +195,5 @@ class AnalyticsView(LazyView):
         self._grid.visible, self._empty.visible = True, False
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._layout
+        return component_root(self._layout, self._messages)
 

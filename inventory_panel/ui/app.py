@@ -19,12 +19,14 @@ from ..inventory import Inventory, connect
 from . import styles
 from .analytics import AnalyticsView
 from .audit_view import AuditView
+from .component_root import component_root
 from .dashboard_view import DashboardView
 from .header import HeaderBar
 from .importer import ImportView
 from .inventory_view import InventoryView
 from .live import hub_for, subscribe_session
 from .low_stock import LowStockView
+from .messages import InlineMessages
 from .model import InventoryModel
 from .summary import SummaryCards
 
@@ -73,6 +75,7 @@ class InventoryApp(pn.viewable.Viewer):
         self._tab_changed()
         self.body = pn.Column(self.cards, self.tabs, sizing_mode="stretch_width")
         self._subscribed_docs: set[int] = set()
+        self._messages = InlineMessages(app_level=True)
         log.debug("app built for %s (%s)", user.name, user.role)
 
     def view(self, title: str) -> Any:
@@ -112,8 +115,8 @@ class InventoryApp(pn.viewable.Viewer):
         bar = pn.Row(title, pn.layout.HSpacer(), HeaderBar(inventory=self.inventory), sizing_mode="stretch_width",
                      height=56, margin=(0, 0, 8, 0),
                      styles={"background": styles.ACCENT, "border-radius": "8px", "padding": "0 12px 0 0"})
-        return pn.Column(bar, self.body, sizing_mode="stretch_width",
-                         styles={"--design-primary-color": styles.ACCENT, "--panel-primary-color": styles.ACCENT})
+        # The app's message area (under its title bar) speaks for all its views where toasts cannot show.
+        return component_root(pn.Column(bar, self._messages, self.body, sizing_mode="stretch_width", margin=0))
 
     def template(self) -> pn.template.BaseTemplate:
         """The app in a full-page template (title bar with user, role and database; light/dark switch)."""

@@ -19,8 +19,10 @@ import param
 from ..fields import FIELD_BY_NAME
 from ..inventory import escape_formula
 from . import styles
+from .component_root import component_root
 from .formatting import esc, fmt_int, fmt_utc
 from .lazy_view import LazyView
+from .messages import InlineMessages
 from .notify import report_error
 
 PAGE_SIZE = 50
@@ -144,6 +146,7 @@ class AuditView(LazyView):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         user = self.model.inventory.user if self.model.inventory is not None else None
         self.allowed = bool(user and user.can("audit"))
         self._title = pn.pane.HTML(
@@ -250,7 +253,7 @@ class AuditView(LazyView):
                 return
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._layout
+        return component_root(self._layout, self._messages)
 
 
 def _empty_rows() -> pd.DataFrame:

@@ -20,7 +20,9 @@ from ..databricks.dashboard import DashboardStatus, configuration_problem, embed
 from ..databricks.identity import session_access_token
 from ..settings import Settings
 from . import styles
+from .component_root import component_root
 from .formatting import esc
+from .messages import InlineMessages
 from .model import InventoryModel
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,7 @@ class DashboardView(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         self.settings: Settings = self.model.inventory.settings
         self.url = embed_url(self.settings)
         self._checking = False
@@ -170,4 +173,4 @@ class DashboardView(pn.viewable.Viewer):
         self._status.visible = True
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._layout
+        return component_root(self._layout, self._messages)

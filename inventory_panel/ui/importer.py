@@ -31,7 +31,9 @@ from ..errors import ImportRefusedError
 from ..fields import FIELDS
 from ..importing import ImportReport, import_csv
 from . import styles
+from .component_root import component_root
 from .formatting import esc, fmt_int
+from .messages import InlineMessages
 from .model import InventoryModel
 from .notify import notify, report_error
 from .upload import BoundedFileDropper
@@ -154,6 +156,7 @@ class ImportView(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         inventory = self.model.inventory
         self.settings = inventory.settings
         self.max_bytes = self.settings.max_upload_mb * 1_048_576
@@ -438,4 +441,4 @@ class ImportView(pn.viewable.Viewer):
             return io.StringIO("")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._layout
+        return component_root(self._layout, self._messages)

@@ -15,9 +15,11 @@ import panel as pn
 import param
 
 from .banner import Banner
+from .component_root import component_root
 from .empty_state import EmptyState
 from .filters import FilterBar
 from .item_panel import ItemPanel
+from .messages import InlineMessages
 from .model import InventoryModel
 from .notify import notify, report_error
 from .table import ItemsTable
@@ -31,6 +33,7 @@ class InventoryView(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         user = self.model.inventory.user
         self.filters = FilterBar(model=self.model)
         self.table = ItemsTable(model=self.model)
@@ -109,4 +112,4 @@ class InventoryView(pn.viewable.Viewer):
         return out
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._layout
+        return component_root(self._layout, self._messages)

@@ -17,8 +17,10 @@ import param
 
 from ..inventory import ITEM_COLUMNS, escape_formula
 from . import styles
+from .component_root import component_root
 from .formatting import cell_column, fmt_int, is_missing, status_html
 from .lazy_view import LazyView
+from .messages import InlineMessages
 from .notify import report_error
 
 SHOWN = ("item_name", "sku", "category", "quantity", "minimum_stock", "shortage", "status", "supplier", "location")
@@ -92,6 +94,7 @@ class LowStockView(LazyView):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         self._title = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width",
                                    margin=(8, 10, 4, 10))
         self._download = pn.widgets.FileDownload(
@@ -158,7 +161,7 @@ class LowStockView(LazyView):
             return io.StringIO("")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._layout
+        return component_root(self._layout, self._messages)
 
 
 def _empty_rows() -> pd.DataFrame:

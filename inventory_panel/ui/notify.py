@@ -1,8 +1,10 @@
 """Telling the person what happened: ``notify`` for every success and failure, ``run_safely`` for actions.
 
-Served with notifications enabled, messages appear as toasts (``pn.state.notifications``); elsewhere (a notebook
-without a notification area, a unit test) they are only logged. Either way every message is logged, and an
-unexpected exception is logged with its traceback while the person reads one plain sentence — never a traceback.
+Served with notifications enabled, messages appear as toasts (``pn.state.notifications``). Where a toast cannot
+show (a notebook, ipywidgets comms: ``messages.toasts_unavailable``) the component the person acted in shows the
+message itself (``messages.InlineMessages``); with no component on screen (a script, a unit test) it is only
+logged. Either way every message is logged, and an unexpected exception is logged with its traceback while the
+person reads one plain sentence — never a traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def notify(kind: Kind, message: str, duration: int | None = None) -> None:
     if kind not in DURATIONS_MS:
         raise ValueError(f"kind must be one of {', '.join(DURATIONS_MS)}, got {kind!r}")
     log.log(_LOG_LEVELS[kind], "notify %s: %s", kind, message)
+    if _shown_inline(kind, message):
+        return
     area = _notification_area()
     if area is None:
         return
@@ -37,6 +41,16 @@ def notify(kind: Kind, message: str, duration: int | None = None) -> None:
         getattr(area, kind)(html.escape(message), duration=DURATIONS_MS[kind] if duration is None else duration)
     except Exception:  # a failed toast must never break the action that produced it
         log.exception("could not show a notification")
+
+
+def _shown_inline(kind: Kind, message: str) -> bool:
+    try:
+        from . import messages
+
+        return messages.toasts_unavailable() and messages.deliver(kind, message)
+    except Exception:  # a failed message must never break the action that produced it
+        log.exception("could not show a message in the component")
+        return False
 
 
 def _notification_area() -> Any:

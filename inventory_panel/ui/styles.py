@@ -19,6 +19,15 @@ STATUS_ROWS = f"""
 .tabulator-row:has(.open-item.selected) .tabulator-cell:first-child {{ box-shadow: inset 4px 0 0 {ACCENT}; }}
 """
 
+# The app's accent on every component's root (component_root): a component alone in a notebook cell looks as it
+# does in the app. Custom properties inherit through the shadow roots of the panes inside.
+VARIABLES = f"""
+:host {{
+  --design-primary-color: {ACCENT};
+  --panel-primary-color: {ACCENT};
+}}
+"""
+
 BASE = """
 :host {
   --inv-text: var(--design-background-text-color, var(--panel-on-background-color, #1f2933));

@@ -8,6 +8,7 @@ import panel as pn
 import param
 
 from . import styles
+from .component_root import component_root
 from .formatting import fmt_int, fmt_money
 from .model import InventoryModel
 
@@ -46,4 +47,4 @@ class SummaryCards(pn.viewable.Viewer):
         self._pane.object = cards_html(self.model.summary)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return component_root(self._pane)

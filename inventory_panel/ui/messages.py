@@ -1,0 +1,94 @@
+"""Messages inside the component, for where a toast cannot show: a notebook, and ipywidgets comms above all.
+
+Served, ``notify`` shows toasts. In a notebook there is no server session, and with ``comms="ipywidgets"`` (the
+Databricks path, ``ip.show``) Panel's notification area fails to render ("Failed to create view for 'BokehView'"),
+so a refused edit would just revert in silence. There every component shows the message itself, in an
+``InlineMessages`` area at its top: the area rendered in the document (the notebook cell) the person acted in.
+
+Policy: an error or a warning stays beside the thing that failed until the next message of that component (the
+next action's outcome) replaces it; a success or an info is brief and goes away by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import weakref
+from typing import Any
+
+import panel as pn
+import param
+
+ALERT_TYPES = {"success": "success", "info": "info", "warning": "warning", "error": "danger"}
+BRIEF_MS = 4000  # how long a success or an info stays
+
+_AREAS: weakref.WeakSet[InlineMessages] = weakref.WeakSet()
+
+
+def toasts_unavailable() -> bool:
+    """Whether a toast would not reach the person: ipywidgets comms, or no server session (a notebook, a test)."""
+    if pn.config.comms == "ipywidgets":
+        return True
+    if pn.state._is_pyodide:  # a page running Panel in the browser has its own notification area
+        return False
+    doc = pn.state.curdoc
+    return doc is None or doc.session_context is None
+
+
+class InlineMessages(pn.viewable.Viewer):
+    """One component's message area: hidden until there is something to say."""
+
+    kind = param.Selector(default="info", objects=list(ALERT_TYPES), doc="The kind of the message shown.")
+    message = param.String(default="", doc="The message shown; empty when the area is hidden.")
+    app_level = param.Boolean(default=False, doc="The app's own area: inside the app, the one that speaks.")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self._alert = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width",
+                                    margin=(4, 10))
+        self._shown = 0  # counts messages, so a late expiry of a brief one never hides a newer one
+        _AREAS.add(self)
+
+    def show(self, kind: str, message: str) -> None:
+        """Show ``message``; a brief kind (success, info) hides itself after ``BRIEF_MS``."""
+        self._shown += 1
+        self.param.update(kind=kind, message=message)
+        # The pane renders Markdown: the message quotes user text (item names), so it goes in escaped.
+        self._alert.param.update(object=html.escape(message), alert_type=ALERT_TYPES[kind], visible=True)
+        if kind in ("success", "info"):
+            self._expire_later(self._shown)
+
+    def clear(self) -> None:
+        self.message = ""
+        self._alert.visible = False
+
+    def _expire_later(self, shown: int) -> None:
+        def expire() -> None:
+            if self._shown == shown:
+                self.clear()
+        # Not pn.state.add_periodic_callback: outside a server session it runs its callback at once, then waits.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script, a test): the message stays until the next one replaces it
+            return
+        loop.call_later(BRIEF_MS / 1000, expire)
+
+    def rendered_in(self, doc: Any) -> bool:
+        """Whether this area is on screen in ``doc`` (a notebook cell's document)."""
+        return any(pn.state._views.get(ref, (None, None, None))[2] is doc for ref in list(self._alert._models))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._alert
+
+
+def deliver(kind: str, message: str) -> bool:
+    """Show the message in the areas on screen in the current document; False when there is none."""
+    doc = pn.state.curdoc
+    if doc is None:
+        return False
+    areas = [area for area in list(_AREAS) if area.rendered_in(doc)]
+    # Inside the app the app's area speaks for all its views (one message, under its title bar).
+    app_areas = [area for area in areas if area.app_level]
+    for area in app_areas or areas:
+        area.show(kind, message)
+    return bool(areas)
