@@ -98,8 +98,8 @@ class FrameSource:
     delimiter = ","
 
     def __init__(self, frame: Any, *, mode: str = "append", file_name: str | None = None,
-                 batch_rows: int = BATCH_ROWS):
-        names, self._batches, self._total, label = _reader(frame, batch_rows)
+                 batch_rows: int | None = None):
+        names, self._batches, self._total, label = _reader(frame, batch_rows or BATCH_ROWS)
         self.file_name = file_name or label
         self.warnings: list[str] = []
         self.header = parse_header([str(n) for n in names], mode)
