@@ -204,7 +204,6 @@ class WarehouseTable:
         self.disposition, self.timeout = disposition, timeout
         self.progress = progress or (lambda message: log.info("%s", message))
         self.statement_id: str | None = None
-        self.chunks_read = 0
 
     def reader(self) -> pa.RecordBatchReader:
         """Run the statement, wait for it, and return its rows as a stream (the first chunk is fetched now)."""
@@ -290,13 +289,12 @@ class WarehouseTable:
             links = result.external_links or []
             if links:
                 for link in links:
-                    yield from self._download(link, schema)
+                    yield from self._download(link)
                 next_index = links[-1].next_chunk_index
             else:
                 if result.data_array:
                     yield _json_batch(result.data_array, schema)
                 next_index = result.next_chunk_index
-            self.chunks_read += 1
             result = None
             if next_index is not None:
                 self.progress(f"{self.table.display}: chunk {next_index + 1} of {total_chunks}")
@@ -306,7 +304,7 @@ class WarehouseTable:
                 except DatabricksError as exc:
                     raise _sdk_error(exc, self.table, self.warehouse_id) from None
 
-    def _download(self, link: Any, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def _download(self, link: Any) -> Iterator[pa.RecordBatch]:
         """One external link's Arrow stream. No Databricks credential goes with it: the URL carries its own."""
         request = urllib.request.Request(link.external_link, headers=dict(link.http_headers or {}))
         try:
