@@ -152,3 +152,24 @@ def test_toasts_cannot_show_with_ipywidgets_comms_even_in_a_session(monkeypatch)
         assert doc.session_context is not None and not messages.toasts_unavailable()
         with pn.config.set(comms="ipywidgets"):
             assert messages.toasts_unavailable()
+
+
+def test_on_databricks_show_gives_an_ipywidget_and_a_refused_edit_is_said_inside_the_app(inv, monkeypatch):
+    """The Databricks path in process: ``show`` picks ipywidgets comms, where Panel's toasts cannot render."""
+    import ipywidgets
+
+    from inventory_panel.databricks.notebook import show
+
+    monkeypatch.setattr(pn.config, "comms", pn.config.comms)  # show() switches the process to ipywidgets comms
+    add(inv, "Bolt", 3, 5)
+    app = InventoryApp(inventory=inv)
+    widget = show(app, env={"DATABRICKS_RUNTIME_VERSION": "16.4"})
+    assert isinstance(widget, ipywidgets.DOMWidget) and pn.config.comms == "ipywidgets"
+    # Panel processes the widget's browser events with the document it rendered the app into current.
+    doc = pn.state._views[widget._model.ref["id"]][2]
+    with set_curdoc(doc):
+        assert messages.toasts_unavailable()
+        edit(app.inventory_view.table, "Bolt", "unit_price", "abc")
+    assert app._messages.kind == "error" and app._messages._alert.visible
+    assert "Not saved" in app._messages.message
+    assert str(inv.query(search="Bolt").rows.iloc[0]["unit_price"]) == "2.50"
