@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -305,22 +306,50 @@ class WarehouseTable:
                     raise _sdk_error(exc, self.table, self.warehouse_id) from None
 
     def _download(self, link: Any) -> Iterator[pa.RecordBatch]:
-        """One external link's Arrow stream. No Databricks credential goes with it: the URL carries its own."""
-        request = urllib.request.Request(link.external_link, headers=dict(link.http_headers or {}))
+        """One external link's Arrow stream. No Databricks credential goes with it: the URL carries its own.
+
+        A link lives at most 15 minutes; one refused as expired (HTTP 403) is asked for again once, fresh.
+        """
         try:
-            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-                data = response.read()
-        except OSError as exc:  # URLError, HTTPError (an expired link: 403), timeouts, resets
-            # The URL is a credential: the message names the chunk, never the link.
-            raise WarehouseError(f"Downloading chunk {link.chunk_index} of {self.table.display} failed "
-                                 f"({type(exc).__name__}: {getattr(exc, 'code', '') or 'no answer'}); nothing was "
-                                 "imported.", self.table.display) from None
+            try:
+                data = self._fetch(link)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 403:
+                    raise
+                link = self._fresh_link(link)
+                data = self._fetch(link)
+        except OSError as exc:  # HTTPError, URLError, timeouts, resets
+            raise self._download_failed(link, exc) from None
         try:
             stream = pa.ipc.open_stream(pa.py_buffer(data))
             yield from stream
         except pa.ArrowInvalid as exc:
             raise WarehouseError(f"Chunk {link.chunk_index} of {self.table.display} is not an Arrow stream "
                                  f"({exc}); nothing was imported.", self.table.display) from None
+
+    def _fetch(self, link: Any) -> bytes:
+        request = urllib.request.Request(link.external_link, headers=dict(link.http_headers or {}))
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+            return response.read()
+
+    def _fresh_link(self, link: Any) -> Any:
+        from databricks.sdk.errors import DatabricksError
+
+        try:
+            result = self.client.statement_execution.get_statement_result_chunk_n(self.statement_id,
+                                                                                  link.chunk_index)
+        except DatabricksError as exc:
+            raise _sdk_error(exc, self.table, self.warehouse_id) from None
+        if not result.external_links:
+            raise WarehouseError(f"The SQL warehouse gave no link for chunk {link.chunk_index} of "
+                                 f"{self.table.display}; nothing was imported.", self.table.display)
+        return result.external_links[0]
+
+    def _download_failed(self, link: Any, exc: OSError) -> WarehouseError:
+        # The URL is a credential: the message names the chunk, never the link.
+        return WarehouseError(f"Downloading chunk {link.chunk_index} of {self.table.display} failed "
+                              f"({type(exc).__name__}: {getattr(exc, 'code', '') or 'no answer'}); nothing was "
+                              "imported.", self.table.display)
 
 
 def _chain(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch],

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,31 @@ def test_chunks_are_fetched_as_the_import_consumes_them(workspace, inv, monkeypa
     assert len(pulls) >= 8
 
 
+def test_an_expired_link_is_asked_for_again(workspace, inv):
+    fake, warehouse = workspace
+    warehouse.link_ttl = timedelta(seconds=-1)  # every link has expired by the time it is downloaded
+    warehouse.add_table(TABLE, as_table(clean_rows(1_500)))
+    with pytest.raises(WarehouseError, match=r"Downloading chunk 0 of main\.inventory\.items failed \(HTTPError: 403"):
+        inv.import_table(TABLE, warehouse_id=warehouse.warehouse_id)
+    assert warehouse.storage_url not in str(fake.calls)  # only the storage server saw the link
+
+    warehouse.link_ttl = timedelta(minutes=15)
+    original = warehouse._result
+    issued: list[int] = []
+
+    def first_link_expired(statement, chunk):  # the link that comes with the result has expired; a fresh one works
+        issued.append(chunk)
+        result = original(statement, chunk)
+        if len(issued) == 1:
+            warehouse._links[result["external_links"][0]["external_link"].rsplit("/", 1)[-1]] = (
+                statement.statement_id, chunk, datetime.now(UTC) - timedelta(seconds=1))
+        return result
+
+    warehouse._result = first_link_expired
+    assert inv.import_table(TABLE, warehouse_id=warehouse.warehouse_id).inserted == 1_500
+    assert issued == [0, 0, 1]  # chunk 0 asked for again, then chunk 1
+
+
 def test_no_select_grant_is_a_clear_refusal_naming_the_grants(workspace, inv):
     _, warehouse = workspace
     warehouse.add_table(TABLE, as_table(clean_rows(10)))
@@ -353,12 +379,14 @@ class StandInSpark:
     def __init__(self, tables: dict[str, pa.Table]):
         self.tables = tables
         self.asked: list[str] = []
+        self.frames: list[StandInDataFrame] = []
 
     def table(self, name: str) -> StandInDataFrame:
         self.asked.append(name)
         if name not in self.tables:
             raise RuntimeError(f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {name} cannot be found. SQLSTATE: 42P01")
-        return StandInDataFrame(self.tables[name])
+        self.frames.append(StandInDataFrame(self.tables[name]))
+        return self.frames[-1]
 
 
 def test_spark_session_reads_the_table_with_the_same_report(workspace, inv, tmp_path):
@@ -369,6 +397,7 @@ def test_spark_session_reads_the_table_with_the_same_report(workspace, inv, tmp_
     spark = StandInSpark({"`main`.`inventory`.`items`": as_table(rows)})
     through_spark = inv.import_table(TABLE, spark=spark)
     assert spark.asked == ["`main`.`inventory`.`items`"]
+    assert not spark.frames[0].collected  # read with toLocalIterator, never toArrow() whole
     other = ip.connect(f"sqlite:///{tmp_path / 'w.db'}", user="a@example.com", role="admin",
                        settings=load_settings({}))
     try:

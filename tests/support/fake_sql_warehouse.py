@@ -18,8 +18,9 @@ missing ``USE CATALOG`` / ``USE SCHEMA`` / ``SELECT``, ``[PARSE_SYNTAX_ERROR]`` 
 not ``SELECT <quoted columns or *> FROM `c`.`s`.`t` [ORDER BY <quoted columns>]``. Inline chunks carry
 ``data_array`` (values as text, ``null`` for NULL) and ``next_chunk_index`` on the result; external-link chunks an
 ``external_links`` entry (``next_chunk_index`` on the link) whose URL, on another port, serves the chunk as an Arrow
-IPC stream, refuses a request that carries an ``Authorization`` header (as cloud storage does for a presigned URL)
-and is made only when it is downloaded (``downloads`` records each one, in order).
+IPC stream, refuses a request that carries an ``Authorization`` header (as cloud storage does for a presigned
+URL), answers 403 once it expired (``link_ttl``; the chunk endpoint hands out a fresh link), and is made only when
+it is downloaded (``downloads`` records each one, in order).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class FakeSqlWarehouse:
     chunk_rows: int = 1000  # rows per result chunk
     start_polls: int = 0  # polls a statement stays PENDING (a stopped warehouse starting)
     fail_start: bool = False  # the warehouse fails to start: statements end FAILED
+    link_ttl: timedelta = timedelta(minutes=15)  # how long an external link stays valid
     tables: dict[tuple[str, str, str], pa.Table] = field(default_factory=dict)
     # (securable kind, name) -> principals: ("catalog", c) USE CATALOG, ("schema", "c.s") USE SCHEMA,
     # ("table", "c.s.t") SELECT; ("warehouse", id) CAN_USE.
@@ -271,7 +273,7 @@ class FakeSqlWarehouse:
                                                      f"/result/chunks/{following}")
             return base
         token = secrets.token_urlsafe(16)
-        expires = datetime.now(UTC) + timedelta(minutes=15)
+        expires = datetime.now(UTC) + self.link_ttl
         with self._lock:
             self._links[token] = (statement.statement_id, chunk, expires)
         link = {**base, "byte_count": rows * 64, "external_link": f"{self.storage_url}/results/{token}",
