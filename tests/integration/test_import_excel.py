@@ -251,6 +251,8 @@ def test_a_damaged_workbook_is_refused_in_one_sentence(inv):
             dst.writestr(info, body[: len(body) // 2] if info.filename == "xl/worksheets/sheet1.xml" else body)
     with pytest.raises(ImportRefusedError, match="cannot be read"):
         inv.import_file(out.getvalue())
+    with pytest.raises(ImportRefusedError, match=r"The workbook cannot be read \(Cannot detect file format\)"):
+        inv.import_file(excel.OLE_SIGNATURE + bytes(600))  # an OLE file that is no workbook (a .doc, or garbage)
 
 
 # -- the CLI -------------------------------------------------------------------------------------------------------
