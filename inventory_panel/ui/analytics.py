@@ -100,6 +100,13 @@ def _style(fig: figure) -> None:
     fig.axis.major_label_text_font_size = "12px"
     fig.xgrid.grid_line_alpha = 0.5
     fig.min_border_right = 16
+    # Transparent, with grey labels: a chart shown alone (a notebook cell, where no page template sets a Bokeh
+    # theme) drew a white canvas with dark labels on the dark theme's background.
+    fig.background_fill_color = None
+    fig.border_fill_color = None
+    fig.axis.major_label_text_color = VALUE_TEXT
+    fig.xgrid.grid_line_color = VALUE_TEXT
+    fig.xgrid.grid_line_alpha = 0.25
 
 
 def value_by_category_figure(frame: pd.DataFrame) -> figure:

@@ -20,6 +20,11 @@ import panel as pn
 import param
 
 ALERT_TYPES = {"success": "success", "info": "info", "warning": "warning", "error": "danger"}
+# One compact line (Panel's alert is sized for a paragraph): the message sits above the component, not over it.
+ALERT_CSS = """
+:host .alert { padding: 8px 14px; margin: 0; border-radius: 8px; }
+p { margin: 0; font-size: 14px; line-height: 1.45; }
+"""
 BRIEF_MS = 4000  # how long a success or an info stays
 
 _AREAS: weakref.WeakSet[InlineMessages] = weakref.WeakSet()
@@ -45,7 +50,7 @@ class InlineMessages(pn.viewable.Viewer):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._alert = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width",
-                                    margin=(4, 10))
+                                    margin=(4, 10), stylesheets=[ALERT_CSS])
         self._shown = 0  # counts messages, so a late expiry of a brief one never hides a newer one
         _AREAS.add(self)
 
