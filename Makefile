@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5006
 
-.PHONY: run demo test lint format bench chromium soffice clean
+.PHONY: run demo test lint format bench chromium soffice java clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ chromium:
 soffice:
 	@command -v soffice >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null)
 
-test: $(VENV)/.installed chromium soffice
+# A JVM for pyspark: the Spark DataFrame import is tested with a real local session (tests/integration/test_import_spark.py).
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null)
+
+test: $(VENV)/.installed chromium soffice java
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
