@@ -1,8 +1,8 @@
 """DataFrames in (issue 17): every kind of frame, row positions, batches, Spark without collecting, the value rules.
 
-pyspark is not installed here (a 456 MB download, and a local session needs a JVM per test run), so Spark is tested
-through a stand-in with the interface the import uses: ``columns`` and ``toLocalIterator()`` (rows as tuples), or
-``toArrow()`` alone; ``collect()`` fails the test if it is ever called.
+Real Spark is tested in test_import_spark.py (a local pyspark session); here a stand-in with the interface the
+import uses (``columns`` and ``toLocalIterator()`` with rows as tuples, or ``toArrow()`` alone; ``collect()`` fails
+the test if it is ever called) checks batching precisely and the ``toArrow()``-only fallback, without a JVM.
 """
 
 from __future__ import annotations
