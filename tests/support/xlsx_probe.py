@@ -2,7 +2,8 @@
 
 ``python -m tests.support.xlsx_probe write ROWS OUT.xlsx [OUT.csv]`` writes ROWS generated items as a workbook
 (xlsxwriter ``constant_memory``: typed cells, as a spreadsheet saves them) and, if asked, the same rows as CSV.
-``python -m tests.support.xlsx_probe import DB_URL FILE`` imports FILE through ``Inventory.import_file`` and prints
+``python -m tests.support.xlsx_probe import DB_URL FILE [dry-run]`` imports FILE through ``Inventory.import_file``
+(with ``dry-run``: every check, nothing written) and prints
 one JSON line: ``baseline_mb`` (RSS just before the import, everything imported and warmed up), ``peak_mb`` (peak
 RSS from then on, measured as ``memory_probe`` does), ``seconds`` and the report's counts.
 """
@@ -41,7 +42,7 @@ def write(count: int, xlsx_path: str, csv_path: str | None = None) -> None:
             writer.writerows([*row[:3], f"{row[3]:.2f}", *row[4:]] for row in rows(count))
 
 
-def run_import(db_url: str, path: str) -> dict:
+def run_import(db_url: str, path: str, dry_run: bool = False) -> dict:
     import inventory_panel as ip
     from inventory_panel.importing import excel, frames  # noqa: F401 - imported before the baseline
     from inventory_panel.settings import load_settings
@@ -50,7 +51,7 @@ def run_import(db_url: str, path: str) -> dict:
     inv.import_csv(b"item_name,category,quantity,unit_price\nWarm,Up,1,1\n", dry_run=True)
     baseline = reset_peak()
     started = time.perf_counter()
-    report = inv.import_file(path)
+    report = inv.import_file(path, dry_run=dry_run)
     seconds = time.perf_counter() - started
     figures = {"baseline_mb": round(baseline, 1), "peak_mb": round(peak_mb(), 1), "seconds": round(seconds, 3),
                "rows": report.rows, "inserted": report.inserted, "skipped": report.skipped}
@@ -62,7 +63,7 @@ def main(argv: list[str]) -> None:
     if argv[0] == "write":
         write(int(argv[1]), argv[2], argv[3] if len(argv) > 3 else None)
     elif argv[0] == "import":
-        print(json.dumps(run_import(argv[1], argv[2])))
+        print(json.dumps(run_import(argv[1], argv[2], dry_run=argv[3:] == ["dry-run"])))
     else:
         raise SystemExit(f"unknown case {argv[0]!r}")
 
