@@ -235,3 +235,31 @@ def test_ods_and_xls_written_by_libreoffice_give_the_csv_report(inv, fmt, tmp_pa
         converted = tmp_path / "out" / f"case{i}.{fmt}"
         reference = comparable(_run(inv, "csv", *CASES[case]), 0)
         assert comparable(inv.import_file(converted, dry_run=True), 0) == reference, case
+
+
+def test_any_tabular_source_goes_through_the_same_pipeline(inv):
+    """The seam (importing/sources.py): a source of our own making gets the rules, report, warnings and audit."""
+    from inventory_panel.importing import import_source
+    from inventory_panel.importing.reading import Chunk, parse_header
+    from inventory_panel.importing.sources import TabularSource
+
+    class Listed:
+        kind, delimiter, file_name, fraction = "List", ";", "<list>", 1.0
+
+        def __init__(self):
+            self.warnings = ["read from a list"]
+            self.header = parse_header(HEADER, "append")
+
+        def chunks(self):
+            yield Chunk([["A", "Tools", "1", "1", "L-1"], ["B", "Tools", "x", "1", "L-2"]], 10)
+
+        def close(self):
+            pass
+
+    source = Listed()
+    assert isinstance(source, TabularSource)
+    report = import_source(inv, source)
+    assert (report.file, report.inserted, report.skipped) == ("<list>", 1, 1)
+    assert list(report.errors["row"]) == [11] and report.warnings == ["read from a list"]
+    assert report.error_csv().splitlines()[1] == "B;Tools;x;1;L-2;quantity must be a whole number such as 5"
+    assert set(inv.audit_log(action="add").rows["detail"]) == {"List import of <list>"}
