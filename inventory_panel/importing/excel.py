@@ -182,6 +182,7 @@ class ExcelFile:
     """An opened, checked workbook sheet (a ``sources.TabularSource``); iterate :meth:`chunks` once."""
 
     kind = "Excel"
+    formula_escaped = False
     delimiter = ","
 
     def __init__(self, source: Any, *, mode: str = "append", max_bytes: int | None = None,

@@ -95,6 +95,7 @@ class FrameSource:
     """A DataFrame opened for import (a ``sources.TabularSource``); iterate :meth:`chunks` once."""
 
     kind = "DataFrame"
+    formula_escaped = False
     delimiter = ","
 
     def __init__(self, frame: Any, *, mode: str = "append", file_name: str | None = None,

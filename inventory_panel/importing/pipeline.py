@@ -212,7 +212,7 @@ class _Import:
                     self.parsed = end
                     last = chunk.first_row + len(chunk.records) - 1
                     self._progress("parse", start, end, f"Read rows {chunk.first_row}–{last}")
-                    checked = check_chunk(chunk, self.source.header)
+                    checked = check_chunk(chunk, self.source.header, unescape=self.source.formula_escaped)
                 if pending is not None:
                     pending.result()  # the worker's error, if any, surfaces here and ends the import
                 pending = worker.submit(self._store, checked, start, end, writer)

@@ -325,6 +325,7 @@ class CsvFile:
     releases what it opened."""
 
     kind = "CSV"
+    formula_escaped = True
 
     def __init__(self, source: Any, *, mode: str = "append", max_bytes: int | None = None,
                  file_name: str | None = None):

@@ -32,6 +32,9 @@ class TabularSource(Protocol):
     delimiter: str
     #: What the audit calls this import: "CSV", "Excel", "DataFrame".
     kind: str
+    #: Whether cells may carry the CSV export's formula escape (a leading quote) to undo. Only CSV text does: a
+    #: workbook's cells and a frame's values are typed, so their text is taken as it is.
+    formula_escaped: bool
 
     def chunks(self) -> Iterator[Chunk]:
         """The data rows in chunks (blank rows may be included: validation drops them, keeping the numbering)."""

@@ -296,8 +296,11 @@ def _unescape_formulas(text: list[str], joined: str) -> list[str]:
     return list(map(unescape_cell, text))
 
 
-def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
-    """Trim, drop blank rows, and check every field column of ``chunk`` (rows with too many cells are rejected)."""
+def check_chunk(chunk: Chunk, header: Header, *, unescape: bool = True) -> CheckedChunk:
+    """Trim, drop blank rows, and check every field column of ``chunk`` (rows with too many cells are rejected).
+
+    ``unescape``: undo the export's formula escape (CSV text only, ``TabularSource.formula_escaped``).
+    """
     records = chunk.records
     n, width = len(records), header.width
     widths = np.fromiter(map(len, records), dtype=np.intp, count=n)
@@ -325,7 +328,7 @@ def check_chunk(chunk: Chunk, header: Header) -> CheckedChunk:
         f = FIELD_BY_NAME[name]
         # Number columns too: the error file escapes a rejected "-1" as "'-1", which must read back as "-1".
         joined = "\n".join(cells)
-        unescaped = _unescape_formulas(cells, joined)
+        unescaped = _unescape_formulas(cells, joined) if unescape else cells
         if f.kind == "text":
             if unescaped is not cells:
                 joined = "\n".join(unescaped)

@@ -244,7 +244,7 @@ def test_any_tabular_source_goes_through_the_same_pipeline(inv):
     from inventory_panel.importing.sources import TabularSource
 
     class Listed:
-        kind, delimiter, file_name, fraction = "List", ";", "<list>", 1.0
+        kind, delimiter, file_name, fraction, formula_escaped = "List", ";", "<list>", 1.0, False
 
         def __init__(self):
             self.warnings = ["read from a list"]
