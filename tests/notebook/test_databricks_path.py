@@ -37,7 +37,10 @@ def test_show_on_databricks_renders_edits_imports_and_says_why_a_cell_was_refuse
     session.run_all()
     assert "('BokehModel', 'ipywidgets')" in session.output(2).inner_text()  # jupyter_bokeh's widget
     app = session.output(1)
-    expect(app.locator(".tabulator-cell:has-text('Spare Fuses')")).to_be_visible(timeout=30_000)
+    try:
+        expect(app.locator(".tabulator-cell:has-text('Spare Fuses')")).to_be_visible(timeout=30_000)
+    except AssertionError as exc:
+        raise AssertionError(f"the app did not render:\n{app.inner_text()[:2000]}\n{session.report()}") from exc
 
     edit_cell(app, "Spare Fuses", "unit_price", "0.805")  # three decimals: refused by the field's rule
     expect(app.locator(".alert-danger", has_text="Not saved")).to_be_visible(timeout=10_000)
