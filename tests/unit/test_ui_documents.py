@@ -174,3 +174,24 @@ def test_on_databricks_show_gives_an_ipywidget_and_a_refused_edit_is_said_inside
     assert app._messages.kind == "error" and app._messages._alert.visible
     assert "Not saved" in app._messages.message
     assert str(inv.query(search="Bolt").rows.iloc[0]["unit_price"]) == "2.50"
+
+
+def test_a_success_goes_by_itself_and_an_error_stays(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(messages, "BRIEF_MS", 50)
+    area = messages.InlineMessages()
+
+    async def in_a_notebook_kernel():  # the kernel runs an event loop, as Jupyter's does
+        area.show("success", "Saved.")
+        assert area._alert.visible
+        await asyncio.sleep(0.2)
+        assert not area._alert.visible and area.message == ""
+        area.show("error", "Not saved.")
+        area.show("success", "Saved.")  # a late expiry of an older message never hides a newer one
+        area.show("error", "Not saved: <b>x</b>")
+        await asyncio.sleep(0.2)
+        assert area._alert.visible and area.kind == "error"
+        assert area._alert.object == "Not saved: &lt;b&gt;x&lt;/b&gt;"  # user text is escaped
+
+    asyncio.run(in_a_notebook_kernel())
