@@ -25,6 +25,8 @@ from .fields import FIELDS
 from .inventory import Inventory, Page, connect
 
 if TYPE_CHECKING:
+    from . import ui
+    from .databricks.notebook import show
     from .ui.app import InventoryApp
 
 __version__ = "0.1.0"
@@ -36,6 +38,14 @@ def __getattr__(name: str) -> Any:
         from .ui.app import InventoryApp
 
         return InventoryApp
+    if name == "ui":  # the components (ip.ui.InventoryEditor, ...); importing the package itself needs no Panel
+        from importlib import import_module
+
+        return import_module(".ui", __name__)  # not `from . import ui`: that asks this __getattr__ again
+    if name == "show":  # one call for Databricks and Jupyter (ipywidgets comms or the driver proxy, as detected)
+        from .databricks.notebook import show
+
+        return show
     raise AttributeError(name)
 
 
@@ -43,5 +53,5 @@ __all__ = [
     "FIELDS", "ConfigurationError", "ConflictError", "DatabaseBusyError", "DatabaseUnavailableError",
     "ImportRefusedError", "InsufficientStockError", "InvalidArgumentError", "Inventory", "InventoryApp",
     "InventoryError", "NotFoundError", "Page", "PermissionDeniedError", "TableAccessDeniedError",
-    "TableNotFoundError", "TableReadError", "ValidationError", "WarehouseError", "connect",
+    "TableNotFoundError", "TableReadError", "ValidationError", "WarehouseError", "connect", "show", "ui",
 ]

@@ -198,8 +198,11 @@ def show(obj: Any, *, mode: Mode | None = None, port: int | None = None, address
     if chosen == "driver-proxy":
         return serve_on_driver(_as_viewable(obj, per_session=True), port=port, address=address,
                                context=driver_context(env))
+    from ..ui.components import ensure_extensions
+
     viewable = _as_viewable(obj)
     if chosen == "inline":
-        return viewable  # Jupyter renders Panel objects itself (after the notebook's pn.extension())
-    pn.extension(comms="ipywidgets")
+        ensure_extensions()  # before Jupyter renders it: the tables, drop area and dialogs need their JS
+        return viewable
+    ensure_extensions(comms="ipywidgets")
     return pn.ipywidget(viewable)

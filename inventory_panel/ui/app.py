@@ -24,7 +24,7 @@ from .dashboard_view import DashboardView
 from .header import HeaderBar
 from .importer import ImportView
 from .inventory_view import InventoryView
-from .live import hub_for, subscribe_session
+from .live import hub_for, subscribe_kernel, subscribe_session
 from .low_stock import LowStockView
 from .messages import InlineMessages
 from .model import InventoryModel
@@ -49,8 +49,8 @@ class InventoryApp(pn.viewable.Viewer):
             inventory = connect()
             inventory = inventory.as_user(resolve_user(inventory.settings, notebook=True))
         super().__init__(inventory=inventory, **params)
-        if self.model is None:
-            self.model = InventoryModel(inventory=inventory)
+        if self.model is None:  # components built from the same Inventory share this model
+            self.model = InventoryModel.for_inventory(inventory)
         user = inventory.user
         self.header = HeaderBar(inventory=inventory)
         self.cards = SummaryCards(model=self.model)
@@ -101,11 +101,26 @@ class InventoryApp(pn.viewable.Viewer):
 
     def _subscribe_live(self) -> None:
         doc = pn.state.curdoc
-        if not self.live or doc is None or doc.session_context is None or id(doc) in self._subscribed_docs:
+        if not self.live:
+            return
+        if doc is None or doc.session_context is None:  # a notebook: reload on the kernel's loop
+            from .components import in_notebook
+
+            if in_notebook():
+                subscribe_kernel(hub_for(self.inventory), self.model)
+            return
+        if id(doc) in self._subscribed_docs:
             return
         key = subscribe_session(hub_for(self.inventory), self.model.external_change)
         if key is not None:
             self._subscribed_docs.add(id(doc))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        """In a notebook: load the Panel extensions the app needs first (no ``pn.extension`` call needed)."""
+        from .components import ensure_extensions
+
+        ensure_extensions()
+        return super()._repr_mimebundle_(include, exclude)
 
     def __panel__(self) -> pn.viewable.Viewable:
         """The app without a page template (a notebook cell): its own title bar, the app's accent colour."""

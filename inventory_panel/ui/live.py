@@ -1,5 +1,9 @@
 """Live updates: a write in one session refreshes the other open sessions of the same server.
 
+In a notebook there is no server session: ``subscribe_kernel`` runs each reload on the kernel's own event loop
+(the loop that executes cells and handles the comm messages of the displayed components), once per shared model,
+so a write made from Python in a later cell, or by another ``Inventory`` on the same database, shows on screen.
+
 One ``LiveHub`` per server process and database runs one daemon thread that waits on a ``ChangeSource`` and fans
 each new change token out to the subscribed sessions. Each session schedules its reload on its own Bokeh document
 (``add_next_tick_callback`` is the one ``Document`` method that is safe to call from another thread), so a slow
@@ -13,9 +17,11 @@ processes or app replicas show up as soon as they commit (``default_source`` pic
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
@@ -171,3 +177,43 @@ def _run_on_document(doc: Any, on_change: Callable[[int], Any], token: int) -> N
             on_change(token)
         except Exception:  # a failed refresh is logged; the session keeps its current data
             log.exception("live updates: refreshing a session failed")
+
+
+# Models already subscribed in this kernel (one subscription per model, however many cells show it).
+_kernel_models: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def subscribe_kernel(hub: LiveHub, model: Any) -> int | None:
+    """In a Jupyter kernel, reload ``model`` (``external_change(token)``) on the kernel's event loop after each
+    change ``hub`` sees. Returns the key, or None when not called from a running loop or already subscribed.
+
+    The hub holds the model weakly: when the model is gone, its subscription ends at the next change.
+    """
+    if model in _kernel_models:
+        return None
+    try:
+        loop = asyncio.get_running_loop()  # ipykernel executes cells on its asyncio loop, in the main thread
+    except RuntimeError:
+        return None
+    ref = weakref.ref(model)
+    key = 0
+
+    def reload(token: int) -> None:  # on the kernel's loop: Panel sends the changes through the comms from here
+        target = ref()
+        if target is None:
+            hub.unsubscribe(key)
+            return
+        try:
+            target.external_change(token)
+        except Exception:  # a failed refresh is logged; the cells keep their current data
+            log.exception("live updates: refreshing the notebook components failed")
+
+    def schedule(token: int) -> None:  # on the hub's thread: only hand over
+        if ref() is None:
+            hub.unsubscribe(key)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(reload, token)
+
+    key = hub.subscribe(schedule)
+    _kernel_models.add(model)
+    return key

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZES = (10, 25, 50, 100)
 EMPTY_SUMMARY: dict[str, Any] = {"items": 0, "units": 0, "total_value": 0, "categories": 0, "low_stock": 0,
                                  "out_of_stock": 0}
+
+
+# Inventory -> its shared model (InventoryModel.for_inventory); an entry goes when its Inventory is collected.
+_MODELS: weakref.WeakKeyDictionary[Inventory, InventoryModel] = weakref.WeakKeyDictionary()
 
 
 class InventoryModel(param.Parameterized):
@@ -63,6 +68,15 @@ class InventoryModel(param.Parameterized):
             self.summary = dict(EMPTY_SUMMARY)
         if self.inventory is not None:
             self.changed(bump=False)
+
+    @classmethod
+    def for_inventory(cls, inventory: Inventory) -> InventoryModel:
+        """The one model of ``inventory`` in this process: components built from the same ``Inventory`` object
+        share it (filters, selection, reloads), so an import in one shows in all. Held weakly by the inventory."""
+        model = _MODELS.get(inventory)
+        if model is None:
+            model = _MODELS[inventory] = cls(inventory=inventory)
+        return model
 
     # -- derived values -------------------------------------------------------------------------------------------
 

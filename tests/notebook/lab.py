@@ -93,16 +93,21 @@ class LabSession:
         self.wait_until_executed(timeout)
 
     def add_cell_and_run(self, source: str, timeout: float = 30.0) -> None:
-        """Append a code cell at the end of the notebook, type ``source`` into it and run it."""
+        """Append a code cell at the end of the notebook (the footer's "Click to add a cell"), type ``source``
+        into its editor and run it (Ctrl+Enter: Shift+Enter would add an empty cell after the last one)."""
         cells = self.page.locator(".jp-Notebook .jp-Cell")
         count = cells.count()
-        cells.last.click(position={"x": 5, "y": 5})  # select (command mode via the prompt area)
-        self.page.keyboard.press("Escape")
-        self.page.keyboard.press("b")  # insert a cell below
-        self.page.locator(".jp-Notebook .jp-Cell").nth(count).wait_for()
-        self.page.keyboard.press("Enter")  # edit mode
+        self.page.get_by_role("button", name="Click to add a cell.").click()
+        new = cells.nth(count)
+        new.wait_for()
+        editor = new.locator(".cm-content")
+        editor.click()
         self.page.keyboard.insert_text(source)
-        self.page.keyboard.press("Shift+Enter")
+        expect_text = source.splitlines()[0]
+        deadline = time.monotonic() + 5
+        while expect_text not in editor.inner_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.page.keyboard.press("Control+Enter")
         self.wait_until_executed(timeout)
 
     def wait_for_kernel_idle(self, timeout: float = 60.0) -> None:
