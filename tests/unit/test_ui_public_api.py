@@ -45,3 +45,14 @@ def test_the_validation_report_shows_a_dry_run(tmp_path):
     assert "Check" in view._banner.object and 'data-count="rejected"' in view._counts.object
     assert view._errors.visible and list(view._errors.value["row"]) == [3]
     assert inv.summary()["items"] == 0
+
+
+def test_panel_still_renders_nothing_in_a_notebook_without_pn_extension():
+    """Why components call ``ensure_extensions`` (docs/workarounds.md): Panel 1.9 shows nothing until
+    ``pn.extension`` ran in the kernel. When this fails, Panel loads itself and ``ensure_extensions`` can go."""
+    code = ("import panel as pn\n"
+            "from panel.config import panel_extension\n"
+            "assert not panel_extension._loaded and panel_extension._loaded_extensions == []\n"
+            "print(pn.pane.Markdown('x')._repr_mimebundle_())\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "None"
