@@ -150,15 +150,13 @@ def _check_folder(path: str) -> None:
 
 def _database_error(exc: Exception) -> str:
     """One line for a database error the service did not type: a full disk and a read-only database by name."""
+    from .storage.faults import database_fault
+
+    fault = database_fault(exc)
+    if fault is not None:
+        return str(fault)
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    code = getattr(orig, "pgcode", None) or ""
-    text = first.lower()
-    # PostgreSQL 53100 disk_full, 25006 read_only_sql_transaction; SQLite SQLITE_FULL and SQLITE_READONLY.
-    if code == "53100" or "database or disk is full" in text or "no space left" in text:
-        return f"The database is full (no space left on its disk); nothing was saved. ({first})"
-    if code == "25006" or "readonly database" in text or "read-only" in text:
-        return f"The database is read-only; nothing was saved. ({first})"
     return f"The database refused the operation; nothing was saved. ({first})"
 
 

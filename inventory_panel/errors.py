@@ -30,6 +30,24 @@ class DatabaseBusyError(DatabaseUnavailableError):
         super().__init__(message)
 
 
+class DatabaseFullError(DatabaseUnavailableError):
+    """The database's disk has no room left (SQLite SQLITE_FULL, PostgreSQL 53100): the write was rolled back."""
+
+    MESSAGE = "The database is full (no space left on its disk); nothing was saved."
+
+    def __init__(self, detail: str = ""):
+        super().__init__(f"{self.MESSAGE} ({detail})" if detail else self.MESSAGE)
+
+
+class DatabaseReadOnlyError(DatabaseUnavailableError):
+    """The database accepts no writes (a read-only file or replica; SQLite SQLITE_READONLY, PostgreSQL 25006)."""
+
+    MESSAGE = "The database is read-only; nothing was saved."
+
+    def __init__(self, detail: str = ""):
+        super().__init__(f"{self.MESSAGE} ({detail})" if detail else self.MESSAGE)
+
+
 class ValidationError(InventoryError):
     """User input broke a field rule. ``errors`` maps field name -> message."""
 

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from .auth import ACTION_WORDS, User, make_user
@@ -48,6 +48,7 @@ from .fields import (
 from .settings import Settings, load_settings
 from .storage import migrate
 from .storage.engines import Database, create_database
+from .storage.faults import database_fault
 from .storage.notify import PostgresChangeListener
 from .storage.queries import (
     Filters,
@@ -170,7 +171,12 @@ class Inventory:
         try:
             with self.db.engine.connect().execution_options(write=True) as conn, conn.begin():
                 yield conn
-        except (OperationalError, SAInterfaceError) as exc:
+        except DBAPIError as exc:
+            fault = database_fault(exc)
+            if fault is not None:
+                raise fault from exc
+            if not isinstance(exc, (OperationalError, SAInterfaceError)):
+                raise
             if exc.connection_invalidated or _is_disconnect(exc):
                 raise DatabaseUnavailableError(
                     "The database connection was lost; nothing was saved. Please try again.") from exc

@@ -36,6 +36,7 @@ from numpy.dtypes import StringDType
 
 from ..errors import ConflictError, DatabaseUnavailableError
 from ..fields import FIELD_BY_NAME
+from ..storage.faults import database_fault
 from ..storage.types import UTCDateTime, utcnow
 from .validation import Column, take
 
@@ -242,8 +243,11 @@ class Writer:
             # Lookups ran in this transaction, so only a concurrent writer can make a sku clash here.
             raise ConflictError("Another change added an item with one of this file's SKUs while it was being "
                                 "imported; nothing was imported. Please import the file again.") from exc
-        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
-            if not self.postgres:
+        except (dbapi.OperationalError, dbapi.InterfaceError, dbapi.InternalError) as exc:
+            fault = database_fault(exc)  # a full or read-only database: say so, not "connection lost"
+            if fault is not None:
+                raise fault from exc
+            if not self.postgres or isinstance(exc, dbapi.InternalError):
                 raise
             if getattr(exc, "pgcode", None) in RETRYABLE_CODES:
                 raise ConflictError(RETRY_MESSAGE) from exc

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 import inventory_panel as ip
 from inventory_panel.auth import make_user
 from inventory_panel.cli import main as cli_main
-from inventory_panel.errors import DatabaseUnavailableError
+from inventory_panel.errors import DatabaseFullError, DatabaseReadOnlyError, DatabaseUnavailableError
 from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
@@ -321,6 +321,15 @@ def test_a_read_only_database_is_one_line_and_nothing_is_saved(running, backend,
         running.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     result = _cli("--database-url", url, "import", str(SAMPLE_CSV))
     assert "The database is read-only; nothing was saved." in _one_cli_line(result.returncode, result.stderr)
+    # The API names it too, for a single write and for an import.
+    inv = ip.connect(url, settings=load_settings({}), migrate_schema=False)
+    try:
+        with pytest.raises(DatabaseReadOnlyError, match="The database is read-only; nothing was saved"):
+            inv.add(ITEM)
+        with pytest.raises(DatabaseReadOnlyError):
+            inv.import_csv(SAMPLE_CSV)
+    finally:
+        inv.close()
     assert _items(check_url) == 0
 
 
@@ -359,8 +368,19 @@ def test_a_full_database_disk_is_one_line_and_nothing_is_saved(running, backend,
         status = cli_main(["--database-url", url, "import", str(source)])
         line = _one_cli_line(status, capsys.readouterr().err)
         assert "The database is full (no space left on its disk); nothing was saved." in line
+        inv = ip.connect(url, settings=load_settings({}), migrate_schema=False)
+        try:
+            with pytest.raises(DatabaseFullError):
+                inv.import_csv(source)
+            added = 0
+            with pytest.raises(DatabaseFullError):  # single writes too, once the pages' free room is used up
+                for i in range(100):
+                    inv.add({**ITEM, "sku": f"PJ-{i}", "description": "zinc plated " * 150})
+                    added += 1
+        finally:
+            inv.close()
         monkeypatch.undo()
-        assert _items(url) == 0
+        assert _items(url) == added  # the import wrote nothing, the add that met the full disk neither
         return
     name = f"full_{uuid.uuid4().hex[:10]}"
     url = running.create_database(name)
@@ -372,7 +392,14 @@ def test_a_full_database_disk_is_one_line_and_nothing_is_saved(running, backend,
         running.execute(f"CREATE TABLESPACE {name} LOCATION '{folder}'")
         running.execute(f"ALTER TABLE inventory_app.inventory_items SET TABLESPACE {name}", database=name)
         result = _cli("--database-url", url, "import", str(source))
-        _one_cli_line(result.returncode, result.stderr)  # 53100 "could not extend file": no traceback
+        # 53100 "could not extend file", raised by the import's COPY: named, not "connection lost"
+        assert "The database is full (no space left on its disk)" in _one_cli_line(result.returncode, result.stderr)
+        inv = ip.connect(url, settings=load_settings({}), migrate_schema=False)
+        try:
+            with pytest.raises(DatabaseFullError):
+                inv.import_csv(source)
+        finally:
+            inv.close()
         assert _items(url) == 0
     finally:
         with contextlib.suppress(Exception):
