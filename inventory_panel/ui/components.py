@@ -52,7 +52,9 @@ def in_notebook() -> bool:
 def ensure_extensions(**params: Any) -> None:
     """Load ``EXTENSIONS`` into this notebook (once per kernel, or again if someone loaded fewer): what
     ``pn.extension(*EXTENSIONS, ...)`` in a cell above would do. ``params`` go to ``pn.extension`` (``comms=``)."""
-    if not in_notebook():
+    if not in_notebook():  # nothing to load into a page; still honour comms= (the config the widget is built with)
+        if params:
+            pn.extension(**params)
         return
     from panel.config import panel_extension
 
