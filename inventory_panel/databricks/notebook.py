@@ -200,9 +200,8 @@ def show(obj: Any, *, mode: Mode | None = None, port: int | None = None, address
                                context=driver_context(env))
     from ..ui.components import ensure_extensions
 
-    viewable = _as_viewable(obj)
     if chosen == "inline":
         ensure_extensions()  # before Jupyter renders it: the tables, drop area and dialogs need their JS
-        return viewable
-    ensure_extensions(comms="ipywidgets")
-    return pn.ipywidget(viewable)
+        return _as_viewable(obj)
+    ensure_extensions(comms="ipywidgets")  # first: building the view asks which comms are in use
+    return pn.ipywidget(_as_viewable(obj))

@@ -59,7 +59,9 @@ def ensure_extensions(**params: Any) -> None:
     from panel.config import panel_extension
 
     missing = [name for name in EXTENSIONS if name not in panel_extension._loaded_extensions]
-    if panel_extension._loaded and not missing and not params:
+    if panel_extension._loaded and not missing:  # loaded: only switch the comms if asked (show on Databricks)
+        if params:
+            pn.extension(**params)
         return
     comms = params.get("comms", pn.config.comms)
     # Toasts need a Bokeh view of their own, which ipywidgets comms cannot create ("Failed to create view for
