@@ -8,6 +8,8 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     DatabaseBusyError,
+    DatabaseFullError,
+    DatabaseReadOnlyError,
     DatabaseUnavailableError,
     ImportRefusedError,
     InsufficientStockError,
@@ -50,7 +52,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "FIELDS", "ConfigurationError", "ConflictError", "DatabaseBusyError", "DatabaseUnavailableError",
+    "FIELDS", "ConfigurationError", "ConflictError", "DatabaseBusyError", "DatabaseFullError", "DatabaseReadOnlyError",
+    "DatabaseUnavailableError",
     "ImportRefusedError", "InsufficientStockError", "InvalidArgumentError", "Inventory", "InventoryApp",
     "InventoryError", "NotFoundError", "Page", "PermissionDeniedError", "TableAccessDeniedError",
     "TableNotFoundError", "TableReadError", "ValidationError", "WarehouseError", "connect", "show", "ui",
