@@ -10,14 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # INVENTORY_BENCH_DATA: another folder for the generated files and databases (the tests use a temporary one).
 DATA = Path(os.environ.get("INVENTORY_BENCH_DATA") or ROOT / "bench" / "data")
-GENERATOR = ROOT.parent / "shared" / "tools" / "gen_inventory_csv.py"
+GENERATOR = ROOT / "bench" / "gen_inventory_csv.py"  # deterministic valid rows; kept here so bench runs alone
 # The generator's columns, in its order.
 CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
                "minimum_stock")
 
 
 def generated_csv(rows: int, prefix: str) -> Path:
-    """``bench/data/<prefix>_<rows>.csv`` from the shared generator (deterministic), made on first use;
+    """``bench/data/<prefix>_<rows>.csv`` from ``bench/gen_inventory_csv.py`` (deterministic), made on first use;
     ``INVENTORY_GEN_CSV`` points at another copy of the generator."""
     path = DATA / f"{prefix}_{rows}.csv"
     if not path.exists():

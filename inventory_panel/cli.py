@@ -1,4 +1,4 @@
-"""The ``inventory-panel`` command (DESIGN.md section 5): serve, init-db, import, export, template, load-sample, and
+"""The ``inventory-panel`` command (README, Command line): serve, init-db, import, export, template, load-sample, and
 ``databricks setup|doctor`` (``databricks/commands.py``).
 
 Every failure (bad setting, database unreachable, busy, full or read-only, role, refused file, a file that cannot be
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="then grant this PostgreSQL role (the app's service principal client ID) what the app needs "
                         "(default: INVENTORY_APP_PRINCIPAL)")
 
-    i = sub.add_parser("import", help="import a CSV file or an Excel/OpenDocument workbook (DESIGN.md section 6 rules)")
+    i = sub.add_parser("import", help="import a CSV file or an Excel/OpenDocument workbook (README, CSV rules rules)")
     i.add_argument("file", help="a .csv, .xlsx, .xls or .ods file (told apart by content)")
     i.add_argument("--sheet", metavar="NAME", help="the workbook's sheet to import (default: the first)")
     i.add_argument("--mode", choices=("append", "upsert"), default="append")

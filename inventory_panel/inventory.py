@@ -701,7 +701,7 @@ class Inventory:
     def import_csv(self, source: str | Path | bytes | IO[Any], mode: str = "append", atomic: bool = False,
                    dry_run: bool = False, **options: Any) -> ImportReport:
         """Import a CSV file or a workbook (.xlsx, .xls, .ods: told apart by content) from a path, bytes or a file
-        object; see DESIGN.md section 6 for the rules and ``importing/excel.py`` for workbooks."""
+        object; see README, CSV rules for the rules and ``importing/excel.py`` for workbooks."""
         from .importing import import_csv
 
         return import_csv(self, source, mode=mode, atomic=atomic, dry_run=dry_run, **options)
@@ -912,7 +912,7 @@ def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
 
 def connect(url: str | None = None, *, user: str | None = None, role: str | None = None,
             settings: Settings | None = None, migrate_schema: bool = True, source: str = "local") -> Inventory:
-    """Open the inventory: ``url`` or the environment (DESIGN.md section 3); migrations applied by default."""
+    """Open the inventory: ``url`` or the environment (README, Configuration); migrations applied by default."""
     settings = settings or load_settings()
     db = create_database(settings, url)
     if migrate_schema:

@@ -1,4 +1,4 @@
-"""Settings read from the environment, in one place (DESIGN.md section 3).
+"""Settings read from the environment, in one place (README, Configuration).
 
 A bad value raises ``ConfigurationError`` whose message is one line naming the variable.
 """

@@ -1,4 +1,4 @@
-"""Lakebase OAuth credentials as PostgreSQL passwords (DESIGN.md section 3).
+"""Lakebase OAuth credentials as PostgreSQL passwords (README, Configuration).
 
 Lakebase accepts a Databricks OAuth token as the password of a role; a token lasts about an hour. The engine asks
 the provider built here for a password for every *new* connection (SQLAlchemy ``do_connect``, see

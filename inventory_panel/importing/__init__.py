@@ -2,7 +2,7 @@
 bulk writes.
 
 ``import_csv(inv, source, mode=…, atomic=…, dry_run=…)`` is the entry point for files (``Inventory.import_csv``
-calls it) and ``import_frame`` for DataFrames; the rules are DESIGN.md section 6 and the report's JSON is section 5.
+calls it) and ``import_frame`` for DataFrames; the rules are README, CSV rules and the report's JSON is section 5.
 Modules: ``reading`` (the file as a whole), ``sources`` (the ``TabularSource`` seam every source implements:
 ``reading.CsvFile``, ``frames.FrameSource``), ``values`` (typed cells as the text the rules read), ``validation``
 (cells, column by column), ``pipeline`` (modes, chunks, the transaction), ``writing`` (the database), ``report``

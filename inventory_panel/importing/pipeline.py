@@ -7,7 +7,7 @@ Everything happens in one transaction (``Inventory.transaction``): a refusal, a 
 errors rolls it all back. A dry run uses a read-only connection and writes nothing, yet runs every check,
 including the database lookups, so its counts are what a real import would do.
 
-Modes (DESIGN.md section 6):
+Modes (README, CSV rules):
 - ``append`` inserts every valid row; a sku that exists already is a row error.
 - ``upsert`` needs a sku on every row: an unknown sku is inserted, a known one updated — only the columns the file
   has, version + 1, one ``update`` audit row with old -> new per changed field, a quantity change recorded as a
@@ -95,7 +95,7 @@ def import_csv(inv: Inventory, source: Any, *, mode: str = "append", atomic: boo
                progress: Progress | None = None, max_bytes: int | None = None,
                file_name: str | None = None, sheet: str | None = None) -> ImportReport:
     """Import a CSV file or a workbook (.xlsx, .xls, .ods, told apart by content) into ``inv``; see the module
-    docstring and DESIGN.md section 6 for the rules, ``excel.py`` for what a workbook's features become.
+    docstring and README, CSV rules for the rules, ``excel.py`` for what a workbook's features become.
 
     ``source`` is a path, bytes, CSV text (a str with a line break, as a browser upload gives it) or a file object.
     ``progress(stage, fraction, message)`` is called per chunk for the stages parse, validate and write, with

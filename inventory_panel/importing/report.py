@@ -118,7 +118,7 @@ def _safe_cell(cell: str) -> str:
 
 @dataclass
 class ImportReport:
-    """What an import did (or, with ``dry_run``, would do). ``to_dict()`` is the JSON of DESIGN.md section 5.
+    """What an import did (or, with ``dry_run``, would do). ``to_dict()`` is the JSON of README, Command line.
 
     ``rows`` counts data rows read (blank lines excluded); ``inserted`` + ``updated`` + ``skipped`` +
     ``unchanged`` = ``rows``, except that with ``atomic`` and any rejected row nothing is written, so

@@ -1,4 +1,4 @@
-"""Column-wise validation of CSV chunks against the field spec (DESIGN.md section 6).
+"""Column-wise validation of CSV chunks against the field spec (README, CSV rules).
 
 Each field's cells are checked all at once: lengths and emptiness through C-level ``map``, numbers through numpy
 string ufuncs (``np.strings``), so no Python code runs per row on the hot path. The rules, their order and the

@@ -1,4 +1,4 @@
-"""Engines for SQLite, PostgreSQL and Lakebase, resolved from settings (DESIGN.md section 3).
+"""Engines for SQLite, PostgreSQL and Lakebase, resolved from settings (README, Configuration).
 
 SQLite gets WAL, foreign keys and a busy timeout so that several threads (Panel sessions) can share one file;
 write transactions take the write lock up front (``BEGIN IMMEDIATE``) so two writers never deadlock on an

@@ -1,4 +1,4 @@
-"""A small stand-in for the shared CSV generator, so the benchmark tests run where ``../shared`` is absent.
+"""A small, fast stand-in for ``bench/gen_inventory_csv.py``, so the benchmark tests run on small files quickly.
 
 ``python tests/support/bench_data.py N OUT`` writes N valid rows in the generator's columns
 (``bench.data_files.CSV_COLUMNS``), deterministically, some of them short of stock.

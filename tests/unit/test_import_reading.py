@@ -1,4 +1,4 @@
-"""The file as a whole (DESIGN.md section 6): sources, size, encoding, delimiter, header, refusals, row numbers."""
+"""The file as a whole (README, CSV rules): sources, size, encoding, delimiter, header, refusals, row numbers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The import report (DESIGN.md section 5 JSON, error file) and the template, on a SQLite file (no server)."""
+"""The import report (README, Command line JSON, error file) and the template, on a SQLite file (no server)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DESIGN.md section 6, rule by rule, each with a tiny CSV, through ``import_csv`` on a SQLite file (no server).
+"""README, CSV rules, rule by rule, each with a tiny CSV, through ``import_csv`` on a SQLite file (no server).
 
 Outcomes are dry runs (nothing written, so one database serves them all); the rules about what is stored import
 for real into a fresh database. Modes, transactions and PostgreSQL are in tests/integration/test_import_*.py.

@@ -1,4 +1,4 @@
-"""Cell rules (DESIGN.md section 6), checked column-wise, and their agreement with ``Field.parse`` (the forms)."""
+"""Cell rules (README, CSV rules), checked column-wise, and their agreement with ``Field.parse`` (the forms)."""
 
 from __future__ import annotations
 

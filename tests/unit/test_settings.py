@@ -1,4 +1,4 @@
-"""Configuration resolution (DESIGN.md section 3) and one-line errors for bad settings."""
+"""Configuration resolution (README, Configuration) and one-line errors for bad settings."""
 
 import pytest
 
