@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,10 @@ def test_the_readme_app_renders_with_the_sample_rows_and_the_import_drop_area(op
     session.check()
 
 
+# Known race, issue 12 still open: 1 run in 3 on a fresh clone, the browser got "Expected binary fragment but
+# received text fragment" — an import's reload (ipykernel subshell thread) and the kernel's live reload send on
+# the comm at once. Not strict, so it is reported as xfailed or xpassed, never counted as a plain pass.
+@pytest.mark.xfail(strict=False, reason="race between the import's reload and the live reload on the comm")
 def test_four_components_in_four_cells_share_an_import_and_a_write_from_python(open_notebook):
     session = open_notebook([
         connect_cell("four.db")
