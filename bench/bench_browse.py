@@ -158,11 +158,10 @@ def postgres_url() -> Iterator[str]:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             engine.dispose()
         return
-    from tests.support import postgres
+    from bench.postgres import PostgresServer
 
-    if os.environ.get("INVENTORY_BENCH_PG_BIN"):
-        postgres._bin_path = lambda: Path(os.environ["INVENTORY_BENCH_PG_BIN"])
-    server = postgres.PostgresServer()
+    pg_bin = os.environ.get("INVENTORY_BENCH_PG_BIN")
+    server = PostgresServer(bin_dir=Path(pg_bin) if pg_bin else None)
     try:
         yield server.create_database(name)
     finally:

@@ -128,7 +128,7 @@ class PostgresTarget:
         self.external = os.environ.get("INVENTORY_BENCH_POSTGRES_URL")
         self.server = None
         if not self.external:
-            from tests.support.postgres import PostgresServer
+            from bench.postgres import PostgresServer
 
             self.server = PostgresServer()
         self.admin_url = self.external or self.server.url

@@ -49,9 +49,9 @@ import psutil
 import inventory_panel as ip
 from bench.bench_browse import DATA, dataset, load_postgres, load_sqlite, postgres_url
 from bench.docs_section import machine_state, update_section
+from bench.postgres import free_port
 from inventory_panel.cli import serve_args
 from inventory_panel.settings import load_settings
-from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from .data import SAMPLE_CSV
 from .errors import ImportRefusedError, InventoryError
 from .fields import has_surrogates, replace_surrogates
 from .limits import WEBSOCKET_MESSAGE_BYTES
@@ -30,10 +31,10 @@ from .settings import load_settings
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-APP_FILE = ROOT / "app.py"
-APP_AUTH_FILE = ROOT / "inventory_panel" / "databricks" / "app_auth.py"
-SAMPLE_CSV = ROOT / "sample_inventory.csv"
+# Files inside the installed package: `serve` and `load-sample` work after `pip install`, not only in a checkout.
+PACKAGE = Path(__file__).resolve().parent
+APP_FILE = PACKAGE / "ui" / "main.py"
+APP_AUTH_FILE = PACKAGE / "databricks" / "app_auth.py"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -318,7 +319,7 @@ def _load_sample(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()  # fail fast, with one line, on a bad setting
     if not APP_FILE.is_file():
-        raise InventoryError(f"app.py not found next to the package ({APP_FILE}); run from a source checkout")
+        raise InventoryError(f"the app's script is missing from the installed package ({APP_FILE}); reinstall it")
     env = dict(os.environ)
     if args.database_url:
         env["INVENTORY_DATABASE_URL"] = args.database_url

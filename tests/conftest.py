@@ -16,7 +16,7 @@ import inventory_panel as ip
 from inventory_panel.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_CSV = ROOT / "sample_inventory.csv"
+SAMPLE_CSV = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
 
 
 class ExternalPostgres:

@@ -3,19 +3,19 @@ add an item, or import a file."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import panel as pn
 import param
 
+from .. import data
 from . import styles
 from .background import in_worker
 from .model import InventoryModel
 from .notify import notify, report_error
 
-# The repository's sample file (also used by `inventory-panel load-sample`).
-SAMPLE_CSV = Path(__file__).resolve().parents[2] / "sample_inventory.csv"
+# The sample file shipped as package data (also used by `inventory-panel load-sample`; notebooks import it from here).
+SAMPLE_CSV = data.SAMPLE_CSV
 
 
 async def load_sample_data(model: InventoryModel) -> int | None:

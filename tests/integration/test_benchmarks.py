@@ -14,7 +14,7 @@ import pytest
 from bench import bench_browse, bench_import, data_files
 from tests.support import bench_data
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # a benchmark smoke run
 
 
 @pytest.fixture

@@ -16,7 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # a 100,000-row workbook
 
 ROWS = 100_000
 DRY_RUN_BOUND_MB = 95

@@ -77,7 +77,8 @@ def test_the_tour_shows_one_component_per_cell_and_a_write_from_python(tmp_path)
         assert any(PANEL_MIME in data for data in bundles), f"{cell.source}: {[list(d) for d in bundles]}"
     dry_run = next(cell for cell in code if "dry_run=True" in cell.source)
     assert "1 row(s) would be added, 3 problem(s) found" in "".join(out.get("text", "") for out in dry_run.outputs)
-    units = sum(int(row["quantity"]) for row in csv.DictReader((ROOT / "sample_inventory.csv").open()))
+    sample = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
+    units = sum(int(row["quantity"]) for row in csv.DictReader(sample.open()))
     written = rich_outputs(code[-1])[0]["text/plain"]
     assert f"'units': {units + 40}" in written
 

@@ -16,6 +16,8 @@ from inventory_panel.settings import load_settings
 from inventory_panel.storage.notify import PostgresChangeListener, channel_name
 from inventory_panel.ui.live import LiveHub, PollingSource, default_source
 
+pytestmark = pytest.mark.slow  # waits on live updates across engines
+
 ITEM = {"item_name": "Pallet", "category": "Stock", "quantity": 3, "unit_price": "5.00"}
 
 

@@ -21,6 +21,8 @@ from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
 from inventory_panel.storage.engines import create_database
 
+pytestmark = pytest.mark.slow  # builds inventories of thousands of items
+
 CATEGORIES = ("Tools", "Safety", "Office")
 SUPPLIERS = ("Acme", None, "Bolt & Co", "acme north")
 

@@ -24,7 +24,7 @@ def component_blocks() -> list[str]:
 def test_the_readme_component_examples_run_as_written(tmp_path, monkeypatch):
     blocks = component_blocks()
     assert len(blocks) >= 12
-    shutil.copy(ROOT / "sample_inventory.csv", tmp_path / "sample_inventory.csv")
+    shutil.copy(ROOT / "inventory_panel" / "data" / "sample_inventory.csv", tmp_path / "sample_inventory.csv")
     monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'inventory.db'}")
     monkeypatch.setenv("INVENTORY_USER", "analyst@example.com")
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "sample_inventory.csv"
+SAMPLE = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
 
 
 def edit_cell(output, name: str, field: str, value: str) -> None:

@@ -29,7 +29,7 @@ from inventory_panel.cli import serve_args
 from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_CSV = ROOT / "sample_inventory.csv"
+SAMPLE_CSV = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 800}

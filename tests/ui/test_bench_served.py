@@ -13,9 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import bench_data
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow  # a benchmark smoke run
 
 
 def test_served_benchmark_measures_first_rows_flips_and_memory(tmp_path):

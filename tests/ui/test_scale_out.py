@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from tests.ui.conftest import open_app
 from tests.ui.test_app_inventory import cell, edit_cell, row, toast
 
-pytestmark = [pytest.mark.ui, pytest.mark.postgres]
+pytestmark = [pytest.mark.ui, pytest.mark.postgres, pytest.mark.slow]  # two servers and two browsers
 
 LIVE_TIMEOUT_MS = 10_000  # about two seconds is the aim; a busy 2-core CI machine needs slack
 
