@@ -28,6 +28,7 @@ from .errors import ImportRefusedError, InventoryError
 from .fields import has_surrogates, replace_surrogates
 from .limits import WEBSOCKET_MESSAGE_BYTES
 from .settings import load_settings
+from .stock_status import LABELS, STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--search")
     e.add_argument("--category")
     e.add_argument("--location")
-    e.add_argument("--status", choices=("low", "out", "ok"))
+    e.add_argument("--status", choices=STATUSES,
+                   help="only items with this stock status: " + ", ".join(f"{s} ({LABELS[s]})" for s in STATUSES))
 
     t = sub.add_parser("template", help="write the import template (CSV, or xlsx with hints)")
     t.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")

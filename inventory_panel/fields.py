@@ -1,8 +1,12 @@
 """The one specification of an inventory item's fields.
 
 Everything that knows about item fields derives from ``FIELDS``: the table definition (storage), CSV validation
-and the template (importing), the editors and forms (ui). Parsing of a single value lives here too, so that a form,
-the Python API and the CSV importer give a person the same message for the same mistake.
+and the template (importing), the search, and how each field is shown (``Display``: the items table's columns, the
+item form's rows and inputs, the Low stock view). Parsing of a single value lives here too, so that a form, the
+Python API and the CSV importer give a person the same message (worded with the field's label) for the same mistake.
+
+A new field needs one entry here: it is stored, imported, exported, shown in the table and in the form (after the
+placed ones) unless its ``Display`` hides it from a view, with the reason.
 """
 
 from __future__ import annotations
@@ -10,11 +14,19 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 Kind = Literal["text", "integer", "decimal"]
+# The input of the item form: one line, several lines, or one line with suggestions from the values in use.
+Widget = Literal["text", "textarea", "autocomplete"]
+# Where the suggestions come from: the session's category or location menu, or the stored values of the field.
+Suggestions = Literal["categories", "locations", "values"]
+# The views that show fields: the items table, the item form, the Low stock view (and its reorder list).
+View = Literal["table", "form", "low_stock"]
+VIEWS: tuple[View, ...] = ("table", "form", "low_stock")
 
 MAX_INT = 2_147_483_647  # PostgreSQL INTEGER
 PRICE_PRECISION = 12
@@ -63,8 +75,30 @@ def normalize_key(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Display:
+    """How a field is shown. Every field is shown in every view unless ``hidden`` names the view, with ``why``."""
+
+    widget: Widget = "text"
+    short_label: str = ""  # the table's column title; "" means the label
+    width: int | None = None  # the table column's width in pixels; None shares the room left (fit_columns)
+    column: int | None = None  # place in the tables, smallest first; None: after the placed ones, in spec order
+    form_row: int | None = None  # the item form's row, fields of one row side by side; None: a row of its own, last
+    search_order: int | None = None  # place in the search document (storage.queries); None: not searched
+    suggestions: Suggestions | None = None  # for an autocomplete input
+    compact: bool = True  # still shown when the table narrows beside the item panel
+    hidden: tuple[View, ...] = ()  # views that deliberately leave this field out
+    why_hidden: str = ""
+
+    def __post_init__(self) -> None:
+        if self.hidden and not self.why_hidden:
+            raise ValueError("a field hidden from a view needs the reason (why_hidden)")
+        if (self.widget == "autocomplete") != (self.suggestions is not None):
+            raise ValueError("an autocomplete input, and only one, needs a suggestions source")
+
+
+@dataclass(frozen=True)
 class Field:
-    """One item field: its storage type, rules, and the words a person sees."""
+    """One item field: its storage type, rules, the words a person sees, and how it is shown."""
 
     name: str
     kind: Kind
@@ -76,38 +110,48 @@ class Field:
     maximum: int | Decimal | None = None
     unique: bool = False
     examples: tuple[str, str, str] = ("", "", "")
+    display: Display = field(default_factory=Display)
 
     @property
     def is_numeric(self) -> bool:
         return self.kind in ("integer", "decimal")
 
-    # Messages are methods so that the vectorised CSV validator and the scalar path word them identically.
+    @property
+    def short_label(self) -> str:
+        """The column title: the short label, else the label."""
+        return self.display.short_label or self.label
+
+    def shown_in(self, view: View) -> bool:
+        return view not in self.display.hidden
+
+    # Messages are methods so that the vectorised CSV validator and the scalar path word them identically. They name
+    # the field by its label, the words the form and the template show ("Unit price", not "unit_price").
     def msg_required(self) -> str:
-        return f"{self.name} is required"
+        return f"{self.label} is required"
 
     def msg_too_long(self) -> str:
-        return f"{self.name} must be at most {self.max_length} characters"
+        return f"{self.label} must be at most {self.max_length} characters"
 
     def msg_not_integer(self) -> str:
-        return f"{self.name} must be a whole number such as 5"
+        return f"{self.label} must be a whole number such as 5"
 
     def msg_not_decimal(self) -> str:
-        return f"{self.name} must be a number such as 12.50"
+        return f"{self.label} must be a number such as 12.50"
 
     def msg_too_small(self) -> str:
-        return f"{self.name} must be {self.minimum} or greater"
+        return f"{self.label} must be {self.minimum} or greater"
 
     def msg_too_large(self) -> str:
-        return f"{self.name} must be at most {self.maximum}"
+        return f"{self.label} must be at most {self.maximum}"
 
     def msg_scale(self) -> str:
-        return f"{self.name} may have at most {PRICE_SCALE} decimal places"
+        return f"{self.label} may have at most {PRICE_SCALE} decimal places"
 
     def msg_control(self) -> str:
-        return f"{self.name} must not contain control characters"
+        return f"{self.label} must not contain control characters"
 
     def msg_invalid(self) -> str:
-        return f"{self.name} must be valid text: it contains a broken character (an unpaired surrogate)"
+        return f"{self.label} must be valid text: it contains a broken character (an unpaired surrogate)"
 
     def parse(self, value: Any) -> Any:
         """Turn a user-supplied value into its stored Python type, or raise ``ValueError`` with a person's message.
@@ -188,29 +232,81 @@ class Field:
 
 FIELDS: tuple[Field, ...] = (
     Field("item_name", "text", "Item name", "What the item is called, as people search for it.", required=True,
-          max_length=100, examples=("Laptop Dell XPS 13", "Ergonomic Office Chair", "Safety Helmet")),
+          max_length=100, examples=("Laptop Dell XPS 13", "Ergonomic Office Chair", "Safety Helmet"),
+          display=Display(column=10, form_row=1, search_order=1)),
     Field("category", "text", "Category", "A group such as Electronics or Furniture.", required=True,
-          max_length=50, examples=("Electronics", "Furniture", "Safety Equipment")),
+          max_length=50, examples=("Electronics", "Furniture", "Safety Equipment"),
+          display=Display(widget="autocomplete", suggestions="categories", width=140, column=30, form_row=2)),
     Field("quantity", "integer", "Quantity", "Units in stock now: a whole number, 0 or more.", required=True,
-          minimum=0, maximum=MAX_INT, examples=("25", "8", "0")),
+          minimum=0, maximum=MAX_INT, examples=("25", "8", "0"),
+          display=Display(short_label="Qty", width=65, column=40, form_row=3)),
     Field("unit_price", "decimal", "Unit price", "Price of one unit, 0 or more, at most 2 decimal places.",
-          required=True, minimum=Decimal("0"), maximum=MAX_PRICE, examples=("1299.99", "349.50", "24.00")),
+          required=True, minimum=Decimal("0"), maximum=MAX_PRICE, examples=("1299.99", "349.50", "24.00"),
+          display=Display(width=100, column=50, form_row=3, hidden=("low_stock",),
+                          why_hidden="reordering is about units, not money")),
     Field("description", "text", "Description", "Free text shown with the item.", max_length=2000,
-          examples=("13-inch laptop, 16 GB RAM", "Adjustable lumbar support", "Hard hat, EN 397")),
+          examples=("13-inch laptop, 16 GB RAM", "Adjustable lumbar support", "Hard hat, EN 397"),
+          display=Display(widget="textarea", form_row=6, search_order=4, hidden=("table", "low_stock"),
+                          why_hidden="too long for a cell: it is read and edited in the item form")),
     Field("supplier", "text", "Supplier", "Who you reorder from.", max_length=100,
-          examples=("Dell Inc.", "Office Furniture Ltd.", "Safety First Inc.")),
+          examples=("Dell Inc.", "Office Furniture Ltd.", "Safety First Inc."),
+          display=Display(widget="autocomplete", suggestions="values", width=150, column=90, form_row=5,
+                          search_order=3, compact=False)),
     Field("location", "text", "Location", "Where the stock is kept.", max_length=100,
-          examples=("IT Storage Room", "Warehouse A", "Safety Locker")),
+          examples=("IT Storage Room", "Warehouse A", "Safety Locker"),
+          display=Display(widget="autocomplete", suggestions="locations", width=140, column=80, form_row=4,
+                          compact=False)),
     Field("minimum_stock", "integer", "Minimum stock",
           "Reorder level: the item is low when quantity is at or below it. Empty means no reorder level.",
-          minimum=0, maximum=MAX_INT, examples=("5", "10", "20")),
+          minimum=0, maximum=MAX_INT, examples=("5", "10", "20"),
+          display=Display(short_label="Min stock", width=95, column=60, form_row=4, compact=False)),
     Field("sku", "text", "SKU", "Your stock-keeping unit code; unique when given. Used to match rows in upsert.",
-          max_length=64, unique=True, examples=("LAP-XPS13", "CHR-ERGO-01", "HLM-EN397")),
+          max_length=64, unique=True, examples=("LAP-XPS13", "CHR-ERGO-01", "HLM-EN397"),
+          display=Display(width=115, column=20, form_row=2, search_order=2, compact=False)),
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
+
+
+# -- how the views lay fields out (each takes the spec, so a test can hand one in with a field more) ------------------
+
+def _placed(key: int | None, position: int) -> tuple[int, int, int]:
+    # Placed fields first, by their key; the others after them, in spec order.
+    return (0, key, position) if key is not None else (1, 0, position)
+
+
+def columns_of(view: View, fields: Iterable[Field] = FIELDS) -> tuple[Field, ...]:
+    """The fields a view shows, left to right (the form's rows keep this order too)."""
+    shown = [(i, f) for i, f in enumerate(fields) if f.shown_in(view)]
+    return tuple(f for i, f in sorted(shown, key=lambda pair: _placed(pair[1].display.column, pair[0])))
+
+
+def column_names(view: View, derived: Mapping[str, int] | None = None,
+                 fields: Iterable[Field] = FIELDS) -> tuple[str, ...]:
+    """The column names of a table view: its fields (``columns_of``) with a view's ``derived`` columns (not stored
+    fields, such as the stock status) placed among them by the same keys as ``Display.column``."""
+    placed = [(_placed(f.display.column, i), f.name) for i, f in enumerate(columns_of(view, fields))]
+    placed += [((0, key, -1), name) for name, key in (derived or {}).items()]
+    return tuple(name for _key, name in sorted(placed))
+
+
+def form_rows(fields: Iterable[Field] = FIELDS) -> tuple[tuple[Field, ...], ...]:
+    """The item form's rows, top to bottom; within a row the fields stand in table order."""
+    fields = tuple(fields)
+    rows: dict[tuple[int, int, int], list[Field]] = {}
+    spec_order = {f.name: i for i, f in enumerate(fields)}
+    for f in columns_of("form", fields):
+        rows.setdefault(_placed(f.display.form_row, spec_order[f.name] if f.display.form_row is None else 0),
+                        []).append(f)
+    return tuple(tuple(rows[key]) for key in sorted(rows))
+
+
+def search_fields(fields: Iterable[Field] = FIELDS) -> tuple[Field, ...]:
+    """The searched fields, in the order of the search document."""
+    return tuple(sorted((f for f in fields if f.display.search_order is not None),
+                        key=lambda f: f.display.search_order or 0))
 
 
 def parse_record(values: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:

@@ -12,20 +12,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import InvalidArgumentError, ValidationError
-from ..fields import FIELD_BY_NAME, FIELD_NAMES, has_control_chars, has_surrogates, normalize_text
+from ..fields import FIELD_NAMES, has_control_chars, has_surrogates, normalize_text, search_fields
+from ..stock_status import STATUSES, status_case, status_condition
 from .tables import Tables
 from .types import Money
 
-STATUSES = ("low", "out", "ok")
-SEARCH_FIELDS = ("item_name", "sku", "supplier", "description")
+SEARCH_FIELDS = tuple(f.name for f in search_fields())
 # No field is longer, so no longer search can match (on PostgreSQL neither: a match never spans two fields). Past
 # it, SQLite refuses the LIKE pattern outright (50,000 bytes: "LIKE or GLOB pattern too complex").
-MAX_SEARCH = max(FIELD_BY_NAME[name].max_length or 0 for name in SEARCH_FIELDS)
+MAX_SEARCH = max(f.max_length or 0 for f in search_fields())
 STAT_FIELDS = ("items", "units", "value_cents", "low_stock", "out_of_stock")
-# PostgreSQL's search document; migration 0002 indexes exactly this expression (columns unqualified: it is only
-# used in queries on the items table alone).
-SEARCH_DOCUMENT_SQL = ("item_name || chr(31) || coalesce(sku, '') || chr(31) || coalesce(supplier, '') || chr(31) "
-                       "|| coalesce(description, '')")
+# PostgreSQL's search document: the searched fields joined by chr(31) (columns unqualified: it is only used in
+# queries on the items table alone). Migration 0002 indexes the expression as it was then; a test holds the two
+# equal, so changing the searched fields needs a migration that rebuilds the index.
+SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(f.name if f.required else f"coalesce({f.name}, '')"
+                                             for f in search_fields())
 SORTABLE = (*FIELD_NAMES, "id", "updated_at", "created_at", "value")
 
 
@@ -53,30 +54,15 @@ class Filters:
             object.__setattr__(self, "search", normalize_text(self.search))
 
 
-def status_expr(items: sa.Table) -> sa.ColumnElement[str]:
-    q, m = items.c.quantity, items.c.minimum_stock
-    return sa.case((q == 0, "out"), (sa.and_(m.is_not(None), q <= m), "low"), else_="ok")
-
-
-def status_condition(items: sa.Table, status: str) -> sa.ColumnElement[bool]:
-    # A literal 0, not a bound parameter: SQLite only uses the partial low-stock index (tables.LOW_STOCK_SQL)
-    # when it can see at prepare time that the query's condition is the index's condition.
-    q, m, zero = items.c.quantity, items.c.minimum_stock, sa.literal_column("0")
-    if status == "out":
-        return q == zero
-    if status == "low":
-        return sa.and_(q > zero, m.is_not(None), q <= m)
-    return sa.and_(q > zero, sa.or_(m.is_(None), q > m))
-
-
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search_condition(tables: Tables, text: str, dialect: str) -> sa.ColumnElement[bool]:
-    """Case-insensitive substring of name, sku, supplier or description.
+    """Case-insensitive substring of one of the searched fields (``Display.search_order``: name, sku, supplier and
+    description).
 
-    PostgreSQL matches one search document (the four fields joined by a control character, which neither a
+    PostgreSQL matches one search document (the fields joined by a control character, which neither a
     field nor a search can contain, so a match never spans two fields): one ILIKE per row, and the very
     expression the ``pg_trgm`` GIN index of migration 0002 indexes. SQLite has no such index; its LIKE is already
     case-insensitive exactly as far as its ``lower()`` is (ASCII), so plain LIKE per field spares a ``lower()``
@@ -148,7 +134,7 @@ def order_by(tables: Tables, sort_by: str, descending: bool) -> list[sa.ColumnEl
 
 def select_items(tables: Tables) -> sa.Select:
     items = tables.items
-    return sa.select(items, status_expr(items).label("status"))
+    return sa.select(items, status_case(items).label("status"))
 
 
 def page_ids(tables: Tables, conds: list[sa.ColumnElement[bool]], sort_by: str, descending: bool) -> sa.Select:

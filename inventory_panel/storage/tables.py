@@ -20,14 +20,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .. import stock_status
 from ..fields import FIELDS, Field
 from .types import Money, UTCDateTime
 
 ACTOR_LENGTH = 320  # an e-mail address at its longest
-# The low-stock condition exactly as the partial index states it; queries.status_condition renders the same SQL,
-# which is what lets SQLite and PostgreSQL prove that the index applies.
-LOW_STOCK_SQL = "quantity > 0 AND minimum_stock IS NOT NULL AND quantity <= minimum_stock"
-SHORT_STOCK_SQL = f"quantity = 0 OR {LOW_STOCK_SQL}"  # out of stock or low: the Low stock view
 
 
 def _column_type(field: Field) -> sa.types.TypeEngine:
@@ -90,17 +87,19 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Index(f"ix_{table}_unit_price", "unit_price", "id"),
         sa.Index(f"ix_{table}_quantity", "quantity", "id"),
         sa.Index(f"ix_{table}_updated_at", "updated_at"),
-        sa.Index(f"ix_{table}_low_stock", "item_name", "id",
-                 sqlite_where=sa.text(LOW_STOCK_SQL), postgresql_where=sa.text(LOW_STOCK_SQL)),
         sqlite_autoincrement=True,
     )
-    q, m = items.c.quantity, items.c.minimum_stock
+    # The partial indexes' conditions are the very expressions the queries use (stock_status), which is what lets
+    # SQLite and PostgreSQL prove that an index applies to a status filter.
+    low = stock_status.status_condition(items, "low")
+    sa.Index(f"ix_{table}_low_stock", items.c.item_name, items.c.id, sqlite_where=low, postgresql_where=low)
     # Stock value (the top items chart, sorting by value) and shortage (the Low stock view, only short items).
-    sa.Index(f"ix_{table}_value", q * items.c.unit_price, items.c.id)
+    sa.Index(f"ix_{table}_value", items.c.quantity * items.c.unit_price, items.c.id)
     # Surplus (quantity - minimum) ascending is shortage descending; an expression index declared DESC would not
     # compare equal to its reflection in the migration check.
-    sa.Index(f"ix_{table}_shortage", q - sa.func.coalesce(m, 0), items.c.item_name, items.c.id,
-             sqlite_where=sa.text(SHORT_STOCK_SQL), postgresql_where=sa.text(SHORT_STOCK_SQL))
+    short = stock_status.short_condition(items)
+    sa.Index(f"ix_{table}_shortage", stock_status.surplus(items), items.c.item_name, items.c.id,
+             sqlite_where=short, postgresql_where=short)
     movements = sa.Table(
         f"{table}_movements", md,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),

@@ -9,7 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-STATUS_LABELS = {"ok": "In stock", "low": "Low stock", "out": "Out of stock"}
+from .. import stock_status
+
+# The stock-status words are stock_status's; here under the names the views format values with.
+STATUS_LABELS = stock_status.LABELS
+status_label = stock_status.label
 
 
 def fmt_int(value: Any) -> str:
@@ -40,10 +44,6 @@ def fmt_utc(value: Any, pattern: str) -> str:
 def fmt_time(value: Any) -> str:
     """A UTC timestamp as ``2025-01-31 14:05 UTC`` (the server does not know the viewer's time zone)."""
     return fmt_utc(value, "%Y-%m-%d %H:%M UTC")
-
-
-def status_label(status: str | None) -> str:
-    return STATUS_LABELS.get(status or "", "")
 
 
 # A status cell as HTML from this fixed table (never from user text): its class lets the tables' style sheet

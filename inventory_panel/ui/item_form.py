@@ -16,15 +16,15 @@ import panel as pn
 import param
 
 from ..errors import ConflictError, InventoryError, NotFoundError, ValidationError
-from ..fields import FIELD_BY_NAME, FIELDS, Field
+from ..fields import FIELDS, Field, form_rows
 from .background import in_worker
 from .banner import Banner
 from .model import InventoryModel
 from .notify import notify, report_error
 
-SUGGESTED = ("category", "location", "supplier")  # free text with suggestions from the values in use
-LAYOUT = (("item_name",), ("sku", "category"), ("quantity", "unit_price"), ("minimum_stock", "location"),
-          ("supplier",), ("description",))
+# Suggestions the session's model keeps current (its filter menus); others are read when the form is built.
+MODEL_SUGGESTIONS = ("categories", "locations")
+PLACEHOLDERS = {"integer": "a whole number, e.g. 5", "decimal": "e.g. 12.50"}
 
 
 def as_text(value: Any) -> str:
@@ -40,10 +40,10 @@ def field_label(field: Field) -> str:
     return f"{field.label} *" if field.required else field.label
 
 
-def error_lines(errors: dict[str, str]) -> list[str]:
+def error_lines(errors: dict[str, str], fields: tuple[Field, ...] = FIELDS) -> list[str]:
     """Messages of a ``ValidationError`` in form order, as the import words them."""
-    order = {name: i for i, name in enumerate(FIELD_BY_NAME)}
-    return [message for _name, message in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))]
+    order = {f.name: i for i, f in enumerate(f for row in form_rows(fields) for f in row)}
+    return [message for _name, message in sorted(errors.items(), key=lambda kv: order.get(kv[0], len(order)))]
 
 
 class ItemForm(pn.viewable.Viewer):
@@ -53,12 +53,15 @@ class ItemForm(pn.viewable.Viewer):
     item_id = param.Integer(default=None, allow_None=True, doc="The item being edited; None while adding one.")
     version = param.Integer(default=None, allow_None=True, doc="The item's version when the form was loaded.")
     saved = param.Event(doc="Triggered after a successful save (add or edit).")
+    fields = param.Parameter(default=FIELDS, constant=True,
+                             doc="The field spec the form shows, row by row as each field's Display places it.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._loaded: dict[str, str] = {}
         self._conflict: dict[str, Any] | None = None
-        self.inputs: dict[str, pn.widgets.Widget] = {f.name: self._input(f) for f in FIELDS}
+        self._rows = form_rows(self.fields)
+        self.inputs: dict[str, pn.widgets.Widget] = {f.name: self._input(f) for row in self._rows for f in row}
         self.banner = Banner(kind="error")
         self.save_button = pn.widgets.Button(label="Add item", color="primary", width=130)
         self.save_button.on_click(self._on_save)
@@ -69,8 +72,8 @@ class ItemForm(pn.viewable.Viewer):
         self.overwrite_button.on_click(self._on_overwrite)
         self._pending = False  # a save is being written: another click must not save twice
         self.load(None if self.item_id is None else self.model.inventory.get(self.item_id))
-        rows = [pn.Row(*(self.inputs[name] for name in names), sizing_mode="stretch_width", margin=0)
-                for names in LAYOUT]
+        rows = [pn.Row(*(self.inputs[f.name] for f in row), sizing_mode="stretch_width", margin=0)
+                for row in self._rows]
         # ``actions`` holds buttons a container adds after the form's own (the item panel's Delete).
         self.actions = pn.Row(margin=0)
         buttons = pn.Row(self.save_button, self.overwrite_button, self.revert_button, pn.layout.HSpacer(),
@@ -79,22 +82,22 @@ class ItemForm(pn.viewable.Viewer):
 
     def _input(self, field: Field) -> pn.widgets.Widget:
         common = {"label": field_label(field), "description": field.help, "sizing_mode": "stretch_width"}
-        if field.name == "description":
+        widget = field.display.widget
+        if widget == "textarea":
             return pn.widgets.TextAreaInput(max_length=field.max_length or 2000, height=80, **common)
-        if field.name in SUGGESTED:
-            return pn.widgets.AutocompleteInput(options=self._suggestions(field.name), restrict=False,
+        if widget == "autocomplete":
+            return pn.widgets.AutocompleteInput(options=self._suggestions(field), restrict=False,
                                                 min_characters=1, case_sensitive=False, search_strategy="includes",
                                                 **common)
-        placeholder = {"integer": "a whole number, e.g. 5", "decimal": "e.g. 12.50"}.get(field.kind, "")
-        return pn.widgets.TextInput(placeholder=placeholder, max_length=field.max_length or 50, **common)
+        return pn.widgets.TextInput(placeholder=PLACEHOLDERS.get(field.kind, ""), max_length=field.max_length or 50,
+                                    **common)
 
-    def _suggestions(self, name: str) -> list[str]:
-        if name == "category":
-            return list(self.model.categories)
-        if name == "location":
-            return list(self.model.locations)
+    def _suggestions(self, field: Field) -> list[str]:
+        source = field.display.suggestions
+        if source in MODEL_SUGGESTIONS:
+            return list(getattr(self.model, source))
         try:
-            return self.model.inventory.distinct_values(name)
+            return self.model.inventory.distinct_values(field.name)
         except InventoryError:
             return []
 
@@ -105,7 +108,7 @@ class ItemForm(pn.viewable.Viewer):
         self._conflict = None
         self.banner.clear()
         self.overwrite_button.visible = False
-        values = {f.name: as_text(item.get(f.name)) if item else "" for f in FIELDS}
+        values = {name: as_text(item.get(name)) if item else "" for name in self.inputs}
         self._loaded = values
         for name, widget in self.inputs.items():
             widget.param.update(value=values[name], value_input=values[name])
@@ -150,9 +153,10 @@ class ItemForm(pn.viewable.Viewer):
 
     @param.depends("model.data_version", watch=True)
     def _data_changed(self) -> None:
-        for name in SUGGESTED:
-            if name != "supplier":
-                self.inputs[name].options = self._suggestions(name)
+        for row in self._rows:
+            for f in row:
+                if f.display.suggestions in MODEL_SUGGESTIONS:
+                    self.inputs[f.name].options = self._suggestions(f)
         if self.item_id is None or self._conflict is not None:
             return
         try:
@@ -202,7 +206,7 @@ class ItemForm(pn.viewable.Viewer):
             item = await in_worker(write)
             message = message.format(item["item_name"])
         except ValidationError as exc:
-            self.banner.show("error", "Please correct these fields:", error_lines(exc.errors))
+            self.banner.show("error", "Please correct these fields:", error_lines(exc.errors, self.fields))
             notify("error", "Not saved: some fields are not valid.")
             return False
         except ConflictError as exc:
@@ -231,7 +235,7 @@ class ItemForm(pn.viewable.Viewer):
             return
         self._conflict = current
         lines = [f"{f.label}: yours {values[f.name] or '(empty)'} · now {as_text(current.get(f.name)) or '(empty)'}"
-                 for f in FIELDS if values[f.name] != as_text(current.get(f.name))
+                 for row in self._rows for f in row if values[f.name] != as_text(current.get(f.name))
                  and values[f.name] != self._loaded.get(f.name)]
         self.banner.show("warning", str(exc), lines)
         self.overwrite_button.visible = True

@@ -9,29 +9,41 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 import panel as pn
 import param
 
+from ..fields import FIELDS, Field
 from ..inventory import ITEM_COLUMNS, escape_formula
+from ..stock_status import MINIMUM, QUANTITY, STATUS
 from . import styles
+from .columns import STATUS_COLUMN, Columns, Derived, columns_for, field_cells, status_cells
 from .component_root import component_root
-from .formatting import cell_column, fmt_int, is_missing, status_html
+from .formatting import fmt_int, is_missing
 from .lazy_view import LazyView
 from .messages import InlineMessages
 from .notify import report_error
 
-SHOWN = ("item_name", "sku", "category", "quantity", "minimum_stock", "shortage", "status", "supplier", "location")
-TITLES = {"item_name": "Item", "sku": "SKU", "category": "Category", "quantity": "In stock",
-          "minimum_stock": "Min stock", "shortage": "Shortage", "status": "Status", "supplier": "Supplier",
-          "location": "Location"}
-WIDTHS = {"item_name": 250, "sku": 120, "category": 140, "quantity": 90, "minimum_stock": 100, "shortage": 95,
-          "status": 115, "supplier": 170, "location": 150}
-NUMERIC = ("quantity", "minimum_stock", "shortage")
-REORDER_COLUMNS = ("supplier", "sku", "item_name", "location", "quantity", "minimum_stock", "shortage",
-                   "reorder_quantity")
+SHORTAGE = "shortage"  # a column of Inventory.low_stock: minimum stock minus quantity
+SHORTAGE_COLUMN = Derived(at=65, title="Shortage", width=95, numeric=True)
+
+
+def low_stock_columns(fields: Iterable[Field] = FIELDS) -> Columns:
+    """This view's columns from the field spec (fields.Display), the shortage and the status after the stock
+    figures."""
+    return columns_for("low_stock", {SHORTAGE: SHORTAGE_COLUMN, STATUS: STATUS_COLUMN}, fields)
+
+
+COLUMNS = low_stock_columns()
+SHOWN = COLUMNS.names
+TITLES = COLUMNS.titles
+WIDTHS = COLUMNS.widths
+NUMERIC = COLUMNS.numeric
+# The reorder list is a file a buyer works from, grouped by supplier: its columns are its own format.
+REORDER_COLUMNS = ("supplier", "sku", "item_name", "location", QUANTITY, MINIMUM, SHORTAGE, "reorder_quantity")
 
 TABLE_CSS = """
 .tabulator .tabulator-cell { padding: 7px 8px; }
@@ -42,20 +54,16 @@ TABLE_CSS = """
 
 def reorder_quantity(row: pd.Series) -> int:
     """Units to order to get back to the minimum; an out-of-stock item without a minimum needs at least one."""
-    return max(int(row["shortage"]), 1)
+    return max(int(row[SHORTAGE]), 1)
 
 
 def low_stock_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows as the table shows it: indexed by item id, the status as a marked-up label (which the style sheet
     turns into the row colour, styles.STATUS_ROWS), blanks for missing values."""
     index = pd.Index(rows["id"].astype("int64").to_numpy(), name="id")
-    data: dict[str, Any] = {}
-    for name in SHOWN:
-        if name in ("quantity", "shortage"):
-            data[name] = rows[name].astype("int64").to_numpy()
-        else:
-            convert = {"status": status_html, "minimum_stock": int}.get(name)
-            data[name] = cell_column(rows[name].tolist(), index, convert)
+    data: dict[str, Any] = {f.name: field_cells(f, rows[f.name], index) for f in COLUMNS.fields}
+    data[SHORTAGE] = rows[SHORTAGE].astype("int64").to_numpy()
+    data[STATUS] = status_cells(rows[STATUS], index)
     return pd.DataFrame(data, index=index, columns=list(SHOWN))
 
 
@@ -64,7 +72,7 @@ def reorder_csv(rows: pd.DataFrame) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REORDER_COLUMNS)
-    ordered = rows.sort_values(["supplier", "shortage"], ascending=[True, False], na_position="last", kind="stable")
+    ordered = rows.sort_values(["supplier", SHORTAGE], ascending=[True, False], na_position="last", kind="stable")
     for _, row in ordered.iterrows():
         values = {**row.to_dict(), "reorder_quantity": reorder_quantity(row)}
         writer.writerow([_cell(values[c]) for c in REORDER_COLUMNS])
@@ -105,8 +113,7 @@ class LowStockView(LazyView):
             pagination="local", page_size=25, layout="fit_columns", sizing_mode="stretch_width", theme="fast",
             titles=TITLES, widths=WIDTHS, stylesheets=[TABLE_CSS, styles.STATUS_ROWS], margin=(0, 10),
             # Plain text for every cell of user data; the status cell is one of our fixed strings.
-            formatters={name: {"type": "html" if name == "status" else "plaintext"} for name in SHOWN
-                        if name not in NUMERIC},
+            formatters=COLUMNS.formatters,
             text_align={n: "right" for n in NUMERIC}, header_align={n: "right" for n in NUMERIC},
             configuration={"placeholder": "No item is low on stock."},
         )
@@ -133,7 +140,7 @@ class LowStockView(LazyView):
             report_error("Loading the low-stock items", exc)
             return
         # Counted apart from the rows, which stop at SHOWN_LIMIT; never fewer than shown if a write fell between.
-        out_shown = int((rows["status"] == "out").sum())
+        out_shown = int((rows[STATUS] == "out").sum())
         self.param.update(out=max(summary["out_of_stock"], out_shown),
                           short=max(summary["low_stock"] + summary["out_of_stock"], len(rows)), rows=rows)
 
@@ -165,4 +172,4 @@ class LowStockView(LazyView):
 
 
 def _empty_rows() -> pd.DataFrame:
-    return pd.DataFrame(columns=[*ITEM_COLUMNS, "shortage"])
+    return pd.DataFrame(columns=[*ITEM_COLUMNS, SHORTAGE])

@@ -12,6 +12,7 @@ replacing the table's data would close the editor and lose what the person is ty
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -21,17 +22,25 @@ import param
 
 from ..errors import ConflictError, InventoryError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
+from ..stock_status import STATUS
 from . import styles
 from .background import in_worker
 from .banner import Banner
-from .formatting import cell_column, fmt_int, status_html
+from .columns import HTML, STATUS_COLUMN, Columns, columns_for, field_cells, field_formatter, status_cells
+from .formatting import fmt_int
 from .model import PAGE_SIZES, InventoryModel
 from .notify import notify, report_error
 
-# Columns in the order shown; description is edited in the item form (too long for a cell).
-SHOWN = ("item_name", "sku", "category", "quantity", "unit_price", "minimum_stock", "status", "location",
-         "supplier")
-EDITABLE = tuple(name for name in SHOWN if name in FIELD_BY_NAME)
+
+def table_columns(fields: Iterable[Field] = FIELDS) -> Columns:
+    """The table's columns from the field spec (fields.Display): order, titles, widths, formatters, what narrows
+    away when the item panel opens; the stock status among them."""
+    return columns_for("table", {STATUS: STATUS_COLUMN}, fields)
+
+
+COLUMNS = table_columns()
+SHOWN = COLUMNS.names
+EDITABLE = COLUMNS.field_names  # every field shown is edited in its cell
 OPEN_COLUMN = "open"  # a data column (not a Tabulator button) so the row colour covers it too
 OPEN_LABEL = "Open ›"
 OPEN_HTML = f'<span class="open-item">{OPEN_LABEL}</span>'
@@ -42,14 +51,11 @@ EDIT_HOLD_SECONDS = 90.0
 # edit whose position meant another item before the move is refused: the browser may still show the old rows.
 # (The person's own paging, sorting and filtering are not guarded: they act on what they then see.)
 RACE_SECONDS = 2.0
-TITLES = {**{f.name: f.label for f in FIELDS}, "quantity": "Qty", "minimum_stock": "Min stock", "status": "Status",
-          OPEN_COLUMN: ""}
-# Fixed widths for the short columns; the text columns share the rest (fit_columns).
-WIDTHS = {"sku": 115, "category": 140, "quantity": 65, "unit_price": 100, "minimum_stock": 95, "status": 110,
-          "location": 140, "supplier": 150, OPEN_COLUMN: 75}
+TITLES = {**COLUMNS.titles, OPEN_COLUMN: ""}
+WIDTHS = {**COLUMNS.widths, OPEN_COLUMN: 75}
 HIDDEN = ("version",)
 # Hidden while the item panel is open, so the table still fits beside it.
-COMPACT_HIDDEN = ("sku", "location", "supplier", "minimum_stock")
+COMPACT_HIDDEN = COLUMNS.compact_hidden
 
 TABLE_CSS = """
 .tabulator .tabulator-cell { padding: 7px 8px; }
@@ -73,16 +79,14 @@ def editor_for(field: Field) -> dict[str, Any]:
 
 
 def formatter_for(name: str) -> dict[str, Any]:
-    # "plaintext" escapes; user text must never be rendered as HTML (an item may be called <img onerror=…>).
-    # Only the status and open columns are HTML, and their cells come from fixed strings of ours.
-    if name == "unit_price":
-        return {"type": "money", "decimal": ".", "thousand": ",", "precision": 2}
-    if name in ("status", OPEN_COLUMN):
-        return {"type": "html"}
-    return {"type": "plaintext"}
+    """The Tabulator formatter of a column: by the field's kind; HTML only for the status and open columns, whose
+    cells are fixed strings of ours."""
+    if name in (STATUS, OPEN_COLUMN):
+        return dict(HTML)
+    return field_formatter(FIELD_BY_NAME[name])
 
 
-def table_frame(rows: pd.DataFrame, selected_id: int | None = None) -> pd.DataFrame:
+def table_frame(rows: pd.DataFrame, selected_id: int | None = None, columns: Columns = COLUMNS) -> pd.DataFrame:
     """The page as the table shows it: indexed by item id, prices as exact decimal text, the status as a marked-up
     label and the open item's marker, both of which the style sheet turns into row colours (styles.STATUS_ROWS).
 
@@ -90,16 +94,13 @@ def table_frame(rows: pd.DataFrame, selected_id: int | None = None) -> pd.DataFr
     ids = rows["id"].astype("int64").to_numpy()
     index = pd.Index(ids, name="id")
     data: dict[str, Any] = {}
-    for name in SHOWN:
-        if name == "quantity":
-            data[name] = rows[name].astype("int64").to_numpy()
-        else:
-            convert = {"status": status_html, "unit_price": str}.get(name)
-            data[name] = cell_column(rows[name].tolist(), index, convert)
+    for f in columns.fields:
+        data[f.name] = field_cells(f, rows[f.name], index)
+    data[STATUS] = status_cells(rows[STATUS], index)
     data[OPEN_COLUMN] = pd.Series([OPEN_SELECTED if item_id == selected_id else OPEN_HTML for item_id in ids.tolist()],
                                   index=index, dtype=object)
     data["version"] = rows["version"].astype("int64").to_numpy()
-    return pd.DataFrame(data, index=index, columns=[*SHOWN, OPEN_COLUMN, "version"])
+    return pd.DataFrame(data, index=index, columns=[*columns.names, OPEN_COLUMN, "version"])
 
 
 def shown_value(value: Any) -> str:
@@ -122,20 +123,21 @@ class ItemsTable(pn.viewable.Viewer):
         self._superseded: list[tuple[float, pd.Index]] = []  # ids of recently replaced pages, with when
         self.conflict = Banner(kind="warning")
         editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
-        editors["status"] = editors[OPEN_COLUMN] = None
+        editors[STATUS] = editors[OPEN_COLUMN] = None
         self._table = pn.widgets.Tabulator(
             table_frame(self.model.rows, self.model.selected_id), show_index=False, pagination=None, selectable=False,
             layout="fit_columns", sizing_mode="stretch_width", min_height=120, theme="fast",
             titles=TITLES, widths=WIDTHS, editors=editors,
             formatters={n: formatter_for(n) for n in (*SHOWN, OPEN_COLUMN)},
-            text_align={"quantity": "right", "unit_price": "right", "minimum_stock": "right"},
-            header_align={"quantity": "right", "unit_price": "right", "minimum_stock": "right"},
-            sortable={"status": False, OPEN_COLUMN: False}, hidden_columns=list(HIDDEN),
+            text_align=dict.fromkeys(COLUMNS.numeric, "right"), header_align=dict.fromkeys(COLUMNS.numeric, "right"),
+            sortable={STATUS: False, OPEN_COLUMN: False}, hidden_columns=list(HIDDEN),
             header_tooltips={OPEN_COLUMN: "Open an item to edit all its fields, adjust its stock or see its history"},
             stylesheets=[TABLE_CSS, styles.STATUS_ROWS], margin=(0, 10),
             # One page of at most 100 rows: drawing them all ("basic") is cheaper than the virtual renderer's
             # measuring, which was a fifth of the browser's work before a new session's first rows.
-            configuration={"columns": [{"field": "unit_price", "sorter": "number"}], "renderVertical": "basic",
+            configuration={"columns": [{"field": f.name, "sorter": "number"} for f in COLUMNS.fields
+                                       if f.kind == "decimal"],  # sorted as numbers, though sent as exact text
+                           "renderVertical": "basic",
                            "placeholder": "No items match these filters."},
             sorters=self._sorters(),
         )

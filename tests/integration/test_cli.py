@@ -44,10 +44,10 @@ def test_import_with_bad_rows_exits_1_and_writes_the_error_file(sqlite_url, tmp_
     report = json.loads(result.stdout)
     assert (report["rows"], report["inserted"], report["skipped"]) == (2, 1, 1)
     assert report["errors"] == [{"row": 3, "column": "quantity", "value": "-1",
-                                 "message": "quantity must be 0 or greater"}]
+                                 "message": "Quantity must be 0 or greater"}]
     assert report["warnings"] == ["Unknown columns ignored: colour"]
     rejected = list(csv.DictReader(errors_out.open(encoding="utf-8")))
-    assert rejected[0]["item_name"] == "Chair" and "quantity must be 0 or greater" in rejected[0]["error"]
+    assert rejected[0]["item_name"] == "Chair" and "Quantity must be 0 or greater" in rejected[0]["error"]
 
 
 def test_refused_file_exits_2_with_error_json(sqlite_url, tmp_path):

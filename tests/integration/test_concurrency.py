@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 import inventory_panel as ip
+from inventory_panel import stock_status
 from inventory_panel.auth import User
 from inventory_panel.errors import ConflictError, DatabaseBusyError, InsufficientStockError
-from inventory_panel.storage.tables import LOW_STOCK_SQL
 
 
 @pytest.fixture
@@ -207,8 +207,7 @@ def _recount(inv: ip.Inventory) -> tuple[dict[str, Any], dict[str, tuple[Decimal
     for category, quantity, price, minimum in rows:
         value, count, units = per_category.get(category, (Decimal("0.00"), 0, 0))
         per_category[category] = (value + quantity * price, count + 1, units + quantity)
-        low = quantity > 0 and minimum is not None and quantity <= minimum
-        status["out" if quantity == 0 else "low" if low else "ok"] += 1
+        status[stock_status.status_of(quantity, minimum)] += 1
     summary = {"items": len(rows), "units": sum(r.quantity for r in rows),
                "total_value": sum((v for v, _c, _u in per_category.values()), Decimal("0.00")),
                "categories": len(per_category), "low_stock": status["low"], "out_of_stock": status["out"]}
@@ -219,8 +218,6 @@ def test_eight_writers_keep_every_total_exact_and_never_reuse_an_id(inv, setting
     """Eight writers, each with its own engine (its own app replica), on one database. On PostgreSQL the
     maintained totals are delta rows folded together by whichever writer finds too many (more than 256): the
     writers here make enough statements for many folds, some of them at the same time."""
-    # The low-stock condition the recount applies in Python is the one the database's index and totals use.
-    assert LOW_STOCK_SQL == "quantity > 0 AND minimum_stock IS NOT NULL AND quantity <= minimum_stock"
     shared = [inv.add({**item_values, "sku": f"SHARED-{i}", "category": CATEGORIES[i % 3], "quantity": 400})["id"]
               for i in range(3)]
     url = inv.db.engine.url.render_as_string(hide_password=False)

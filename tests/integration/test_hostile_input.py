@@ -31,7 +31,7 @@ from inventory_panel.errors import (
     NotFoundError,
     ValidationError,
 )
-from inventory_panel.fields import FIELD_NAMES, has_control_chars
+from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, has_control_chars
 from inventory_panel.settings import load_settings
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -90,7 +90,7 @@ def test_control_characters_are_refused_in_every_text_field(shared_inv, item_val
     before = _fingerprint(shared_inv)
     with pytest.raises(ValidationError) as exc:
         shared_inv.add({**item_values, field: bad})
-    assert exc.value.errors == {field: f"{field} must not contain control characters"}
+    assert exc.value.errors == {field: f"{FIELD_BY_NAME[field].label} must not contain control characters"}
     assert _fingerprint(shared_inv) == before
 
 
@@ -113,8 +113,8 @@ def test_a_megabyte_of_text_is_refused_and_nothing_is_written(inv, item_values):
     before = _fingerprint(inv)
     with pytest.raises(ValidationError) as exc:
         inv.add({**item_values, "description": "x" * 1_000_000, "item_name": "y" * 1_000_000})
-    assert exc.value.errors == {"item_name": "item_name must be at most 100 characters",
-                                "description": "description must be at most 2000 characters"}
+    assert exc.value.errors == {"item_name": "Item name must be at most 100 characters",
+                                "description": "Description must be at most 2000 characters"}
     with pytest.raises(ValidationError, match="at most 500"):
         inv.adjust_stock(inv.add(item_values)["id"], 1, "r" * 1_000_000)
     assert _fingerprint(inv)[0] == before[0] + 1
@@ -354,11 +354,11 @@ def test_del_and_c1_controls_are_refused_in_every_text_field(shared_inv, item_va
     for field in ("item_name", "category", "description", "supplier", "location", "sku"):
         with pytest.raises(ValidationError) as exc:
             shared_inv.add({**item_values, field: bad})
-        assert exc.value.errors == {field: f"{field} must not contain control characters"}
+        assert exc.value.errors == {field: f"{FIELD_BY_NAME[field].label} must not contain control characters"}
     data = f"{HEADER.strip()},sku\nDesk{bad},Tools,1,1,S-{uuid.uuid4().hex[:6]}\n".encode()
     report = shared_inv.import_csv(data, file_name="c1.csv")
     assert report.inserted == 0
-    assert report.errors["message"].tolist() == ["item_name must not contain control characters"]
+    assert report.errors["message"].tolist() == ["Item name must not contain control characters"]
     assert _fingerprint(shared_inv)[:2] == before[:2]
 
 

@@ -61,7 +61,7 @@ def test_dates_are_iso_text_and_rejected_in_number_columns(inv):
                     dates)
     report = inv.import_file(data)
     assert report.errors.to_dict("records") == [
-        {"row": 3, "column": "quantity", "value": "2025-01-31", "message": "quantity must be a whole number such as 5"}]
+        {"row": 3, "column": "quantity", "value": "2025-01-31", "message": "Quantity must be a whole number such as 5"}]
     assert inv.query().rows.iloc[0]["category"] == "2025-01-31"
 
 
@@ -87,7 +87,7 @@ def test_formulas_give_their_cached_value_and_none_without_one_with_a_warning(in
                                (2, ["Saw", "Tools", None, 1, "F-2"])]}, formulas)
     report = inv.import_file(_drop_cached_value(data, "1+1"), dry_run=True)
     assert report.errors.to_dict("records") == [
-        {"row": 3, "column": "quantity", "value": "", "message": "quantity is required"}]
+        {"row": 3, "column": "quantity", "value": "", "message": "Quantity is required"}]
     assert report.inserted == 1
     assert any("Formulas without a saved value were read as empty cells (1 formula;" in w for w in report.warnings)
     assert not any("Formulas" in w for w in inv.import_file(data, dry_run=True).warnings)
@@ -101,7 +101,7 @@ def test_merged_cells_hold_their_value_top_left_with_a_warning(inv):
                     merge)
     report = inv.import_file(data, dry_run=True)
     assert report.errors.to_dict("records") == [
-        {"row": 2, "column": "category", "value": "", "message": "category is required"}]
+        {"row": 2, "column": "category", "value": "", "message": "Category is required"}]
     assert report.warnings == ["The sheet has 1 merged cell range: a merged cell's value is read from its top-left "
                                "cell; the other cells of the range are empty."]
 
@@ -137,9 +137,9 @@ def test_numbers_follow_the_csv_rules(inv):
                   ["E", "Tools", 1e20, 1, "N-5"], ["F", "Tools", -0.0, -0.0, "N-6"])
     report = inv.import_file(data)
     assert [(e["row"], e["column"], e["value"], e["message"]) for e in report.errors.to_dict("records")] == [
-        (4, "unit_price", "12.499999", "unit_price may have at most 2 decimal places"),
-        (5, "quantity", "TRUE", "quantity must be a whole number such as 5"),
-        (6, "quantity", "100000000000000000000", "quantity must be at most 2147483647")]
+        (4, "unit_price", "12.499999", "Unit price may have at most 2 decimal places"),
+        (5, "quantity", "TRUE", "Quantity must be a whole number such as 5"),
+        (6, "quantity", "100000000000000000000", "Quantity must be at most 2147483647")]
     rows = inv.query().rows.set_index("item_name")
     assert rows.loc["A", "quantity"] == 5 and rows.loc["A", "unit_price"] == Decimal("12.50")
     assert rows.loc["B", "sku"] == "1001"
@@ -270,7 +270,7 @@ def test_cli_imports_an_xlsx_sheet_with_spreadsheet_rows_and_the_same_exit_codes
     report = json.loads(result.stdout)
     assert (report["file"], report["rows"], report["inserted"], report["skipped"]) == ("stock.xlsx", 2, 1, 1)
     assert report["errors"] == [{"row": 4, "column": "quantity", "value": "-1",
-                                 "message": "quantity must be 0 or greater"}]
+                                 "message": "Quantity must be 0 or greater"}]
     assert errors_out.read_text(encoding="utf-8").splitlines()[1].startswith("Saw,Tools,'-1,1,C-2,")
     refused = run("--database-url", sqlite_url, "import", str(path), "--sheet", "Nope")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

@@ -72,7 +72,7 @@ def test_every_frame_kind_imports_with_0_based_rows_and_its_name(inv, kind):
     report = inv.import_frame(frame[kind]())
     assert (report.rows, report.inserted, report.skipped) == (3, 2, 1)
     assert report.errors.to_dict("records") == [
-        {"row": 1, "column": "quantity", "value": "-1", "message": "quantity must be 0 or greater"}]
+        {"row": 1, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}]
     names = {"pandas": "<pandas DataFrame>", "polars": "<Polars DataFrame>", "arrow": "<Arrow Table>",
              "batch": "<Arrow Table>", "reader": "<Arrow RecordBatchReader>", "capsule": "<CapsuleOnly>"}
     assert report.file == names[kind]
@@ -135,10 +135,10 @@ def test_object_columns_follow_the_value_rules(inv):
     })
     report = inv.import_frame(frame, dry_run=True)
     assert [(e["row"], e["column"], e["value"], e["message"]) for e in report.errors.to_dict("records")] == [
-        (1, "unit_price", "0.30000000000000004", "unit_price may have at most 2 decimal places"),
-        (2, "category", "", "category is required"),
-        (4, "quantity", "", "quantity is required"),
-        (5, "quantity", "TRUE", "quantity must be a whole number such as 5"),
+        (1, "unit_price", "0.30000000000000004", "Unit price may have at most 2 decimal places"),
+        (2, "category", "", "Category is required"),
+        (4, "quantity", "", "Quantity is required"),
+        (5, "quantity", "TRUE", "Quantity must be a whole number such as 5"),
     ]
     assert report.inserted == 2
 

@@ -87,7 +87,7 @@ def test_an_existing_sku_is_reported_alongside_the_rows_other_problems(inv):
     inv.import_csv(f"{HEADER}\nDrill,Tools,3,9.5,,,,,DR-1\n")
     report = inv.import_csv(f"{HEADER}\nDrill,Tools,-3,9.5,,,,,DR-1\n")
     assert report.errors[["column", "message"]].values.tolist() == [
-        ["quantity", "quantity must be 0 or greater"],
+        ["quantity", "Quantity must be 0 or greater"],
         ["sku", "sku already exists in the inventory; import in upsert mode to update that item"]]
 
 
@@ -222,8 +222,8 @@ def test_the_error_file_can_be_fixed_and_uploaded_again(inv):
                             "E;F;3\n")
     rejected = list(csv.reader(io.StringIO(report.error_csv()), delimiter=";"))
     assert rejected == [["Item Name", "Category", "Quantity", "Unit Price", "Colour", "error"],
-                        ["C", "D", "'-2", "1", "blue", "quantity must be 0 or greater"],  # escaped like an export
-                        ["E", "F", "3", "", "", "unit_price is required"]]
+                        ["C", "D", "'-2", "1", "blue", "Quantity must be 0 or greater"],  # escaped like an export
+                        ["E", "F", "3", "", "", "Unit price is required"]]
     fixed = report.error_csv().replace(";'-2;", ";2;").replace("E;F;3;;", "E;F;3;4;")
     again = inv.import_csv(fixed)
     assert (again.inserted, again.skipped) == (2, 0)

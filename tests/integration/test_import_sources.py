@@ -261,5 +261,5 @@ def test_any_tabular_source_goes_through_the_same_pipeline(inv):
     report = import_source(inv, source)
     assert (report.file, report.inserted, report.skipped) == ("<list>", 1, 1)
     assert list(report.errors["row"]) == [11] and report.warnings == ["read from a list"]
-    assert report.error_csv().splitlines()[1] == "B;Tools;x;1;L-2;quantity must be a whole number such as 5"
+    assert report.error_csv().splitlines()[1] == "B;Tools;x;1;L-2;Quantity must be a whole number such as 5"
     assert set(inv.audit_log(action="add").rows["detail"]) == {"List import of <list>"}

@@ -30,9 +30,9 @@ def test_add_stores_exact_money_and_audit_fields(inv, item_values):
 def test_add_rejects_invalid_values_with_field_messages(inv):
     with pytest.raises(ValidationError) as exc:
         inv.add({"item_name": "", "category": "X", "quantity": "nan", "unit_price": "-1"})
-    assert exc.value.errors == {"item_name": "item_name is required",
-                                "quantity": "quantity must be a whole number such as 5",
-                                "unit_price": "unit_price must be 0 or greater"}
+    assert exc.value.errors == {"item_name": "Item name is required",
+                                "quantity": "Quantity must be a whole number such as 5",
+                                "unit_price": "Unit price must be 0 or greater"}
     assert inv.summary()["items"] == 0
 
 

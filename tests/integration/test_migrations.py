@@ -1,17 +1,25 @@
 """Migrations and table definitions agree; schema/table names from the environment are honoured everywhere."""
 
+import ast
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateIndex
 
 import inventory_panel as ip
 from inventory_panel.auth import User
 from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
-from inventory_panel.storage import migrate
+from inventory_panel.storage import migrate, notify, queries
 from inventory_panel.storage.engines import create_database
+from inventory_panel.storage.tables import build_tables
 
 
 def _diff(inv):
@@ -171,3 +179,40 @@ def test_0003_recounts_totals_that_drifted(pg_url, settings):
         assert inv.summary()["low_stock"] == drifted["low_stock"] + 1
     finally:
         inv.close()
+
+
+# -- migrations keep their own copies of what they ran -----------------------------------------------------------------
+
+VERSIONS = Path(migrate.__file__).parent / "migrations" / "versions"
+
+
+def _migration(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", VERSIONS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migrations_import_nothing_from_the_live_package():
+    """History must not change when the live code does: a migration freezes the values it ran with."""
+    for path in sorted(VERSIONS.glob("*.py")):
+        imported = [node.module if isinstance(node, ast.ImportFrom) else alias.name
+                    for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))
+                    for alias in node.names]
+        assert not [m for m in imported if m and m.split(".")[0] == "inventory_panel"], path.name
+
+
+def test_the_frozen_copies_still_match_the_live_rules():
+    """The live stock-status rule, search document and channel naming are the ones the migrations built the indexes,
+    triggers and notifications with (else the indexes no longer serve the queries): changing one needs a migration."""
+    p0002, p0003 = _migration("0002_performance"), _migration("0003_trust")
+    items = build_tables().items
+    where = {ix.name: str(CreateIndex(ix).compile(dialect=sqlite.dialect())).split(" WHERE ", 1)[-1]
+             for ix in items.indexes}
+    assert where["ix_inventory_items_low_stock"] == p0002.LOW_STOCK_SQL == p0003.LOW_STOCK_SQL
+    assert where["ix_inventory_items_shortage"] == p0002.SHORT_STOCK_SQL
+    assert p0002.SEARCH_DOCUMENT_SQL == queries.SEARCH_DOCUMENT_SQL
+    for schema, table in [(None, "inventory_items"), ("warehouse_east", "stock_items"), ("s" * 40, "t" * 40),
+                          ("é" * 30, "inventory_items")]:
+        assert p0002.channel_name(schema, table) == notify.channel_name(schema, table)

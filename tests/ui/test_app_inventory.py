@@ -93,7 +93,7 @@ def test_an_inline_edit_is_saved_and_survives_a_reload(served_app, page):
 def test_an_invalid_inline_edit_is_refused_with_the_field_message(served_app, page):
     open_app(page, served_app)
     edit_cell(page, "Standing Desk 160x80", "unit_price", "12.345")
-    expect(toast(page, "unit_price may have at most 2 decimal places")).to_be_visible()
+    expect(toast(page, "Unit price may have at most 2 decimal places")).to_be_visible()
     assert str(item_by_name(served_app.inventory, "Standing Desk 160x80")["unit_price"]) == "689.00"
     expect(cell(page, "Standing Desk 160x80", "unit_price")).to_have_text("689.00")
 
@@ -127,7 +127,7 @@ def test_add_and_delete_an_item(served_app, page):
     page.get_by_label("Quantity *").fill("-1")
     page.get_by_label("Unit price *").fill("129.00")
     page.get_by_role("button", name="Add item", exact=True).click()
-    expect(page.locator(".banner.error")).to_contain_text("quantity must be 0 or greater")  # the import's words
+    expect(page.locator(".alert-danger:visible")).to_contain_text("Quantity must be 0 or greater")  # the import's words
     page.get_by_label("Quantity *").fill("3")
     page.get_by_role("button", name="Add item", exact=True).click()
     expect(toast(page, "Added Label Printer.")).to_be_visible()

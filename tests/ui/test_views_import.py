@@ -64,8 +64,8 @@ def test_upload_preview_confirm_and_error_file(served_app, page, tmp_path):
     expect(page.locator('[data-count="rejected"] .value')).to_have_text("3")
     problems = page.locator(".tabulator-row", has=page.locator('.tabulator-cell[tabulator-field="message"]'))
     expect(problems).to_have_count(3)
-    expect(problems.nth(0)).to_contain_text("quantity must be 0 or greater")
-    expect(problems.nth(1)).to_contain_text("quantity must be a whole number")
+    expect(problems.nth(0)).to_contain_text("Quantity must be 0 or greater")
+    expect(problems.nth(1)).to_contain_text("Quantity must be a whole number")
     expect(problems.nth(2)).to_contain_text("abc")
     assert [problems.nth(i).locator('[tabulator-field="row"]').inner_text() for i in range(3)] == ["3", "5", "6"]
     assert inventory.summary()["items"] == before  # nothing written before the person confirms
@@ -83,7 +83,7 @@ def test_upload_preview_confirm_and_error_file(served_app, page, tmp_path):
     assert download.value.suggested_filename == "import_errors.csv"
     rejected = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert [r["sku"] for r in rejected] == ["IMP-2", "IMP-4", "IMP-5"]
-    assert rejected[0]["error"] == "quantity must be 0 or greater"
+    assert rejected[0]["error"] == "Quantity must be 0 or greater"
 
     # The items table shows what was imported, the hostile name as text.
     page.locator(".bk-tab", has_text=re.compile(r"^Inventory$")).click()

@@ -20,17 +20,17 @@ def test_integers_accepted(raw, expected):
 
 
 @pytest.mark.parametrize("raw, message", [
-    ("5.5", "quantity must be a whole number such as 5"),
-    ("1e3", "quantity must be a whole number such as 5"),
-    ("1,000", "quantity must be a whole number such as 5"),
-    ("nan", "quantity must be a whole number such as 5"),
-    ("inf", "quantity must be a whole number such as 5"),
-    (float("nan"), "quantity is required"),
-    (True, "quantity must be a whole number such as 5"),
-    ("", "quantity is required"),
-    (None, "quantity is required"),
-    ("-1", "quantity must be 0 or greater"),
-    ("2147483648", "quantity must be at most 2147483647"),
+    ("5.5", "Quantity must be a whole number such as 5"),
+    ("1e3", "Quantity must be a whole number such as 5"),
+    ("1,000", "Quantity must be a whole number such as 5"),
+    ("nan", "Quantity must be a whole number such as 5"),
+    ("inf", "Quantity must be a whole number such as 5"),
+    (float("nan"), "Quantity is required"),
+    (True, "Quantity must be a whole number such as 5"),
+    ("", "Quantity is required"),
+    (None, "Quantity is required"),
+    ("-1", "Quantity must be 0 or greater"),
+    ("2147483648", "Quantity must be at most 2147483647"),
 ])
 def test_integers_refused(raw, message):
     with pytest.raises(ValueError) as exc:
@@ -46,14 +46,14 @@ def test_decimals_accepted_exactly(raw, expected):
 
 
 @pytest.mark.parametrize("raw, message", [
-    ("nan", "unit_price must be a number such as 12.50"),
-    ("inf", "unit_price must be a number such as 12.50"),
-    ("abc", "unit_price must be a number such as 12.50"),
-    ("", "unit_price is required"),
-    ("-0.01", "unit_price must be 0 or greater"),
-    ("1.234", "unit_price may have at most 2 decimal places"),
-    ("10000000000", "unit_price must be at most 9999999999.99"),
-    (float("inf"), "unit_price must be a number such as 12.50"),
+    ("nan", "Unit price must be a number such as 12.50"),
+    ("inf", "Unit price must be a number such as 12.50"),
+    ("abc", "Unit price must be a number such as 12.50"),
+    ("", "Unit price is required"),
+    ("-0.01", "Unit price must be 0 or greater"),
+    ("1.234", "Unit price may have at most 2 decimal places"),
+    ("10000000000", "Unit price must be at most 9999999999.99"),
+    (float("inf"), "Unit price must be a number such as 12.50"),
 ])
 def test_decimals_refused(raw, message):
     with pytest.raises(ValueError) as exc:
@@ -91,7 +91,7 @@ def test_parse_record_partial_checks_only_given_fields():
 
 @pytest.mark.parametrize("raw", ["a\x7fb", "a\x80b", "a\x85b", "a\x9bb", "a\x9fb"])
 def test_del_and_c1_controls_are_refused_like_the_other_control_characters(raw):
-    with pytest.raises(ValueError, match="item_name must not contain control characters"):
+    with pytest.raises(ValueError, match="Item name must not contain control characters"):
         FIELD_BY_NAME["item_name"].parse(raw)
 
 
@@ -103,7 +103,7 @@ def test_text_just_past_the_controls_is_accepted():
 def test_a_lone_surrogate_is_a_field_error_not_an_encoding_error(raw):
     with pytest.raises(ValueError) as exc:
         FIELD_BY_NAME["supplier"].parse(raw)
-    assert str(exc.value) == "supplier must be valid text: it contains a broken character (an unpaired surrogate)"
+    assert str(exc.value) == "Supplier must be valid text: it contains a broken character (an unpaired surrogate)"
 
 
 def test_text_is_stored_nfc_and_its_length_counted_after():

@@ -37,7 +37,7 @@ def test_to_dict_is_exactly_the_contract_json(inv):
     assert json.loads(json.dumps(report.to_dict())) == {
         "file": "items.csv", "rows": 2, "inserted": 1, "updated": 0, "skipped": 1, "dry_run": True,
         "atomic": False,
-        "errors": [{"row": 3, "column": "quantity", "value": "-1", "message": "quantity must be 0 or greater"}],
+        "errors": [{"row": 3, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}],
         "warnings": ["Unknown columns ignored: colour"]}
     assert list(report.errors.columns) == ["row", "column", "value", "message"]
     assert report.mode == "append" and not report.ok
@@ -59,7 +59,7 @@ def test_error_file_keeps_rows_as_read_with_all_their_messages(inv, tmp_path: Pa
     assert rows == [
         ["item_name", "category", "quantity", "unit_price", "description", "error"],
         [" padded ", "", "x", "1.001", "multi\nline, with comma",
-         "category is required; quantity must be a whole number such as 5; unit_price may have at most 2 decimal "
+         "Category is required; Quantity must be a whole number such as 5; Unit price may have at most 2 decimal "
          "places"],
         ["Long", "B", "1", "1", "x", "extra",
          "this row has 6 cells but the header has 5; remove the extra cells, or quote cells that contain the "

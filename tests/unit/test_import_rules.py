@@ -42,64 +42,64 @@ def outcome(report: ImportReport) -> tuple:
 
 
 RULES = {
-    "item_name is required, 1-100 characters": (
+    "Item name is required, 1-100 characters": (
         f"{H}\n,B,1,1\n{'n' * 100},B,1,1\n{'n' * 101},B,1,1\n",
-        (3, 1, 2, [(2, "item_name", "", "item_name is required"),
-                   (4, "item_name", "n" * 101, "item_name must be at most 100 characters")])),
-    "category is required, 1-50 characters": (
+        (3, 1, 2, [(2, "item_name", "", "Item name is required"),
+                   (4, "item_name", "n" * 101, "Item name must be at most 100 characters")])),
+    "Category is required, 1-50 characters": (
         f"{H}\nA,,1,1\nA,{'c' * 50},1,1\nA,{'c' * 51},1,1\n",
-        (3, 1, 2, [(2, "category", "", "category is required"),
-                   (4, "category", "c" * 51, "category must be at most 50 characters")])),
+        (3, 1, 2, [(2, "category", "", "Category is required"),
+                   (4, "category", "c" * 51, "Category must be at most 50 characters")])),
     "quantity is an integer >= 0": (
         f"{H}\nA,B,0,1\nA,B,-1,1\nA,B,x,1\n",
-        (3, 1, 2, [(3, "quantity", "-1", "quantity must be 0 or greater"),
-                   (4, "quantity", "x", "quantity must be a whole number such as 5")])),
+        (3, 1, 2, [(3, "quantity", "-1", "Quantity must be 0 or greater"),
+                   (4, "quantity", "x", "Quantity must be a whole number such as 5")])),
     "unit_price is a decimal >= 0 that fits NUMERIC(12,2)": (
         f"{H}\nA,B,1,0\nA,B,1,9999999999.99\nA,B,1,10000000000\nA,B,1,1.005\n",
-        (4, 2, 2, [(4, "unit_price", "10000000000", "unit_price must be at most 9999999999.99"),
-                   (5, "unit_price", "1.005", "unit_price may have at most 2 decimal places")])),
+        (4, 2, 2, [(4, "unit_price", "10000000000", "Unit price must be at most 9999999999.99"),
+                   (5, "unit_price", "1.005", "Unit price may have at most 2 decimal places")])),
     "description, supplier and location are optional with limits": (
         f"{H},description,supplier,location\nA,B,1,1,,,\nA,B,1,1,{'d' * 2001},{'s' * 101},{'l' * 101}\n",
-        (2, 1, 1, [(3, "description", "d" * 200 + "…", "description must be at most 2000 characters"),
-                   (3, "supplier", "s" * 101, "supplier must be at most 100 characters"),
-                   (3, "location", "l" * 101, "location must be at most 100 characters")])),
+        (2, 1, 1, [(3, "description", "d" * 200 + "…", "Description must be at most 2000 characters"),
+                   (3, "supplier", "s" * 101, "Supplier must be at most 100 characters"),
+                   (3, "location", "l" * 101, "Location must be at most 100 characters")])),
     "minimum_stock is an optional integer >= 0": (
         f"{H},minimum_stock\nA,B,1,1,\nA,B,1,1,0\nA,B,1,1,-2\n",
-        (3, 2, 1, [(4, "minimum_stock", "-2", "minimum_stock must be 0 or greater")])),
+        (3, 2, 1, [(4, "minimum_stock", "-2", "Minimum stock must be 0 or greater")])),
     "sku is optional, at most 64 characters, unique in the file": (
         f"{H},sku\nA,B,1,1,\nA,B,1,1,S\nA,B,1,1,S\nA,B,1,1,{'k' * 65}\n",
         (4, 2, 2, [(4, "sku", "S", "sku is repeated in this file (first used on row 3)"),
-                   (5, "sku", "k" * 65, "sku must be at most 64 characters")])),
+                   (5, "sku", "k" * 65, "SKU must be at most 64 characters")])),
     "integers: 5 and 5.0 are 5; 5.5, 1e3, 1,000, nan, inf and empty are rejected": (
         f'{H}\nA,B,5,1\nA,B,5.0,1\nA,B,5.5,1\nA,B,1e3,1\nA,B,"1,000",1\nA,B,nan,1\nA,B,inf,1\nA,B,,1\n',
-        (8, 2, 6, [(r, "quantity", v, "quantity must be a whole number such as 5")
+        (8, 2, 6, [(r, "quantity", v, "Quantity must be a whole number such as 5")
                    for r, v in ((4, "5.5"), (5, "1e3"), (6, "1,000"), (7, "nan"), (8, "inf"))]
-         + [(9, "quantity", "", "quantity is required")])),
+         + [(9, "quantity", "", "Quantity is required")])),
     "decimals: 12, 12.5, 12.50 accepted; nan, inf, negative, empty, abc rejected": (
         f"{H}\nA,B,1,12\nA,B,1,12.5\nA,B,1,12.50\nA,B,1,nan\nA,B,1,inf\nA,B,1,-1\nA,B,1,\nA,B,1,abc\n",
-        (8, 3, 5, [(5, "unit_price", "nan", "unit_price must be a number such as 12.50"),
-                   (6, "unit_price", "inf", "unit_price must be a number such as 12.50"),
-                   (7, "unit_price", "-1", "unit_price must be 0 or greater"),
-                   (8, "unit_price", "", "unit_price is required"),
-                   (9, "unit_price", "abc", "unit_price must be a number such as 12.50")])),
+        (8, 3, 5, [(5, "unit_price", "nan", "Unit price must be a number such as 12.50"),
+                   (6, "unit_price", "inf", "Unit price must be a number such as 12.50"),
+                   (7, "unit_price", "-1", "Unit price must be 0 or greater"),
+                   (8, "unit_price", "", "Unit price is required"),
+                   (9, "unit_price", "abc", "Unit price must be a number such as 12.50")])),
     "every problem of a row is reported, one error per cell": (
         f"{H}\n,,-1,abc\n",
-        (1, 0, 1, [(2, "item_name", "", "item_name is required"), (2, "category", "", "category is required"),
-                   (2, "quantity", "-1", "quantity must be 0 or greater"),
-                   (2, "unit_price", "abc", "unit_price must be a number such as 12.50")])),
+        (1, 0, 1, [(2, "item_name", "", "Item name is required"), (2, "category", "", "Category is required"),
+                   (2, "quantity", "-1", "Quantity must be 0 or greater"),
+                   (2, "unit_price", "abc", "Unit price must be a number such as 12.50")])),
     "cells are trimmed": (f"{H}\n  A  , B ,  3 , 1.50 \n", (1, 1, 0, [])),
     "blank lines are skipped and not counted, but keep spreadsheet row numbers": (
-        f"{H}\n\nA,B,1,1\n   \n,,,\nA,B,x,1\n\n", (2, 1, 1, [(6, "quantity", "x", "quantity must be a whole "
+        f"{H}\n\nA,B,1,1\n   \n,,,\nA,B,x,1\n\n", (2, 1, 1, [(6, "quantity", "x", "Quantity must be a whole "
                                                                                   "number such as 5")])),
     "a row with more fields than the header is rejected": (
         f"{H}\nA,B,1,1\nA,B,1,1,extra\n",
         (2, 1, 1, [(3, "", "extra", "this row has 5 cells but the header has 4; remove the extra cells, or quote "
                                     "cells that contain the delimiter")])),
     "a short row reports its missing required cells": (
-        f"{H}\nA,B\n", (1, 0, 1, [(2, "quantity", "", "quantity is required"),
-                                  (2, "unit_price", "", "unit_price is required")])),
+        f"{H}\nA,B\n", (1, 0, 1, [(2, "quantity", "", "Quantity is required"),
+                                  (2, "unit_price", "", "Unit price is required")])),
     "semicolon files are detected": ("item_name;category;quantity;unit_price\nA;B;1;1,5\nC;D;2;3\n",
-                                     (2, 1, 1, [(2, "unit_price", "1,5", "unit_price must be a number such as "
+                                     (2, 1, 1, [(2, "unit_price", "1,5", "Unit price must be a number such as "
                                                                          "12.50")])),
     "tab files are detected": ("item_name\tcategory\tquantity\tunit_price\nA\tB\t1\t1\n", (1, 1, 0, [])),
     "quoted fields may hold delimiters and newlines": (

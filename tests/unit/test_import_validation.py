@@ -91,7 +91,7 @@ def test_integers_accept_5_and_5_point_0_and_refuse_the_rest():
     f = FIELD_BY_NAME["quantity"]
     assert [message(f, c) if c else None for c in column.codes.tolist()] == [
         None, None, f.msg_not_integer(), f.msg_not_integer(), f.msg_not_integer(), f.msg_not_integer(),
-        f.msg_not_integer(), f.msg_required(), "quantity must be 0 or greater"]
+        f.msg_not_integer(), f.msg_required(), "Quantity must be 0 or greater"]
 
 
 def test_decimals_accept_12_12_5_12_50_and_refuse_the_rest():
@@ -137,11 +137,11 @@ def test_every_problem_of_a_row_is_reported_once_per_cell_in_column_order():
     chunk = checked(HEADER, [["", "", "-1", "nan", "x" * 65, "n"], ["A", "B", "1", "1", "S", ""]])
     assert chunk.rejected.tolist() == [True, False]
     assert [(chunk.rows[e[0]], e[2], e[3], e[4]) for e in chunk.entries()] == [
-        (2, "item_name", "", "item_name is required"),
-        (2, "category", "", "category is required"),
-        (2, "quantity", "-1", "quantity must be 0 or greater"),
-        (2, "unit_price", "nan", "unit_price must be a number such as 12.50"),
-        (2, "sku", "x" * 65, "sku must be at most 64 characters"),
+        (2, "item_name", "", "Item name is required"),
+        (2, "category", "", "Category is required"),
+        (2, "quantity", "-1", "Quantity must be 0 or greater"),
+        (2, "unit_price", "nan", "Unit price must be a number such as 12.50"),
+        (2, "sku", "x" * 65, "SKU must be at most 64 characters"),
     ]
 
 
@@ -168,7 +168,7 @@ def test_a_row_with_more_cells_than_the_header_is_rejected_as_a_whole():
 def test_a_short_row_is_padded_and_reports_its_missing_required_cells():
     chunk = checked(HEADER, [["A", "B"]])
     assert [(e[2], e[4]) for e in chunk.entries()] == [
-        ("quantity", "quantity is required"), ("unit_price", "unit_price is required")]
+        ("quantity", "Quantity is required"), ("unit_price", "Unit price is required")]
 
 
 def test_export_formula_escapes_are_undone_only_before_formula_characters():

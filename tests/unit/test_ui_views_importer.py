@@ -75,7 +75,7 @@ def test_confirm_imports_reports_counts_and_tells_every_view(make_view, caplog):
     assert not view._confirm.visible and view._again.visible and view._error_file.visible
     rejected = list(csv.DictReader(io.StringIO(view._error_file_content().read())))
     assert [r["item_name"] for r in rejected] == ["Goggles", "<img src=x onerror=alert(1)>"]
-    assert rejected[0]["error"] == "quantity must be 0 or greater"
+    assert rejected[0]["error"] == "Quantity must be 0 or greater"
 
 
 def test_confirm_twice_does_not_import_twice(make_view):

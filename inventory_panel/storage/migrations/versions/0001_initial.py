@@ -7,14 +7,16 @@ Revises:
 import sqlalchemy as sa
 from alembic import context, op
 
-from inventory_panel.storage.types import Money, UTCDateTime
-
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The column types as they were created (storage/types.py's Money and UTCDateTime then), frozen here rather than
+# imported, so that a later change of the live types never rewrites this migration.
+MONEY = sa.Numeric(12, 2).with_variant(sa.BigInteger(), "sqlite")  # NUMERIC(12,2); integer cents on SQLite
+TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
@@ -27,16 +29,16 @@ def upgrade() -> None:
         sa.Column("item_name", sa.String(100), nullable=False),
         sa.Column("category", sa.String(50), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_price", Money(), nullable=False),
+        sa.Column("unit_price", MONEY, nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("supplier", sa.String(100), nullable=True),
         sa.Column("location", sa.String(100), nullable=True),
         sa.Column("minimum_stock", sa.Integer(), nullable=True),
         sa.Column("sku", sa.String(64), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("created_by", sa.String(320), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.Column("updated_by", sa.String(320), nullable=False),
         sa.CheckConstraint("quantity >= 0", name=f"ck_{t}_quantity_nonneg"),
         sa.CheckConstraint("unit_price >= 0", name=f"ck_{t}_unit_price_nonneg"),
@@ -58,7 +60,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("actor", sa.String(320), nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", TIMESTAMP, nullable=False),
         sa.Column("batch_id", sa.String(36), nullable=True),
         sa.CheckConstraint("kind IN ('receive', 'issue', 'count', 'import')", name=f"ck_{t}_movements_kind"),
         schema=schema,
@@ -68,7 +70,7 @@ def upgrade() -> None:
     op.create_table(
         f"{t}_audit",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", TIMESTAMP, nullable=False),
         sa.Column("actor", sa.String(320), nullable=False),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("item_id", sa.BigInteger(), nullable=True),

@@ -22,13 +22,10 @@ Revises: 0001
 """
 
 import logging
+import zlib
 
 import sqlalchemy as sa
 from alembic import context, op
-
-from inventory_panel.storage.notify import channel_name
-from inventory_panel.storage.queries import SEARCH_DOCUMENT_SQL
-from inventory_panel.storage.tables import LOW_STOCK_SQL, SHORT_STOCK_SQL
 
 revision = "0002"
 down_revision = "0001"
@@ -41,6 +38,24 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 VALUE_CENTS = sa.BigInteger().with_variant(sa.Numeric(38, 0), "postgresql")
 FOLD_AT = 256
 STAT_COLUMNS = "category, items, units, value_cents, low_stock, out_of_stock"
+# Frozen copies, never imports of the live modules: what this migration did must not change when the stock-status
+# rule (stock_status.py), the searched fields (fields.Display.search_order) or the channel naming (storage/notify.py)
+# do. tests/integration/test_migrations.py checks that they still agree with the live code (or that a newer
+# migration replaced them).
+LOW_STOCK_SQL = "quantity > 0 AND minimum_stock IS NOT NULL AND quantity <= minimum_stock"
+SHORT_STOCK_SQL = f"quantity = 0 OR {LOW_STOCK_SQL}"
+SEARCH_DOCUMENT_SQL = ("item_name || chr(31) || coalesce(sku, '') || chr(31) || coalesce(supplier, '') || chr(31) "
+                       "|| coalesce(description, '')")
+MAX_CHANNEL = 63  # PostgreSQL's identifier length (NAMEDATALEN - 1)
+
+
+def channel_name(schema: str | None, table: str) -> str:
+    """The notification channel of ``schema.table`` as this migration named it: distinct per inventory, at most 63
+    bytes."""
+    name = f"{schema}.{table}" if schema else table
+    if len(name.encode()) <= MAX_CHANNEL:
+        return name
+    return f"{name.encode()[:MAX_CHANNEL - 9].decode(errors='ignore')}_{zlib.crc32(name.encode()):08x}"
 
 
 def upgrade() -> None:
