@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .databricks.wiring import plug_in as _plug_in_databricks
 from .errors import (
     ConfigurationError,
     ConflictError,
@@ -25,6 +26,10 @@ from .errors import (
 )
 from .fields import FIELDS
 from .inventory import Inventory, Page, connect
+
+# The package is the entry of ip.connect, the CLI, serve and the notebook helpers: Databricks (Lakebase credentials,
+# Unity Catalog tables) is plugged in here, so storage and the service never import it (databricks/wiring.py).
+_plug_in_databricks()
 
 if TYPE_CHECKING:
     from . import ui

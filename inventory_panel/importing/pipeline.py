@@ -3,9 +3,10 @@
 The source is any ``sources.TabularSource``: a CSV file, a workbook sheet (``excel.py``), a DataFrame
 (``frames.py``); all get the same rules, report, error file, write path and audit.
 
-Everything happens in one transaction (``Inventory.transaction``): a refusal, a crash or an atomic import with
-errors rolls it all back. A dry run uses a read-only connection and writes nothing, yet runs every check,
-including the database lookups, so its counts are what a real import would do.
+Everything happens in one transaction (``ImportTarget.writing``, the port in ``writing.py``): a refusal, a crash or
+an atomic import with errors rolls it all back. A dry run uses a read-only connection (``ImportTarget.checking``) and
+writes nothing, yet runs every check, including the database lookups, so its counts are what a real import would do.
+The caller (the service) has checked the person may import; this module never sees the service.
 
 Modes (README, CSV rules):
 - ``append`` inserts every valid row; a sku that exists already is a row error.
@@ -16,8 +17,9 @@ Modes (README, CSV rules):
 - A sku repeated in the file rejects the later rows, whatever became of the first one.
 Every inserted item gets an ``add`` audit row and every updated one an ``update`` row, each with the batch's
 ``batch_id`` (the items themselves carry none); one ``import`` audit row per written batch carries the counts.
-Imports into one table take turns on PostgreSQL (``Writer``), so concurrent ones neither deadlock nor fail on
-each other's new skus; a deadlock with some other writer still ends in a ``ConflictError``, never a raw one.
+Imports into one table take turns on PostgreSQL (``storage.dialects.postgres``), so concurrent ones neither
+deadlock nor fail on each other's new skus; a deadlock with some other writer still ends in a ``ConflictError``,
+never a raw one (``storage.bulk.ImportStore``).
 """
 
 from __future__ import annotations
@@ -31,13 +33,11 @@ from contextlib import ExitStack
 from decimal import Decimal
 from itertools import compress
 from operator import itemgetter, ne
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
 
-from ..errors import ConflictError, ImportRefusedError
+from ..errors import ImportRefusedError
 from ..fields import FIELD_NAMES
 from ..storage.types import money_to_cents
 from .excel import open_file
@@ -45,10 +45,7 @@ from .frames import FrameSource
 from .report import ERROR_FILE_MAX_CHARS, MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
 from .sources import TabularSource
 from .validation import CheckedChunk, FirstRows, check_chunk, take
-from .writing import RETRY_MESSAGE, RETRYABLE_CODES, Writer
-
-if TYPE_CHECKING:
-    from ..inventory import Inventory
+from .writing import ImportTarget, ItemStore
 
 MODES = ("append", "upsert")
 Progress = Callable[[str, float, str], None]
@@ -91,10 +88,10 @@ class _NothingWritten(Exception):
     """Raised inside the transaction to roll an atomic import with errors back."""
 
 
-def import_csv(inv: Inventory, source: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
+def import_csv(target: ImportTarget, source: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
                progress: Progress | None = None, max_bytes: int | None = None,
                file_name: str | None = None, sheet: str | None = None) -> ImportReport:
-    """Import a CSV file or a workbook (.xlsx, .xls, .ods, told apart by content) into ``inv``; see the module
+    """Import a CSV file or a workbook (.xlsx, .xls, .ods, told apart by content) into ``target``; see the module
     docstring and README, CSV rules for the rules, ``excel.py`` for what a workbook's features become.
 
     ``source`` is a path, bytes, CSV text (a str with a line break, as a browser upload gives it) or a file object.
@@ -103,37 +100,36 @@ def import_csv(inv: Inventory, source: Any, *, mode: str = "append", atomic: boo
     limit). ``sheet`` names a workbook's sheet (the first one by default). A file refused as a whole raises
     ``ImportRefusedError`` and nothing is written.
     """
-    _check_call(inv, mode)
+    _check_mode(mode)
     notify = _notifier(progress)
     with ExitStack() as stack:
         source = open_file(source, stack, mode=mode, max_bytes=max_bytes, file_name=file_name, sheet=sheet)
-        return _Import(inv, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+        return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
 
 
-def import_frame(inv: Inventory, frame: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
+def import_frame(target: ImportTarget, frame: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
                  progress: Progress | None = None, file_name: str | None = None) -> ImportReport:
     """Import a DataFrame (pandas, Polars, Spark), a PyArrow Table / RecordBatchReader or any object with the Arrow
     PyCapsule interface, with the rules and report of a file import; see ``frames.py``. Row numbers are the frame's
     0-based positions; ``file_name`` replaces the report's "<pandas DataFrame>"-style name.
     """
-    _check_call(inv, mode)
+    _check_mode(mode)
     notify = _notifier(progress)
     with FrameSource(frame, mode=mode, file_name=file_name) as source:
-        return _Import(inv, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+        return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
 
 
-def import_source(inv: Inventory, source: TabularSource, *, mode: str = "append", atomic: bool = False,
+def import_source(target: ImportTarget, source: TabularSource, *, mode: str = "append", atomic: bool = False,
                   dry_run: bool = False, progress: Progress | None = None) -> ImportReport:
     """Import the rows of an opened ``TabularSource`` (CSV, Excel, a DataFrame) with the same rules and report.
 
     The caller opens the source (which checks its header) and closes it afterwards.
     """
-    _check_call(inv, mode)
-    return _Import(inv, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=_notifier(progress)).run()
+    _check_mode(mode)
+    return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=_notifier(progress)).run()
 
 
-def _check_call(inv: Inventory, mode: str) -> None:
-    inv.require("import")
+def _check_mode(mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
@@ -145,9 +141,9 @@ def _notifier(progress: Progress | None) -> Progress:
 
 
 class _Import:
-    def __init__(self, inv: Inventory, source: TabularSource, *, mode: str, atomic: bool, dry_run: bool,
+    def __init__(self, target: ImportTarget, source: TabularSource, *, mode: str, atomic: bool, dry_run: bool,
                  notify: Progress):
-        self.inv = inv
+        self.target = target
         self.source = source
         self.mode = mode
         self.atomic = atomic
@@ -171,12 +167,12 @@ class _Import:
 
     def run(self) -> ImportReport:
         if self.dry_run:
-            with self.inv.reading() as conn:
-                self._chunks(conn)
+            with self.target.checking(self.fields, self.batch_id, self.reason) as store:
+                self._chunks(store)
         else:
             try:
-                with self.inv.transaction() as conn:
-                    writer = self._chunks(conn)
+                with self.target.writing(self.fields, self.batch_id, self.reason) as writer:
+                    self._chunks(writer)
                     if self.atomic and self.report.skipped:
                         raise _NothingWritten
                     writer.audit_inserts()
@@ -184,14 +180,10 @@ class _Import:
                     self.report.batch_id = self.batch_id
             except _NothingWritten:
                 pass
-            except DBAPIError as exc:
-                if getattr(exc.orig, "pgcode", None) in RETRYABLE_CODES:  # deadlock victim: one clear sentence
-                    raise ConflictError(RETRY_MESSAGE) from exc
-                raise
         self._finish()
         return self.report
 
-    def _chunks(self, conn: sa.Connection) -> Writer:
+    def _chunks(self, writer: ItemStore) -> None:
         """Parse and check each chunk here while a worker thread stores the previous one.
 
         Storing (sku lookups, error log, writes) runs on one worker, chunk after chunk, so the connection is only
@@ -199,7 +191,6 @@ class _Import:
         work with the database's (psycopg2 releases the GIL while PostgreSQL works, sqlite3 while SQLite steps).
         At most two chunks are in memory: the one being stored and the one waiting for it.
         """
-        writer = Writer(self.inv, conn, self.fields, self.batch_id, self.reason, lock=not self.dry_run)
         chunks = self.source.chunks()
         pending: Future[None] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-import") as worker:
@@ -220,9 +211,8 @@ class _Import:
                 pending.result()
         if self.report.rows == 0:
             raise ImportRefusedError("The file has a header but no data rows.")
-        return writer
 
-    def _store(self, checked: CheckedChunk, start: float, end: float, writer: Writer) -> None:
+    def _store(self, checked: CheckedChunk, start: float, end: float, writer: ItemStore) -> None:
         """The database side of one chunk (worker thread)."""
         with PAUSED_GC:
             existing = self._match_skus(checked, writer)
@@ -248,7 +238,7 @@ class _Import:
 
     # -- checks that need more than one row or the database -----------------------------------------------------
 
-    def _match_skus(self, checked: CheckedChunk, writer: Writer) -> dict[str, dict[str, Any]]:
+    def _match_skus(self, checked: CheckedChunk, writer: ItemStore) -> dict[str, dict[str, Any]]:
         """Reject missing (upsert), repeated and — when appending — existing skus; return the matched items."""
         column = checked.columns.get("sku")
         if column is None:
@@ -296,7 +286,7 @@ class _Import:
 
     # -- writing ------------------------------------------------------------------------------------------------
 
-    def _write(self, checked: CheckedChunk, existing: dict[str, dict[str, Any]], writer: Writer) -> None:
+    def _write(self, checked: CheckedChunk, existing: dict[str, dict[str, Any]], writer: ItemStore) -> None:
         valid = ~checked.rejected
         if existing:
             sku = checked.columns["sku"]
@@ -312,7 +302,7 @@ class _Import:
             self._update(checked, np.flatnonzero(matched), existing, writer, writing)
 
     def _update(self, checked: CheckedChunk, index: np.ndarray, existing: dict[str, dict[str, Any]],
-                writer: Writer, writing: bool) -> None:
+                writer: ItemStore, writing: bool) -> None:
         olds = list(map(existing.__getitem__, take(checked.columns["sku"].text, index)))
         names = [f for f in self.fields if f != "sku"]
         new = {f: checked.columns[f].values(index) for f in names}

@@ -1,7 +1,7 @@
 """The result of one CSV import: counts, every problem found, warnings, and the error file for re-upload.
 
 The error file holds each rejected row as it was in the input plus an ``error`` column, every cell formula-escaped
-as the export escapes it (``inventory.escape_formula``: the file is meant to be opened in a spreadsheet, and a
+as the export escapes it (``formulas.escape_formula``: the file is meant to be opened in a spreadsheet, and a
 rejected row is exactly where a hostile ``=HYPERLINK(…)`` ends up), except cells that start with ``'`` already:
 a spreadsheet shows those as text, and the import reads them as it read the original. Uploading the file again
 undoes the escape, so a corrected row imports exactly as the original would have.
@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from ..inventory import escape_formula
+from ..formulas import escape_formula
 
 ERROR_COLUMNS = ("row", "column", "value", "message")
 MAX_LISTED_ERRORS = 10_000

@@ -6,7 +6,8 @@ upgrade from a read lock. The busy timeout is short (``Settings.sqlite_busy_seco
 the lock in that time fails before writing anything (``DatabaseBusyError``: "busy, try again") instead of leaving
 its user waiting half a minute; readers never wait for it (WAL). PostgreSQL connections are pre-pinged so a
 restarted server costs one failed action, not a broken app. A password provider, when given, is asked for a
-password for every new connection — this is where rotating Lakebase OAuth credentials plug in.
+password for every new connection — this is where rotating Lakebase OAuth credentials plug in
+(``set_credential_factory``, called by the entry points; storage never imports ``databricks``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,22 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigurationError
-from ..settings import Settings
+from ..settings import PostgresParams, Settings
 from .tables import Tables, build_tables
 
 log = logging.getLogger(__name__)
 
 PasswordProvider = Callable[[], str]
+# Builds the password provider of PostgreSQL parameters without a password. Plugged in by the entry points
+# (``databricks/wiring.py``: Lakebase OAuth), so storage never imports ``databricks``.
+CredentialFactory = Callable[[PostgresParams], PasswordProvider]
+_credential_factory: CredentialFactory | None = None
+
+
+def set_credential_factory(factory: CredentialFactory | None) -> None:
+    """Plug in how a PostgreSQL connection without ``PGPASSWORD`` gets its password (None: it cannot)."""
+    global _credential_factory
+    _credential_factory = factory
 
 
 @dataclass
@@ -159,9 +170,11 @@ def create_database(
             database=pg.database, query={"sslmode": pg.sslmode, "application_name": pg.appname},
         )
         if pg.password is None and password_provider is None:
-            from ..databricks.lakebase import credential_provider  # only production needs databricks-sdk
-
-            password_provider = credential_provider(pg)
+            if _credential_factory is None:
+                raise ConfigurationError(
+                    "PGPASSWORD is not set and no credential provider is plugged in: set PGPASSWORD, or open the "
+                    "inventory through inventory_panel (which plugs in Lakebase's OAuth credentials).")
+            password_provider = _credential_factory(pg)
         engine = _postgres_engine(sa_url, password_provider)
         label = f"Lakebase · {pg.host}/{pg.database}" if pg.password is None else label_for(sa_url)
         return Database(engine, build_tables(settings.table, settings.schema), label)

@@ -5,7 +5,7 @@ The flow is a small state machine (``step``): choose a file -> checking (a dry r
 nothing written) -> preview (counts, warnings, every rejected cell, the error file) -> importing (the real run) ->
 done (counts, the error file). Changing the mode or the all-or-nothing option re-checks the file.
 
-Both runs go through ``importing.import_csv`` in a worker thread (``asyncio.to_thread``) so a 16 MB file never
+Both runs go through ``Inventory.import_csv`` in a worker thread (``asyncio.to_thread``) so a 16 MB file never
 freezes the app: the engine's ``progress(stage, fraction, message)`` calls are throttled and handed back to the
 event loop, which moves the progress bar and the parse -> validate -> write steps.
 
@@ -29,7 +29,7 @@ import param
 
 from ..errors import ImportRefusedError
 from ..fields import FIELDS
-from ..importing import ImportReport, import_csv
+from ..importing import ImportReport
 from . import styles
 from .component_root import component_root
 from .formatting import esc, fmt_int
@@ -305,7 +305,7 @@ class ImportView(pn.viewable.Viewer):
         action = "Checking the file" if dry_run else "Importing the file"
         try:
             return await asyncio.to_thread(
-                import_csv, self.model.inventory, source, mode=self.mode, atomic=self.atomic,
+                self.model.inventory.import_csv, source, mode=self.mode, atomic=self.atomic,
                 dry_run=dry_run, progress=progress, max_bytes=self.max_bytes, file_name=self.file_name)
         except ImportRefusedError as exc:
             log.info("import refused: %s", exc)

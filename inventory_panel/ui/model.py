@@ -16,8 +16,7 @@ from typing import Any
 import pandas as pd
 import param
 
-from ..inventory import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, Inventory, Page
-from ..storage.queries import SORTABLE, STATUSES
+from ..inventory import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, SORTABLE, STATUSES, Inventory, Page
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from inventory_panel.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from inventory_panel.storage.audit import AuditWriter
 
 
 def _audit(inv: ip.Inventory) -> list[dict[str, Any]]:
@@ -211,13 +212,13 @@ def test_a_failed_audit_write_undoes_the_change(inv, item_values, monkeypatch, o
     item = inv.add(item_values)
     before_items = inv.query().rows.to_dict("records")
     before_audit = _audit(inv)
-    original = ip.Inventory.record_audit
+    original = AuditWriter.record  # every audit row of the service goes through the unit of work's audit writer
 
     def record_then_fail(self, conn, *args, **kwargs):
         original(self, conn, *args, **kwargs)  # the audit row is written inside the transaction, then it fails
         raise AuditWriteFailed
 
-    monkeypatch.setattr(ip.Inventory, "record_audit", record_then_fail)
+    monkeypatch.setattr(AuditWriter, "record", record_then_fail)
     calls = {"add": lambda: inv.add({**item_values, "sku": "OTHER"}),
              "update": lambda: inv.update(item["id"], {"quantity": 1}, version=1),
              "delete": lambda: inv.delete(item["id"], version=1),

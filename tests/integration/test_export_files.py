@@ -206,12 +206,11 @@ def test_parquet_export_is_typed_and_exact(inv, tmp_path):
 
 
 def test_parquet_is_written_in_batches(inv, tmp_path, monkeypatch):
-    from inventory_panel import inventory
+    from inventory_panel.service import exports
 
     for i in range(7):
         inv.add({"item_name": f"I{i}", "category": "C", "quantity": i, "unit_price": "1.25"})
-    real = inventory.Inventory._stream
-    monkeypatch.setattr(inventory.Inventory, "_stream", lambda self, conn, stmt, batch=3: real(self, conn, stmt, 3))
+    monkeypatch.setattr(exports, "STREAM_BATCH", 3)
     target = tmp_path / "b.parquet"
     assert inv.export_parquet(target, category="C") == 7
     assert pq.ParquetFile(target).metadata.num_row_groups == 3  # 3 + 3 + 1 rows, one row group per batch

@@ -28,6 +28,7 @@ from inventory_panel.errors import DatabaseFullError, DatabaseReadOnlyError, Dat
 from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
+from inventory_panel.storage.audit import AuditWriter
 from inventory_panel.storage.engines import create_database
 from tests.conftest import SAMPLE_CSV
 from tests.support.postgres import PostgresServer, free_port
@@ -114,7 +115,7 @@ def test_while_the_server_is_down_every_action_says_so_and_the_next_one_works(ru
 def test_connection_killed_in_the_middle_of_a_write_saves_nothing(running, inv, monkeypatch):
     item = inv.add(ITEM)
     before = _snapshot(running, inv)
-    original = Inventory.record_audit
+    original = AuditWriter.record  # every audit row goes through the unit of work's audit writer
 
     def kill_then_audit(self, conn, *args, **kwargs):
         # The item row is already updated inside the transaction when the server drops the connection.
@@ -122,7 +123,7 @@ def test_connection_killed_in_the_middle_of_a_write_saves_nothing(running, inv, 
                         f"WHERE datname = '{inv.db.engine.url.database}' AND pid <> pg_backend_pid()")
         return original(self, conn, *args, **kwargs)
 
-    monkeypatch.setattr(Inventory, "record_audit", kill_then_audit)
+    monkeypatch.setattr(AuditWriter, "record", kill_then_audit)
     with pytest.raises(DatabaseUnavailableError, match="nothing was saved"):
         inv.adjust_stock(item["id"], 5, "delivery")
     monkeypatch.undo()
@@ -133,13 +134,13 @@ def test_connection_killed_in_the_middle_of_a_write_saves_nothing(running, inv, 
 def test_server_crash_in_the_middle_of_a_write_saves_nothing(running, inv, monkeypatch):
     item = inv.add(ITEM)
     before = _snapshot(running, inv)
-    original = Inventory.record_audit
+    original = AuditWriter.record  # every audit row goes through the unit of work's audit writer
 
     def crash_then_audit(self, conn, *args, **kwargs):
         running.stop("immediate")  # like a power cut: no clean shutdown, recovery from the WAL on start
         return original(self, conn, *args, **kwargs)
 
-    monkeypatch.setattr(Inventory, "record_audit", crash_then_audit)
+    monkeypatch.setattr(AuditWriter, "record", crash_then_audit)
     with pytest.raises(DatabaseUnavailableError, match="nothing was saved"):
         inv.update(item["id"], {"unit_price": "1.00", "location": "Yard"}, version=item["version"])
     monkeypatch.undo()

@@ -355,12 +355,12 @@ class _Deadlock(Exception):
 def test_a_deadlock_victim_gets_one_clear_line_from_the_cli_not_a_traceback(db_url, tmp_path, monkeypatch, capsys):
     # Imports into one table no longer deadlock each other (test above), but another writer still can: simulate it.
     from inventory_panel import cli
-    from inventory_panel.importing.writing import Writer
+    from inventory_panel.storage.bulk import ItemWriter
 
     def deadlocked(self, skus, *, full):
         raise sa.exc.OperationalError("SELECT … FOR UPDATE", {}, _Deadlock("deadlock detected\nDETAIL: …"))
 
-    monkeypatch.setattr(Writer, "existing", deadlocked)
+    monkeypatch.setattr(ItemWriter, "existing", deadlocked)
     source = tmp_path / "items.csv"
     source.write_text(f"{HEADER}\nA,B,1,1,,,,,S-1\n", encoding="utf-8")
     code = cli.main(["--database-url", db_url, "--user", "admin@example.com", "import", str(source), "--mode",

@@ -242,6 +242,8 @@ def test_any_tabular_source_goes_through_the_same_pipeline(inv):
     from inventory_panel.importing import import_source
     from inventory_panel.importing.reading import Chunk, parse_header
     from inventory_panel.importing.sources import TabularSource
+    from inventory_panel.storage.bulk import ImportStore
+    from inventory_panel.storage.unit_of_work import UnitOfWork
 
     class Listed:
         kind, delimiter, file_name, fraction, formula_escaped = "List", ";", "<list>", 1.0, False
@@ -258,7 +260,7 @@ def test_any_tabular_source_goes_through_the_same_pipeline(inv):
 
     source = Listed()
     assert isinstance(source, TabularSource)
-    report = import_source(inv, source)
+    report = import_source(ImportStore(UnitOfWork(inv.db, inv.user.name)), source)  # the port the service hands
     assert (report.file, report.inserted, report.skipped) == ("<list>", 1, 1)
     assert list(report.errors["row"]) == [11] and report.warnings == ["read from a list"]
     assert report.error_csv().splitlines()[1] == "B;Tools;x;1;L-2;Quantity must be a whole number such as 5"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import command
 
 import inventory_panel as ip
-import inventory_panel.inventory as inventory_module
+import inventory_panel.storage.dialects.sqlite as sqlite_backend
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
 from inventory_panel.storage.engines import create_database
@@ -225,7 +225,7 @@ def test_search_never_matches_across_two_fields(inv):
 @pytest.mark.parametrize("sample", [3, 10_000])
 def test_sqlite_search_plans_agree(tmp_path, sample, monkeypatch):
     """Rare terms (all matches collected) and common ones (sort index walked) give the same pages and totals."""
-    monkeypatch.setattr(inventory_module, "SQLITE_SEARCH_SAMPLE", sample)
+    monkeypatch.setattr(sqlite_backend, "SEARCH_SAMPLE", sample)
     inv = ip.connect(f"sqlite:///{tmp_path / 'x.db'}", user="a@example.com", role="admin",
                      settings=load_settings({}))
     try:
@@ -303,7 +303,7 @@ def test_keyset_with_filters_and_search(shared):
 
 @pytest.mark.parametrize("sample", [3, 10_000])  # on SQLite: both search plans
 def test_a_search_counts_up_to_the_limit_past_the_page(shared, sample, monkeypatch):
-    monkeypatch.setattr(inventory_module, "SQLITE_SEARCH_SAMPLE", sample)
+    monkeypatch.setattr(sqlite_backend, "SEARCH_SAMPLE", sample)
     exact = shared.query(search="box", limit=5)
     assert exact.total_exact and exact.total == 108  # 'Box' items: 120 minus the 12 drills
     capped = shared.query(search="box", limit=5, count_limit=20)

@@ -12,7 +12,7 @@ import pytest
 
 import inventory_panel as ip
 from inventory_panel.fields import FIELDS
-from inventory_panel.importing import ImportReport, import_csv
+from inventory_panel.importing import ImportReport
 from inventory_panel.importing.report import MAX_LISTED_ERRORS, ErrorLog
 from inventory_panel.importing.template import template_csv
 from inventory_panel.settings import load_settings
@@ -28,7 +28,7 @@ def inv(tmp_path_factory) -> Iterator[ip.Inventory]:
 
 
 def dry(inv: ip.Inventory, text: str, **kw) -> ImportReport:
-    return import_csv(inv, text, dry_run=True, **kw)
+    return inv.import_csv(text, dry_run=True, **kw)
 
 
 def test_to_dict_is_exactly_the_contract_json(inv):
@@ -87,7 +87,7 @@ def test_header_only_and_empty_files_are_refused(inv):
 
 def test_unknown_mode_is_a_programming_error(inv):
     with pytest.raises(ValueError, match="mode must be one of append, upsert"):
-        import_csv(inv, "item_name,category,quantity,unit_price\nA,B,1,1\n", mode="merge")
+        inv.import_csv("item_name,category,quantity,unit_price\nA,B,1,1\n", mode="merge")
 
 
 def test_error_listing_stops_at_the_cap_but_counts_stay_exact():

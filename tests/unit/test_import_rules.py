@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import inventory_panel as ip
-from inventory_panel.importing import ImportReport, import_csv
+from inventory_panel.importing import ImportReport
 from inventory_panel.settings import load_settings
 
 H = "item_name,category,quantity,unit_price"
@@ -112,17 +112,17 @@ RULES = {
 @pytest.mark.parametrize("rule", list(RULES))
 def test_rule(shared, rule: str):
     text, expected = RULES[rule]
-    assert outcome(import_csv(shared, text, dry_run=True)) == expected
+    assert outcome(shared.import_csv(text, dry_run=True)) == expected
 
 
 def test_utf8_with_and_without_bom(shared):
     for data in (f"{H}\nCafé,B,1,1\n".encode(), codecs.BOM_UTF8 + f"{H}\nCafé,B,1,1\n".encode()):
-        report = import_csv(shared, data, dry_run=True)
+        report = shared.import_csv(data, dry_run=True)
         assert (report.inserted, report.warnings) == (1, [])
 
 
 def test_not_utf8_is_read_as_cp1252_with_a_warning(fresh):
-    report = import_csv(fresh, f"{H}\nCafé crème,B,1,1\n".encode("cp1252"))
+    report = fresh.import_csv(f"{H}\nCafé crème,B,1,1\n".encode("cp1252"))
     assert report.inserted == 1 and "Windows-1252" in report.warnings[0]
     assert fresh.query().rows["item_name"].tolist() == ["Café crème"]
 
@@ -133,28 +133,28 @@ def test_not_utf8_is_read_as_cp1252_with_a_warning(fresh):
 ])
 def test_missing_or_duplicated_columns_refuse_the_file(shared, text: str, words: str):
     with pytest.raises(ip.ImportRefusedError, match=words):
-        import_csv(shared, text, dry_run=True)
+        shared.import_csv(text, dry_run=True)
 
 
 def test_unknown_columns_are_a_warning(shared):
-    assert import_csv(shared, f"{H},colour\nA,B,1,1,red\n", dry_run=True).warnings == [
+    assert shared.import_csv(f"{H},colour\nA,B,1,1,red\n", dry_run=True).warnings == [
         "Unknown columns ignored: colour"]
 
 
 def test_upload_size_is_limited_only_when_asked(shared):
     data = f"{H}\n" + "A,B,1,1\n" * 5000
     with pytest.raises(ip.ImportRefusedError, match="limited to"):
-        import_csv(shared, data, dry_run=True, max_bytes=10_000)
-    assert import_csv(shared, data, dry_run=True).inserted == 5000
+        shared.import_csv(data, dry_run=True, max_bytes=10_000)
+    assert shared.import_csv(data, dry_run=True).inserted == 5000
 
 
 def test_upsert_needs_sku_and_append_only_adds(shared):
-    report = import_csv(shared, f"{H},sku\nA,B,1,1,\nA,B,1,1,S\n", mode="upsert", dry_run=True)
+    report = shared.import_csv(f"{H},sku\nA,B,1,1,\nA,B,1,1,S\n", mode="upsert", dry_run=True)
     assert outcome(report)[3] == [(2, "sku", "", "sku is required in upsert mode (rows are matched to items by sku)")]
 
 
 def test_what_is_stored_empty_minimum_is_none_zero_stays_zero_prices_exact(fresh):
-    import_csv(fresh, f"{H},minimum_stock,supplier\n A ,B,5.0,12.5,, \nC,D,0,0,0,Acme\n")
+    fresh.import_csv(f"{H},minimum_stock,supplier\n A ,B,5.0,12.5,, \nC,D,0,0,0,Acme\n")
     rows = fresh.query(sort_by="item_name").rows
     assert rows["item_name"].tolist() == ["A", "C"]
     assert rows["quantity"].tolist() == [5, 0]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from inventory_panel.fields import FIELD_BY_NAME, FIELDS
 from inventory_panel.importing.reading import Chunk, parse_header
 from inventory_panel.importing.validation import OK, check_chunk, check_column, message
-from inventory_panel.importing.writing import copy_cells, money_text
+from inventory_panel.storage.dialects.postgres import copy_cells, money_text
 
 INTEGERS = [
     "5", "5.0", "5.", "5.00", "+5", "-0", "+0", "0", "-5", "007", " 5 ", "\u00a05\u2003", "5.5", "5.01", "1e3",

@@ -1,0 +1,129 @@
+"""Exports: the filtered items as CSV, Excel, Parquet or a DataFrame, and the audit trail as CSV; every one streams
+from the database in batches (a server-side cursor on PostgreSQL), so no export holds the whole table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from .. import csv_writer
+from ..errors import InvalidArgumentError
+from ..fields import FIELD_NAMES
+from ..storage.queries import Filters, order_by, select_items, where_clause
+from .arguments import check_descending, fs_path, whole_number
+from .reads import AUDIT_COLUMNS
+from .session import Session
+
+STREAM_BATCH = 5000  # rows read from the database at a time
+
+
+@contextmanager
+def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
+    if isinstance(target, (str, Path)):
+        with open(target, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+    else:
+        yield target
+
+
+def _select(s: Session, columns: list[Any], search: str | None, category: str | None, location: str | None,
+            status: str | None, sort_by: str, descending: Any) -> sa.Select[Any]:
+    """``columns`` of the items matching the filters, in the order asked (the same rules as ``query``)."""
+    descending = check_descending(descending)
+    conds = where_clause(s.tables, Filters(search, category, location, status), s.backend.name)
+    return sa.select(*columns).where(*conds).order_by(*order_by(s.tables, sort_by, descending))
+
+
+def _stream(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[Any]:
+    """The rows of ``stmt`` in lists of ``STREAM_BATCH`` (a server-side cursor on PostgreSQL: never all at once)."""
+    yield from conn.execution_options(yield_per=STREAM_BATCH).execute(stmt).partitions()
+
+
+def export_csv(s: Session, path_or_buffer: str | Path | IO[str], search: str | None = None,
+               category: str | None = None, location: str | None = None, status: str | None = None,
+               sort_by: str = "item_name", descending: bool = False) -> int:
+    """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
+    s.require("export")
+    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by,
+                   descending)
+    with _open_text(path_or_buffer) as out, s.uow.reading() as conn:
+        rows = (row for batch in _stream(conn, stmt) for row in batch)
+        return csv_writer.write_rows(out, FIELD_NAMES, rows, line_end=csv_writer.CRLF)
+
+
+def export_xlsx(s: Session, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
+                category: str | None = None, location: str | None = None, status: str | None = None,
+                sort_by: str = "item_name", descending: bool = False) -> int:
+    """``Inventory.export_xlsx``: see there and ``exporting/xlsx.py``."""
+    from ..exporting.xlsx import write_items
+
+    s.require("export")
+    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by,
+                   descending)
+    with s.uow.reading() as conn:
+        return write_items(fs_path(path_or_buffer), (row for rows in _stream(conn, stmt) for row in rows))
+
+
+def export_parquet(s: Session, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
+                   category: str | None = None, location: str | None = None, status: str | None = None,
+                   sort_by: str = "item_name", descending: bool = False) -> int:
+    """``Inventory.export_parquet``: see there and ``exporting/arrow.py``."""
+    from ..exporting.arrow import item_schema, record_batches, write_parquet
+
+    s.require("export")
+    columns = list(select_items(s.tables).selected_columns)
+    stmt = _select(s, columns, search, category, location, status, sort_by, descending)
+    schema = item_schema(columns)
+    with s.uow.reading() as conn:
+        return write_parquet(record_batches(_stream(conn, stmt), schema), schema, fs_path(path_or_buffer))
+
+
+def export(s: Session, path_or_buffer: str | Path | IO[Any], format: str | None = None, **filters: Any) -> int:
+    """Export as ``format`` (``csv``, ``xlsx``, ``parquet``; default: from the file name's extension, else CSV)."""
+    from ..exporting import format_for
+
+    name = str(path_or_buffer) if isinstance(path_or_buffer, (str, Path)) else None
+    try:
+        kind = format_for(name, format)
+    except ValueError as exc:
+        raise InvalidArgumentError({"format": str(exc)}) from None
+    writer = {"csv": export_csv, "xlsx": export_xlsx, "parquet": export_parquet}[kind]
+    return writer(s, path_or_buffer, **filters)
+
+
+def to_frame(s: Session, search: str | None = None, category: str | None = None, location: str | None = None,
+             status: str | None = None, sort_by: str = "item_name", descending: bool = False,
+             limit: int | None = None, as_arrow: bool = False) -> pd.DataFrame | Any:
+    """``Inventory.to_frame``: see there."""
+    from ..exporting.arrow import item_schema, record_batches, to_pandas, to_table
+
+    s.require("export")
+    limit = None if limit is None else whole_number("limit", limit, 0)
+    columns = list(select_items(s.tables).selected_columns)
+    stmt = _select(s, columns, search, category, location, status, sort_by, descending)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    schema = item_schema(columns)
+    with s.uow.reading() as conn:
+        table = to_table(record_batches(_stream(conn, stmt), schema), schema)
+    return table if as_arrow else to_pandas(table)
+
+
+def export_audit_csv(s: Session, path_or_buffer: str | Path | IO[str], action: str | None = None,
+                     newest_first: bool = False) -> int:
+    """Write the audit trail (oldest first, or ``newest_first`` as the audit log shows it) as CSV for admins,
+    streaming; returns the number of rows.
+
+    Actors, details and changed values are user-supplied text, so formula-like cells are escaped too.
+    """
+    s.require("audit")
+    a = s.tables.audit
+    stmt = sa.select(*(a.c[c] for c in AUDIT_COLUMNS)).where(*([a.c.action == action] if action else []))
+    with _open_text(path_or_buffer) as out, s.uow.reading() as conn:
+        rows = _stream(conn, stmt.order_by(a.c.id.desc() if newest_first else a.c.id))
+        return csv_writer.write_rows(out, AUDIT_COLUMNS, (row for batch in rows for row in batch))

@@ -1,0 +1,126 @@
+"""The interface every backend implements (``sqlite.py``, ``postgres.py``): reads, locks, search planning, change
+notification and the import's bulk writes, the only places where SQLite and PostgreSQL are treated differently."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import sqlalchemy as sa
+
+from ...errors import InventoryError
+from ...fields import Field
+from ..tables import Tables
+
+if TYPE_CHECKING:
+    from ..engines import Database
+    from ..notify import PostgresChangeListener
+
+
+class CheckedColumn(Protocol):
+    """One field's checked cells, as the import hands them over (``importing.validation.Column`` is one)."""
+
+    field: Field
+    text: list[str]
+    empty: np.ndarray
+    numbers: np.ndarray | None
+
+    def values(self, index: np.ndarray | None = None) -> list[object]: ...
+
+
+@dataclass(frozen=True)
+class BulkTarget:
+    """Where and as whom an import's rows go: the quoted table and columns, the stamp as bound, the actor."""
+
+    table: str  # quoted by the dialect
+    fields: list[str]  # the fields the source has, in FIELD_NAMES order
+    columns: list[str]  # fields + version and the four stamp columns
+    quoted: str  # the columns, quoted and joined
+    stamp: str  # the import's timestamp exactly as ``UTCDateTime`` binds it on this dialect
+    actor: str
+    quote: Callable[[str], str]  # the dialect's identifier quoting
+
+
+def pick(values: list[str], index: np.ndarray) -> list[str]:
+    """``values[i] for i in index`` as a list (``values`` itself when every row is taken; indexes are sorted)."""
+    if len(index) == len(values):
+        return values
+    if len(index) < 2:
+        return [values[i] for i in index.tolist()]
+    return list(itemgetter(*index.tolist())(values))  # picked at C speed
+
+
+def count_select(tables: Tables, conds: list[sa.ColumnElement[bool]], cap: int | None) -> sa.Select:
+    """Count the matching items; with ``cap``, stop after ``cap + 1`` (enough to know there are more)."""
+    if cap is None:
+        return sa.select(sa.func.count()).select_from(tables.items).where(*conds)
+    capped = sa.select(sa.literal(1)).select_from(tables.items).where(*conds).limit(cap + 1).subquery()
+    return sa.select(sa.func.count()).select_from(capped)
+
+
+class Backend(ABC):
+    """One database backend. Stateless: one instance serves every engine of its dialect."""
+
+    name: str
+
+    # -- reading --------------------------------------------------------------------------------------------------
+
+    def statements(self, conn: sa.Connection) -> sa.Connection:
+        """``conn`` running each statement on its own, with no transaction around them where that saves round trips
+        (``UnitOfWork.reading(statements=True)``)."""
+        return conn
+
+    def lock_rows(self, stmt: sa.Select) -> sa.Select:
+        """``stmt`` locking the rows it reads until the transaction ends (where the backend locks rows)."""
+        return stmt
+
+    def search_plan(self, conn: sa.Connection, tables: Tables, conds: list[sa.ColumnElement[bool]], ids: sa.Select,
+                    reach: int, cap: int | None) -> tuple[int, sa.Select] | None:
+        """Total and page ids of a search, when this backend plans searches itself; None: count as for any filter."""
+        return None
+
+    def change_listener(self, db: Database, token: Callable[[], int]) -> PostgresChangeListener | None:
+        """A source that blocks until another process announces a change, or None where ``token`` is polled."""
+        return None
+
+    # -- the import's bulk writes -------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def serialize_import(self, conn: sa.Connection, items: sa.Table) -> int:
+        """Wait for any other import into ``items`` to end; return the largest id before this import where new ids are
+        known to be above it (else 0)."""
+
+    def lock_skus(self, stmt: sa.Select, sku: sa.ColumnElement[Any]) -> sa.Select:
+        """The upsert's lookup ``stmt`` locking the matched items (in sku order, so lockers never cross)."""
+        return stmt
+
+    @abstractmethod
+    def import_stamp(self, conn: sa.Connection, items: sa.Table, now: datetime) -> str:
+        """``now`` exactly as the ``UTCDateTime`` columns bind it on this dialect."""
+
+    @abstractmethod
+    def insert_rows(self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn],
+                    index: np.ndarray) -> None:
+        """Insert rows ``index`` of ``columns`` on the DBAPI ``cursor``."""
+
+    @abstractmethod
+    def update_rows(self, cursor: Any, target: BulkTarget, names: list[str], columns: Mapping[str, CheckedColumn],
+                    index: np.ndarray, ids: Sequence[int]) -> None:
+        """Set fields ``names`` of items ``ids`` from rows ``index``; version + 1, stamped."""
+
+    @abstractmethod
+    def inserted_now(self, items: sa.Table, now: datetime, first_id: int) -> list[sa.ColumnElement[bool]]:
+        """Conditions that find exactly the items this import's transaction inserted."""
+
+    @abstractmethod
+    def json_text(self, column: sa.ColumnElement[Any], kind: str) -> sa.ColumnElement[str]:
+        """A text or money column of items as JSON text (a quoted string; money as exact decimal text)."""
+
+    def cursor_fault(self, exc: Exception, dbapi: Any) -> InventoryError | None:
+        """The typed error for a driver error on the import's raw cursor (beyond a full or read-only database)."""
+        return None

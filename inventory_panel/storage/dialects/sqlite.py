@@ -1,0 +1,73 @@
+"""SQLite: no row locks (``BEGIN IMMEDIATE`` serializes writers), no substring index or planner statistics (the
+search planner below), money as integer cents, ``?`` parameters, ``executemany`` for bulk writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..tables import Tables
+from .base import Backend, BulkTarget, CheckedColumn, count_select
+
+SEARCH_SAMPLE = 2_000  # matches a search collects before it trusts the sort index (a bound list)
+
+
+def _cents_text(cents: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """Integer cents (money's storage form here) as exact decimal text, "24.90"; prices are never negative."""
+    raw = sa.type_coerce(cents, sa.Integer())
+    return sa.func.printf("%d.%02d", raw / 100, raw % 100)
+
+
+class SqliteBackend(Backend):
+    name = "sqlite"
+
+    def search_plan(self, conn: sa.Connection, tables: Tables, conds: list[sa.ColumnElement[bool]], ids: sa.Select,
+                    reach: int, cap: int | None) -> tuple[int, sa.Select]:
+        """Total and page ids of a search on SQLite, which has no index for substrings and no statistics to choose.
+
+        Walking the sort index checks rows in sort order, one random read each: quick when matches are dense,
+        ruinous (every row read at random) when they are rare. So one table scan collects the first matches: when it
+        ends with few of them (a rare term), they are all there is, and the page is sorted from them; when it stops
+        early with many, walking the index is the quick way to the page and only the count still reads every row.
+        """
+        few = min(8 * reach, SEARCH_SAMPLE)
+        found = conn.execute(sa.select(tables.items.c.id).where(*conds).limit(few + 1)).scalars().all()
+        if len(found) <= few:
+            return len(found), ids.where(tables.items.c.id.in_(found))
+        total = conn.execute(count_select(tables, conds, cap)).scalar_one()
+        return int(total), ids
+
+    def serialize_import(self, conn: sa.Connection, items: sa.Table) -> int:
+        # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): nobody else inserts until it ends, so every
+        # id above the largest one now is this import's.
+        return int(conn.execute(sa.select(sa.func.max(items.c.id))).scalar() or 0)
+
+    def import_stamp(self, conn: sa.Connection, items: sa.Table, now: datetime) -> str:
+        bind = items.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        return now.isoformat() if bind is None else str(bind(now))
+
+    def insert_rows(self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn],
+                    index: np.ndarray) -> None:
+        rows = zip(*(columns[f].values(index) for f in target.fields), repeat(1), repeat(target.stamp),
+                   repeat(target.actor), repeat(target.stamp), repeat(target.actor), strict=False)
+        marks = ", ".join("?" * len(target.columns))
+        cursor.executemany(f"INSERT INTO {target.table} ({target.quoted}) VALUES ({marks})", rows)
+
+    def update_rows(self, cursor: Any, target: BulkTarget, names: list[str], columns: Mapping[str, CheckedColumn],
+                    index: np.ndarray, ids: Sequence[int]) -> None:
+        assignments = ", ".join(f"{target.quote(f)} = ?" for f in names)
+        sql = (f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = ?, updated_by = ? "
+               "WHERE id = ?")
+        values = [columns[f].values(index) for f in names]
+        cursor.executemany(sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)))
+
+    def inserted_now(self, items: sa.Table, now: datetime, first_id: int) -> list[sa.ColumnElement[bool]]:
+        return [items.c.id > first_id]
+
+    def json_text(self, column: sa.ColumnElement[Any], kind: str) -> sa.ColumnElement[str]:
+        return sa.func.json_quote(column if kind == "text" else _cents_text(column))
