@@ -24,6 +24,7 @@ from inventory_panel.errors import (
     ValidationError,
 )
 from inventory_panel.storage.audit import AuditWriter
+from inventory_panel.storage.audit import AuditWriter
 
 
 def _audit(inv: ip.Inventory) -> list[dict[str, Any]]:
