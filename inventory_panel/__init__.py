@@ -31,10 +31,6 @@ from .inventory import Inventory, Page, connect
 # Unity Catalog tables) is plugged in here, so storage and the service never import it (databricks/wiring.py).
 _plug_in_databricks()
 
-# The package is the entry of ip.connect, the CLI, serve and the notebook helpers: Databricks (Lakebase credentials,
-# Unity Catalog tables) is plugged in here, so storage and the service never import it (databricks/wiring.py).
-_plug_in_databricks()
-
 if TYPE_CHECKING:
     from . import ui
     from .databricks.notebook import show

@@ -24,7 +24,6 @@ from inventory_panel.errors import (
     ValidationError,
 )
 from inventory_panel.storage.audit import AuditWriter
-from inventory_panel.storage.audit import AuditWriter
 
 
 def _audit(inv: ip.Inventory) -> list[dict[str, Any]]:

@@ -29,7 +29,6 @@ from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
 from inventory_panel.storage.audit import AuditWriter
-from inventory_panel.storage.audit import AuditWriter
 from inventory_panel.storage.engines import create_database
 from tests.conftest import SAMPLE_CSV
 from tests.support.postgres import PostgresServer, free_port

@@ -244,8 +244,6 @@ def test_any_tabular_source_goes_through_the_same_pipeline(inv):
     from inventory_panel.importing.sources import TabularSource
     from inventory_panel.storage.bulk import ImportStore
     from inventory_panel.storage.unit_of_work import UnitOfWork
-    from inventory_panel.storage.bulk import ImportStore
-    from inventory_panel.storage.unit_of_work import UnitOfWork
 
     class Listed:
         kind, delimiter, file_name, fraction, formula_escaped = "List", ";", "<list>", 1.0, False
