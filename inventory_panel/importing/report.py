@@ -15,7 +15,6 @@ stay exact.
 
 from __future__ import annotations
 
-import csv
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import IO, Any
 
 import pandas as pd
 
+from .. import csv_writer
 from ..formulas import escape_formula
 
 ERROR_COLUMNS = ("row", "column", "value", "message")
@@ -63,7 +63,7 @@ class ErrorFile:
         self._spool: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - lives as long as the report
             max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
         self._out = _Counted(self._spool)
-        self._writer = csv.writer(self._out, delimiter=delimiter, lineterminator="\n")
+        self._writer = csv_writer.writer(self._out, delimiter=delimiter)
         self._writer.writerow(header if error_position is not None else [*header, ERROR_COLUMN])
         self.omitted = 0
         self._sealed = False

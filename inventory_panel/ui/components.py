@@ -28,7 +28,7 @@ from .component_root import component_root
 from .dashboard_view import DashboardView
 from .formatting import esc
 from .importer import CSS as IMPORT_CSS
-from .importer import TABLE_CSS, ImportView, counts_html, error_rows, summary_sentence
+from .importer import ImportView, counts_html, error_rows, summary_sentence
 from .inventory_view import InventoryView
 from .live import hub_for, subscribe_kernel, subscribe_session
 from .low_stock import LowStockView
@@ -163,7 +163,7 @@ class ValidationReport(pn.viewable.Viewer):
         self._warnings = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=0)
         self._errors = pn.widgets.Tabulator(
             None, disabled=True, show_index=False, layout="fit_data_stretch", sizing_mode="stretch_width",
-            max_height=420, stylesheets=[TABLE_CSS], titles={"row": "Row", "column": "Column", "value": "Value",
+            max_height=420, stylesheets=[styles.TABLE], titles={"row": "Row", "column": "Column", "value": "Value",
                                                              "message": "Problem"})
         self._render()
 

@@ -1,7 +1,8 @@
 """``FilterBar``: search box and category / location / status filters of the inventory table.
 
-Widgets and model stay in step both ways: typing filters the table (in the database), and a filter set elsewhere
-(for instance from a summary card) shows up in the widgets.
+The widgets are the model's filter parameters (``from_param``): choosing a filter sets the model, which filters the
+table in the database, and a filter set elsewhere (a summary card, a notebook) shows in the widgets. A menu's "all"
+choice is the model's ``None``; its options and the Clear button follow the model (``pn.bind``).
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ import param
 from .formatting import STATUS_LABELS
 from .model import InventoryModel
 
-ALL = ""  # the "no filter" choice of each menu
 # The search box and the menus are drawn by different widgets; one height keeps the filter row aligned.
 INPUT_CSS = ".bk-input { height: 36px !important; min-height: 36px; }"
 
 
-def menu(all_label: str, values: list[str], current: str | None) -> dict[str, str]:
+def menu(all_label: str, values: list[str], current: str | None) -> dict[str, str | None]:
     """Options of a filter menu; keeps the current choice even if no item has it any more."""
-    options = {all_label: ALL}
+    options: dict[str, str | None] = {all_label: None}
     for value in sorted({*values, *([current] if current else [])}):
         options[value] = value
     return options
+
+
+def any_filter(search: str, category: str | None, location: str | None, status: str | None) -> bool:
+    return bool(search.strip() or category or location or status)
 
 
 class FilterBar(pn.viewable.Viewer):
@@ -35,37 +39,31 @@ class FilterBar(pn.viewable.Viewer):
     def __init__(self, **params: Any):
         super().__init__(**params)
         m = self.model
-        self.search = pn.widgets.TextInput(placeholder="Search name, SKU, supplier, description…",
-                                           value=m.search, width=250, margin=(5, 10), stylesheets=[INPUT_CSS])
-        self.category = pn.widgets.Select(options=menu("All categories", m.categories, m.category),
-                                          value=m.category or ALL, width=165, stylesheets=[INPUT_CSS])
-        self.location = pn.widgets.Select(options=menu("All locations", m.locations, m.location),
-                                          value=m.location or ALL, width=165, stylesheets=[INPUT_CSS])
-        self.status = pn.widgets.Select(options={"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}},
-                                        value=m.status or ALL, width=160, stylesheets=[INPUT_CSS])
-        self.clear = pn.widgets.Button(label="Clear filters", color="default", variant="outline", width=120,
-                                       visible=m.has_filters)
+        # onkeyup: the table filters as the person types (value_input), not only on Enter.
+        self.search = pn.widgets.TextInput.from_param(
+            m.param.search, name="", onkeyup=True, placeholder="Search name, SKU, supplier, description…",
+            width=250, margin=(5, 10), stylesheets=[INPUT_CSS])
+        self.category = pn.widgets.Select.from_param(
+            m.param.category, name="", options=pn.bind(menu, "All categories", m.param.categories, m.param.category),
+            width=165, stylesheets=[INPUT_CSS])
+        self.location = pn.widgets.Select.from_param(
+            m.param.location, name="", options=pn.bind(menu, "All locations", m.param.locations, m.param.location),
+            width=165, stylesheets=[INPUT_CSS])
+        self.status = pn.widgets.Select.from_param(
+            m.param.status, name="", options={"Any stock status": None, **{v: k for k, v in STATUS_LABELS.items()}},
+            width=160, stylesheets=[INPUT_CSS])
+        self.clear = pn.widgets.Button(
+            label="Clear filters", color="default", variant="outline", width=120,
+            visible=pn.bind(any_filter, m.param.search, m.param.category, m.param.location, m.param.status))
         self.clear.on_click(lambda _event: self.model.clear_filters())
-        self.search.param.watch(lambda e: setattr(self.model, "search", e.new), "value_input")
-        for widget, name in ((self.category, "category"), (self.location, "location"), (self.status, "status")):
-            widget.param.watch(lambda e, name=name: setattr(self.model, name, e.new or None), "value")
         self._layout = pn.Row(self.search, self.category, self.location, self.status, self.clear, margin=0)
 
-    @param.depends("model.categories", "model.locations", watch=True)
-    def _update_menus(self) -> None:
-        self.category.options = menu("All categories", self.model.categories, self.model.category)
-        self.location.options = menu("All locations", self.model.locations, self.model.location)
-
-    @param.depends("model.search", "model.category", "model.location", "model.status", watch=True)
-    def _sync_widgets(self) -> None:
-        m = self.model
-        if self.search.value_input != m.search:
-            self.search.param.update(value=m.search, value_input=m.search)
-        self._update_menus()
-        self.category.value = m.category or ALL
-        self.location.value = m.location or ALL
-        self.status.value = m.status or ALL
-        self.clear.visible = m.has_filters
+    @param.depends("model.search", watch=True)
+    def _search_set(self) -> None:
+        # from_param sets the box's value; the typed text (value_input) must follow too, or typing the text the
+        # box held before the model changed it (Clear filters) would send no change and filter nothing.
+        if self.search.value_input != self.model.search:
+            self.search.value_input = self.model.search
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout

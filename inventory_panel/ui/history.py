@@ -17,11 +17,6 @@ from .notify import report_error
 MAX_ENTRIES = 200  # a long-lived item can have thousands of movements; the newest are what a person reads here
 
 
-def entry_detail(what: str, detail: str) -> str:
-    # An "add" lists every field as "None → value"; the arrow says nothing when there was no previous value.
-    return detail.replace("None → ", "") if what == "add" else detail
-
-
 def history_html(history: pd.DataFrame) -> str:
     """The history as an escaped HTML timeline (reasons and names are user text)."""
     if history.empty:
@@ -29,7 +24,7 @@ def history_html(history: pd.DataFrame) -> str:
     items = []
     for entry in history.head(MAX_ENTRIES).itertuples(index=False):
         what = str(entry.what).replace("_", " ")
-        detail = entry_detail(str(entry.what), "" if entry.detail is None else str(entry.detail))
+        detail = "" if entry.detail is None else str(entry.detail)
         items.append(f'<li><div class="what">{esc(what)}</div>'
                      f'<div class="meta">{esc(entry.actor)} · {esc(fmt_time(entry.at))}</div>'
                      f'<div class="detail">{esc(detail)}</div></li>')

@@ -33,7 +33,7 @@ from ..importing import ImportReport
 from . import styles
 from .component_root import component_root
 from .formatting import esc, fmt_int
-from .messages import InlineMessages
+from .messages import ALERT_TYPES, InlineMessages, notice_html
 from .model import InventoryModel
 from .notify import notify, report_error
 from .upload import BoundedFileDropper
@@ -78,10 +78,20 @@ CSS = styles.BASE + """
 .count.good .value { color: var(--inv-accent); }
 """
 PROGRESS_CSS = f":host {{ --primary-bg-color: var(--design-primary-color, {styles.ACCENT}); }}"
-TABLE_CSS = """
-.tabulator .tabulator-cell { padding: 6px 8px; }
-.tabulator .tabulator-col-title { font-weight: 600; }
-"""
+RUNNING = ("checking", "importing")
+
+
+def running(step: str) -> bool:
+    """Whether a check or an import is under way (the file and the options are locked meanwhile)."""
+    return step in RUNNING
+
+
+def percent(fraction: float) -> int:
+    return round(fraction * 100)
+
+
+def mode_help_html(mode: str) -> str:
+    return f'<div class="muted">{MODE_HELP[mode]}</div>'
 
 
 def upload_bytes(content: str | bytes) -> bytes:
@@ -190,10 +200,11 @@ class ImportView(pn.viewable.Viewer):
 
     def _build(self) -> None:
         limit = self.settings.max_upload_mb
+        locked = pn.bind(running, self.param.step)
         self._dropper = BoundedFileDropper(
             accepted_filetypes=list(ACCEPTED_FILETYPES),
             max_bytes=self.max_bytes, max_file_size=f"{self.max_bytes // 1000}KB", layout="compact",
-            sizing_mode="stretch_width", margin=(4, 0))
+            sizing_mode="stretch_width", margin=(4, 0), disabled=locked)
         self._dropper.param.watch(self._on_upload, "value")
         self._dropper.param.watch(self._on_refused, "refused")
         if pn.state.curdoc is not None:  # served: a closed page must not keep an upload or a report alive
@@ -208,31 +219,35 @@ class ImportView(pn.viewable.Viewer):
         choose = pn.Column(
             pn.pane.HTML('<div class="section">1 · Choose a file</div>', stylesheets=[CSS], margin=(0, 0)),
             self._dropper, self._file_help, styles=styles.CARD_BOX, sizing_mode="stretch_width", margin=(6, 10))
-        self._mode = pn.widgets.RadioButtonGroup(options=MODES, value=self.mode, color="primary", variant="outline",
-                                                 margin=(6, 0))
-        self._mode.param.watch(lambda e: setattr(self, "mode", e.new), "value")
-        self._mode_help = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
-        self._atomic = pn.widgets.Checkbox(label="All or nothing: import only if every row is valid",
-                                           value=self.atomic, margin=(8, 0))
-        self._atomic.param.watch(lambda e: setattr(self, "atomic", e.new), "value")
+        self._mode = pn.widgets.RadioButtonGroup.from_param(
+            self.param.mode, name="", options=MODES, color="primary", variant="outline", margin=(6, 0),
+            disabled=locked)
+        self._mode_help = pn.pane.HTML(pn.bind(mode_help_html, self.param.mode), stylesheets=[CSS],
+                                       sizing_mode="stretch_width", margin=(0, 0))
+        self._atomic = pn.widgets.Checkbox.from_param(
+            self.param.atomic, name="All or nothing: import only if every row is valid", margin=(8, 0),
+            disabled=locked)
         options = pn.Column(
             pn.pane.HTML('<div class="section">2 · Options</div>', stylesheets=[CSS], margin=(0, 0)),
             self._mode, self._mode_help, self._atomic, styles=styles.CARD_BOX, width=430, margin=(6, 10))
 
-        self._bar = pn.indicators.Progress(value=0, max=100, bar_color="primary", sizing_mode="stretch_width",
-                                           height=14, margin=(6, 0), stylesheets=[PROGRESS_CSS])
+        self._bar = pn.indicators.Progress(value=pn.bind(percent, self.param.progress), max=100, bar_color="primary",
+                                           sizing_mode="stretch_width", height=14, margin=(6, 0),
+                                           stylesheets=[PROGRESS_CSS])
         self._steps = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
-        self._progress_box = pn.Column(self._steps, self._bar, sizing_mode="stretch_width", margin=(4, 10))
+        self._progress_box = pn.Column(self._steps, self._bar, sizing_mode="stretch_width", margin=(4, 10),
+                                       visible=self.param.step.rx() != "choose")
 
-        self._banner = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
+        self._banner = pn.pane.Alert("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
         self._counts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._warnings = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
+        self._warnings = pn.pane.Alert("", alert_type="warning", stylesheets=[styles.BANNER],
+                                       sizing_mode="stretch_width", margin=(4, 10))
         self._errors_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
         self._errors = pn.widgets.Tabulator(
             pd.DataFrame(columns=list(ERROR_TITLES)), show_index=False, disabled=True, selectable=False,
             pagination="local", page_size=10, layout="fit_data_stretch", sizing_mode="stretch_width", theme="fast",
             titles=ERROR_TITLES, widths=ERROR_WIDTHS, formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
-            text_align={"row": "right"}, stylesheets=[TABLE_CSS], margin=(4, 10))
+            text_align={"row": "right"}, stylesheets=[styles.TABLE], margin=(4, 10))
         self._confirm = pn.widgets.Button(label="Import", color="primary", width=220, margin=(8, 10))
         self._confirm.on_click(self._on_confirm)
         self._cancel = pn.widgets.Button(label="Cancel", color="light", width=110, margin=(8, 10))
@@ -354,24 +369,15 @@ class ImportView(pn.viewable.Viewer):
 
     @param.depends("mode", "atomic", watch=True)
     def _options_changed(self) -> None:
-        self._mode.value = self.mode
-        self._atomic.value = self.atomic
         if self.step in ("preview", "done") and self._source is not None:
             self.step = "choose"  # a finished import is not repeated by changing an option: check again first
             pn.state.execute(self.check)
-        else:
-            self._render()
 
-    @param.depends("step", "report", "refusal", "progress", watch=True)
+    @param.depends("step", "report", "refusal", watch=True)
     def _render(self) -> None:
         if not self.allowed:
             return
         step, report = self.step, self.report
-        running = step in ("checking", "importing")
-        self._mode_help.object = f'<div class="muted">{MODE_HELP[self.mode]}</div>'
-        self._dropper.disabled = self._mode.disabled = self._atomic.disabled = running
-        self._bar.value = round(self.progress * 100)
-        self._progress_box.visible = step != "choose"
         if step == "done" or (step == "preview" and report is not None):
             self._steps.object = steps_html(None, self._message, finished=True)
         self._render_result(step, report)
@@ -383,10 +389,11 @@ class ImportView(pn.viewable.Viewer):
             return
         name = f"<b>{esc(self.file_name)}</b>: " if self.file_name else ""
         if report is None:  # refused as a whole
-            self._banner.object = (f'<div class="banner error" role="alert"><div class="head">{name}the file was '
-                                   f"refused; nothing was imported.</div>{esc(self.refusal)}</div>")
-            self._counts.object = self._warnings.object = self._errors_head.object = ""
-            self._errors.visible = self._confirm.visible = self._error_file.visible = False
+            self._banner.param.update(alert_type=ALERT_TYPES["error"], object=(
+                f'<div role="alert"><div class="head">{name}the file was refused; nothing was imported.</div>'
+                f"{esc(self.refusal)}</div>"))
+            self._counts.object = self._errors_head.object = ""
+            self._errors.visible = self._warnings.visible = self._confirm.visible = self._error_file.visible = False
             self._cancel.visible, self._again.visible = False, True
             self._again.label = "Choose another file"
             return
@@ -395,12 +402,10 @@ class ImportView(pn.viewable.Viewer):
         else:
             kind = "error" if step == "done" and report.atomic else "warning"
         head = "Check finished — nothing has been written yet." if step == "preview" else "Import finished."
-        self._banner.object = (f'<div class="banner {kind}" role="status"><div class="head">{head}</div>'
-                               f"{name}{esc(summary_sentence(report))}</div>")
+        self._banner.param.update(alert_type=ALERT_TYPES[kind], object=(
+            f'<div role="status"><div class="head">{head}</div>{name}{esc(summary_sentence(report))}</div>'))
         self._counts.object = counts_html(report)
-        self._warnings.object = ("" if not report.warnings else '<div class="banner warning"><ul>'
-                                 + "".join(f"<li>{esc(w)}</li>" for w in report.warnings) + "</ul></div>")
-        self._warnings.visible = bool(report.warnings)
+        self._warnings.param.update(object=notice_html("", report.warnings), visible=bool(report.warnings))
         importable = report.inserted + report.updated
         self._confirm.visible = self._cancel.visible = step == "preview"
         self._confirm.disabled = importable == 0

@@ -14,12 +14,11 @@ from typing import Any
 import panel as pn
 import param
 
-from .banner import Banner
 from .component_root import component_root
 from .empty_state import EmptyState
 from .filters import FilterBar
 from .item_panel import ItemPanel
-from .messages import InlineMessages
+from .messages import InlineMessages, Notice
 from .model import InventoryModel
 from .notify import notify, report_error
 from .table import ItemsTable
@@ -59,7 +58,7 @@ class InventoryView(pn.viewable.Viewer):
                          self.export_xlsx_button, sizing_mode="stretch_width", margin=(0, 0, 6, 0))
         self._content = pn.Column(toolbar, pn.Row(self.table, self.panel, sizing_mode="stretch_width"),
                                   sizing_mode="stretch_width")
-        self.problem = Banner(kind="error", dismissible=False)
+        self.problem = Notice(kind="error", dismissible=False)
         self.retry_button = pn.widgets.Button(label="Try again", color="primary", width=120, visible=False,
                                               margin=(0, 10, 8, 10))
         self.retry_button.on_click(lambda _event: self.model.changed())

@@ -18,7 +18,7 @@ import param
 from ..errors import ConflictError, InventoryError, NotFoundError, ValidationError
 from ..fields import FIELDS, Field, form_rows
 from .background import in_worker
-from .banner import Banner
+from .messages import Notice
 from .model import InventoryModel
 from .notify import notify, report_error
 
@@ -62,7 +62,7 @@ class ItemForm(pn.viewable.Viewer):
         self._conflict: dict[str, Any] | None = None
         self._rows = form_rows(self.fields)
         self.inputs: dict[str, pn.widgets.Widget] = {f.name: self._input(f) for row in self._rows for f in row}
-        self.banner = Banner(kind="error")
+        self.banner = Notice(kind="error")
         self.save_button = pn.widgets.Button(label="Add item", color="primary", width=130)
         self.save_button.on_click(self._on_save)
         self.revert_button = pn.widgets.Button(label="Discard changes", color="default", variant="outline", width=140)

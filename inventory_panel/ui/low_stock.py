@@ -7,7 +7,6 @@ screen: a hidden view just remembers that it is stale and reloads when it is sho
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from typing import Any
@@ -16,13 +15,14 @@ import pandas as pd
 import panel as pn
 import param
 
+from .. import csv_writer
 from ..fields import FIELDS, Field
-from ..inventory import ITEM_COLUMNS, escape_formula
+from ..inventory import ITEM_COLUMNS
 from ..stock_status import MINIMUM, QUANTITY, STATUS
 from . import styles
 from .columns import STATUS_COLUMN, Columns, Derived, columns_for, field_cells, status_cells
 from .component_root import component_root
-from .formatting import fmt_int, is_missing
+from .formatting import fmt_int
 from .lazy_view import LazyView
 from .messages import InlineMessages
 from .notify import report_error
@@ -45,12 +45,6 @@ NUMERIC = COLUMNS.numeric
 # The reorder list is a file a buyer works from, grouped by supplier: its columns are its own format.
 REORDER_COLUMNS = ("supplier", "sku", "item_name", "location", QUANTITY, MINIMUM, SHORTAGE, "reorder_quantity")
 
-TABLE_CSS = """
-.tabulator .tabulator-cell { padding: 7px 8px; }
-.tabulator .tabulator-col-title { font-weight: 600; }
-.tabulator-row.tabulator-selected .tabulator-cell { background: transparent; }
-"""
-
 
 def reorder_quantity(row: pd.Series) -> int:
     """Units to order to get back to the minimum; an out-of-stock item without a minimum needs at least one."""
@@ -70,21 +64,10 @@ def low_stock_frame(rows: pd.DataFrame) -> pd.DataFrame:
 def reorder_csv(rows: pd.DataFrame) -> str:
     """The reorder list as CSV, grouped by supplier; text cells are escaped so spreadsheets never run them."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REORDER_COLUMNS)
     ordered = rows.sort_values(["supplier", SHORTAGE], ascending=[True, False], na_position="last", kind="stable")
-    for _, row in ordered.iterrows():
-        values = {**row.to_dict(), "reorder_quantity": reorder_quantity(row)}
-        writer.writerow([_cell(values[c]) for c in REORDER_COLUMNS])
+    values = ({**row.to_dict(), "reorder_quantity": reorder_quantity(row)} for _, row in ordered.iterrows())
+    csv_writer.write_rows(out, REORDER_COLUMNS, ([v[c] for c in REORDER_COLUMNS] for v in values))
     return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if is_missing(value):
-        return ""
-    if isinstance(value, float):  # minimum_stock comes back as float when some items have none
-        return int(value)
-    return escape_formula(value)
 
 
 # The table shows the largest shortages; the counts come from the maintained totals and the reorder list has all.
@@ -111,7 +94,7 @@ class LowStockView(LazyView):
         self._table = pn.widgets.Tabulator(
             low_stock_frame(_empty_rows()), show_index=False, disabled=True, selectable=False,
             pagination="local", page_size=25, layout="fit_columns", sizing_mode="stretch_width", theme="fast",
-            titles=TITLES, widths=WIDTHS, stylesheets=[TABLE_CSS, styles.STATUS_ROWS], margin=(0, 10),
+            titles=TITLES, widths=WIDTHS, stylesheets=[styles.TABLE, styles.STATUS_ROWS], margin=(0, 10),
             # Plain text for every cell of user data; the status cell is one of our fixed strings.
             formatters=COLUMNS.formatters,
             text_align={n: "right" for n in NUMERIC}, header_align={n: "right" for n in NUMERIC},

@@ -7,6 +7,9 @@ so a refused edit would just revert in silence. There every component shows the 
 
 Policy: an error or a warning stays beside the thing that failed until the next message of that component (the
 next action's outcome) replaces it; a success or an info is brief and goes away by itself.
+
+``Notice`` is the other kind of message: one that stays next to what it is about until the person has dealt with
+it (a form's invalid fields, an edit conflict), with a head line and a list. Both are ``pn.pane.Alert``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from __future__ import annotations
 import asyncio
 import html
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import panel as pn
 import param
+
+from . import styles
+from .formatting import esc
 
 ALERT_TYPES = {"success": "success", "info": "info", "warning": "warning", "error": "danger"}
 # One compact line (Panel's alert is sized for a paragraph): the message sits above the component, not over it.
@@ -97,3 +104,47 @@ def deliver(kind: str, message: str) -> bool:
     for area in app_areas or areas:
         area.show(kind, message)
     return bool(areas)
+
+
+def notice_html(head: str, lines: Iterable[str] = ()) -> str:
+    """A notice's text: the head in bold, further lines as a list. Escaped, so an item name can never inject
+    markup; one HTML block, so the Alert's Markdown leaves the text as it is (no emphasis out of a ``*``)."""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    head_html = f'<div class="head">{esc(head)}</div>' if head else ""
+    return f'<div role="alert">{head_html}' + (f"<ul>{items}</ul>" if items else "") + "</div>"
+
+
+class Notice(pn.viewable.Viewer):
+    """A message that stays until dismissed or replaced (form errors, an edit conflict); hidden while it has
+    nothing to say."""
+
+    kind = param.Selector(default="info", objects=list(ALERT_TYPES), doc="Colour and meaning of the message.")
+    head = param.String(default="", doc="The first line, in bold; empty hides the notice.")
+    lines = param.List(default=[], item_type=str, doc="Further lines, shown as a list.")
+    dismissible = param.Boolean(default=True, constant=True, doc="Whether a Dismiss button clears the notice.")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        shown = self.param.head.rx.bool()
+        self._alert = pn.pane.Alert(
+            pn.bind(notice_html, self.param.head, self.param.lines),
+            alert_type=self.param.kind.rx.pipe(ALERT_TYPES.get), visible=shown,
+            stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(0, 0))
+        self._dismiss = pn.widgets.Button(label="Dismiss", color="default", variant="outline", width=90,
+                                          margin=(6, 0, 0, 0), visible=self.dismissible)
+        self._dismiss.on_click(lambda _event: self.clear())
+        self._layout = pn.Column(self._alert, self._dismiss, sizing_mode="stretch_width", margin=(5, 10),
+                                 visible=shown)
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.head)
+
+    def show(self, kind: str, head: str, lines: Iterable[str] = ()) -> None:
+        self.param.update(kind=kind, head=head, lines=list(lines))
+
+    def clear(self) -> None:
+        self.param.update(head="", lines=[])
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout

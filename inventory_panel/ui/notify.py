@@ -1,25 +1,26 @@
-"""Telling the person what happened: ``notify`` for every success and failure, ``run_safely`` for actions.
+"""Telling the person what happened: ``notify`` for every success and failure, ``report_error`` for a failure.
 
 Served with notifications enabled, messages appear as toasts (``pn.state.notifications``). Where a toast cannot
 show (a notebook, ipywidgets comms: ``messages.toasts_unavailable``) the component the person acted in shows the
 message itself (``messages.InlineMessages``); with no component on screen (a script, a unit test) it is only
 logged. Either way every message is logged, and an unexpected exception is logged with its traceback while the
 person reads one plain sentence — never a traceback.
+
+``report_error`` is the one place that policy is written: an action catches what it cannot handle itself and hands
+it over (``except Exception as exc: report_error("Saving the item", exc)``), then decides how it goes on.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from ..errors import InventoryError
 
 log = logging.getLogger("inventory_panel.ui")
 
 Kind = Literal["success", "error", "warning", "info"]
-T = TypeVar("T")
 
 # Toasts stay long enough to read a sentence; errors stay until the person has had time to act on them.
 DURATIONS_MS: dict[str, int] = {"success": 3000, "info": 4000, "warning": 8000, "error": 12000}
@@ -78,20 +79,3 @@ def report_error(action: str, exc: BaseException) -> str:
         log.error("%s failed", action, exc_info=exc)
     notify("error", message)
     return message
-
-
-def run_safely(action: str, fn: Callable[..., T], *args: Any, success: str | None = None,
-               **kwargs: Any) -> T | None:
-    """Run ``fn(*args, **kwargs)``; on success notify ``success`` (if given) and return the result.
-
-    An ``InventoryError`` becomes "<action> failed: <its message>"; any other exception a generic sentence, with
-    the traceback in the server log. Either way the person is notified and ``None`` is returned.
-    """
-    try:
-        result = fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - this is the one place that turns every failure into a message
-        report_error(action, exc)
-        return None
-    if success:
-        notify("success", success)
-    return result

@@ -16,8 +16,8 @@ from ..errors import InsufficientStockError, NotFoundError, ValidationError
 from ..inventory import MAX_REASON
 from . import styles
 from .background import in_worker
-from .banner import Banner
 from .formatting import esc, fmt_int, status_label
+from .messages import Notice
 from .model import InventoryModel
 from .notify import notify, report_error
 
@@ -41,7 +41,7 @@ class StockAdjustment(pn.viewable.Viewer):
         self.apply_button = pn.widgets.Button(label="Apply", color="primary", width=120)
         self.apply_button.on_click(self._on_apply)
         self._pending = False  # an adjustment is being written: a second click must not apply it twice
-        self.banner = Banner(kind="error")
+        self.banner = Notice(kind="error")
         self._now = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], margin=(5, 10))
         self._load()
         self._layout = pn.Column(self._now, self.banner, self.direction, pn.Row(self.amount, margin=0), self.reason,

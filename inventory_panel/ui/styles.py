@@ -1,4 +1,4 @@
-"""Style sheets of the app's own HTML (cards, header, empty state, banners).
+"""Style sheets of the app's own HTML (cards, header, empty state, messages) and of its tables.
 
 They use Panel's design variables (``--design-*``) so the light and the dark theme both read well; every
 component passes the sheets it needs through ``stylesheets=`` because Panel renders components in shadow DOM.
@@ -98,16 +98,26 @@ ERROR_PAGE = BASE + """
                 border-radius: 4px; }
 """
 
+# Messages that stay on screen: ``pn.pane.Alert`` (messages.Notice, the import's result) in the app's colours
+# instead of Bootstrap's, and the same look for an HTML pane that marks a message up as ``.banner <kind>``.
 BANNER = BASE + """
-.banner { border-radius: 8px; padding: 10px 14px; font-size: 14px; line-height: 1.45; color: var(--inv-text);
-          border: 1px solid var(--inv-border); overflow-wrap: anywhere; }
-.banner ul { margin: 4px 0 0 18px; padding: 0; }
-.banner.error { background: rgba(220, 38, 38, 0.10); border-color: rgba(220, 38, 38, 0.45); }
-.banner.warning { background: rgba(245, 158, 11, 0.12); border-color: rgba(245, 158, 11, 0.5); }
-.banner.success { background: rgba(16, 185, 129, 0.12); border-color: rgba(16, 185, 129, 0.45); }
-.banner.info { background: color-mix(in srgb, var(--inv-accent) 10%, transparent);
-               border-color: color-mix(in srgb, var(--inv-accent) 40%, transparent); }
-.banner .head { font-weight: 600; }
+:host(.alert), .banner { border-radius: 8px; padding: 10px 14px; font-size: 14px; line-height: 1.45;
+                         color: var(--inv-text); border: 1px solid var(--inv-border); overflow-wrap: anywhere; }
+:host(.alert) ul, .banner ul { margin: 4px 0 0 18px; padding: 0; }
+:host(.alert-danger), .banner.error { background: rgba(220, 38, 38, 0.10); border-color: rgba(220, 38, 38, 0.45); }
+:host(.alert-warning), .banner.warning { background: rgba(245, 158, 11, 0.12); border-color: rgba(245, 158, 11, 0.5); }
+:host(.alert-success), .banner.success { background: rgba(16, 185, 129, 0.12);
+                                         border-color: rgba(16, 185, 129, 0.45); }
+:host(.alert-info), .banner.info { background: color-mix(in srgb, var(--inv-accent) 10%, transparent);
+                                   border-color: color-mix(in srgb, var(--inv-accent) 40%, transparent); }
+.head { font-weight: 600; }
+"""
+
+# Every data table (items, low stock, audit log, an import's problems); a table adds rules of its own after it.
+TABLE = """
+.tabulator .tabulator-cell { padding: 7px 8px; }
+.tabulator .tabulator-col-title { font-weight: 600; }
+.tabulator-row.tabulator-selected .tabulator-cell { background: transparent; }
 """
 
 TIMELINE = BASE + """

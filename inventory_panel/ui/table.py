@@ -25,11 +25,11 @@ from ..fields import FIELD_BY_NAME, FIELDS, Field
 from ..stock_status import STATUS
 from . import styles
 from .background import in_worker
-from .banner import Banner
 from .columns import HTML, STATUS_COLUMN, Columns, columns_for, field_cells, field_formatter, status_cells
-from .formatting import fmt_int
+from .messages import Notice
 from .model import PAGE_SIZES, InventoryModel
 from .notify import notify, report_error
+from .pager import Pager
 
 
 def table_columns(fields: Iterable[Field] = FIELDS) -> Columns:
@@ -57,11 +57,9 @@ HIDDEN = ("version",)
 # Hidden while the item panel is open, so the table still fits beside it.
 COMPACT_HIDDEN = COLUMNS.compact_hidden
 
-TABLE_CSS = """
-.tabulator .tabulator-cell { padding: 7px 8px; }
-.tabulator .tabulator-col-title { font-weight: 600; }
+# After styles.TABLE: the open column, and rows coloured by status only.
+ITEMS_CSS = """
 .tabulator-cell[tabulator-field="open"] { cursor: pointer; }
-.tabulator-row.tabulator-selected .tabulator-cell { background: transparent; }
 /* No zebra stripes: a row's colour means its stock status here. */
 .tabulator .tabulator-row.tabulator-row-even { background-color: var(--fill-color, transparent); }
 .tabulator-cell[tabulator-field="open"] { color: var(--design-primary-color, #0F766E); font-weight: 600; }
@@ -121,7 +119,7 @@ class ItemsTable(pn.viewable.Viewer):
         can_edit = self.model.inventory is not None and self.model.inventory.user.can("edit")
         self._editing: tuple[int, float] | None = None
         self._superseded: list[tuple[float, pd.Index]] = []  # ids of recently replaced pages, with when
-        self.conflict = Banner(kind="warning")
+        self.conflict = Notice(kind="warning")
         editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
         editors[STATUS] = editors[OPEN_COLUMN] = None
         self._table = pn.widgets.Tabulator(
@@ -132,7 +130,7 @@ class ItemsTable(pn.viewable.Viewer):
             text_align=dict.fromkeys(COLUMNS.numeric, "right"), header_align=dict.fromkeys(COLUMNS.numeric, "right"),
             sortable={STATUS: False, OPEN_COLUMN: False}, hidden_columns=list(HIDDEN),
             header_tooltips={OPEN_COLUMN: "Open an item to edit all its fields, adjust its stock or see its history"},
-            stylesheets=[TABLE_CSS, styles.STATUS_ROWS], margin=(0, 10),
+            stylesheets=[styles.TABLE, ITEMS_CSS, styles.STATUS_ROWS], margin=(0, 10),
             # One page of at most 100 rows: drawing them all ("basic") is cheaper than the virtual renderer's
             # measuring, which was a fifth of the browser's work before a new session's first rows.
             configuration={"columns": [{"field": f.name, "sorter": "number"} for f in COLUMNS.fields
@@ -145,21 +143,8 @@ class ItemsTable(pn.viewable.Viewer):
         self._table.on_click(self._on_click)
         self._table.param.watch(self._on_sort, "sorters")
 
-        self._prev = pn.widgets.Button(label="‹ Previous", width=110, color="default")
-        self._next = pn.widgets.Button(label="Next ›", width=90, color="default")
-        self._prev.on_click(lambda _e: self._go(self.model.page - 1))
-        self._next.on_click(lambda _e: self._go(self.model.page + 1))
-        self._page_size = pn.widgets.Select(options={f"{n} per page": n for n in PAGE_SIZES},
-                                            value=self.model.page_size, width=130)
-        self._page_size.param.watch(self._on_page_size, "value")
-        # A StaticText, not an HTML pane: a pane re-sends all its properties when its text changes, and on the
-        # first change Panel's stylesheet list for it differs from the one it was created with, which made each
-        # session's first page flip recompute the whole document, here and in the browser.
-        self._range = pn.widgets.StaticText(value="", stylesheets=[styles.PAGER], margin=(5, 10))
-        self._pager = pn.Row(self._range, pn.layout.HSpacer(), self._page_size, self._prev, self._next,
-                             sizing_mode="stretch_width", margin=(4, 0))
-        self._update_pager()
-        self._layout = pn.Column(self.conflict, self._table, self._pager, sizing_mode="stretch_width")
+        self.pager = Pager(source=self.model, page_sizes=list(PAGE_SIZES))
+        self._layout = pn.Column(self.conflict, self._table, self.pager, sizing_mode="stretch_width")
 
     # -- what is shown --------------------------------------------------------------------------------------------
 
@@ -172,14 +157,11 @@ class ItemsTable(pn.viewable.Viewer):
             return []
         return [{"field": self.model.sort_by, "dir": "desc" if self.model.descending else "asc"}]
 
-    @param.depends("model.sort_by", "model.descending", "model.page_size", watch=True)
+    @param.depends("model.sort_by", "model.descending", watch=True)
     def _follow_model(self) -> None:
-        # The order or page size may be set from elsewhere (a notebook driving the model): keep the header arrow
-        # and the page-size menu truthful.
+        # The order may be set from elsewhere (a notebook driving the model): keep the header arrow truthful.
         if self._table.sorters != self._sorters():
             self._table.sorters = self._sorters()
-        if self.model.page_size in PAGE_SIZES and self._page_size.value != self.model.page_size:
-            self._page_size.value = self.model.page_size
 
     @param.depends("model.rows", "model.selected_id", watch=True)
     def _rows_changed(self) -> None:
@@ -196,26 +178,6 @@ class ItemsTable(pn.viewable.Viewer):
             now = time.monotonic()
             self._superseded = [(t, ids) for t, ids in self._superseded if now - t < RACE_SECONDS] + [(now, old)]
         self._table.value = frame
-        self._update_pager()
-
-    @param.depends("model.total", "model.total_exact", "model.page", "model.page_size", watch=True)
-    def _update_pager(self) -> None:
-        m = self.model
-        first = m.page * m.page_size + 1 if m.total else 0
-        last = min(m.total, (m.page + 1) * m.page_size)
-        of = (f"{fmt_int(m.total)} · page {m.page + 1} of {fmt_int(m.page_count)}" if m.total_exact
-              else f"more than {fmt_int(m.total)} · page {m.page + 1}")
-        self._range.value = f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {of}</div>'
-        self._prev.disabled = m.page <= 0
-        self._next.disabled = m.page >= m.page_count - 1
-
-    def _on_page_size(self, event: param.parameterized.Event) -> None:
-        with param.parameterized.discard_events(self.model):
-            self.model.page = 0
-        self.model.page_size = event.new
-
-    def _go(self, page: int) -> None:
-        self.model.page = max(0, min(page, self.model.page_count - 1))
 
     def _on_sort(self, event: param.parameterized.Event) -> None:
         sorters = [s for s in event.new if s.get("field") in SHOWN]

@@ -111,7 +111,7 @@ def test_a_stale_inline_edit_shows_the_conflict_and_loses_nothing(served_app, ne
     expect(alice_editor).to_be_visible()
     alice_editor.fill("99")
     alice_editor.press("Enter")
-    banner = alice.locator(".banner.warning")
+    banner = alice.locator(".alert-warning:visible")
     expect(banner).to_contain_text("was changed by tester@example.com since you opened it")
     expect(banner).to_contain_text("Your quantity: 99")
     expect(banner).to_contain_text("Current quantity: 30")

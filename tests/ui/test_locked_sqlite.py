@@ -98,7 +98,7 @@ def test_other_sessions_flip_and_load_pages_while_a_write_waits_on_the_lock(serv
         assert not writer.get_by_text(BUSY_MESSAGE).count(), "the busy message came before the flips were done"
 
         # Session 1 is told, next to the action, and nothing was written.
-        banner = writer.locator(".banner.error", has_text=BUSY_MESSAGE)
+        banner = writer.locator(".alert-danger", has_text=BUSY_MESSAGE)
         expect(banner).to_be_visible(timeout=(BUSY_SECONDS + 30) * 1000)
         assert quantity(server) == before
     finally:
@@ -108,4 +108,4 @@ def test_other_sessions_flip_and_load_pages_while_a_write_waits_on_the_lock(serv
     writer.get_by_role("button", name="Apply").click()  # the same action once the lock is gone
     expect(writer.locator(".notyf__message", has_text=re.compile(rf"Received 6 × {re.escape(ITEM)}"))).to_be_visible()
     assert quantity(server) == before + 6
-    expect(writer.locator(".banner.error", has_text=BUSY_MESSAGE)).to_have_count(0)
+    expect(writer.locator(".alert-danger", has_text=BUSY_MESSAGE)).to_have_count(0)

@@ -135,8 +135,13 @@ def test_filters_and_model_stay_in_step(inv):
     model.status = "low"
     assert bar.status.value == "low"
     bar.clear.clicks += 1
-    assert (model.category, model.search, model.status) == (None, "", None) and bar.category.value == ""
+    assert (model.category, model.search, model.status) == (None, "", None) and bar.category.value is None
     assert not bar.clear.visible
+    # The box's typed text follows the model too: typing what it held before the clear filters again.
+    assert bar.search.value_input == ""
+    bar.search.value_input = "bru"
+    assert model.search == "bru" and model.total == 1
+    model.search = ""
     add(inv, "Chalk", category="Stone")
     model.changed()
     assert "Stone" in bar.category.options
@@ -166,17 +171,18 @@ def test_the_start_up_error_page_explains_without_a_traceback():
     assert "secret internals" not in page.object and "server log" in page.object
 
 
-def test_notify_logs_every_message_and_run_safely_turns_failures_into_sentences(caplog):
+def test_notify_logs_every_message_and_report_error_turns_failures_into_sentences(caplog):
     caplog.set_level(logging.INFO, "inventory_panel.ui")
     notify.notify("success", "Saved.")
     assert "notify success: Saved." in caplog.text
     with pytest.raises(ValueError):
         notify.notify("shout", "no such kind")
-    assert notify.run_safely("Adding", lambda: 42, success="Added.") == 42
-    assert "notify success: Added." in caplog.text
-    result = notify.run_safely("Adding", lambda: (_ for _ in ()).throw(ip.ValidationError({"quantity": "bad"})))
-    assert result is None and "notify error: Adding failed: bad" in caplog.text
-    notify.run_safely("Adding", lambda: 1 / 0)
+    assert notify.report_error("Adding", ip.ValidationError({"quantity": "bad"})) == "Adding failed: bad"
+    assert "notify error: Adding failed: bad" in caplog.text
+    try:
+        1 / 0  # noqa: B018 - raised for its traceback
+    except ZeroDivisionError as exc:
+        notify.report_error("Adding", exc)
     assert "Adding failed because of an unexpected error. The details are in the server log." in caplog.text
     assert "ZeroDivisionError" in caplog.text  # the traceback is in the log, not in the message
 

@@ -181,9 +181,10 @@ def test_a_common_search_counts_only_past_the_page_and_still_pages_to_the_end(st
     assert model.total_exact and model.total == 23  # no search: the exact count
     model.search = "Item"
     assert (model.total, model.total_exact, model.page_count) == (5, False, 2)
-    assert "Showing 1–5 of more than 5 · page 1<" in table._range.value and not table._next.disabled
+    pager = table.pager
+    assert "Showing 1–5 of more than 5 · page 1<" in pager.range_text.value and not pager.next_button.disabled
     for _ in range(4):
-        table._next.clicks += 1
+        pager.next_button.clicks += 1
     assert model.page == 4 and model.total_exact and model.total == 23  # the last page: counted to the end
     assert model.rows["item_name"].tolist() == ["Item 20", "Item 21", "Item 22"]
-    assert "Showing 21–23 of 23 · page 5 of 5" in table._range.value and table._next.disabled
+    assert "Showing 21–23 of 23 · page 5 of 5" in pager.range_text.value and pager.next_button.disabled

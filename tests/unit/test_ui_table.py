@@ -174,13 +174,13 @@ def test_the_pager_moves_through_pages_and_says_where_it_is(inv):
     for i in range(12):
         add(inv, f"Item {i:02d}")
     view = ItemsTable(model=InventoryModel(inventory=inv))
-    view._page_size.value = 10
-    assert "Showing 1–10 of 12 · page 1 of 2" in view._range.value
-    assert view._prev.disabled and not view._next.disabled
-    view._next.clicks += 1
+    view.pager.size_menu.value = 10
+    assert "Showing 1–10 of 12 · page 1 of 2" in view.pager.range_text.value
+    assert view.pager.prev_button.disabled and not view.pager.next_button.disabled
+    view.pager.next_button.clicks += 1
     assert view._table.value["item_name"].tolist() == ["Item 10", "Item 11"]
-    assert "Showing 11–12 of 12" in view._range.value and view._next.disabled
-    view._prev.clicks += 1
+    assert "Showing 11–12 of 12" in view.pager.range_text.value and view.pager.next_button.disabled
+    view.pager.prev_button.clicks += 1
     assert view.model.page == 0
 
 
@@ -199,6 +199,6 @@ def test_table_frame_of_an_empty_page():
 def test_header_arrow_and_page_size_follow_a_model_driven_from_elsewhere(view):
     view.model.param.update(sort_by="unit_price", descending=True, page_size=10)
     assert view._table.sorters == [{"field": "unit_price", "dir": "desc"}]
-    assert view._page_size.value == 10
+    assert view.pager.size_menu.value == 10
     view.model.sort("value")  # not a column of the table: no arrow rather than a wrong one
     assert view._table.sorters == []

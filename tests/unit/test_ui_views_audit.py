@@ -6,12 +6,12 @@ import csv
 import io
 import json
 
-import pandas as pd
 import pytest
 
 import inventory_panel as ip
 from inventory_panel.auth import User
-from inventory_panel.ui.audit_view import PAGE_SIZE, AuditView, describe_changes, write_audit_csv
+from inventory_panel.changes import describe_changes
+from inventory_panel.ui.audit_view import MAX_CHANGES_CHARS, PAGE_SIZE, AuditView
 from inventory_panel.ui.model import InventoryModel
 
 
@@ -43,7 +43,7 @@ def test_entries_read_as_sentences_newest_first(inv):
     assert shown["changes"].iloc[3].startswith("Item name: Drill; Category: Tools; Quantity: 5")
     assert set(shown["item_id"]) == {f"#{item['id']}"}
     assert shown["at"].iloc[0][:2] == "20" and len(shown["at"].iloc[0]) == 19
-    assert "Showing 1–4 of 4" in view._range.value
+    assert "Showing 1–4 of 4" in view.pager.range_text.value
 
 
 def test_paging_and_the_action_filter(inv):
@@ -52,13 +52,14 @@ def test_paging_and_the_action_filter(inv):
     first = inv.query(limit=1).rows.iloc[0]
     inv.adjust_stock(int(first["id"]), 1, "found one")
     view = AuditView(model=InventoryModel(inventory=inv))
-    assert len(view._table.value) == PAGE_SIZE and view._prev.disabled and not view._next.disabled
-    view._next.clicks += 1
-    assert view.page == 1 and len(view._table.value) == 6 and view._next.disabled
-    assert "Showing 51–56 of 56 · page 2 of 2" in view._range.value
+    pager = view.pager
+    assert len(view._table.value) == PAGE_SIZE and pager.prev_button.disabled and not pager.next_button.disabled
+    view.pager.next_button.clicks += 1
+    assert view.page == 1 and len(view._table.value) == 6 and view.pager.next_button.disabled
+    assert "Showing 51–56 of 56 · page 2 of 2" in view.pager.range_text.value
     view._action.value = "adjust"
     assert view.page == 0 and list(view._table.value["action"]) == ["Stock adjusted"]
-    assert "of 1 ·" in view._range.value
+    assert "of 1 ·" in view.pager.range_text.value
 
 
 def test_new_entries_appear_on_data_change_while_shown(inv):
@@ -72,10 +73,9 @@ def test_new_entries_appear_on_data_change_while_shown(inv):
     assert list(view._table.value["action"]) == ["Added"]
 
 
-def test_export_has_every_matching_entry_escaped(inv, monkeypatch):
+def test_export_has_every_matching_entry_escaped_newest_first(inv):
     add(inv, "=cmd|' /C calc'!A0")
     add(inv, "Plain")
-    monkeypatch.setattr("inventory_panel.ui.audit_view.EXPORT_PAGE", 1)  # exercise paging of the export
     view = AuditView(model=InventoryModel(inventory=inv))
     rows = list(csv.DictReader(io.StringIO(view._export().read())))
     assert [r["action"] for r in rows] == ["add", "add"]
@@ -86,21 +86,12 @@ def test_export_has_every_matching_entry_escaped(inv, monkeypatch):
     assert view._export().read().splitlines() == ["id,at,actor,action,item_id,changes,batch_id,detail"]
 
 
-def test_export_skips_entries_seen_twice_and_escapes_formulas():
-    entry = {"id": 7, "at": pd.Timestamp("2025-01-02 03:04:05", tz="UTC"), "actor": "=evil", "action": "add",
-             "item_id": None, "changes": None, "batch_id": None, "detail": "+1"}
-    out = io.StringIO()
-    count = write_audit_csv(out, [pd.DataFrame([entry]), pd.DataFrame([entry])])
-    assert count == 1
-    assert out.getvalue().splitlines()[1] == "7,2025-01-02T03:04:05+00:00,'=evil,add,,,,'+1"
-
-
 def test_describe_changes_handles_odd_payloads():
     assert describe_changes(None) == ""
     assert describe_changes("not json") == "not json"
     assert describe_changes('{"rows": 3, "file": "a.csv"}', "import") == "rows: 3; file: a.csv"
     assert describe_changes('{"unit_price": ["1.00", "2.00"]}') == "Unit price: 1.00 → 2.00"
-    assert len(describe_changes(json.dumps({"description": ["", "x" * 1000]}))) == 400
+    assert len(describe_changes(json.dumps({"description": ["", "x" * 1000]}), limit=MAX_CHANGES_CHARS)) == 400
 
 
 def test_an_import_batch_reads_as_its_counts(inv):

@@ -184,7 +184,7 @@ def test_unexpected_failures_become_one_sentence(make_view, monkeypatch, caplog)
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("inventory_panel.ui.importer.import_csv", broken)
+    monkeypatch.setattr("inventory_panel.inventory.Inventory.import_csv", broken)
     with caplog.at_level(logging.INFO, logger="inventory_panel.ui"):
         upload(view, GOOD_AND_BAD)
     assert view.step == "choose" and view.report is None and not view._result.visible
@@ -194,9 +194,9 @@ def test_unexpected_failures_become_one_sentence(make_view, monkeypatch, caplog)
 
 def test_a_file_dropped_during_a_check_is_the_one_previewed(make_view, monkeypatch):
     view, _inv = make_view()
-    from inventory_panel.ui import importer
+    from inventory_panel.inventory import Inventory
 
-    real = importer.import_csv
+    real = Inventory.import_csv
     second = (HEADER + "Only,Tools,1,1,Z-1\n").encode()
 
     def first_call_sees_a_new_upload(inv, source, **kwargs):
@@ -204,6 +204,16 @@ def test_a_file_dropped_during_a_check_is_the_one_previewed(make_view, monkeypat
             view._source, view.file_name = second, "second.csv"  # what load() does when a file arrives
         return real(inv, source, **kwargs)
 
-    monkeypatch.setattr(importer, "import_csv", first_call_sees_a_new_upload)
+    monkeypatch.setattr(Inventory, "import_csv", first_call_sees_a_new_upload)
     upload(view, GOOD_AND_BAD, name="first.csv")
     assert view.step == "preview" and view.report.rows == 1 and view.report.file == "second.csv"
+
+
+def test_results_are_alerts_and_a_refusal_hides_the_last_files_warnings(make_view):
+    view, _inv = make_view()
+    upload(view, HEADER.rstrip("\n") + ",colour\nDrill,Tools,1,19.90,T-1,red\n")
+    assert view._banner.alert_type == "info" and view._warnings.visible
+    assert "Unknown columns ignored: colour" in view._warnings.object
+    upload(view, "colour,size\nred,XL\n", name="shirts.csv")
+    assert view._banner.alert_type == "danger" and "the file was refused" in view._banner.object
+    assert not view._warnings.visible  # an Alert shows its box even when empty
