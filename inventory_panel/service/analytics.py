@@ -28,7 +28,7 @@ def low_stock(s: Session, limit: int | None = 500) -> pd.DataFrame:
     items = s.tables.items
     # A literal 0, as in the index's expression: with a bound parameter SQLite cannot match the ORDER BY to the
     # shortage index and sorted every short item (3.5 s for 52,000 of a million on the development machine).
-    zero = sa.literal_column("0")
+    zero: sa.ColumnElement[int] = sa.literal_column("0")
     shortage = (sa.func.coalesce(items.c.minimum_stock, zero) - items.c.quantity).label("shortage")
     # "out or low" spelled as the two status conditions, each of which an index answers (the quantity index,
     # the partial low-stock index), so only the short-stocked items are read and sorted, not every item.

@@ -24,7 +24,7 @@ MAX_REASON = 500
 def add(s: Session, values: dict[str, Any]) -> dict[str, Any]:
     """Add one item; returns it as stored (with ``id`` and ``version``)."""
     s.require("add")
-    clean, errors = parse_record(fields_mapping("values", values))
+    clean, errors = parse_record(dict(fields_mapping("values", values)))
     if errors:
         raise ValidationError(errors)
     now, actor, items = utcnow(), s.user.name, s.tables.items
@@ -41,7 +41,7 @@ def update(s: Session, item_id: int, changes: dict[str, Any], version: int) -> d
     """Change some fields of an item read at ``version``; a stale version raises ``ConflictError``."""
     s.require("edit")
     item_id, version = check_id(item_id), whole_number("version", version)
-    clean, errors = parse_record(fields_mapping("changes", changes), partial=True)
+    clean, errors = parse_record(dict(fields_mapping("changes", changes)), partial=True)
     if errors:
         raise ValidationError(errors)
     items = s.tables.items

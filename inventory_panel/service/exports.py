@@ -3,7 +3,7 @@ from the database in batches (a server-side cursor on PostgreSQL), so no export 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -92,7 +92,8 @@ def export(s: Session, path_or_buffer: str | Path | IO[Any], format: str | None 
         kind = format_for(name, format)
     except ValueError as exc:
         raise InvalidArgumentError({"format": str(exc)}) from None
-    writer = {"csv": export_csv, "xlsx": export_xlsx, "parquet": export_parquet}[kind]
+    writers: dict[str, Callable[..., int]] = {"csv": export_csv, "xlsx": export_xlsx, "parquet": export_parquet}
+    writer = writers[kind]
     return writer(s, path_or_buffer, **filters)
 
 

@@ -77,8 +77,10 @@ def query(s: Session, search: str | None = None, category: str | None = None, lo
             rows = conn.execute(page_rows(t, tail, sort_by, descending)).all()
         else:
             rows = conn.execute(page_rows(t, ids.offset(offset).limit(limit), sort_by, descending)).all()
-    keys = [(_sort_value(r, sort_by), r.id) for r in (rows[:1] + rows[-1:])]
-    return Page(items_frame(rows), total, offset, limit, *(keys or [None, None]), total_exact=exact)
+    rows = list(rows)
+    first = (_sort_value(rows[0], sort_by), rows[0].id) if rows else None
+    last = (_sort_value(rows[-1], sort_by), rows[-1].id) if rows else None
+    return Page(items_frame(rows), total, offset, limit, first, last, total_exact=exact)
 
 
 def _sort_value(row: sa.Row[Any], sort_by: str) -> Any:

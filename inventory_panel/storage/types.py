@@ -14,12 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from ..fields import PRICE_PRECISION, PRICE_SCALE
-
-CENTS = Decimal(1).scaleb(-PRICE_SCALE)
-
-
-def money_to_cents(value: Decimal) -> int:
-    return int(value.scaleb(PRICE_SCALE).to_integral_value())
+from ..money import CENTS, money_to_cents
 
 
 class Money(sa.types.TypeDecorator[Decimal]):

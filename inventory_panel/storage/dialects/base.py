@@ -114,7 +114,8 @@ class Backend(ABC):
         """Set fields ``names`` of items ``ids`` from rows ``index``; version + 1, stamped."""
 
     @abstractmethod
-    def inserted_now(self, items: sa.Table, now: datetime, first_id: int) -> list[sa.ColumnElement[bool]]:
+    def inserted_now(self, items: sa.Table, now: datetime,
+                     first_id: int) -> list[sa.ColumnElement[bool] | sa.TextClause]:
         """Conditions that find exactly the items this import's transaction inserted."""
 
     @abstractmethod

@@ -125,7 +125,8 @@ class PostgresBackend(Backend):
         execute_batch(cursor, sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)),
                       page_size=UPDATE_PAGE)
 
-    def inserted_now(self, items: sa.Table, now: datetime, first_id: int) -> list[sa.ColumnElement[bool]]:
+    def inserted_now(self, items: sa.Table, now: datetime,
+                     first_id: int) -> list[sa.ColumnElement[bool] | sa.TextClause]:
         stamp = sa.literal(now, UTCDateTime())
         return [items.c.updated_at == stamp, items.c.created_at == stamp,
                 sa.text("xmin = pg_current_xact_id()::xid")]

@@ -66,7 +66,8 @@ class SqliteBackend(Backend):
         values = [columns[f].values(index) for f in names]
         cursor.executemany(sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)))
 
-    def inserted_now(self, items: sa.Table, now: datetime, first_id: int) -> list[sa.ColumnElement[bool]]:
+    def inserted_now(self, items: sa.Table, now: datetime,
+                     first_id: int) -> list[sa.ColumnElement[bool] | sa.TextClause]:
         return [items.c.id > first_id]
 
     def json_text(self, column: sa.ColumnElement[Any], kind: str) -> sa.ColumnElement[str]:
