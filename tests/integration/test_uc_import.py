@@ -420,14 +420,17 @@ def test_spark_not_found_is_typed(inv):
 
 
 def test_peak_memory_of_a_table_import_stays_near_one_chunk(workspace, tmp_path):
-    """30 MB of descriptions in 15 chunks: the importing process grows by a few chunks, not by the table.
+    """60 MB of descriptions in 30 chunks: the importing process grows by a few chunks, never by the table.
 
-    Measured: +7.7 MB here (+5.7 MB for 60,000 rows); +38 MB (+62 MB) when the reader held every chunk before
-    handing the first on.
+    A behaviour, not a target (speed and memory figures belong in bench/): the bound is half the table's text
+    (28.6 MB), far from both outcomes, so a loaded machine cannot flip it. Measured for these 60,000 rows: +5.7 MB
+    streaming, +11.8 MB on a machine at load 12 (+12.4 MB was seen on CI for half the rows); +62 to +70 MB when
+    the reader held every chunk before handing on the first (checked: it fails when ``_batches`` returns a list).
     """
     fake, warehouse = workspace
     warehouse.chunk_rows = 2_000
-    n = 30_000
+    n = 60_000
+    table_text_mb = n * 1_000 / 1_048_576  # the descriptions alone
 
     def table(rows: int) -> pa.Table:
         return pa.table({
@@ -446,4 +449,4 @@ def test_peak_memory_of_a_table_import_stays_near_one_chunk(workspace, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["rows"] == n and figures["errors"] == 0
-    assert figures["peak_mb"] - figures["baseline_mb"] < 12, figures  # the table is 30 MB of text alone
+    assert figures["peak_mb"] - figures["baseline_mb"] < table_text_mb / 2, figures
