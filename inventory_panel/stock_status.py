@@ -14,7 +14,7 @@ change when the rule does (a changed rule needs a new migration that rebuilds th
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -64,7 +64,8 @@ def status_condition(items: sa.FromClause, status: str) -> sa.ColumnElement[bool
     A literal 0, not a bound parameter: SQLite uses a partial index (``ix_<table>_low_stock``, built from this very
     expression) only when it can see at prepare time that the query's condition is the index's condition.
     """
-    q, m, zero = items.c[QUANTITY], items.c[MINIMUM], sa.literal_column("0")
+    q, m = items.c[QUANTITY], items.c[MINIMUM]
+    zero: sa.ColumnElement[Any] = sa.literal_column("0")
     if status == "out":
         return q == zero
     if status == "low":
