@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Kind = Literal["text", "integer", "decimal"]
 # The input of the item form: one line, several lines, or one line with suggestions from the values in use.
@@ -29,6 +29,7 @@ View = Literal["table", "form", "low_stock"]
 VIEWS: tuple[View, ...] = ("table", "form", "low_stock")
 
 MAX_INT = 2_147_483_647  # PostgreSQL INTEGER
+_Number = TypeVar("_Number", int, Decimal)
 PRICE_PRECISION = 12
 PRICE_SCALE = 2
 MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
@@ -222,7 +223,7 @@ class Field:
             raise ValueError(self.msg_scale())
         return number.quantize(Decimal(1).scaleb(-PRICE_SCALE))
 
-    def _check_range(self, number: int | Decimal) -> Any:
+    def _check_range(self, number: _Number) -> _Number:
         if self.minimum is not None and number < self.minimum:
             raise ValueError(self.msg_too_small())
         if self.maximum is not None and number > self.maximum:

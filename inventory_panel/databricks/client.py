@@ -11,14 +11,25 @@ environment, so their own permissions and the app's user-authorization scopes ap
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.core import Config
 
-from .. import __version__
 from ..errors import ConfigurationError
 
 RETRY_TIMEOUT_SECONDS = 45
 HTTP_TIMEOUT_SECONDS = 20
+
+
+def _product_version() -> str:
+    """The installed package's version (from its metadata, not the package root: importing the root would make
+    this module depend on everything the root imports, the UI included)."""
+    try:
+        return version("inventory-panel")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 def first_line(exc: BaseException) -> str:
@@ -39,9 +50,9 @@ def workspace_client(*, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS,
     With ``user_token`` it authenticates with that token only (``auth_type`` "pat": a bearer token as given), never
     with the service principal's credentials that are in the environment too.
     """
-    on_behalf = {"token": user_token, "auth_type": "pat"} if user_token else {}
+    on_behalf: dict[str, Any] = {"token": user_token, "auth_type": "pat"} if user_token else {}
     try:
-        config = Config(product="inventory-panel", product_version=__version__,
+        config = Config(product="inventory-panel", product_version=_product_version(),
                         retry_timeout_seconds=retry_timeout_seconds, http_timeout_seconds=HTTP_TIMEOUT_SECONDS,
                         **on_behalf)
     except ValueError as exc:

@@ -127,8 +127,8 @@ def session_secret(env: Mapping[str, str] | None = None) -> str:
     return secret
 
 
-def require_signed_session(session_id: str | None, env: Mapping[str, str] | None = None) -> None:
-    """Refuse (``ConfigurationError``) a session whose id is not signed with ``BOKEH_SECRET_KEY``.
+def require_signed_session(session_id: str | None, env: Mapping[str, str] | None = None) -> str:
+    """Refuse (``ConfigurationError``) a session whose id is not signed with ``BOKEH_SECRET_KEY``; returns the id.
 
     With signing on, Bokeh admits only ids it signed itself, so a valid signature here shows that this server checks
     signatures (``--session-ids signed``); a server started without it hands out unsigned ids and accepts any token.
@@ -140,6 +140,7 @@ def require_signed_session(session_id: str | None, env: Mapping[str, str] | None
         raise ConfigurationError(
             f"session ids are not signed: a Databricks App must be served with --session-ids signed and "
             f"{SECRET_VARIABLE} set (see app.yaml)")
+    return session_id
 
 
 def session_request_headers(session_context: Any) -> Mapping[str, Any]:
@@ -165,9 +166,9 @@ def session_user(settings: Settings) -> User:
 
     if settings.is_databricks_app:
         context = pn.state.curdoc.session_context if pn.state.curdoc else None
-        require_signed_session(getattr(context, "id", None))
+        session_id = require_signed_session(getattr(context, "id", None))
         user = resolve_user(settings, headers=session_request_headers(context))
-        _SESSION_OWNERS[context.id] = user.name.lower()
+        _SESSION_OWNERS[session_id] = user.name.lower()
         pn.state.on_session_destroyed(_forget_owner)
         return user
     return resolve_user(settings, panel_user=pn.state.user)

@@ -102,7 +102,7 @@ def domain_allowed(domain: str, approved: list[str]) -> bool:
     """Whether ``domain`` is in ``approved``, an entry ``*.example.com`` covering every subdomain of example.com."""
     domain = domain.lower()
     for entry in (e.strip().lower() for e in approved):
-        entry = app_domain(entry) if "://" in entry else entry
+        entry = (app_domain(entry) or "") if "://" in entry else entry
         if not entry:
             continue
         if entry == domain or (entry.startswith("*.") and domain.endswith(entry[1:])):

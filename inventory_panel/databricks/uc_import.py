@@ -368,7 +368,7 @@ def _chain(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch],
 def active_spark_session() -> Any | None:
     """The notebook's Spark session, if pyspark is importable and one is active."""
     try:
-        from pyspark.sql import SparkSession  # type: ignore[import-not-found]
+        from pyspark.sql import SparkSession
     except ImportError:
         return None
     try:

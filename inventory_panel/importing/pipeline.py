@@ -24,7 +24,6 @@ never a raw one (``storage.bulk.ImportStore``).
 
 from __future__ import annotations
 
-import gc
 import threading
 import uuid
 from collections.abc import Callable
@@ -52,36 +51,6 @@ Progress = Callable[[str, float, str], None]
 STAGES = ("parse", "validate", "write")
 # Share of a chunk's progress reached after each stage; the write stage ends the chunk.
 STAGE_SHARE = {"parse": 0.3, "validate": 0.5, "write": 1.0}
-
-
-class _PausedGC:
-    """Pause the cyclic garbage collector while one chunk is in flight.
-
-    A chunk holds thousands of row lists at once; the collector would walk them (and every long-lived object of the
-    process) again and again before reference counting frees them anyway — a quarter of an import's CPU time. The
-    pause is short (one chunk) and nests across threads: the collector comes back when the last pause ends.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._was_enabled = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._was_enabled:
-                gc.enable()
-
-
-PAUSED_GC = _PausedGC()
 
 
 class _NothingWritten(Exception):
@@ -195,15 +164,14 @@ class _Import:
         pending: Future[None] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-import") as worker:
             while True:
-                with PAUSED_GC:
-                    chunk = next(chunks, None)
-                    if chunk is None:
-                        break
-                    start, end = self.parsed, self.source.fraction
-                    self.parsed = end
-                    last = chunk.first_row + len(chunk.records) - 1
-                    self._progress("parse", start, end, f"Read rows {chunk.first_row}–{last}")
-                    checked = check_chunk(chunk, self.source.header, unescape=self.source.formula_escaped)
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                start, end = self.parsed, self.source.fraction
+                self.parsed = end
+                last = chunk.first_row + len(chunk.records) - 1
+                self._progress("parse", start, end, f"Read rows {chunk.first_row}–{last}")
+                checked = check_chunk(chunk, self.source.header, unescape=self.source.formula_escaped)
                 if pending is not None:
                     pending.result()  # the worker's error, if any, surfaces here and ends the import
                 pending = worker.submit(self._store, checked, start, end, writer)
@@ -214,13 +182,11 @@ class _Import:
 
     def _store(self, checked: CheckedChunk, start: float, end: float, writer: ItemStore) -> None:
         """The database side of one chunk (worker thread)."""
-        with PAUSED_GC:
-            existing = self._match_skus(checked, writer)
-            self._log(checked)
-            self._progress("validate", start, end, f"Checked {self.report.rows} rows, {self.report.skipped} "
-                                                   "rejected")
-            self._write(checked, existing, writer)
-            self._progress("write", start, end, self._written_message())
+        existing = self._match_skus(checked, writer)
+        self._log(checked)
+        self._progress("validate", start, end, f"Checked {self.report.rows} rows, {self.report.skipped} rejected")
+        self._write(checked, existing, writer)
+        self._progress("write", start, end, self._written_message())
 
     def _progress(self, stage: str, start: float, end: float, text: str) -> None:
         """Report from either thread; stage and fraction only move forward, so a progress bar never jumps back."""

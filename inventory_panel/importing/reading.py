@@ -128,7 +128,7 @@ def parse_header(cells: list[str], mode: str) -> Header:
     return Header(cells, names, positions, unknown, unnamed, first_seen.get(ERROR_COLUMN))
 
 
-class WideRecord(list):
+class WideRecord(list[str]):
     """A record cut to the header's width plus ``KEPT_EXTRA_CELLS`` cells; ``cells`` is how many it really had."""
 
     __slots__ = ("cells",)

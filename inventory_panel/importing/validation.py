@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 from numpy.dtypes import StringDType
@@ -273,7 +274,7 @@ class CheckedChunk:
         return found
 
 
-def take(values: list, index: np.ndarray) -> list:
+def take(values: list[Any], index: np.ndarray) -> list[Any]:
     """``values[i] for i in index`` as a list, picked at C speed (``values`` itself when every row is taken)."""
     if len(index) == len(values):  # indexes here are sorted and unique, so this is every row
         return values

@@ -87,7 +87,7 @@ class PostgresChangeListener:
 
     def _connect(self) -> None:
         pooled = self.db.engine.raw_connection()
-        conn = pooled.driver_connection
+        conn: Any = pooled.driver_connection  # psycopg2's connection (this listener runs on PostgreSQL only)
         # Detached: the connection leaves the pool for good and is really closed by ``_disconnect``.
         pooled.detach()
         try:
