@@ -33,12 +33,18 @@ soffice:
 java:
 	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null)
 
+# Static checks first (seconds), then the suite. The slow benchmark smoke tests (marker `slow`) run too;
+# `$(PY) -m pytest -m "not slow"` is the quick loop while editing.
 test: $(VENV)/.installed chromium soffice java
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -101,7 +101,7 @@ class FrameSource:
     def __init__(self, frame: Any, *, mode: str = "append", file_name: str | None = None,
                  batch_rows: int | None = None):
         names, self._batches, self._total, label = _reader(frame, batch_rows or BATCH_ROWS)
-        self.file_name = file_name or label
+        self.file_name: str | None = file_name or label  # as TabularSource declares it (always set here)
         self.warnings: list[str] = []
         self.header = parse_header([str(n) for n in names], mode)
         self._done = 0
