@@ -60,6 +60,12 @@ def ensure_extensions(**params: Any) -> None:
 
     missing = [name for name in EXTENSIONS if name not in panel_extension._loaded_extensions]
     if panel_extension._loaded and not missing:  # loaded: only switch the comms if asked (show on Databricks)
+        # Set, not pn.extension(comms=...): every pn.extension call publishes Panel's loader again. Run while the
+        # first load is still under way (Run All), it clears window.Bokeh and loads BokehJS and Panel once more, and
+        # the ipywidget shown in the same cell fails while window.Bokeh is gone ("Could not create a view for model
+        # id"). docs/workarounds.md: "every pn.extension() call loads BokehJS again".
+        if "comms" in params:
+            pn.config.comms = params.pop("comms")
         if params:
             pn.extension(**params)
         return
