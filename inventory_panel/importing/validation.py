@@ -33,7 +33,7 @@ from ..fields import (
     normalize_key,
     normalize_text,
 )
-from ..storage.types import money_to_cents
+from ..money import money_to_cents
 from .reading import Chunk, Header, cell_count, is_blank
 
 SD = StringDType()
