@@ -86,6 +86,10 @@ def running(step: str) -> bool:
     return step in RUNNING
 
 
+def shows_progress(step: str) -> bool:
+    return step != "choose"
+
+
 def percent(fraction: float) -> int:
     return round(fraction * 100)
 
@@ -236,7 +240,7 @@ class ImportView(pn.viewable.Viewer):
                                            stylesheets=[PROGRESS_CSS])
         self._steps = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
         self._progress_box = pn.Column(self._steps, self._bar, sizing_mode="stretch_width", margin=(4, 10),
-                                       visible=self.param.step.rx() != "choose")
+                                       visible=pn.bind(shows_progress, self.param.step))
 
         self._banner = pn.pane.Alert("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
         self._counts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))

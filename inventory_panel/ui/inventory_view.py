@@ -26,6 +26,14 @@ from .table import ItemsTable
 EXPORT_CHOICES = {"CSV (.csv)": "csv", "Excel (.xlsx)": "xlsx"}  # the Export menu: label -> format
 
 
+def problem_head(error: str | None) -> str:
+    return "The inventory could not be loaded." if error else ""
+
+
+def problem_lines(error: str | None) -> list[str]:
+    return [error] if error else []
+
+
 class InventoryView(pn.viewable.Viewer):
     """Browse, filter, edit, adjust and delete items."""
 
@@ -58,13 +66,15 @@ class InventoryView(pn.viewable.Viewer):
                          self.export_xlsx_button, sizing_mode="stretch_width", margin=(0, 0, 6, 0))
         self._content = pn.Column(toolbar, pn.Row(self.table, self.panel, sizing_mode="stretch_width"),
                                   sizing_mode="stretch_width")
-        self.problem = Notice(kind="error", dismissible=False)
-        self.retry_button = pn.widgets.Button(label="Try again", color="primary", width=120, visible=False,
-                                              margin=(0, 10, 8, 10))
+        # A failed load (model.load_error) is said above the table, with a way to try again, until a load works.
+        error = self.model.param.load_error
+        self.problem = Notice(kind="error", dismissible=False, head=pn.bind(problem_head, error),
+                              lines=pn.bind(problem_lines, error))
+        self.retry_button = pn.widgets.Button(label="Try again", color="primary", width=120,
+                                              visible=pn.bind(bool, error), margin=(0, 10, 8, 10))
         self.retry_button.on_click(lambda _event: self.model.changed())
         self._layout = pn.Column(self.problem, self.retry_button, sizing_mode="stretch_width")
         self.showing_empty: bool | None = None  # which of empty state / table is in the layout (None: neither yet)
-        self._show_problem()
         self.panel.param.watch(self._toggle_empty, "mode")
         self.panel.param.watch(lambda e: setattr(self.table, "compact", e.new != "closed"), "mode")
         self._toggle_empty()
@@ -78,15 +88,6 @@ class InventoryView(pn.viewable.Viewer):
         # to it while it finishes initializing, and would stay empty when shown.
         self.showing_empty = show_empty
         self._layout.objects = [self.problem, self.retry_button, self.empty if show_empty else self._content]
-
-    @param.depends("model.load_error", watch=True)
-    def _show_problem(self) -> None:
-        error = self.model.load_error
-        if error:
-            self.problem.show("error", "The inventory could not be loaded.", [error])
-        else:
-            self.problem.clear()
-        self.retry_button.visible = bool(error)
 
     def _export(self) -> io.BytesIO | None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")

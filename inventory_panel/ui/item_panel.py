@@ -7,6 +7,7 @@ delete runs in a worker thread (``background.in_worker``), so a busy database ke
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import panel as pn
@@ -74,10 +75,10 @@ class ItemPanel(pn.viewable.Viewer):
         self.section = pn.widgets.RadioButtonGroup(options=list(SECTIONS), value="Details", color="primary",
                                                    variant="outline", margin=(4, 10, 8, 10))
         self.form.actions.objects = [self.delete_button]
-        self._sections = {"Details": pn.Column(self.form, self._confirm, sizing_mode="stretch_width"),
-                          "Stock": pn.Column(self.stock, sizing_mode="stretch_width", visible=False),
-                          "History": pn.Column(self.history, sizing_mode="stretch_width", visible=False)}
-        self.section.param.watch(self._show_section, "value")
+        contents = {"Details": (self.form, self._confirm), "Stock": (self.stock,), "History": (self.history,)}
+        self._sections = {name: pn.Column(*parts, sizing_mode="stretch_width",
+                                          visible=pn.bind(operator.eq, self.section, name))
+                          for name, parts in contents.items()}
         self._layout.objects = [pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
                                 self.section, *self._sections.values()]
 
@@ -128,10 +129,6 @@ class ItemPanel(pn.viewable.Viewer):
         self.section.visible = self.form.actions.visible = not adding
         self.section.value = "Details"
         self._layout.visible = self.mode != "closed"
-
-    def _show_section(self, event: param.parameterized.Event) -> None:
-        for name, section in self._sections.items():
-            section.visible = name == event.new
 
     @param.depends("model.data_version", watch=True)
     def _data_changed(self) -> None:

@@ -118,17 +118,19 @@ class Notice(pn.viewable.Viewer):
     """A message that stays until dismissed or replaced (form errors, an edit conflict); hidden while it has
     nothing to say."""
 
-    kind = param.Selector(default="info", objects=list(ALERT_TYPES), doc="Colour and meaning of the message.")
-    head = param.String(default="", doc="The first line, in bold; empty hides the notice.")
-    lines = param.List(default=[], item_type=str, doc="Further lines, shown as a list.")
+    # allow_refs: a notice may follow state it does not own (``head=pn.bind(…)``) instead of being told.
+    kind = param.Selector(default="info", objects=list(ALERT_TYPES), allow_refs=True,
+                          doc="Colour and meaning of the message.")
+    head = param.String(default="", allow_refs=True, doc="The first line, in bold; empty hides the notice.")
+    lines = param.List(default=[], item_type=str, allow_refs=True, doc="Further lines, shown as a list.")
     dismissible = param.Boolean(default=True, constant=True, doc="Whether a Dismiss button clears the notice.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        shown = self.param.head.rx.bool()
+        shown = pn.bind(bool, self.param.head)
         self._alert = pn.pane.Alert(
             pn.bind(notice_html, self.param.head, self.param.lines),
-            alert_type=self.param.kind.rx.pipe(ALERT_TYPES.get), visible=shown,
+            alert_type=pn.bind(ALERT_TYPES.get, self.param.kind), visible=shown,
             stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(0, 0))
         self._dismiss = pn.widgets.Button(label="Dismiss", color="default", variant="outline", width=90,
                                           margin=(6, 0, 0, 0), visible=self.dismissible)

@@ -39,12 +39,8 @@ class SummaryCards(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(cards_html(self.model.summary), sizing_mode="stretch_width",
+        self._pane = pn.pane.HTML(pn.bind(cards_html, self.model.param.summary), sizing_mode="stretch_width",
                                   stylesheets=[styles.CARDS], margin=(4, 10, 8, 10))
-
-    @param.depends("model.summary", watch=True)
-    def _update(self) -> None:
-        self._pane.object = cards_html(self.model.summary)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(self._pane)
