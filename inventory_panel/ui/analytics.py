@@ -49,6 +49,9 @@ STATUS_COLOURS = {"ok": "#0F766E", "low": "#F59E0B", "out": "#DC2626"}
 VALUE_TEXT = "#7B8794"  # bar value labels: readable on the light and the dark background
 
 CHART_TITLE = ".title { font-size: 15px; }"
+# A chart card: no side padding (the chart's and the title's margins give the room, so the canvas and the text
+# line up), border inside the card's width.
+CHART_BOX = {**styles.CARD_BOX, "padding": "8px 0", "box-sizing": "border-box"}
 
 
 def short(text: Any, limit: int = LABEL_CHARS) -> str:
@@ -168,12 +171,15 @@ class AnalyticsView(LazyView):
             '<div class="title">Analytics</div><div class="sub">Figures over the whole inventory, computed in the '
             "database. Hover a bar for details.</div>",
             stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
-        self._panes = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=0) for key, _h, _s in CHARTS}
+        self._panes = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=(0, 10)) for key, _h, _s in CHARTS}
         cards = [pn.Column(pn.pane.HTML(f'<div class="title">{heading}</div><div class="sub">{sub}</div>',
-                                        stylesheets=[styles.PANEL_TITLE, CHART_TITLE], margin=(2, 8, 0, 8)),
-                           self._panes[key], styles=styles.CARD_BOX, sizing_mode="stretch_width", margin=(6, 10))
+                                        stylesheets=[styles.PANEL_TITLE, CHART_TITLE], margin=(2, 18, 0, 18)),
+                           self._panes[key], styles=CHART_BOX, sizing_mode="stretch_width", margin=(6, 10))
                  for key, heading, sub in CHARTS]
-        self._grid = pn.GridBox(*cards, ncols=2, sizing_mode="stretch_width")
+        # Two rows of two cards, not a GridBox: in Panel's CSS grid Bokeh sized each canvas from a stale width
+        # (565 and 630 px in 598 px cards), so the left charts left a gap and the right ones stuck out of the page.
+        self._grid = pn.Column(*(pn.Row(*cards[i:i + 2], sizing_mode="stretch_width", margin=0) for i in (0, 2)),
+                               sizing_mode="stretch_width", margin=0)
         self._empty = pn.pane.HTML(
             '<div class="empty"><h2>No items yet</h2><p>Charts of stock value, stock status, the most valuable '
             "items and units by location appear here once the inventory has items. Add items or import a CSV "

@@ -26,9 +26,9 @@ from .analytics import AnalyticsView
 from .audit_view import AuditView
 from .component_root import component_root
 from .dashboard_view import DashboardView
-from .formatting import esc
+from .formatting import esc, fmt_int
 from .importer import CSS as IMPORT_CSS
-from .importer import ImportView, counts_html, error_rows, summary_sentence
+from .importer import ERROR_TITLES, ImportView, counts_html, error_rows, summary_sentence
 from .inventory_view import InventoryView
 from .live import hub_for, subscribe_kernel, subscribe_session
 from .low_stock import LowStockView
@@ -154,6 +154,15 @@ class AuditLog(NotebookComponent, AuditView):
     ``AuditLog(inventory=inv)``."""
 
 
+# The report's problem table reads row by row: narrow columns for the row, the column and the value, the rest for
+# the problem, and a hairline between rows (the problem can wrap).
+REPORT_WIDTHS = {"row": 64, "column": 150, "value": 200}
+REPORT_TABLE_CSS = """
+.tabulator .tabulator-row { border-bottom: 1px solid color-mix(in srgb, currentColor 12%, transparent); }
+.tabulator .tabulator-cell { white-space: normal; }
+"""
+
+
 class ValidationReport(pn.viewable.Viewer):
     """An ``ImportReport`` as a person reads it: what would be (or was) added, updated and rejected, the warnings
     and every rejected cell with its spreadsheet row — ``ValidationReport(report=inv.import_csv(p, dry_run=True))``.
@@ -164,22 +173,26 @@ class ValidationReport(pn.viewable.Viewer):
     def __init__(self, report: ImportReport | None = None, **params: Any):
         super().__init__(report=report, **params)
         sheets = [IMPORT_CSS, styles.BANNER]  # strings: each document gets its own style sheet models
-        self._banner = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=0)
-        self._counts = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=0)
-        self._warnings = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=0)
+        # One left edge and even gaps: every part has the same margin, the table's cells line up with the text.
+        self._banner = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
+        self._counts = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
+        self._warnings = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
+        self._errors_head = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(4, 0, 6, 0))
+        # The importer's problem table: the theme that follows light/dark, plain-text cells, row numbers right.
         self._errors = pn.widgets.Tabulator(
-            None, disabled=True, show_index=False, layout="fit_data_stretch", sizing_mode="stretch_width",
-            max_height=420, stylesheets=[styles.TABLE], titles={"row": "Row", "column": "Column", "value": "Value",
-                                                             "message": "Problem"})
+            None, disabled=True, selectable=False, show_index=False, layout="fit_data_stretch",
+            sizing_mode="stretch_width", max_height=420, theme="fast", titles=ERROR_TITLES, widths=REPORT_WIDTHS,
+            formatters={c: {"type": "plaintext"} for c in ERROR_TITLES}, text_align={"row": "right"},
+            header_align={"row": "right"}, sortable=False, stylesheets=[styles.TABLE, REPORT_TABLE_CSS], margin=0)
         self._render()
 
     @param.depends("report", watch=True)
     def _render(self) -> None:
         report = self.report
         if report is None:
-            self._banner.object = '<div class="muted">No report.</div>'
-            self._counts.object = self._warnings.object = ""
-            self._errors.visible = False
+            self._banner.object = '<div class="banner info">No report yet: check or import a file to see one.</div>'
+            self._counts.object = self._warnings.object = self._errors_head.object = ""
+            self._counts.visible = self._warnings.visible = self._errors_head.visible = self._errors.visible = False
             return
         head = "Check — nothing has been written." if report.dry_run else "Import finished."
         kind = "success" if report.ok else "warning"
@@ -187,15 +200,22 @@ class ValidationReport(pn.viewable.Viewer):
         self._banner.object = (f'<div class="banner {kind}" role="status"><div class="head">{head}</div>'
                                f"{name}{esc(summary_sentence(report))}</div>")
         self._counts.object = counts_html(report)
-        self._warnings.object = ("" if not report.warnings else '<div class="banner warning"><ul>'
+        self._counts.visible = True
+        self._warnings.object = ("" if not report.warnings else '<div class="banner warning"><div class="head">'
+                                 f"Warning{'s' if len(report.warnings) > 1 else ''}</div><ul>"
                                  + "".join(f"<li>{esc(w)}</li>" for w in report.warnings) + "</ul></div>")
-        self._errors.visible = len(report.errors) > 0
-        if len(report.errors):
+        self._warnings.visible = bool(report.warnings)
+        shown = len(report.errors) > 0
+        self._errors_head.visible = self._errors.visible = shown
+        if shown:
+            self._errors_head.object = (f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
+                                        '<div class="muted">Row numbers are the ones a spreadsheet shows (the header '
+                                        "is row 1).</div>")
             self._errors.value = error_rows(report)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(pn.Column(self._banner, self._counts, self._warnings, self._errors,
-                                        sizing_mode="stretch_width", margin=(8, 8)))
+        return component_root(pn.Column(self._banner, self._counts, self._warnings, self._errors_head, self._errors,
+                                        sizing_mode="stretch_width", margin=(8, 10)))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         ensure_extensions()

@@ -50,13 +50,13 @@ class InventoryView(pn.viewable.Viewer):
         self.empty = EmptyState(model=self.model)
         self.empty.param.watch(lambda _e: self.panel.open_add(), "add_requested")
         self.empty.param.watch(lambda _e: self.param.trigger("import_requested"), "import_requested")
-        self.add_button = pn.widgets.Button(label="+ Add item", color="primary", width=120,
+        self.add_button = pn.widgets.Button(label="+ Add item", color="primary", width=120, align="center",
                                             visible=user.can("add"))
         self.add_button.on_click(lambda _event: self.panel.open_add())
         # One "Export" menu (CSV or Excel) where the "Export CSV" button was: a second button does not fit the
         # toolbar at 1280 px once "Clear filters" shows. Each choice drives a download that is not shown itself.
         self.export_menu = pn.widgets.MenuButton(label="Export", items=list(EXPORT_CHOICES.items()), color="default",
-                                                 width=120, visible=user.can("export"))
+                                                 width=120, align="center", visible=user.can("export"))
         self.export_menu.on_click(self._on_export_choice)
         self.export_button = pn.widgets.FileDownload(callback=self._export, filename="inventory.csv",
                                                      label="Export CSV", visible=False, embed=False)

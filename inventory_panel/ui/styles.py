@@ -10,13 +10,23 @@ ACCENT = "#0F766E"  # teal: calm, readable on white and on the dark background
 LOW_ROW = "rgba(245, 158, 11, 0.18)"
 OUT_ROW = "rgba(220, 38, 38, 0.16)"
 
+# The page's text and surface colours, looked up as Panel's own widgets do (theme/css/native.css): the served
+# template's design variables, else VS Code's or JupyterLab's theme (a notebook cell has no Panel design: on
+# JupyterLab's dark theme the plain fallbacks drew white cards and dark titles on the dark page), else Panel's.
+TEXT = ("var(--design-background-text-color, var(--vscode-editor-foreground, var(--jp-ui-font-color1, "
+        "var(--panel-on-background-color, #1f2933))))")
+SURFACE = ("var(--design-surface-color, var(--vscode-notebook-editorBackground, var(--jp-layout-color0, "
+           "var(--panel-background-color, #ffffff))))")
+
 # Row colours of the item tables, keyed on the status cell (formatting.STATUS_HTML) and the open item's marker:
-# the browser styles each page as it arrives, so the server sends data only.
+# the browser styles each page as it arrives, so the server sends data only. The "Open" link is the accent mixed
+# with the text colour: the plain accent was too dark to read on the dark theme.
 STATUS_ROWS = f"""
 .tabulator-row:has(.st-low) .tabulator-cell {{ background-color: {LOW_ROW}; }}
 .tabulator-row:has(.st-out) .tabulator-cell {{ background-color: {OUT_ROW}; }}
 .tabulator-row:has(.open-item.selected) .tabulator-cell {{ font-weight: 600; }}
 .tabulator-row:has(.open-item.selected) .tabulator-cell:first-child {{ box-shadow: inset 4px 0 0 {ACCENT}; }}
+.tabulator-cell[tabulator-field="open"] {{ color: color-mix(in srgb, {ACCENT} 70%, {TEXT}); }}
 """
 
 # The app's accent on every component's root (component_root): a component alone in a notebook cell looks as it
@@ -28,25 +38,25 @@ VARIABLES = f"""
 }}
 """
 
-BASE = """
-:host {
-  --inv-text: var(--design-background-text-color, var(--panel-on-background-color, #1f2933));
+BASE = f"""
+:host {{
+  --inv-text: {TEXT};
   --inv-muted: color-mix(in srgb, var(--inv-text) 62%, transparent);
-  --inv-surface: var(--design-surface-color, var(--panel-background-color, #ffffff));
+  --inv-surface: {SURFACE};
   --inv-border: color-mix(in srgb, var(--inv-text) 14%, transparent);
   --inv-accent: var(--design-primary-color, #0F766E);
-  --inv-low: #b45309;
-  --inv-out: #b91c1c;
+  /* Mixed with the text colour: darker on the light theme, lighter (readable) on the dark one. */
+  --inv-low: color-mix(in srgb, #d97706 72%, var(--inv-text));
+  --inv-out: color-mix(in srgb, #dc2626 68%, var(--inv-text));
   font-family: var(--body-font, "Inter", "Segoe UI", system-ui, sans-serif);
-}
+}}
 """
 
 # Inline ``styles=`` of a layout shown as a bordered card (layouts get no shadow-DOM sheet of their own).
 CARD_BOX = {
-    "border": "1px solid color-mix(in srgb, var(--design-background-text-color, var(--panel-on-background-color, "
-              "#1f2933)) 14%, transparent)",
+    "border": f"1px solid color-mix(in srgb, {TEXT} 14%, transparent)",
     "border-radius": "10px", "padding": "8px 10px",
-    "background": "var(--design-surface-color, var(--panel-background-color, #ffffff))",
+    "background": SURFACE,
 }
 
 CARDS = BASE + """

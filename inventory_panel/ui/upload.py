@@ -28,6 +28,7 @@ import panel as pn
 import param
 
 from ..limits import UPLOAD_CHUNK_BYTES
+from . import styles
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,17 @@ def bound_message_buffers(limit: int = MAX_MESSAGE_BUFFER_BYTES) -> None:
 bound_message_buffers()
 
 
+# The drop area in the page's colours with a dashed outline. Panel's grey (--panel-surface-color, else #f1f1f1)
+# stayed light on JupyterLab's dark theme, where no Panel design sets that variable.
+DROP_AREA_CSS = styles.BASE + """
+:host .bk-input.filepond--root { border: 1px dashed color-mix(in srgb, var(--inv-text) 35%, transparent);
+                                 border-radius: 8px; }
+:host .bk-input.filepond--root, :host .bk-input.filepond--root .filepond--drop-label {
+  background-color: color-mix(in srgb, var(--inv-text) 5%, var(--inv-surface)); color: var(--inv-text); }
+:host .filepond--root .filepond--panel-root { background-color: transparent; }
+"""
+
+
 def refusal_message(max_bytes: int) -> str:
     return (f"The file is larger than {max_bytes / 1_048_576:.0f} MB, the upload limit (INVENTORY_MAX_UPLOAD_MB); "
             "nothing was kept. Import larger files with the inventory-panel CLI or the Python API.")
@@ -84,6 +96,7 @@ class BoundedFileDropper(pn.widgets.FileDropper):
     def __init__(self, **params: Any):
         params.setdefault("chunk_size", CHUNK_BYTES)
         params["multiple"] = False
+        params["stylesheets"] = [DROP_AREA_CSS, *params.get("stylesheets", [])]
         super().__init__(**params)
         self._upload: tuple[str, int] | None = None  # (name, total chunks) of the upload being received
         self._next_chunk = 1
