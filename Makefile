@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5006
+# pytest-xdist workers for `make test`: browser, notebook and database tests mostly wait, so 3 overlap well on 2
+# cores. Each module runs whole on one worker (its served app, JupyterLab or Chromium is started once), in file order,
+# so the many quick unit modules fill the end. (Not --dist loadgroup: with pytest 9.2 it silently stops grouping,
+# pytest-xdist issue 1386.)
+TEST_WORKERS ?= 3
 
 .PHONY: run demo test lint format bench chromium soffice java clean
 
@@ -39,7 +44,7 @@ test: $(VENV)/.installed chromium soffice java
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,8 @@
-"""Fixtures shared by the UI unit tests: the service on a fresh SQLite file, as an admin and as a second person."""
+"""Fixtures shared by the UI unit tests: the service on a fresh SQLite file, as an admin and as a second person.
+
+The file starts as a copy of a migrated template (``migrated_templates`` in tests/conftest.py): the same schema,
+without running the migrations for each of these tests.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import inventory_panel as ip
 
 
 @pytest.fixture
-def inv(sqlite_url):
+def inv(sqlite_url, settings, migrated_templates):
+    migrated_templates.prepare(sqlite_url, settings)
     inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin")
     yield inventory
     inventory.close()
