@@ -12,7 +12,8 @@ event loop, which moves the progress bar and the parse -> validate -> write step
 Uploads are always passed to the engine as bytes: a one-line ``str`` could be taken for a path on the server. The
 engine tells a workbook from CSV by its content, so an .xlsx upload needs nothing more here.
 The file arrives through ``BoundedFileDropper`` (``upload.py``), which enforces ``INVENTORY_MAX_UPLOAD_MB`` on the
-server as chunks arrive; what the view holds (the upload, the report) is dropped when the session ends.
+server as chunks arrive; what the view holds (the upload, the report) is dropped when the session ends. What a
+report says (counts, steps, problem rows, the summary sentence) is written in ``import_report.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ from ..importing import ImportReport
 from . import styles
 from .component_root import component_root
 from .formatting import esc, fmt_int
+from .import_report import (
+    CSS,
+    ERROR_TITLES,
+    ERROR_WIDTHS,
+    MAX_SHOWN_ERRORS,
+    counts_html,
+    error_rows,
+    steps_html,
+    summary_sentence,
+)
 from .messages import ALERT_TYPES, InlineMessages, notice_html
 from .model import InventoryModel
 from .notify import notify, report_error
@@ -45,38 +56,13 @@ STEPS = ("choose", "checking", "preview", "importing", "done")
 ACCEPTED_FILETYPES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".ods", "text/csv", "text/plain",
                       "text/tab-separated-values", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                       "application/vnd.ms-excel", "application/vnd.oasis.opendocument.spreadsheet")
-STAGES = (("parse", "Parse"), ("validate", "Validate"), ("write", "Write"))
 MODES = {"Add new items": "append", "Add or update by SKU": "upsert"}
 MODE_HELP = {
     "append": "Every valid row becomes a new item. A row whose SKU is already used is rejected.",
     "upsert": "Rows are matched to items by SKU: a known SKU updates that item (quantity changes are recorded as "
               "stock movements), an unknown one adds an item. Every row needs a SKU.",
 }
-MAX_SHOWN_ERRORS = 1000  # the table lists this many problems; the error file has more (up to its cap)
 PROGRESS_INTERVAL = 0.1  # seconds between progress updates sent to the browser
-ERROR_TITLES = {"row": "Row", "column": "Column", "value": "Value", "message": "Problem"}
-ERROR_WIDTHS = {"row": 80, "column": 150, "value": 280}
-
-CSS = styles.BASE + """
-.intro { color: var(--inv-text); font-size: 14px; line-height: 1.5; }
-.intro .muted, .muted { color: var(--inv-muted); font-size: 13px; }
-.intro code { background: color-mix(in srgb, var(--inv-text) 8%, transparent); padding: 0 4px; border-radius: 4px;
-              font-size: 12.5px; }
-.section { font-size: 15px; font-weight: 600; color: var(--inv-text); margin: 0 0 2px; }
-.steps { display: flex; align-items: center; gap: 8px; font-size: 13px; color: var(--inv-muted); flex-wrap: wrap; }
-.steps .step { border: 1px solid var(--inv-border); border-radius: 999px; padding: 2px 12px; white-space: nowrap; }
-.steps .step.done { color: var(--inv-accent); border-color: var(--inv-accent); }
-.steps .step.current { color: white; background: var(--inv-accent); border-color: var(--inv-accent);
-                       font-weight: 600; }
-.steps .msg { margin-left: 8px; color: var(--inv-text); }
-.counts { display: flex; gap: 12px; flex-wrap: wrap; margin: 4px 0; }
-.count { min-width: 120px; border: 1px solid var(--inv-border); border-radius: 10px; padding: 8px 14px;
-         background: var(--inv-surface); }
-.count .label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--inv-muted); }
-.count .value { font-size: 22px; font-weight: 600; color: var(--inv-text); }
-.count.bad .value { color: var(--inv-out); }
-.count.good .value { color: var(--inv-accent); }
-"""
 PROGRESS_CSS = f":host {{ --primary-bg-color: var(--design-primary-color, {styles.ACCENT}); }}"
 RUNNING = ("checking", "importing")
 
@@ -101,56 +87,6 @@ def mode_help_html(mode: str) -> str:
 def upload_bytes(content: str | bytes) -> bytes:
     """An upload as bytes: FileDropper decodes text files to ``str`` (UTF-8), so encoding it back is lossless."""
     return content.encode("utf-8") if isinstance(content, str) else bytes(content)
-
-
-def counts_html(report: ImportReport) -> str:
-    """The counts of a (dry or real) run as small cards; numbers only, nothing user-typed."""
-    verb = "To " if report.dry_run else ""
-    cards = [("Rows read", report.rows, ""), (f"{verb}add" if verb else "Added", report.inserted, "good"),
-             (f"{verb}update" if verb else "Updated", report.updated, "good"),
-             ("Rejected", report.skipped, "bad" if report.skipped else "")]
-    if report.unchanged:
-        cards.insert(3, ("Unchanged", report.unchanged, ""))
-    return '<div class="counts">' + "".join(
-        f'<div class="count {css}" data-count="{label.lower().replace(" ", "-")}"><div class="label">{label}</div>'
-        f'<div class="value">{fmt_int(value)}</div></div>' for label, value, css in cards) + "</div>"
-
-
-def steps_html(stage: str | None, message: str = "", finished: bool = False) -> str:
-    """The parse -> validate -> write steps with the current one highlighted, and the engine's latest message."""
-    names = [name for name, _label in STAGES]
-    current = names.index(stage) if stage in names else -1
-    chips = []
-    for index, (_name, label) in enumerate(STAGES):
-        state = "done" if finished or index < current else "current" if index == current else ""
-        chips.append(f'<span class="step {state}">{index + 1} · {label}</span>')
-    return f'<div class="steps">{" › ".join(chips)}<span class="msg">{esc(message)}</span></div>'
-
-
-def error_rows(report: ImportReport) -> pd.DataFrame:
-    """The first ``MAX_SHOWN_ERRORS`` problems for the table (row, column, value, message)."""
-    frame = report.errors.head(MAX_SHOWN_ERRORS)
-    return pd.DataFrame({"row": frame["row"].astype("int64").to_numpy(),
-                         "column": frame["column"].astype(str).to_numpy(),
-                         "value": frame["value"].astype(str).to_numpy(),
-                         "message": frame["message"].astype(str).to_numpy()})
-
-
-def summary_sentence(report: ImportReport) -> str:
-    """One sentence about a run, for the banner and the notification (no file name: that is user text)."""
-    rejected = f"{fmt_int(report.skipped)} row{'s' if report.skipped != 1 else ''}"
-    if report.dry_run:
-        if report.atomic and report.skipped:
-            return (f"{rejected} have errors, so with “all or nothing” nothing would be imported. Fix the rows "
-                    "(download the error file) or turn the option off.")
-        if not report.inserted and not report.updated:
-            return "No row can be imported." if report.skipped else "The file holds no change to import."
-        head = f"Ready to add {fmt_int(report.inserted)} and update {fmt_int(report.updated)} items."
-        return head + (f" {rejected} have errors and will be skipped." if report.skipped else " Every row is valid.")
-    if report.atomic and report.skipped:
-        return f"Nothing was imported: {rejected} had errors and the import was all or nothing."
-    tail = f" {rejected} were rejected; download the error file to fix them." if report.skipped else ""
-    return f"Imported: {fmt_int(report.inserted)} items added, {fmt_int(report.updated)} updated.{tail}"
 
 
 class ImportView(pn.viewable.Viewer):

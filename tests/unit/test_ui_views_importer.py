@@ -15,7 +15,8 @@ import pytest
 
 import inventory_panel as ip
 from inventory_panel.settings import load_settings
-from inventory_panel.ui.importer import ImportView, steps_html, summary_sentence, upload_bytes
+from inventory_panel.ui.import_report import steps_html, summary_sentence
+from inventory_panel.ui.importer import ImportView, upload_bytes
 from inventory_panel.ui.model import InventoryModel
 
 HEADER = "item_name,category,quantity,unit_price,sku\n"
