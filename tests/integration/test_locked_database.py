@@ -109,13 +109,19 @@ def test_a_write_that_cannot_get_the_sqlite_lock_is_busy_after_the_timeout_and_w
     assert inv.adjust_stock(item["id"], 5, "delivery")["quantity"] == item["quantity"] + 5  # free again: it works
 
 
-def test_reads_do_not_wait_for_a_held_sqlite_write_lock(quick_busy, item_values):
-    inv = quick_busy
-    inv.add(item_values)
-    with sqlite_write_lock(str(inv.db.engine.url)):
-        start = time.monotonic()
-        assert inv.query().total == 1 and inv.summary()["items"] == 1
-        assert time.monotonic() - start < 0.5  # WAL: a reader never waits for the writer
+def test_reads_do_not_wait_for_a_held_sqlite_write_lock(sqlite_url, item_values):
+    # A read that took the write lock would wait the whole busy timeout (5 s) and fail: the bound is half of it,
+    # far from both outcomes, so a loaded machine cannot flip it (checked: it fails when reads BEGIN IMMEDIATE).
+    inv = ip.connect(sqlite_url, user="admin@example.com", role="admin",
+                     settings=load_settings({"INVENTORY_SQLITE_BUSY_SECONDS": "5"}))
+    try:
+        inv.add(item_values)
+        with sqlite_write_lock(str(inv.db.engine.url)):
+            start = time.monotonic()
+            assert inv.query().total == 1 and inv.summary()["items"] == 1
+            assert time.monotonic() - start < 2.5  # WAL: a reader never waits for the writer
+    finally:
+        inv.close()
 
 
 def test_the_busy_timeout_is_a_setting_applied_to_every_sqlite_connection(sqlite_url):

@@ -114,7 +114,8 @@ def test_close_releases_a_blocked_wait_and_the_connection(pair):
     began = time.monotonic()
     listener.close()
     waiter.join(5)
-    assert returned == [start] and time.monotonic() - began < 1.0
+    # Unreleased, the wait would last its 30 s: the bound is far from both outcomes (a loaded machine cannot flip it).
+    assert returned == [start] and time.monotonic() - began < 4.0
     assert not listener.connected
 
 
