@@ -40,9 +40,12 @@ published.clear()
 
 
 def run(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", KERNEL + code], check=True, capture_output=True, text=True,
-                         cwd=ROOT, timeout=120).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, "-c", KERNEL + code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]  # the result, whatever else printed
+    assert lines, f"no result:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return json.loads(lines[-1])
 
 
 def test_show_switches_to_ipywidgets_comms_without_loading_bokehjs_again() -> None:
