@@ -26,6 +26,7 @@ from .service.connection import open_database
 from .service.model import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, Page
 from .service.session import Session
 from .settings import Settings, load_settings
+from .storage import commits
 from .storage.engines import Database
 from .storage.notify import PostgresChangeListener
 from .storage.queries import SORTABLE, STATUSES
@@ -89,6 +90,17 @@ class Inventory:
         """A source that blocks until another process announces a change (PostgreSQL LISTEN/NOTIFY), or None on
         SQLite, where ``change_token`` is polled instead."""
         return self._uow.backend.change_listener(self.db, self.change_token)
+
+    @property
+    def database_key(self) -> str:
+        """This inventory's data (the SQLite file, or the PostgreSQL database, and the table): equal for every
+        ``Inventory`` of this process on the same data (``storage.commits.database_key``)."""
+        return commits.database_key(self.db)
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` right after each write that any ``Inventory`` of this process commits to this
+        inventory's data (live updates, ``storage/commits.py``); returns the function that stops it."""
+        return commits.on_commit(self.db, listener)
 
     # -- reads --------------------------------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ transaction) call ``pg_notify(channel, newest audit id)``; PostgreSQL delivers i
 transaction commits, to every process listening. ``PostgresChangeListener`` is such a listener: one connection of
 its own (taken from the engine, so rotating Lakebase credentials apply), blocking in ``wait`` until a
 notification arrives, reconnecting after a failure and then re-reading the token, since notifications sent while
-it was away are lost. It has the ``wait``/``close`` shape of ``ui.live.ChangeSource``; SQLite has no such channel
-and is polled instead. Nothing here knows about Panel.
+it was away are lost. It has the ``wait``/``wake``/``close`` shape of ``ui.live.ChangeSource``; SQLite has no such
+channel and is polled instead. ``wake`` is how this process's own commits (``commits.py``) skip the round trip
+through the server: a woken ``wait`` re-reads the token at once. Nothing here knows about Panel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -55,6 +57,8 @@ class PostgresChangeListener:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)  # a committing thread never waits on a full pipe (it is woken already)
+        self._wake_lock = threading.Lock()  # no wake writes once close has begun (the pipe's fds are then closed)
 
     @property
     def connected(self) -> bool:
@@ -74,12 +78,22 @@ class PostgresChangeListener:
                 self._disconnect()
                 raise
 
+    def wake(self) -> None:
+        """A write committed in this process: a blocked ``wait`` (or the next one) re-reads the token at once."""
+        with self._wake_lock:
+            if self._closed.is_set():
+                return
+            with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups: this one changes nothing
+                os.write(self._wake_w, b"w")
+
     def close(self) -> None:
         """Stop: a blocked ``wait`` returns at once and the listening connection is closed."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        os.write(self._wake_w, b"x")
+        with self._wake_lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_w, b"x")
         with self._lock:
             self._disconnect()
             os.close(self._wake_r)
@@ -112,6 +126,9 @@ class PostgresChangeListener:
         if self._closed.is_set():
             return last_token
         token = last_token
+        if self._wake_r in ready:  # woken by a commit of this process: drain the pipe, read the token
+            os.read(self._wake_r, 4096)
+            token = max(token, self.read_token())
         if conn in ready:
             conn.poll()  # raises if the server closed the connection
             while conn.notifies:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from . import commits
 from .audit import AuditWriter
 from .dialects import Backend, backend_for
 from .engines import Database
@@ -43,6 +44,7 @@ class UnitOfWork:
                 # change is visible to other sessions. A hook that must run once per committed write (live refresh)
                 # goes right after it; a raise before it rolls everything back.
                 tx.commit()
+                commits.committed(self.db)  # this process's live-update hubs hear it now (storage/commits.py)
         except DBAPIError as exc:
             fault = write_fault(exc)
             if fault is None:

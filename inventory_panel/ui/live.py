@@ -12,7 +12,13 @@ session never delays the others, and it unsubscribes when its session is destroy
 The source of change notifications is deliberately small (``ChangeSource.wait``): ``PollingSource`` reads
 ``Inventory.change_token()`` about once a second; on PostgreSQL ``Inventory.change_listener()`` (LISTEN/NOTIFY,
 ``storage/notify.py``) blocks in ``wait`` until a notification arrives instead, so writes made by other server
-processes or app replicas show up as soon as they commit (``default_source`` picks).
+processes or app replicas show up as soon as they commit (``default_source`` picks). Writes made in this process,
+through any ``Inventory`` on the same database, wake the source at once (``ChangeSource.wake``): the hub listens to
+the service's commit signal (``Inventory.on_commit``, ``storage/commits.py``), so they never wait for the next poll.
+
+In a kernel, Panel handles each displayed cell's comm messages on a thread of its own (JupyterLab 4.4+ sends comm
+messages over kernel subshells); the reloads here run under the kernel's one document lock (``kernel_sync``), as
+every comm message does, so two updates never interleave on a comm.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from ..inventory import Inventory
+from . import kernel_sync
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +48,37 @@ class ChangeSource(Protocol):
         """Block until the data may have changed after ``last_token`` or ``timeout`` seconds passed (or ``close``
         was called); return the current change token (equal to ``last_token`` when nothing changed)."""
 
+    def wake(self) -> None:
+        """A write committed in this process: a blocked ``wait`` (or the next one) returns the current token now.
+        Called on the writing thread; must not block."""
+
     def close(self) -> None:
         """Stop waiting; a blocked ``wait`` returns promptly."""
 
 
 class PollingSource:
-    """Reads ``Inventory.change_token()`` (the newest audit id) every ``interval`` seconds."""
+    """Reads ``Inventory.change_token()`` (the newest audit id) every ``interval`` seconds, or at once when woken."""
 
     def __init__(self, inventory: Inventory, interval: float = POLL_SECONDS):
         self.inventory = inventory
         self.interval = interval
-        self._closed = threading.Event()
+        self._closed = False
+        self._poke = threading.Event()  # set by wake and by close
 
     def wait(self, last_token: int, timeout: float) -> int:
-        if self._closed.wait(min(self.interval, timeout)):
+        self._poke.wait(min(self.interval, timeout))
+        # Cleared before reading: a commit signalled after this line sets it again and is read by the next wait.
+        self._poke.clear()
+        if self._closed:
             return last_token
         return self.inventory.change_token()
 
+    def wake(self) -> None:
+        self._poke.set()
+
     def close(self) -> None:
-        self._closed.set()
+        self._closed = True
+        self._poke.set()
 
 
 class LiveHub:
@@ -67,6 +86,7 @@ class LiveHub:
 
     def __init__(self, source: ChangeSource, name: str = "inventory-live"):
         self.source = source
+        self.stop_listening: Callable[[], None] | None = None  # ends the commit subscription (set by hub_for)
         self.token = 0
         self._subscribers: dict[int, Callable[[int], None]] = {}
         self._ids = itertools.count(1)
@@ -97,7 +117,13 @@ class LiveHub:
         with self._lock:
             self._subscribers.pop(key, None)
 
+    def wake(self) -> None:
+        """A write committed in this process (``Inventory.on_commit``): publish its token now, not at the next poll."""
+        self.source.wake()
+
     def stop(self, timeout: float = 5.0) -> None:
+        if self.stop_listening is not None:
+            self.stop_listening()
         self._stopping.set()
         self.source.close()
         if self._started:
@@ -132,7 +158,7 @@ class LiveHub:
                 log.exception("live updates: a subscriber failed")
 
 
-_hubs: dict[int, LiveHub] = {}
+_hubs: dict[str, LiveHub] = {}
 _hubs_lock = threading.Lock()
 
 
@@ -142,13 +168,18 @@ def default_source(inventory: Inventory) -> ChangeSource:
 
 
 def hub_for(inventory: Inventory, source_factory: Callable[[Inventory], ChangeSource] = default_source) -> LiveHub:
-    """The process-wide hub of ``inventory``'s database, created (with one source) on first use."""
-    key = id(inventory.db)
+    """The process-wide hub of ``inventory``'s database, created (with one source) on first use.
+
+    Keyed by the database's identity, not by the ``Inventory`` or ``Database`` object: every ``Inventory`` of this
+    process on the same database shares the hub, and each of their commits wakes it (``Inventory.on_commit``)."""
+    key = inventory.database_key
     with _hubs_lock:
         hub = _hubs.get(key)
         if hub is None:
-            hub = _hubs[key] = LiveHub(source_factory(inventory))
+            hub = LiveHub(source_factory(inventory))
             hub.token = inventory.change_token()
+            hub.stop_listening = inventory.on_commit(hub.wake)
+            _hubs[key] = hub
         return hub
 
 
@@ -163,7 +194,11 @@ def subscribe_session(hub: LiveHub, on_change: Callable[[int], Any]) -> int | No
     doc = pn.state.curdoc
     if doc is None or doc.session_context is None:
         return None
-    key = hub.subscribe(lambda token: doc.add_next_tick_callback(partial(_run_on_document, doc, on_change, token)))
+
+    def schedule(token: int) -> None:  # on the hub's thread: the one Document method safe to call from there
+        doc.add_next_tick_callback(partial(_run_on_document, doc, on_change, token))
+
+    key = hub.subscribe(schedule)
     doc.on_session_destroyed(lambda _context: hub.unsubscribe(key))
     return key
 
@@ -187,8 +222,10 @@ def subscribe_kernel(hub: LiveHub, model: Any) -> int | None:
     """In a Jupyter kernel, reload ``model`` (``external_change(token)``) on the kernel's event loop after each
     change ``hub`` sees. Returns the key, or None when not called from a running loop or already subscribed.
 
-    The hub holds the model weakly: when the model is gone, its subscription ends at the next change.
+    The hub holds the model weakly: when the model is gone, its subscription ends at the next change. Changes seen
+    while a reload is queued are folded into it (an import commits batch after batch: one reload, newest token).
     """
+    kernel_sync.install()  # before the first comm message of a displayed component is handled
     if model in _kernel_models:
         return None
     try:
@@ -197,22 +234,37 @@ def subscribe_kernel(hub: LiveHub, model: Any) -> int | None:
         return None
     ref = weakref.ref(model)
     key = 0
+    pending: dict[str, int] = {}  # "token": the newest token seen and not reloaded yet (a reload is queued)
+    pending_lock = threading.Lock()
 
-    def reload(token: int) -> None:  # on the kernel's loop: Panel sends the changes through the comms from here
+    def reload() -> None:  # on the kernel's loop: Panel sends the changes through the comms from here
+        with pending_lock:
+            token = pending.pop("token")
         target = ref()
         if target is None:
             hub.unsubscribe(key)
             return
         try:
-            target.external_change(token)
+            # Under the kernel's document lock (comm messages are handled on other threads and update these cells
+            # too), and sent as one message per cell once the reload is done.
+            with kernel_sync.batched():
+                target.external_change(token)
         except Exception:  # a failed refresh is logged; the cells keep their current data
             log.exception("live updates: refreshing the notebook components failed")
 
     def schedule(token: int) -> None:  # on the hub's thread: only hand over
         if ref() is None:
             hub.unsubscribe(key)
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(reload, token)
+            return
+        with pending_lock:
+            queued = "token" in pending
+            pending["token"] = token
+        if queued:
+            return
+        if loop.is_closed():  # the kernel is gone
+            hub.unsubscribe(key)
+        else:
+            loop.call_soon_threadsafe(reload)
 
     key = hub.subscribe(schedule)
     _kernel_models.add(model)
