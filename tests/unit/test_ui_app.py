@@ -9,6 +9,7 @@ import io
 import logging
 import threading
 import time
+from decimal import Decimal
 
 import pandas as pd
 import panel as pn
@@ -148,7 +149,7 @@ def test_filters_and_model_stay_in_step(inv):
 
 
 def test_summary_cards_show_formatted_figures():
-    html = cards_html({"items": 1234, "units": 5, "total_value": ip.inventory.Decimal("20914.1"), "categories": 4,
+    html = cards_html({"items": 1234, "units": 5, "total_value": Decimal("20914.1"), "categories": 4,
                        "low_stock": 2, "out_of_stock": 1})
     assert '<div class="value" title="1,234">1,234</div>' in html
     assert "20,914.10" in html and 'class="card out"' in html
