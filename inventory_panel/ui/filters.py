@@ -1,8 +1,10 @@
 """``FilterBar``: search box and category / location / status filters of the inventory table.
 
-The widgets are the model's filter parameters (``from_param``): choosing a filter sets the model, which filters the
-table in the database, and a filter set elsewhere (a summary card, a notebook) shows in the widgets. A menu's "all"
-choice is the model's ``None``; its options and the Clear button follow the model (``pn.bind``).
+The search box is the model's ``search`` parameter (``from_param``): typing filters the table in the database. The
+menus show the model's filters and set them; a filter set elsewhere (a summary card, a notebook) shows in the
+menus. A menu's "all" choice is the model's ``None``, drawn as the empty string: Panel leaves a ``None`` value out of
+a widget's first render, so a menu whose "all" choice were ``None`` would show blank (docs/workarounds.md). Their
+options and the Clear button follow the model (``pn.bind``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,20 @@ from .model import InventoryModel
 INPUT_CSS = ".bk-input { height: 36px !important; min-height: 36px; }"
 
 
-def menu(all_label: str, values: list[str], current: str | None) -> dict[str, str | None]:
+ALL = ""  # a menu's "all" choice, the model's None
+
+
+def menu(all_label: str, values: list[str], current: str | None) -> dict[str, str]:
     """Options of a filter menu; keeps the current choice even if no item has it any more."""
-    options: dict[str, str | None] = {all_label: None}
+    options: dict[str, str] = {all_label: ALL}
     for value in sorted({*values, *([current] if current else [])}):
         options[value] = value
     return options
+
+
+def shown(current: str | None) -> str:
+    """What a menu shows for a model filter."""
+    return current or ALL
 
 
 def any_filter(search: str, category: str | None, location: str | None, status: str | None) -> bool:
@@ -43,20 +53,29 @@ class FilterBar(pn.viewable.Viewer):
         self.search = pn.widgets.TextInput.from_param(
             m.param.search, name="", onkeyup=True, placeholder="Search name, SKU, supplier, description…",
             width=250, margin=(5, 10), stylesheets=[INPUT_CSS])
-        self.category = pn.widgets.Select.from_param(
-            m.param.category, name="", options=pn.bind(menu, "All categories", m.param.categories, m.param.category),
-            width=165, stylesheets=[INPUT_CSS])
-        self.location = pn.widgets.Select.from_param(
-            m.param.location, name="", options=pn.bind(menu, "All locations", m.param.locations, m.param.location),
-            width=165, stylesheets=[INPUT_CSS])
-        self.status = pn.widgets.Select.from_param(
-            m.param.status, name="", options={"Any stock status": None, **{v: k for k, v in STATUS_LABELS.items()}},
-            width=160, stylesheets=[INPUT_CSS])
+        self.category = self._menu("category", pn.bind(menu, "All categories", m.param.categories, m.param.category),
+                                   width=165)
+        self.location = self._menu("location", pn.bind(menu, "All locations", m.param.locations, m.param.location),
+                                   width=165)
+        self.status = self._menu("status", {"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}},
+                                 width=160)
         self.clear = pn.widgets.Button(
             label="Clear filters", color="default", variant="outline", width=120,
             visible=pn.bind(any_filter, m.param.search, m.param.category, m.param.location, m.param.status))
         self.clear.on_click(lambda _event: self.model.clear_filters())
         self._layout = pn.Row(self.search, self.category, self.location, self.status, self.clear, margin=0)
+
+    def _menu(self, name: str, options: Any, width: int) -> pn.widgets.Select:
+        """A menu showing the model's filter ``name`` and setting it when a person picks a choice.
+
+        Two watchers rather than a bound ``value``: a person's choice sets the widget's value, and param drops a
+        reference once its parameter is set, so a bound value would stop following the model after the first pick.
+        """
+        widget = pn.widgets.Select(name="", options=options, value=shown(getattr(self.model, name)), width=width,
+                                   stylesheets=[INPUT_CSS])
+        widget.param.watch(lambda event: self.model.param.update({name: event.new or None}), "value")
+        self.model.param.watch(lambda event: setattr(widget, "value", shown(event.new)), name)
+        return widget
 
     @param.depends("model.search", watch=True)
     def _search_set(self) -> None:

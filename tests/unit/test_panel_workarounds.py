@@ -79,3 +79,12 @@ def test_a_full_collection_still_walks_every_long_lived_object():
         gc.unfreeze()
     del hoard
     assert walked > 5 * frozen, (walked, frozen)
+
+
+def test_select_still_drops_a_none_value_from_its_first_render():
+    """docs/workarounds.md, "a widget's None value is left out of its first render": when this fails, FilterBar's
+    menus can use None for their "all" choice again."""
+    import panel as pn
+
+    root = pn.widgets.Select(options={"All": None, "Tools": "Tools"}, value=None).get_root()
+    assert root.value == "" and "" not in dict(root.options)

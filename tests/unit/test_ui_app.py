@@ -136,7 +136,7 @@ def test_filters_and_model_stay_in_step(inv):
     model.status = "low"
     assert bar.status.value == "low"
     bar.clear.clicks += 1
-    assert (model.category, model.search, model.status) == (None, "", None) and bar.category.value is None
+    assert (model.category, model.search, model.status) == (None, "", None) and bar.category.value == ""
     assert not bar.clear.visible
     # The box's typed text follows the model too: typing what it held before the clear filters again.
     assert bar.search.value_input == ""
@@ -146,6 +146,18 @@ def test_filters_and_model_stay_in_step(inv):
     add(inv, "Chalk", category="Stone")
     model.changed()
     assert "Stone" in bar.category.options
+
+
+def test_filter_menus_draw_their_all_choice(inv):
+    """The drawn menus show "All …" at first: a value missing from the options draws a blank menu."""
+    add(inv, "Anvil", category="Metal", location="Shed")
+    bar = FilterBar(model=InventoryModel(inventory=inv))
+    for widget, label in ((bar.category, "All categories"), (bar.location, "All locations"),
+                          (bar.status, "Any stock status")):
+        drawn = widget.get_root()
+        assert dict(drawn.options)[drawn.value] == label
+    bar.model.category = "Metal"
+    assert bar.category.value == "Metal"
 
 
 def test_summary_cards_show_formatted_figures():
