@@ -13,15 +13,12 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from .data import SAMPLE_CSV
 from .errors import ImportRefusedError, InventoryError
@@ -107,9 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the last resort: still one line, the traceback only in the log at DEBUG
         log.debug("unexpected error", exc_info=True)
-        # SQLAlchemy's errors, and the driver's own from the importer's COPY (raw psycopg2, sqlite3)
-        if isinstance(exc, (SQLAlchemyError, sqlite3.Error)) or type(exc).__module__.startswith("psycopg2"):
-            return _failed(args, _database_error(exc))
+        from .service.connection import database_error_message
+
+        message = database_error_message(exc)  # SQLAlchemy's or the driver's own (the import's raw cursor)
+        if message is not None:
+            return _failed(args, message)
         return _failed(args, f"unexpected error: {type(exc).__name__}: {str(exc)[:500]}")
 
 
@@ -149,18 +148,6 @@ def _check_folder(path: str) -> None:
     folder = Path(path).parent
     if not folder.is_dir():
         raise InventoryError(f"Cannot write {path}: the folder {folder} does not exist.")
-
-
-def _database_error(exc: Exception) -> str:
-    """One line for a database error the service did not type: a full disk and a read-only database by name."""
-    from .storage.faults import database_fault
-
-    fault = database_fault(exc)
-    if fault is not None:
-        return str(fault)
-    orig = getattr(exc, "orig", None) or exc
-    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    return f"The database refused the operation; nothing was saved. ({first})"
 
 
 def _connect(args: argparse.Namespace):

@@ -84,7 +84,7 @@ class Display:
     width: int | None = None  # the table column's width in pixels; None shares the room left (fit_columns)
     column: int | None = None  # place in the tables, smallest first; None: after the placed ones, in spec order
     form_row: int | None = None  # the item form's row, fields of one row side by side; None: a row of its own, last
-    search_order: int | None = None  # place in the search document (storage.queries); None: not searched
+    search_order: int | None = None  # place in the search document (storage/dialects); None: not searched
     suggestions: Suggestions | None = None  # for an autocomplete input
     compact: bool = True  # still shown when the table narrows beside the item panel
     hidden: tuple[View, ...] = ()  # views that deliberately leave this field out

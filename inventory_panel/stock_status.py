@@ -32,6 +32,8 @@ if not (FIELD_BY_NAME[QUANTITY].kind == FIELD_BY_NAME[MINIMUM].kind == "integer"
 
 # In the order a filter offers them.
 STATUSES: tuple[Status, ...] = ("low", "out", "ok")
+# From in stock to out of stock: the order counts, charts and labels list them in.
+BY_SEVERITY: tuple[Status, ...] = ("ok", "low", "out")
 LABELS: dict[str, str] = {"ok": "In stock", "low": "Low stock", "out": "Out of stock"}
 # The derived column's own words (it is not a stored field, so it is not in fields.FIELDS).
 STATUS = "status"

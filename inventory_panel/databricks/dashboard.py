@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from ..settings import Settings
+from ..ui.plugins import DashboardStatus  # the Dashboard view's port (ui/plugins.py) declares what it is told
 
 log = logging.getLogger(__name__)
 
 DASHBOARD_ID_RE = re.compile(r"^[0-9A-Za-z-]{8,64}$")
-State = Literal["published", "not_published", "unknown", "not_configured"]
 
 
 def workspace_url(host: str | None) -> str | None:
@@ -60,18 +58,6 @@ def configuration_problem(settings: Settings) -> str | None:
     if not workspace_url(settings.databricks_host):
         return "Set DATABRICKS_HOST to the workspace URL (https://…) to embed the dashboard."
     return None
-
-
-@dataclass(frozen=True)
-class DashboardStatus:
-    """Whether the dashboard can be shown: ``state`` and a sentence for a person."""
-
-    state: State
-    message: str
-
-    @property
-    def published(self) -> bool:
-        return self.state == "published"
 
 
 def published_status(settings: Settings, user_token: str | None = None) -> DashboardStatus:

@@ -1,8 +1,8 @@
 """Items out of the inventory in the formats people keep them in: Excel (``xlsx``), Parquet and Arrow/pandas.
 
 ``Inventory.export_xlsx``/``export_parquet``/``export``/``to_frame`` are the entry points; the modules here only
-turn rows (tuples in a known column order, streamed from the database) into files or Arrow batches. CSV stays in
-``Inventory.export_csv``.
+turn rows (tuples in a known column order, streamed from the database) into files or Arrow batches: CSV
+(``csv_writer``, every CSV the product writes), Excel (``xlsx``), Parquet and Arrow/pandas (``arrow``).
 """
 
 from __future__ import annotations

@@ -13,34 +13,40 @@ nullable ``Int64`` rather than floats with NaN; timestamps ``datetime64[us, UTC]
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO, Any, Literal
 
 import pandas as pd
 import pyarrow as pa
-import sqlalchemy as sa
 
 from ..fields import PRICE_PRECISION, PRICE_SCALE
-from ..storage.types import Money, UTCDateTime
 
 BATCH_ROWS = 5_000  # rows per database fetch and per record batch
 
-
-def arrow_type(column: sa.ColumnElement[Any]) -> pa.DataType:
-    """The Arrow type of a column of the items table (or of the computed ``status``)."""
-    kind = column.type
-    if isinstance(kind, Money):
-        return pa.decimal128(PRICE_PRECISION, PRICE_SCALE)
-    if isinstance(kind, UTCDateTime):
-        return pa.timestamp("us", tz="UTC")
-    if isinstance(kind, sa.Integer):  # Integer and BigInteger
-        return pa.int64()
-    return pa.string()
+# What a column holds, as the service reads it off the table (``service/exports.py``): exporting never sees SQL.
+ValueKind = Literal["money", "timestamp", "integer", "text"]
 
 
-def item_schema(columns: Sequence[sa.ColumnElement[Any]]) -> pa.Schema:
-    """The schema of ``columns`` (their names and types; NOT NULL columns are non-nullable fields)."""
-    return pa.schema([pa.field(c.name, arrow_type(c), nullable=bool(getattr(c, "nullable", True)))
-                      for c in columns])
+@dataclass(frozen=True)
+class ExportColumn:
+    """One exported column: its name, the kind of value it holds, and whether it may be empty."""
+
+    name: str
+    kind: ValueKind
+    nullable: bool = True
+
+
+ARROW_TYPES: dict[ValueKind, pa.DataType] = {
+    "money": pa.decimal128(PRICE_PRECISION, PRICE_SCALE),  # exact, as NUMERIC(12,2)
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "integer": pa.int64(),
+    "text": pa.string(),
+}
+
+
+def item_schema(columns: Sequence[ExportColumn]) -> pa.Schema:
+    """The schema of ``columns`` (their names and types; columns that may not be empty are non-nullable fields)."""
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.kind], nullable=c.nullable) for c in columns])
 
 
 def record_batches(chunks: Iterable[Sequence[Sequence[Any]]], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
@@ -77,4 +83,5 @@ def write_parquet(batches: Iterable[pa.RecordBatch], schema: pa.Schema, target: 
     return count
 
 
-__all__ = ["BATCH_ROWS", "arrow_type", "item_schema", "record_batches", "to_pandas", "to_table", "write_parquet"]
+__all__ = ["ARROW_TYPES", "BATCH_ROWS", "ExportColumn", "ValueKind", "item_schema", "record_batches", "to_pandas",
+           "to_table", "write_parquet"]

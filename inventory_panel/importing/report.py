@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from .. import csv_writer
+from ..exporting import csv_writer
 from ..formulas import escape_formula
 
 ERROR_COLUMNS = ("row", "column", "value", "message")

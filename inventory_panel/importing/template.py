@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import tempfile
 
-from .. import csv_writer
+from ..exporting import csv_writer
 from ..fields import FIELDS, MAX_INT, MAX_PRICE, PRICE_SCALE, Field
 
 EXAMPLE_ROWS = 3

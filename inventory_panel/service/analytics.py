@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from ..storage.queries import category_totals_select, select_items, status_condition, value_expr
-from ..storage.types import CENTS
+from ..money import CENTS
+from ..stock_status import BY_SEVERITY, short_condition, surplus
+from ..storage.queries import category_totals_select, select_items, value_expr
 from .model import ITEM_COLUMNS
 from .reads import summary
 from .session import Session
@@ -26,17 +27,14 @@ def low_stock(s: Session, limit: int | None = 500) -> pd.DataFrame:
     """
     s.require("read")
     items = s.tables.items
-    # A literal 0, as in the index's expression: with a bound parameter SQLite cannot match the ORDER BY to the
-    # shortage index and sorted every short item (3.5 s for 52,000 of a million on the development machine).
-    zero: sa.ColumnElement[int] = sa.literal_column("0")
-    shortage = (sa.func.coalesce(items.c.minimum_stock, zero) - items.c.quantity).label("shortage")
-    # "out or low" spelled as the two status conditions, each of which an index answers (the quantity index,
-    # the partial low-stock index), so only the short-stocked items are read and sorted, not every item.
-    # Ordered by surplus ascending (= shortage descending), the key of the partial index of short items.
-    surplus = items.c.quantity - sa.func.coalesce(items.c.minimum_stock, zero)
-    stmt = (select_items(s.tables).add_columns(shortage)
-            .where(sa.or_(status_condition(items, "out"), status_condition(items, "low")))
-            .order_by(surplus, items.c.item_name, items.c.id).limit(limit))
+    # The rule's own expressions (stock_status), which the shortage index is built from: "out or low" as the two
+    # status conditions, each of which an index answers (the quantity index, the partial low-stock index), so only
+    # the short-stocked items are read; ordered by surplus ascending (= shortage descending), the key of the
+    # partial index of short items. With any other spelling (a bound 0, say) SQLite cannot match the ORDER BY to
+    # the index and sorted every short item (3.5 s for 52,000 of a million on the development machine).
+    shortage = (-surplus(items)).label("shortage")
+    stmt = (select_items(s.tables).add_columns(shortage).where(short_condition(items))
+            .order_by(surplus(items), items.c.item_name, items.c.id).limit(limit))
     with s.uow.reading() as conn:
         rows = conn.execute(stmt).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=[*ITEM_COLUMNS, "shortage"]).astype(
@@ -54,10 +52,12 @@ def value_by_category(s: Session) -> pd.DataFrame:
 
 
 def stock_status_counts(s: Session) -> pd.DataFrame:
-    """Items per stock status: ok, low, out (from the maintained per-category totals)."""
+    """Items per stock status, in stock first (``stock_status.BY_SEVERITY``), from the maintained per-category
+    totals."""
     figures = summary(s)
     low, out = figures["low_stock"], figures["out_of_stock"]
-    return pd.DataFrame({"status": ["ok", "low", "out"], "items": [figures["items"] - low - out, low, out]})
+    counts = {"ok": figures["items"] - low - out, "low": low, "out": out}
+    return pd.DataFrame({"status": list(BY_SEVERITY), "items": [counts[status] for status in BY_SEVERITY]})
 
 
 def top_items_by_value(s: Session, n: int = 10) -> pd.DataFrame:

@@ -6,18 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from .. import csv_writer
 from ..errors import InvalidArgumentError
+from ..exporting import csv_writer
 from ..fields import FIELD_NAMES
 from ..storage.queries import Filters, order_by, select_items, where_clause
+from ..storage.types import Money, UTCDateTime
 from .arguments import check_descending, fs_path, whole_number
 from .reads import AUDIT_COLUMNS
 from .session import Session
+
+if TYPE_CHECKING:  # pyarrow is imported by the exports that need it, not with the service
+    from ..exporting.arrow import ExportColumn, ValueKind
 
 STREAM_BATCH = 5000  # rows read from the database at a time
 
@@ -35,8 +39,22 @@ def _select(s: Session, columns: list[Any], search: str | None, category: str | 
             status: str | None, sort_by: str, descending: Any) -> sa.Select[Any]:
     """``columns`` of the items matching the filters, in the order asked (the same rules as ``query``)."""
     descending = check_descending(descending)
-    conds = where_clause(s.tables, Filters(search, category, location, status), s.backend.name)
+    conds = where_clause(s.tables, Filters(search, category, location, status), s.backend)
     return sa.select(*columns).where(*conds).order_by(*order_by(s.tables, sort_by, descending))
+
+
+def _export_columns(columns: list[Any]) -> list[ExportColumn]:
+    """``columns`` (of the items table, or the computed status) as exporting sees them: name, value kind, nullable."""
+    from ..exporting.arrow import ExportColumn
+
+    def kind(column: Any) -> ValueKind:
+        if isinstance(column.type, Money):
+            return "money"
+        if isinstance(column.type, UTCDateTime):
+            return "timestamp"
+        return "integer" if isinstance(column.type, sa.Integer) else "text"  # Integer and BigInteger
+
+    return [ExportColumn(c.name, kind(c), bool(getattr(c, "nullable", True))) for c in columns]
 
 
 def _stream(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[Any]:
@@ -78,7 +96,7 @@ def export_parquet(s: Session, path_or_buffer: str | Path | IO[bytes], search: s
     s.require("export")
     columns = list(select_items(s.tables).selected_columns)
     stmt = _select(s, columns, search, category, location, status, sort_by, descending)
-    schema = item_schema(columns)
+    schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
         return write_parquet(record_batches(_stream(conn, stmt), schema), schema, fs_path(path_or_buffer))
 
@@ -109,7 +127,7 @@ def to_frame(s: Session, search: str | None = None, category: str | None = None,
     stmt = _select(s, columns, search, category, location, status, sort_by, descending)
     if limit is not None:
         stmt = stmt.limit(limit)
-    schema = item_schema(columns)
+    schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
         table = to_table(record_batches(_stream(conn, stmt), schema), schema)
     return table if as_arrow else to_pandas(table)

@@ -47,7 +47,7 @@ def query(s: Session, search: str | None = None, category: str | None = None, lo
     after, before = page_key("after", after), page_key("before", before)
     t, backend = s.tables, s.backend
     filters = Filters(search, category, location, status)
-    conds = where_clause(t, filters, backend.name)
+    conds = where_clause(t, filters, backend)
     ids = page_ids(t, conds, sort_by, descending)
     cap = max(count_limit, offset + limit) if count_limit is not None and filters.search else None
     exact = True
@@ -65,7 +65,7 @@ def query(s: Session, search: str | None = None, category: str | None = None, lo
         rows: list[sa.Row[Any]] | Any
         if after is not None or before is not None:
             back = before is not None
-            seek = seek_condition(t, sort_by, descending != back, after or before, backend.name)  # type: ignore[arg-type]
+            seek = seek_condition(t, sort_by, descending != back, after or before, backend)  # type: ignore[arg-type]
             near = ids.where(seek).order_by(None).order_by(*order_by(t, sort_by, descending != back))
             rows = conn.execute(page_rows(t, near.limit(limit), sort_by, descending)).all()
         elif offset >= total:

@@ -14,19 +14,14 @@ import sqlalchemy as sa
 from ..errors import InvalidArgumentError, ValidationError
 from ..fields import FIELD_NAMES, has_control_chars, has_surrogates, normalize_text, search_fields
 from ..stock_status import STATUSES, status_case, status_condition
+from .dialects.base import Backend
 from .tables import Tables
 from .types import Money
 
-SEARCH_FIELDS = tuple(f.name for f in search_fields())
 # No field is longer, so no longer search can match (on PostgreSQL neither: a match never spans two fields). Past
 # it, SQLite refuses the LIKE pattern outright (50,000 bytes: "LIKE or GLOB pattern too complex").
 MAX_SEARCH = max(f.max_length or 0 for f in search_fields())
 STAT_FIELDS = ("items", "units", "value_cents", "low_stock", "out_of_stock")
-# PostgreSQL's search document: the searched fields joined by chr(31) (columns unqualified: it is only used in
-# queries on the items table alone). Migration 0002 indexes the expression as it was then; a test holds the two
-# equal, so changing the searched fields needs a migration that rebuilds the index.
-SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(f.name if f.required else f"coalesce({f.name}, '')"
-                                             for f in search_fields())
 SORTABLE = (*FIELD_NAMES, "id", "updated_at", "created_at", "value")
 
 
@@ -58,31 +53,20 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_condition(tables: Tables, text: str, dialect: str) -> sa.ColumnElement[bool]:
+def search_condition(tables: Tables, text: str, backend: Backend) -> sa.ColumnElement[bool]:
     """Case-insensitive substring of one of the searched fields (``Display.search_order``: name, sku, supplier and
-    description).
-
-    PostgreSQL matches one search document (the fields joined by a control character, which neither a
-    field nor a search can contain, so a match never spans two fields): one ILIKE per row, and the very
-    expression the ``pg_trgm`` GIN index of migration 0002 indexes. SQLite has no such index; its LIKE is already
-    case-insensitive exactly as far as its ``lower()`` is (ASCII), so plain LIKE per field spares a ``lower()``
-    copy of every field of every row.
-    """
+    description), matched as ``backend`` matches best (``Backend.search_match``)."""
     if len(text) > MAX_SEARCH:
         return sa.false()
-    pattern = f"%{escape_like(text)}%"
-    if dialect == "postgresql":
-        return sa.literal_column(f"({SEARCH_DOCUMENT_SQL})", sa.Text()).ilike(pattern, escape="\\")
-    items = tables.items
-    return sa.or_(*(items.c[c].like(pattern, escape="\\") for c in SEARCH_FIELDS))
+    return backend.search_match(tables, f"%{escape_like(text)}%")
 
 
-def where_clause(tables: Tables, filters: Filters, dialect: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions of ``filters`` for a query on the items table alone (``dialect``: ``sqlite``/``postgresql``)."""
+def where_clause(tables: Tables, filters: Filters, backend: Backend) -> list[sa.ColumnElement[bool]]:
+    """Conditions of ``filters`` for a query on the items table alone, on ``backend``'s database."""
     items = tables.items
     conds: list[sa.ColumnElement[bool]] = []
     if filters.search and filters.search.strip():
-        conds.append(search_condition(tables, filters.search.strip(), dialect))
+        conds.append(search_condition(tables, filters.search.strip(), backend))
     if filters.category:
         conds.append(items.c.category == filters.category)
     if filters.location:
@@ -104,12 +88,12 @@ def sort_column(tables: Tables, sort_by: str) -> sa.ColumnElement[Any]:
 
 
 def seek_condition(tables: Tables, sort_by: str, descending: bool, key: tuple[Any, int],
-                   dialect: str) -> sa.ColumnElement[bool]:
+                   backend: Backend) -> sa.ColumnElement[bool]:
     """The items strictly after ``key`` (a row's sort value and id) in page order: keyset paging.
 
     A row-value comparison ``(column, id) > (value, id)`` is a range scan of the (column, id) index, however deep
-    the page. NULLs sort first on SQLite and last on PostgreSQL (ascending; the reverse descending), so where they
-    fall decides whether they come after the key.
+    the page. Where NULLs sort (``Backend.nulls_first``: first ascending on SQLite, last on PostgreSQL; the reverse
+    descending) decides whether they come after the key.
     """
     column, ident = sort_column(tables, sort_by), tables.items.c.id
     value, last_id = key
@@ -117,7 +101,7 @@ def seek_condition(tables: Tables, sort_by: str, descending: bool, key: tuple[An
     after = later(sa.tuple_(column, ident), sa.tuple_(sa.literal(value, column.type), sa.literal(last_id)))
     if sort_by == "value" or not tables.items.c[sort_by].nullable:
         return after  # no NULLs to place (and a bare range is what the index serves fastest)
-    nulls_first = (dialect == "sqlite") != descending
+    nulls_first = backend.nulls_first != descending
     if value is None:
         among_nulls = sa.and_(column.is_(None), later(ident, last_id))
         return sa.or_(among_nulls, column.is_not(None)) if nulls_first else among_nulls

@@ -26,6 +26,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from ..stock_status import BY_SEVERITY
 from . import styles
 from .component_root import component_root
 from .formatting import STATUS_LABELS, fmt_int, fmt_money
@@ -148,7 +149,7 @@ def quantity_by_location_figure(frame: pd.DataFrame) -> figure:
 def stock_status_figure(frame: pd.DataFrame) -> figure:
     """How many items are in stock, low and out, as bars in the app's status colours."""
     counts = dict(zip(frame["status"], frame["items"], strict=True))
-    statuses = ["ok", "low", "out"]
+    statuses = BY_SEVERITY
     total = sum(int(counts.get(s, 0)) for s in statuses) or 1
     data = {"key": [f"b{i}" for i in range(len(statuses))], "status": [STATUS_LABELS[s] for s in statuses],
             "x": [float(counts.get(s, 0)) for s in statuses],

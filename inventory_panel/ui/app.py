@@ -16,7 +16,7 @@ import panel as pn
 import param
 
 from ..inventory import Inventory, connect
-from . import styles
+from . import plugins, styles
 from .analytics import AnalyticsView
 from .audit_view import AuditView
 from .component_root import component_root
@@ -52,13 +52,18 @@ class InventoryApp(pn.viewable.Viewer):
     inventory = param.ClassSelector(class_=Inventory, doc="The service, acting as this session's user.")
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (built from inventory).")
     live = param.Boolean(default=True, doc="When served, refresh on other sessions' writes.")
+    identify = param.Callable(default=None, doc=(
+        "Without inventory (a notebook): who the person is, settings -> User. Default: the plugged-in platform's "
+        "answer (ui/plugins.py: on Databricks the workspace user), else the local user."))
+    dashboard = param.Parameter(default=None, doc=(
+        "The Dashboard tab's source (ui/plugins.DashboardSource). Default: the one plugged in (the Databricks AI/BI "
+        "dashboard, databricks/wiring.py), else none."))
 
     def __init__(self, inventory: Inventory | None = None, **params: Any):
         if inventory is None:  # a notebook: the environment's database, as the person running the notebook
-            from ..databricks.identity import resolve_user
-
+            identify = params.get("identify") or plugins.notebook_user
             inventory = connect()
-            inventory = inventory.as_user(resolve_user(inventory.settings, notebook=True))
+            inventory = inventory.as_user(identify(inventory.settings))
         super().__init__(inventory=inventory, **params)
         if self.model is None:  # components built from the same Inventory share this model
             self.model = InventoryModel.for_inventory(inventory)
@@ -71,7 +76,7 @@ class InventoryApp(pn.viewable.Viewer):
             factories.append(("Import", lambda: ImportView(model=self.model)))
         factories += [("Low stock", lambda: LowStockView(model=self.model)),
                       ("Analytics", lambda: AnalyticsView(model=self.model)),
-                      ("Dashboard", lambda: DashboardView(model=self.model))]
+                      ("Dashboard", lambda: DashboardView(model=self.model, source=self.dashboard))]
         if user.can("audit"):  # the service refuses audit_log() to others anyway
             factories.append(("Audit", lambda: AuditView(model=self.model)))
         self._factories = dict(factories)

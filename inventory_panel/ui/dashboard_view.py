@@ -1,10 +1,11 @@
 """``DashboardView``: the Databricks AI/BI dashboard in an iframe when configured, otherwise how to configure it.
 
-The URL comes from ``databricks.dashboard.embed_url`` (never a token: the viewer's own Databricks sign-in
-authorises the embed). It is escaped into the ``src`` attribute and the iframe is sandboxed to what an AI/BI
-dashboard needs. Whether the dashboard is published is asked of the workspace in a worker thread once the view is
-first shown, so a slow or unreachable workspace never holds up the app, and hidden tabs never ask; on behalf of the
-user when ``INVENTORY_ON_BEHALF_OF_USER`` is on (``identity.session_access_token``).
+The URL, the configuration problem and the publish check come from the view's ``source`` (``ui/plugins.py``; the
+Databricks one, ``databricks/dashboard.py``, is plugged in by ``databricks/wiring.py``), never with a token: the
+viewer's own Databricks sign-in authorises the embed. The URL is escaped into the ``src`` attribute and the iframe is
+sandboxed to what an AI/BI dashboard needs. Whether the dashboard is published is asked in a worker thread once the
+view is first shown, so a slow or unreachable workspace never holds up the app, and hidden tabs never ask; on behalf
+of the user when ``INVENTORY_ON_BEHALF_OF_USER`` is on (the source's ``session_token``).
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from typing import Any
 import panel as pn
 import param
 
-from ..databricks.dashboard import DashboardStatus, configuration_problem, embed_url, published_status
-from ..databricks.identity import session_access_token
 from ..settings import Settings
 from . import styles
 from .component_root import component_root
 from .formatting import esc
 from .messages import InlineMessages
 from .model import InventoryModel
+from .plugins import DashboardSource, DashboardStatus, dashboard_source
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,15 @@ def iframe_html(url: str) -> str:
             'referrerpolicy="strict-origin-when-cross-origin" allow="fullscreen" loading="lazy"></iframe>')
 
 
-def guide_html(settings: Settings) -> str:
-    """How to configure the dashboard: the three variables, which are set, what is wrong, where to read more."""
+def guide_html(settings: Settings, problem: str | None) -> str:
+    """How to configure the dashboard: the three variables, which are set, what is wrong (``problem``), where to read
+    more."""
     rows = []
     for name, attr, help_text in VARIABLES:
         value = getattr(settings, attr)
         state = (f'<span class="set">Set</span><br><code>{esc(value)}</code>' if value
                  else '<span class="missing">Not set</span>')
         rows.append(f"<tr><td><code>{name}</code></td><td>{esc(help_text)}</td><td>{state}</td></tr>")
-    problem = configuration_problem(settings)
     problem_html = f'<p class="problem">{esc(problem)}</p>' if problem else ""
     return (
         '<div class="guide"><h2>Connect a Databricks AI/BI dashboard</h2>'
@@ -115,18 +115,25 @@ class DashboardView(pn.viewable.Viewer):
     active = param.Boolean(default=True, doc="Whether the view is on screen; the publish check waits for it.")
     status = param.ClassSelector(class_=DashboardStatus, default=None, allow_None=True,
                                  doc="Whether the workspace reports the dashboard as published (None: not asked).")
+    source = param.Parameter(default=None, doc=(
+        "Where the dashboard is and whether it is published (ui/plugins.DashboardSource). Default: the one plugged in "
+        "(the Databricks AI/BI dashboard, databricks/wiring.py), else none."))
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        if self.source is None:
+            self.source = dashboard_source()
+        source: DashboardSource = self.source
         self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         self.settings: Settings = self.model.inventory.settings
-        self.url = embed_url(self.settings)
+        self.url = source.embed_url(self.settings)
         self._checking = False
         # On behalf of the user: their forwarded token, read from this session's request now, kept on the server.
-        self._user_token = session_access_token(self.settings) if self.url is not None else None
+        self._user_token = source.session_token(self.settings) if self.url is not None else None
         if self.url is None:
-            self._layout = pn.Column(pn.pane.HTML(guide_html(self.settings), stylesheets=[GUIDE_CSS],
-                                                  sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            guide = guide_html(self.settings, source.configuration_problem(self.settings))
+            self._layout = pn.Column(pn.pane.HTML(guide, stylesheets=[GUIDE_CSS], sizing_mode="stretch_width"),
+                                     sizing_mode="stretch_width")
             return
         title = pn.pane.HTML(
             '<div class="title">Dashboard</div><div class="sub">Databricks AI/BI dashboard '
@@ -154,7 +161,7 @@ class DashboardView(pn.viewable.Viewer):
     async def check_published(self) -> None:
         """Ask the workspace whether the dashboard is published (in a thread: the SDK call may take seconds)."""
         try:
-            self.status = await asyncio.to_thread(published_status, self.settings, self._user_token)
+            self.status = await asyncio.to_thread(self.source.published_status, self.settings, self._user_token)
         finally:
             self._checking = False
 

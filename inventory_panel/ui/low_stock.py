@@ -15,7 +15,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from .. import csv_writer
+from ..exporting import csv_writer
 from ..fields import FIELDS, Field
 from ..inventory import ITEM_COLUMNS
 from ..stock_status import MINIMUM, QUANTITY, STATUS

@@ -10,9 +10,11 @@ import logging
 
 import panel as pn
 
+from ..auth import User
 from ..errors import InventoryError
 from ..inventory import Inventory, connect
 from ..settings import load_settings
+from . import plugins
 from .startup_error import startup_error_page
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,10 @@ def process_inventory() -> Inventory:
     return pn.state.as_cached(CACHE_KEY, connect)
 
 
-def session_user(inventory: Inventory):
-    """The person behind the current session (see ``databricks.identity.session_user``)."""
-    from ..databricks.identity import session_user as identity_of_session
-
-    return identity_of_session(inventory.settings)
+def session_user(inventory: Inventory) -> User:
+    """The person behind the current session: as the platform plugged in says (``ui/plugins.py``; in a Databricks
+    App the proxy's headers, ``databricks/identity.py``), else Panel's own sign-in or the local user."""
+    return plugins.session_user(inventory.settings)
 
 
 def error_page(exc: BaseException) -> pn.viewable.Viewable:

@@ -7,6 +7,7 @@ from typing import Any
 import panel as pn
 import param
 
+from ..stock_status import LABELS
 from . import styles
 from .component_root import component_root
 from .formatting import fmt_int, fmt_money
@@ -17,8 +18,8 @@ CARDS = (
     ("units", "Units in stock", fmt_int, ""),
     ("total_value", "Total value", fmt_money, ""),
     ("categories", "Categories", fmt_int, ""),
-    ("low_stock", "Low stock", fmt_int, "low"),
-    ("out_of_stock", "Out of stock", fmt_int, "out"),
+    ("low_stock", LABELS["low"], fmt_int, "low"),
+    ("out_of_stock", LABELS["out"], fmt_int, "out"),
 )
 
 

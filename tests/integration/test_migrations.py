@@ -17,7 +17,8 @@ import inventory_panel as ip
 from inventory_panel.auth import User
 from inventory_panel.inventory import Inventory
 from inventory_panel.settings import load_settings
-from inventory_panel.storage import migrate, notify, queries
+from inventory_panel.storage import migrate, notify
+from inventory_panel.storage.dialects import postgres as postgres_backend
 from inventory_panel.storage.engines import create_database
 from inventory_panel.storage.tables import build_tables
 
@@ -212,7 +213,7 @@ def test_the_frozen_copies_still_match_the_live_rules():
              for ix in items.indexes}
     assert where["ix_inventory_items_low_stock"] == p0002.LOW_STOCK_SQL == p0003.LOW_STOCK_SQL
     assert where["ix_inventory_items_shortage"] == p0002.SHORT_STOCK_SQL
-    assert p0002.SEARCH_DOCUMENT_SQL == queries.SEARCH_DOCUMENT_SQL
+    assert p0002.SEARCH_DOCUMENT_SQL == postgres_backend.SEARCH_DOCUMENT_SQL
     for schema, table in [(None, "inventory_items"), ("warehouse_east", "stock_items"), ("s" * 40, "t" * 40),
                           ("é" * 30, "inventory_items")]:
         assert p0002.channel_name(schema, table) == notify.channel_name(schema, table)

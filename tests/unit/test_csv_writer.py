@@ -10,8 +10,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from inventory_panel import csv_writer
 from inventory_panel.changes import describe_changes, describe_detail, describe_entry
+from inventory_panel.exporting import csv_writer
 
 
 def test_cells_are_exact_text_and_formulas_are_escaped():

@@ -109,8 +109,9 @@ def test_table_formatters_and_alignment_follow_the_kind_not_the_name():
 
 def test_the_search_fields_come_from_the_spec():
     from inventory_panel.storage import queries
+    from inventory_panel.storage.dialects import base
 
-    assert tuple(f.name for f in search_fields()) == queries.SEARCH_FIELDS
+    assert tuple(f.name for f in search_fields()) == base.SEARCH_FIELDS
     assert max(f.max_length or 0 for f in search_fields()) == queries.MAX_SEARCH
 
 

@@ -80,10 +80,23 @@ def test_the_ui_goes_through_the_service(module):
                                          "inventory_panel.importing.import_csv")) == {}
 
 
+def test_the_ui_never_imports_databricks():
+    """Who a person is and the dashboard reach the UI through ``ui/plugins.py``, which ``databricks/wiring.py`` fills
+    from the package root: so the notebook helpers (in ``databricks``) import the UI without a cycle."""
+    assert _offenders(_modules("ui"), ("inventory_panel.databricks", "databricks")) == {}
+
+
+@pytest.mark.parametrize("module", ["cli.py", "exporting"])
+def test_the_cli_and_exporting_never_see_the_database_side(module):
+    """The CLI gets database errors in words from the service; exporting gets plain column kinds, never SQL types."""
+    assert _offenders(_modules(module), ("inventory_panel.storage", "sqlalchemy", "sqlite3", "psycopg2")) == {}
+
+
 def test_only_the_dialect_modules_branch_on_the_backend():
     """SQLite/PostgreSQL differences of the service and the import live in ``storage/dialects`` (one per backend)."""
     branches = {}
-    for path in _modules("inventory.py", "service", "importing", "storage/bulk.py", "storage/unit_of_work.py"):
+    for path in _modules("inventory.py", "service", "importing", "storage/bulk.py", "storage/unit_of_work.py",
+                         "storage/queries.py"):
         text = path.read_text(encoding="utf-8")
         hits = [word for word in ('"postgresql"', "'postgresql'", '"sqlite"', "'sqlite'", "self.postgres")
                 if word in text]

@@ -8,26 +8,42 @@ import asyncio
 import pytest
 
 import inventory_panel as ip
-from inventory_panel.databricks.dashboard import DashboardStatus
-from inventory_panel.settings import load_settings
-from inventory_panel.ui import dashboard_view
+from inventory_panel.databricks.wiring import DatabricksDashboard
+from inventory_panel.settings import Settings, load_settings
+from inventory_panel.ui import dashboard_view, plugins
 from inventory_panel.ui.dashboard_view import DashboardView, iframe_html
 from inventory_panel.ui.model import InventoryModel
+from inventory_panel.ui.plugins import DashboardStatus
 
 CONFIGURED = {"DATABRICKS_HOST": "https://adb-123.4.azuredatabricks.net", "DATABRICKS_WORKSPACE_ID": "123",
               "DASHBOARD_ID": "01ef0123456789abcdef"}
 
 
+class Answering(DatabricksDashboard):
+    """The Databricks dashboard (URL and guide from the settings) whose workspace answers ``status``, with a session
+    token ``token``; records the token each check carried."""
+
+    def __init__(self, status: DashboardStatus | None, token: str | None = None):
+        self.status, self.token, self.asked = status, token, []
+
+    def session_token(self, settings: Settings) -> str | None:
+        return self.token
+
+    def published_status(self, settings: Settings, user_token: str | None) -> DashboardStatus:
+        self.asked.append(user_token)
+        assert self.status is not None, "the workspace was asked"
+        return self.status
+
+
 @pytest.fixture
-def make_view(sqlite_url, monkeypatch):
+def make_view(sqlite_url):
     made = []
 
-    def make(env, status=None):
-        if status is not None:
-            monkeypatch.setattr(dashboard_view, "published_status", lambda settings, user_token=None: status)
+    def make(env, status=None, source=None):
         inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin", settings=load_settings(env))
         made.append(inventory)
-        return DashboardView(model=InventoryModel(inventory=inventory), active=False)
+        return DashboardView(model=InventoryModel(inventory=inventory), active=False,
+                             source=source or (Answering(status) if status is not None else None))
 
     yield make
     for inventory in made:
@@ -96,13 +112,22 @@ def test_an_unanswerable_check_reads_calmly_with_details_in_the_log(make_view, c
     assert "HTTPSConnectionPool" not in view._status.object and "HTTPSConnectionPool" in caplog.text
 
 
-def test_on_behalf_of_the_user_the_check_gets_the_session_s_token(make_view, monkeypatch):
+def test_on_behalf_of_the_user_the_check_gets_the_session_s_token(make_view):
     # The token is read while the view is built (in the session), then handed to the check in its worker thread.
-    asked: list[str | None] = []
-    monkeypatch.setattr(dashboard_view, "session_access_token", lambda settings: "user-token")
-    monkeypatch.setattr(dashboard_view, "published_status",
-                        lambda settings, user_token=None: asked.append(user_token) or DashboardStatus("published", ""))
-    view = make_view(CONFIGURED)
+    source = Answering(DashboardStatus("published", ""), token="user-token")
+    view = make_view(CONFIGURED, source=source)
     asyncio.run(view.check_published())
-    assert asked == ["user-token"] and view.status.published
+    assert source.asked == ["user-token"] and view.status.published
     assert "user-token" not in view._frame.object  # never put in the page
+
+
+def test_the_databricks_dashboard_is_what_the_package_plugs_in(make_view):
+    # Importing inventory_panel plugs Databricks in (databricks/wiring.py); the view takes it unless given another.
+    assert isinstance(plugins.dashboard_source(), DatabricksDashboard)
+    assert isinstance(make_view(CONFIGURED).source, DatabricksDashboard)
+
+
+def test_without_a_plug_in_there_is_nothing_to_embed(make_view):
+    view = make_view(CONFIGURED, source=plugins.NoDashboard())
+    assert view.url is None and "<iframe" not in view._layout[0].object
+    assert plugins.NOT_PLUGGED_IN in view._layout[0].object

@@ -14,12 +14,16 @@ import numpy as np
 import sqlalchemy as sa
 
 from ...errors import InventoryError
-from ...fields import Field
+from ...fields import Field, search_fields
 from ..tables import Tables
 
 if TYPE_CHECKING:
     from ..engines import Database
     from ..notify import PostgresChangeListener
+
+
+# The searched fields (``Display.search_order``), which every backend matches a search against.
+SEARCH_FIELDS = tuple(f.name for f in search_fields())
 
 
 class CheckedColumn(Protocol):
@@ -67,8 +71,14 @@ class Backend(ABC):
     """One database backend. Stateless: one instance serves every engine of its dialect."""
 
     name: str
+    nulls_first: bool  # where NULLs sort in an ascending order (and last in a descending one)
 
     # -- reading --------------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def search_match(self, tables: Tables, pattern: str) -> sa.ColumnElement[bool]:
+        """Items with a searched field (``SEARCH_FIELDS``) LIKE ``pattern`` (escaped with a backslash), ignoring
+        case as far as this backend can, as its indexes serve it best."""
 
     def statements(self, conn: sa.Connection) -> sa.Connection:
         """``conn`` running each statement on its own, with no transaction around them where that saves round trips

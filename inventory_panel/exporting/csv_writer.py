@@ -3,7 +3,9 @@ import's error file, the import template) goes through ``writer``, with cells ma
 
 A cell is plain text a spreadsheet shows as it is: a missing value is empty, a number or a date is written in its
 exact text form (``Decimal`` as typed, a timestamp in ISO 8601 with its offset), and text that a spreadsheet would
-run as a formula is escaped (``formulas.escape_formula``). Domain only: no database, no UI.
+run as a formula is escaped (``formulas.escape_formula``, the domain's rule). A file format like xlsx and Parquet,
+so it lives in ``exporting``: it sees the domain and pandas (whose missing values, ``NA`` and ``NaT``, a frame's
+cells may hold), never a database or the UI.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from .formulas import escape_formula
+from ..formulas import escape_formula
 
 # RFC 4180 line ends for files meant to be imported again (the items export): the writer then also quotes cells
 # holding a lone CR, which readers split on. The other files end lines the way they always have.
