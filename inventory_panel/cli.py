@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # Files inside the installed package: `serve` and `load-sample` work after `pip install`, not only in a checkout.
 PACKAGE = Path(__file__).resolve().parent
-APP_FILE = PACKAGE / "ui" / "main.py"
+APP_FILE = PACKAGE / "ui" / "served" / "app.py"
 APP_AUTH_FILE = PACKAGE / "databricks" / "app_auth.py"
 
 

@@ -102,8 +102,8 @@ def test_load_sample_and_serve_work_outside_the_checkout(installed, tmp_path):
         while time.monotonic() < deadline:
             assert server.poll() is None, Path(log.name).read_text()
             try:
-                # `/` redirects to the one app the server has (the package's ui/main.py, served at /main).
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+                # The package's ui/served/app.py is served at /app, the path a Databricks App has too.
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/app", timeout=30) as response:
                     page = response.read().decode("utf-8")
                     break
             except OSError:

@@ -2,7 +2,8 @@
 ``inventory-panel serve`` hands to ``panel serve``.
 
 It lives in the package (not only as the checkout's ``app.py``) so that ``inventory-panel serve`` works after
-``pip install``. The repository's ``app.py`` (what a Databricks App runs, app.yaml) calls ``serve_session()`` too.
+``pip install``, and is named ``app.py`` so that the page is at ``/app`` there as in a Databricks App. The
+repository's ``app.py`` (what a Databricks App runs, app.yaml) calls ``serve_session()`` too.
 The database connection is opened once per server process and shared; each session gets an ``Inventory`` acting as
 the person who opened it (Databricks Apps headers, Panel auth, or the local user). If the app cannot start — a bad
 setting, an unreachable database — the page explains it instead of showing a traceback.
@@ -33,7 +34,7 @@ def serve_session() -> None:
     manage_session()
 
 
-# Run as `panel serve .../inventory_panel/ui/main.py`, Bokeh executes this file as a fresh module per session
-# (named bokeh_app_<id>); imported as `inventory_panel.ui.main` (by app.py) it only defines serve_session.
-if __name__ != "inventory_panel.ui.main":
+# Run as `panel serve .../inventory_panel/ui/served/app.py`, Bokeh executes this file as a fresh module per session
+# (named bokeh_app_<id>); imported as `inventory_panel.ui.served.app` (by app.py) it only defines serve_session.
+if __name__ != "inventory_panel.ui.served.app":
     serve_session()
