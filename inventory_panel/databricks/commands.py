@@ -97,9 +97,10 @@ def _doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .client import workspace_client
-    from .doctor import APP_YAML, run_doctor
+    from .doctor import APP_YAML, lakebase_settings, run_doctor
 
     settings = load_settings()
+    lakebase_settings(settings)  # first: building the workspace client may wait on the network for a minute
     report = run_doctor(workspace_client(), settings, app_name=args.app, users_group=args.users_group,
                         app_yaml=Path(args.app_yaml) if args.app_yaml else APP_YAML)
     print(report)

@@ -33,7 +33,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound, PermissionDenied
 
 from ..errors import ConfigurationError, InventoryError
-from ..settings import Settings
+from ..settings import PostgresParams, Settings
 from ..storage.engines import create_database
 from . import grants, sharing
 from .client import first_line
@@ -82,14 +82,19 @@ def websocket_origins(app_yaml: Path, env: Mapping[str, str]) -> list[str]:
     return origins
 
 
+def lakebase_settings(settings: Settings) -> PostgresParams:
+    """The Lakebase settings doctor checks, or a clear error when there are none (checked before any network call)."""
+    if settings.postgres is None:
+        raise ConfigurationError("doctor checks a Lakebase deployment: set PGHOST, PGUSER, PGDATABASE and PGENDPOINT "
+                                 "(or LAKEBASE_INSTANCE_NAME) as in the app's environment")
+    return settings.postgres
+
+
 def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None = None,
                users_group: str | None = None, app_yaml: Path = APP_YAML,
                env: Mapping[str, str] | None = None) -> DoctorReport:
     env = os.environ if env is None else env
-    pg = settings.postgres
-    if pg is None:
-        raise ConfigurationError("doctor checks a Lakebase deployment: set PGHOST, PGUSER, PGDATABASE and PGENDPOINT "
-                                 "(or LAKEBASE_INSTANCE_NAME) as in the app's environment")
+    pg = lakebase_settings(settings)
     report = DoctorReport()
     app = app_info(w, app_name) if app_name else None
     principal = app.principal if app else (env.get("DATABRICKS_CLIENT_ID") or None)

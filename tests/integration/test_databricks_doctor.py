@@ -345,6 +345,13 @@ def test_doctor_cannot_run_without_lakebase_settings(monkeypatch, capsys):
     isolate_environment(monkeypatch)
     monkeypatch.setenv("DATABRICKS_HOST", "https://dbc-1.cloud.databricks.com")
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
+    # Refused before any workspace client exists: building one for an unreachable host waits a minute on retries.
+    from inventory_panel.databricks import client
+
+    def no_client(*_args, **_kwargs):
+        raise AssertionError("the workspace was contacted before the settings were checked")
+
+    monkeypatch.setattr(client, "workspace_client", no_client)
     code, lines = run(capsys, *DOCTOR)
     assert code == 2 and len(lines) == 1 and "PGHOST" in lines[0]
 
