@@ -13,5 +13,6 @@ from inventory_panel.ui.serve import process_inventory
 pn.extension("tabulator", "filedropper", "modal", notifications=True)
 
 rows = process_inventory().query(limit=25).rows
-pn.widgets.Tabulator(rows.astype({"unit_price": str}), show_index=False, pagination=None, disabled=True,
-                     sizing_mode="stretch_width").servable(title="Baseline")
+pn.widgets.Tabulator(
+    rows.astype({"unit_price": str}), show_index=False, pagination=None, disabled=True, sizing_mode="stretch_width"
+).servable(title="Baseline")

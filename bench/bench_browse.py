@@ -70,8 +70,21 @@ def load_sqlite(csv_path: Path, db_path: Path) -> ip.Inventory:
     def rows() -> Iterator[tuple[Any, ...]]:
         for name, desc, cat, qty, price, supplier, loc, minimum in _csv_records(csv_path):
             cents = int((Decimal(price) * 100).to_integral_value())
-            yield (name, desc, cat, int(qty), cents, supplier or None, loc or None,
-                   int(minimum) if minimum else None, 1, LOADED_AT, LOADED_BY, LOADED_AT, LOADED_BY)
+            yield (
+                name,
+                desc,
+                cat,
+                int(qty),
+                cents,
+                supplier or None,
+                loc or None,
+                int(minimum) if minimum else None,
+                1,
+                LOADED_AT,
+                LOADED_BY,
+                LOADED_AT,
+                LOADED_BY,
+            )
 
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
@@ -121,8 +134,11 @@ def load_postgres(csv_path: Path, url: str) -> ip.Inventory:
     try:
         with raw.cursor() as cur:
             stream = _CopyStream(csv_path)
-            cur.copy_expert(f'COPY "{items.schema}"."{items.name}" ({", ".join(cols)}) FROM STDIN (FORMAT csv)',
-                            stream, size=1 << 16)
+            cur.copy_expert(
+                f'COPY "{items.schema}"."{items.name}" ({", ".join(cols)}) FROM STDIN (FORMAT csv)',
+                stream,
+                size=1 << 16,
+            )
             stream.close()
         raw.commit()
         driver = raw.driver_connection
@@ -182,18 +198,25 @@ def cases(inv: ip.Inventory, rows: int) -> list[Case]:
     return [
         Case("first page by name", lambda inv: inv.query()),
         Case("next page by name (offset 50)", lambda inv: inv.query(offset=50)),
-        Case(f"deep page by unit_price desc: jump to offset {deep:,}",
-             lambda inv: inv.query(**by_price, offset=deep)),
-        Case("deep page by unit_price desc: flip on from there (after=last_key)",
-             lambda inv: inv.query(**by_price, offset=deep + 50, after=deep_key)),
+        Case(f"deep page by unit_price desc: jump to offset {deep:,}", lambda inv: inv.query(**by_price, offset=deep)),
+        Case(
+            "deep page by unit_price desc: flip on from there (after=last_key)",
+            lambda inv: inv.query(**by_price, offset=deep + 50, after=deep_key),
+        ),
         Case("category filter", lambda inv: inv.query(category="Tools")),
         Case("status low", lambda inv: inv.query(status="low")),
-        Case("substring search '0424242' (1 match)",
-             lambda inv: inv.query(search="0424242", count_limit=SEARCH_COUNT_LIMIT)),
-        Case(f"substring search 'drill' (108,048 matches), counted to {SEARCH_COUNT_LIMIT:,} as the app does",
-             lambda inv: inv.query(search="drill", count_limit=SEARCH_COUNT_LIMIT)),
-        Case("substring search 'drill', exact count (`query()` without `count_limit`)",
-             lambda inv: inv.query(search="drill")),
+        Case(
+            "substring search '0424242' (1 match)",
+            lambda inv: inv.query(search="0424242", count_limit=SEARCH_COUNT_LIMIT),
+        ),
+        Case(
+            f"substring search 'drill' (108,048 matches), counted to {SEARCH_COUNT_LIMIT:,} as the app does",
+            lambda inv: inv.query(search="drill", count_limit=SEARCH_COUNT_LIMIT),
+        ),
+        Case(
+            "substring search 'drill', exact count (`query()` without `count_limit`)",
+            lambda inv: inv.query(search="drill"),
+        ),
         Case("summary()", lambda inv: inv.summary()),
         Case("Low stock view: the 500 largest shortages (`low_stock()`)", lambda inv: inv.low_stock(limit=500)),
     ]
@@ -208,8 +231,11 @@ def time_case(inv: ip.Inventory, case: Case, runs: int, warmup: int = 3) -> dict
         case.run(inv)
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return {"p50": statistics.median(samples), "p95": samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)],
-            "max": samples[-1]}
+    return {
+        "p50": statistics.median(samples),
+        "p95": samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)],
+        "max": samples[-1],
+    }
 
 
 def run_backend(backend: str, rows: int, runs: int, reuse: bool = False) -> dict[str, Any]:
@@ -217,8 +243,10 @@ def run_backend(backend: str, rows: int, runs: int, reuse: bool = False) -> dict
     with _prepared(backend, csv_path, rows, reuse) as (inv, load_s):
         version = _server_version(inv)
         trigram = _has_trigram_index(inv)
-        print(f"\n{backend} ({version}{', pg_trgm index' if trigram else ''}): {rows:,} rows, loaded in "
-              f"{load_s:.1f} s", flush=True)
+        print(
+            f"\n{backend} ({version}{', pg_trgm index' if trigram else ''}): {rows:,} rows, loaded in {load_s:.1f} s",
+            flush=True,
+        )
         results = {}
         for case in cases(inv, rows):
             stats = time_case(inv, case, runs)
@@ -226,31 +254,55 @@ def run_backend(backend: str, rows: int, runs: int, reuse: bool = False) -> dict
             stats["target"] = target
             results[case.name] = stats
             verdict = "met" if stats["p95"] <= target else "MISSED"
-            print(f"  {case.name:<45} p50 {stats['p50']:8.1f} ms   p95 {stats['p95']:8.1f} ms   "
-                  f"(target p95 <= {target:.0f} ms: {verdict})", flush=True)
+            print(
+                f"  {case.name:<45} p50 {stats['p50']:8.1f} ms   p95 {stats['p95']:8.1f} ms   "
+                f"(target p95 <= {target:.0f} ms: {verdict})",
+                flush=True,
+            )
         inv.close()
-    return {"backend": backend, "server": version, "trigram_index": trigram, "rows": rows, "runs": runs,
-            "load_seconds": load_s, "cases": results}
+    return {
+        "backend": backend,
+        "server": version,
+        "trigram_index": trigram,
+        "rows": rows,
+        "runs": runs,
+        "load_seconds": load_s,
+        "cases": results,
+    }
 
 
 def _has_trigram_index(inv: ip.Inventory) -> bool:
     if inv.db.dialect != "postgresql":
         return False
     return f"ix_{inv.t.items.name}_search_trgm" in {
-        ix["name"] for ix in sa.inspect(inv.db.engine).get_indexes(inv.t.items.name, schema=inv.t.items.schema)}
+        ix["name"] for ix in sa.inspect(inv.db.engine).get_indexes(inv.t.items.name, schema=inv.t.items.schema)
+    }
 
 
 def markdown(results: list[dict[str, Any]], command: str, load: tuple[str, str]) -> str:
-    lines = [f"Command: `{command}` — {results[0]['rows']:,} items, {results[0]['runs']} timed runs per case after "
-             f"3 warm-up runs, each timed as a caller sees it (SQL and the page's DataFrame). "
-             f"Machine at start: {load[0]}; at end: {load[1]}.", ""]
+    lines = [
+        f"Command: `{command}` — {results[0]['rows']:,} items, {results[0]['runs']} timed runs per case after "
+        f"3 warm-up runs, each timed as a caller sees it (SQL and the page's DataFrame). "
+        f"Machine at start: {load[0]}; at end: {load[1]}.",
+        "",
+    ]
     for r in results:
-        extra = "; trigram index (pg_trgm) present" if r["trigram_index"] else (
-            "; no pg_trgm on this server, so no trigram index" if r["backend"] == "postgresql" else "")
-        loaded = ("loaded by an earlier run (`--reuse`)" if r["load_seconds"] != r["load_seconds"]
-                  else f"bulk load of the rows (triggers, indexes) {r['load_seconds']:.0f} s")
-        lines += [f"**{r['server']}**{extra}; {loaded}.",
-                  "", "| Case | p50 (ms) | p95 (ms) | Target p95 | |", "|---|---:|---:|---:|---|"]
+        extra = (
+            "; trigram index (pg_trgm) present"
+            if r["trigram_index"]
+            else ("; no pg_trgm on this server, so no trigram index" if r["backend"] == "postgresql" else "")
+        )
+        loaded = (
+            "loaded by an earlier run (`--reuse`)"
+            if r["load_seconds"] != r["load_seconds"]
+            else f"bulk load of the rows (triggers, indexes) {r['load_seconds']:.0f} s"
+        )
+        lines += [
+            f"**{r['server']}**{extra}; {loaded}.",
+            "",
+            "| Case | p50 (ms) | p95 (ms) | Target p95 | |",
+            "|---|---:|---:|---:|---|",
+        ]
         for name, c in r["cases"].items():
             verdict = "met" if c["p95"] <= c["target"] else f"**missed** ({c['p95'] / c['target']:.1f}×)"
             lines.append(f"| {name} | {c['p50']:.1f} | {c['p95']:.1f} | ≤ {c['target']:.0f} ms | {verdict} |")
@@ -292,17 +344,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=60, help="timed runs per case (after 3 warm-up runs)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse bench/data/browse_<rows>.db from an earlier run when it holds the rows (SQLite)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse bench/data/browse_<rows>.db from an earlier run when it holds the rows (SQLite)",
+    )
     parser.add_argument("--update-docs", action="store_true", help="rewrite the Browse section of docs/benchmarks.md")
     args = parser.parse_args(argv)
     print(f"Browse benchmark: {args.rows:,} items, {args.runs} runs per case, Python {platform.python_version()}")
     load_start = machine_state()
-    results = [run_backend(b.strip(), args.rows, args.runs, args.reuse)
-               for b in args.backends.split(",") if b.strip()]
+    results = [run_backend(b.strip(), args.rows, args.runs, args.reuse) for b in args.backends.split(",") if b.strip()]
     pg_bin = os.environ.get("INVENTORY_BENCH_PG_BIN")
-    command = (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "") + "python -m bench.bench_browse " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = (
+        (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "")
+        + "python -m bench.bench_browse "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
     section = markdown(results, command.strip(), (load_start, machine_state()))
     print("\n" + section)
     if args.json:

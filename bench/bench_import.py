@@ -209,8 +209,12 @@ def run_baseline(target: Target, url: str, path: Path, rows: int, out: list[Timi
         columns = ", ".join(CSV_COLUMNS)
         if target.name == "postgresql":
             # The file has no audit columns: let the same table fill them, as a bare load would.
-            for column, default in (("created_at", "now()"), ("updated_at", "now()"),
-                                    ("created_by", f"'{ACTOR}'"), ("updated_by", f"'{ACTOR}'")):
+            for column, default in (
+                ("created_at", "now()"),
+                ("updated_at", "now()"),
+                ("created_by", f"'{ACTOR}'"),
+                ("updated_by", f"'{ACTOR}'"),
+            ):
                 cur.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default}")
             raw.commit()
             with measured(target, out), path.open("rb") as fh:
@@ -218,8 +222,10 @@ def run_baseline(target: Target, url: str, path: Path, rows: int, out: list[Timi
                 raw.commit()
         else:
             marks = ", ".join("?" * len(CSV_COLUMNS))
-            sql = (f"INSERT INTO {table} ({columns}, version, created_at, created_by, updated_at, updated_by) "
-                   f"VALUES ({marks}, 1, '{STAMP}', '{ACTOR}', '{STAMP}', '{ACTOR}')")
+            sql = (
+                f"INSERT INTO {table} ({columns}, version, created_at, created_by, updated_at, updated_by) "
+                f"VALUES ({marks}, 1, '{STAMP}', '{ACTOR}', '{STAMP}', '{ACTOR}')"
+            )
             with measured(target, out), path.open(newline="", encoding="utf-8") as fh:
                 reader = csv.reader(fh)
                 next(reader)
@@ -248,19 +254,24 @@ def run_pandas(target: Target, url: str, path: Path, rows: int, out: list[Timing
 
 
 RUNNERS: dict[str, Callable[[Target, str, Path, int, list[Timing]], None]] = {
-    "import": run_import, "baseline": run_baseline, "pandas": run_pandas}
+    "import": run_import,
+    "baseline": run_baseline,
+    "pandas": run_pandas,
+}
 
 
 def compare(target: Target, path: Path, rows: int, runs: int) -> dict[str, list[Timing]]:
     """Every method ``runs`` times, taking turns, each into a fresh database."""
     timings: dict[str, list[Timing]] = {m: [] for m in METHODS}
     for run in range(runs):
-        for method in METHODS[run % len(METHODS):] + METHODS[:run % len(METHODS)]:
+        for method in METHODS[run % len(METHODS) :] + METHODS[: run % len(METHODS)]:
             with target.fresh() as url:
                 RUNNERS[method](target, url, path, rows, timings[method])
             last = timings[method][-1]
-            print(f"  {target.name} run {run + 1}/{runs} {method:8s} wall {last.wall:7.2f} s  cpu {last.cpu:7.2f} s",
-                  flush=True)
+            print(
+                f"  {target.name} run {run + 1}/{runs} {method:8s} wall {last.wall:7.2f} s  cpu {last.cpu:7.2f} s",
+                flush=True,
+            )
     return timings
 
 
@@ -285,17 +296,33 @@ def child(url: str, path: str) -> None:
     seconds = time.perf_counter() - start
     peak = peak_rss()
     inv.close()
-    print(json.dumps({"rows": report.inserted, "skipped": report.skipped, "seconds": seconds,
-                      "rss_before_mb": before / 2**20, "peak_rss_mb": peak / 2**20}))
+    print(
+        json.dumps(
+            {
+                "rows": report.inserted,
+                "skipped": report.skipped,
+                "seconds": seconds,
+                "rss_before_mb": before / 2**20,
+                "peak_rss_mb": peak / 2**20,
+            }
+        )
+    )
 
 
 def alone(target: Target, path: Path) -> dict[str, float]:
     with target.fresh() as url:
-        done = subprocess.run([sys.executable, "-m", "bench.bench_import", "--child", url, str(path)], cwd=ROOT,
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.bench_import", "--child", url, str(path)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"  {target.name} alone {path.name}: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB",
-          flush=True)
+    print(
+        f"  {target.name} alone {path.name}: {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
     return result
 
 
@@ -327,10 +354,18 @@ def xlsx_case(targets: list[Target], rows: int) -> dict:
     """The same rows as CSV and as .xlsx, each imported alone per database: seconds and peak RSS."""
     csv_path = dataset(rows)
     xlsx_path = generated_xlsx(csv_path)
-    entries = [{"database": t.name, "format": p.suffix.lstrip("."), "file_mb": p.stat().st_size / 2**20, **alone(t, p)}
-               for t in targets for p in (csv_path, xlsx_path)]
-    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows, "load": os.getloadavg()[0],
-            "file": csv_path.name, "entries": entries}
+    entries = [
+        {"database": t.name, "format": p.suffix.lstrip("."), "file_mb": p.stat().st_size / 2**20, **alone(t, p)}
+        for t in targets
+        for p in (csv_path, xlsx_path)
+    ]
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": rows,
+        "load": os.getloadavg()[0],
+        "file": csv_path.name,
+        "entries": entries,
+    }
 
 
 def xlsx_markdown(case: dict, machine_info: dict[str, str], command: str) -> str:
@@ -351,29 +386,42 @@ def xlsx_markdown(case: dict, machine_info: dict[str, str], command: str) -> str
     by_db: dict[str, dict[str, dict]] = {}
     for e in case["entries"]:
         by_db.setdefault(e["database"], {})[e["format"]] = e
-        lines.append(f"| {e['database']} | {e['format']} | {e['file_mb']:.1f} | {e['seconds']:.1f} | "
-                     f"{e['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {e['database']} | {e['format']} | {e['file_mb']:.1f} | {e['seconds']:.1f} | {e['peak_rss_mb']:.0f} |"
+        )
     lines += ["", "Reading the figures:", ""]
     for db, formats in by_db.items():
         if {"csv", "xlsx"} <= set(formats):
             ratio = formats["xlsx"]["seconds"] / formats["csv"]["seconds"]
-            lines.append(f"- {db}: the .xlsx takes {ratio:.2f}× the CSV's time, "
-                         f"{formats['xlsx']['peak_rss_mb'] - formats['csv']['peak_rss_mb']:+.0f} MB peak RSS.")
-    lines.append("- The extra memory is calamine's loaded sheet (it reads one sheet whole; `excel.MAX_CELLS` bounds "
-                 "it); the rows then go through the CSV path's chunks, so the validation and write costs are the "
-                 "same.")
+            lines.append(
+                f"- {db}: the .xlsx takes {ratio:.2f}× the CSV's time, "
+                f"{formats['xlsx']['peak_rss_mb'] - formats['csv']['peak_rss_mb']:+.0f} MB peak RSS."
+            )
+    lines.append(
+        "- The extra memory is calamine's loaded sheet (it reads one sheet whole; `excel.MAX_CELLS` bounds "
+        "it); the rows then go through the CSV path's chunks, so the validation and write costs are the "
+        "same."
+    )
     return "\n".join(lines)
 
 
 def machine(targets: list[Target]) -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
-        "cpu": f"{cpu}, {os.cpu_count()} logical CPUs", "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
-        "os": platform.platform(), "python": platform.python_version(),
+        "cpu": f"{cpu}, {os.cpu_count()} logical CPUs",
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
         "databases": ", ".join(t.version() for t in targets),
         "libraries": f"pandas {pd.__version__}, numpy {numpy.__version__}, SQLAlchemy {sa.__version__}, "
-                     f"psycopg2 {psycopg2.__version__.split()[0]}",
+        f"psycopg2 {psycopg2.__version__.split()[0]}",
     }
 
 
@@ -401,32 +449,40 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
     labels = {"import": "`inv.import_csv`", "baseline": "", "pandas": "`pd.read_csv` + `to_sql`"}
     for name, timings in compared.items():
         base_wall, base_cpu = median(timings["baseline"], "wall"), median(timings["baseline"], "cpu")
-        baseline = "bare `COPY … FROM STDIN (FORMAT csv)`" if name == "postgresql" else \
-            "`csv.reader` + one `executemany`"
+        baseline = (
+            "bare `COPY … FROM STDIN (FORMAT csv)`" if name == "postgresql" else "`csv.reader` + one `executemany`"
+        )
         for method in METHODS:
             wall, cpu = median(timings[method], "wall"), median(timings[method], "cpu")
-            split = (f"{median(timings[method], 'client'):.2f} + {median(timings[method], 'server'):.2f}"
-                     if name == "postgresql" else f"{cpu:.2f}")
+            split = (
+                f"{median(timings[method], 'client'):.2f} + {median(timings[method], 'server'):.2f}"
+                if name == "postgresql"
+                else f"{cpu:.2f}"
+            )
             label = labels[method] or baseline
-            lines.append(f"| {name} | {label} | {wall:.2f} | {split} | {wall / base_wall:.2f} | "
-                         f"{cpu / base_cpu:.2f} |")
+            lines.append(f"| {name} | {label} | {wall:.2f} | {split} | {wall / base_wall:.2f} | {cpu / base_cpu:.2f} |")
     lines += ["", "| Database | Rows | `import_csv` alone (s) | Peak RSS (MB) |", "|---|---:|---:|---:|"]
     for entry in results["alone"]:
-        lines.append(f"| {entry['database']} | {entry['rows']:,} | {entry['seconds']:.1f} | "
-                     f"{entry['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {entry['database']} | {entry['rows']:,} | {entry['seconds']:.1f} | {entry['peak_rss_mb']:.0f} |"
+        )
     lines += ["", "Targets (wall-time medians):", ""]
     for name, timings in compared.items():
         ratio = median(timings["import"], "wall") / median(timings["baseline"], "wall")
         pandas = median(timings["pandas"], "wall") / median(timings["import"], "wall")
-        lines.append(f"- {name}: import / baseline = {ratio:.2f} (≤ {TARGETS['first']} "
-                     f"{'met' if ratio <= TARGETS['first'] else 'MISSED'}; ≤ {TARGETS['later']} "
-                     f"{'met' if ratio <= TARGETS['later'] else 'MISSED'}); pandas / import = {pandas:.2f} "
-                     f"(≥ {TARGETS['pandas']} {'met' if pandas >= TARGETS['pandas'] else 'MISSED'})")
+        lines.append(
+            f"- {name}: import / baseline = {ratio:.2f} (≤ {TARGETS['first']} "
+            f"{'met' if ratio <= TARGETS['first'] else 'MISSED'}; ≤ {TARGETS['later']} "
+            f"{'met' if ratio <= TARGETS['later'] else 'MISSED'}); pandas / import = {pandas:.2f} "
+            f"(≥ {TARGETS['pandas']} {'met' if pandas >= TARGETS['pandas'] else 'MISSED'})"
+        )
     for entry in results["alone"]:
         if entry["rows"] >= 1_000_000:
             ok = entry["peak_rss_mb"] < TARGETS["rss_mb"]
-            lines.append(f"- {entry['database']}: {entry['rows']:,} rows peak RSS {entry['peak_rss_mb']:.0f} MB "
-                         f"(< {TARGETS['rss_mb']} MB {'met' if ok else 'MISSED'})")
+            lines.append(
+                f"- {entry['database']}: {entry['rows']:,} rows peak RSS {entry['peak_rss_mb']:.0f} MB "
+                f"(< {TARGETS['rss_mb']} MB {'met' if ok else 'MISSED'})"
+            )
     lines += ["", "Reading the figures:", ""]
     if "postgresql" in compared:
         pg = compared["postgresql"]
@@ -436,7 +492,8 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
             f" s); the rest is ours: reading, checking every cell and building the COPY text "
             f"({median(pg['import'], 'client'):.1f} s for {results['rows']:,} rows). The import overlaps that work "
             "with the server's (a worker thread stores one chunk while the next is checked), which hides it when a "
-            "core is free; on a saturated machine the wall ratio tends to (ours + server) / server.")
+            "core is free; on a saturated machine the wall ratio tends to (ours + server) / server."
+        )
     if "sqlite" in compared:
         lite = compared["sqlite"]
         lines.append(
@@ -444,9 +501,12 @@ def markdown(results: dict, compared: dict[str, dict[str, list[Timing]]]) -> str
             "inside SQLite (six indexes, the unique sku, the maintained statistics triggers); the import adds its "
             f"reading and checking ({median(lite['import'], 'wall') / median(lite['baseline'], 'wall'):.2f}× in "
             "all), and `to_sql` ends in that same `executemany`, so no loader can be 5× faster than `to_sql` "
-            "there.")
-    lines.append("- Peak RSS is the child process's `VmHWM`; it does not grow with the file (chunks of at most "
-                 "10,000 rows, about 4 MB of input each).")
+            "there."
+        )
+    lines.append(
+        "- Peak RSS is the child process's `VmHWM`; it does not grow with the file (chunks of at most "
+        "10,000 rows, about 4 MB of input each)."
+    )
     return "\n".join(lines)
 
 
@@ -462,8 +522,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per method")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--update-docs", action="store_true", help="rewrite the Import section of docs/benchmarks.md")
-    parser.add_argument("--xlsx-rows", type=int, default=100_000,
-                        help="rows of the Excel case (the same data as CSV and .xlsx); 0 skips it")
+    parser.add_argument(
+        "--xlsx-rows",
+        type=int,
+        default=100_000,
+        help="rows of the Excel case (the same data as CSV and .xlsx); 0 skips it",
+    )
     parser.add_argument("--xlsx-only", action="store_true", help="run only the Excel case")
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -485,8 +549,13 @@ def main(argv: list[str] | None = None) -> None:
         results = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python -m bench.bench_import " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "machine": machine(targets), "load": [load_before, os.getloadavg()[0]], "file": path.name,
-            "rows": args.rows, "file_mb": path.stat().st_size / 2**20, "runs": args.runs, "alone": single,
+            "machine": machine(targets),
+            "load": [load_before, os.getloadavg()[0]],
+            "file": path.name,
+            "rows": args.rows,
+            "file_mb": path.stat().st_size / 2**20,
+            "runs": args.runs,
+            "alone": single,
         }
     finally:
         for target in targets:

@@ -54,8 +54,15 @@ from inventory_panel.cli import serve_args
 from inventory_panel.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 PAGE_SIZE = 25  # the app's default page size
 TARGETS = {"first_rows_s": 2.0, "flip_p95_ms": 300.0, "mb_per_session": 15.0}
@@ -76,8 +83,12 @@ class Served:
 def served(db_url: str, log_path: Path, app: Path = ROOT / "app.py") -> Iterator[Served]:
     """``panel serve <app>`` on ``db_url``, ready (its liveness endpoint answers), stopped at the end."""
     port = free_port()
-    env = {**os.environ, "INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "bench@example.com",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "INVENTORY_DATABASE_URL": db_url,
+        "INVENTORY_USER": "bench@example.com",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DATABRICKS_APP_NAME", None)
     cmd = [sys.executable, "-m", "panel", "serve", str(app), *serve_args(port, "127.0.0.1"), "--liveness"]
     with log_path.open("wb") as log:
@@ -183,8 +194,9 @@ class Session:
         return (time.perf_counter() - start) * 1000
 
 
-def _flips(session: Session, flips: int, think: tuple[float, float], seed: float,
-           timeline: list[tuple[float, float]]) -> list[float]:
+def _flips(
+    session: Session, flips: int, think: tuple[float, float], seed: float, timeline: list[tuple[float, float]]
+) -> list[float]:
     rng = random.Random(seed)
     times = []
     for k in range(1, flips + 1):
@@ -209,12 +221,16 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def measure(server: Served, baseline: Served, sessions: int, flips: int, first_loads: int,
-            think: tuple[float, float]) -> dict[str, Any]:
+def measure(
+    server: Served, baseline: Served, sessions: int, flips: int, first_loads: int, think: tuple[float, float]
+) -> dict[str, Any]:
     loads, base = asyncio.run(first_rows([server.url, baseline.url], first_loads))
-    print(f"  first rows visible: p50 {statistics.median(loads):.2f} s, max {max(loads):.2f} s "
-          f"({first_loads} fresh sessions); baseline page p50 {statistics.median(base):.2f} s, "
-          f"max {max(base):.2f} s", flush=True)
+    print(
+        f"  first rows visible: p50 {statistics.median(loads):.2f} s, max {max(loads):.2f} s "
+        f"({first_loads} fresh sessions); baseline page p50 {statistics.median(base):.2f} s, "
+        f"max {max(base):.2f} s",
+        flush=True,
+    )
     baseline.process.terminate()  # not in the way of the flips
     baseline.process.wait(15)
     _register_panel_models()
@@ -228,8 +244,11 @@ def measure(server: Served, baseline: Served, sessions: int, flips: int, first_l
     time.sleep(2)
     after = server.rss_mb()
     per_session = (after - before) / sessions
-    print(f"  server memory: {before:.0f} MB -> {after:.0f} MB with {sessions} sessions open "
-          f"({per_session:.1f} MB per session)", flush=True)
+    print(
+        f"  server memory: {before:.0f} MB -> {after:.0f} MB with {sessions} sessions open "
+        f"({per_session:.1f} MB per session)",
+        flush=True,
+    )
     seeds = random.Random(7)
     started = time.perf_counter()
     timeline: list[tuple[float, float]] = []
@@ -240,20 +259,35 @@ def measure(server: Served, baseline: Served, sessions: int, flips: int, first_l
     windows: dict[int, list[float]] = {}
     for sent, ms in timeline:
         windows.setdefault(int((sent - started) // 5), []).append(ms)
-    by_window = [{"from_s": 5 * w, "flips": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95)}
-                 for w, v in sorted(windows.items())]
-    print("  flips by 5-second window (sent at, count, p50/p95 ms): " + "; ".join(
-        f"{w['from_s']}s {w['flips']} {w['p50']:.0f}/{w['p95']:.0f}" for w in by_window), flush=True)
-    print(f"  page flips: {len(flips_ms)} in {elapsed:.1f} s by {sessions} sessions at once: "
-          f"p50 {_pct(flips_ms, 0.5):.0f} ms, p95 {_pct(flips_ms, 0.95):.0f} ms, max {max(flips_ms):.0f} ms",
-          flush=True)
+    by_window = [
+        {"from_s": 5 * w, "flips": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95)}
+        for w, v in sorted(windows.items())
+    ]
+    print(
+        "  flips by 5-second window (sent at, count, p50/p95 ms): "
+        + "; ".join(f"{w['from_s']}s {w['flips']} {w['p50']:.0f}/{w['p95']:.0f}" for w in by_window),
+        flush=True,
+    )
+    print(
+        f"  page flips: {len(flips_ms)} in {elapsed:.1f} s by {sessions} sessions at once: "
+        f"p50 {_pct(flips_ms, 0.5):.0f} ms, p95 {_pct(flips_ms, 0.95):.0f} ms, max {max(flips_ms):.0f} ms",
+        flush=True,
+    )
     peak = server.rss_mb()
-    return {"first_rows_s": {"p50": statistics.median(loads), "max": max(loads), "runs": loads},
-            "baseline_first_rows_s": {"p50": statistics.median(base), "max": max(base), "runs": base},
-            "rss_mb": {"before": before, "with_sessions": after, "after_flips": peak},
-            "mb_per_session": per_session,
-            "flip_ms": {"p50": _pct(flips_ms, 0.5), "p95": _pct(flips_ms, 0.95), "max": max(flips_ms),
-                        "count": len(flips_ms), "seconds": elapsed, "by_window": by_window}}
+    return {
+        "first_rows_s": {"p50": statistics.median(loads), "max": max(loads), "runs": loads},
+        "baseline_first_rows_s": {"p50": statistics.median(base), "max": max(base), "runs": base},
+        "rss_mb": {"before": before, "with_sessions": after, "after_flips": peak},
+        "mb_per_session": per_session,
+        "flip_ms": {
+            "p50": _pct(flips_ms, 0.5),
+            "p95": _pct(flips_ms, 0.95),
+            "max": max(flips_ms),
+            "count": len(flips_ms),
+            "seconds": elapsed,
+            "by_window": by_window,
+        },
+    }
 
 
 @contextmanager
@@ -286,24 +320,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flips", type=int, default=10, help="page flips per session")
     parser.add_argument("--first-loads", type=int, default=10, help="fresh sessions timed to the first rows")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    parser.add_argument("--update-docs", action="store_true",
-                        help="rewrite the Served app section of docs/benchmarks.md")
-    parser.add_argument("--think", default="2-5", help="seconds a person looks at a page before the next flip, "
-                        "drawn uniformly from MIN-MAX (default 2-5)")
+    parser.add_argument(
+        "--update-docs", action="store_true", help="rewrite the Served app section of docs/benchmarks.md"
+    )
+    parser.add_argument(
+        "--think",
+        default="2-5",
+        help="seconds a person looks at a page before the next flip, drawn uniformly from MIN-MAX (default 2-5)",
+    )
     args = parser.parse_args(argv)
     think = tuple(float(x) for x in args.think.split("-", 1))
     print(f"Served-app benchmark: {args.backend}, {args.rows:,} items, {args.sessions} sessions", flush=True)
     load_start = machine_state()
-    with database(args.backend, args.rows, args.database_url) as url, \
-            served(url, DATA / "bench_served_server.log") as server, \
-            served(url, DATA / "bench_served_baseline.log", ROOT / "bench" / "baseline_page.py") as baseline:
+    with (
+        database(args.backend, args.rows, args.database_url) as url,
+        served(url, DATA / "bench_served_server.log") as server,
+        served(url, DATA / "bench_served_baseline.log", ROOT / "bench" / "baseline_page.py") as baseline,
+    ):
         results = measure(server, baseline, args.sessions, args.flips, args.first_loads, think)
         rows = _count(url)
-    results.update(backend=args.backend, rows=rows, sessions=args.sessions, flips=args.flips, think=think,
-                   targets=TARGETS, load=[load_start, machine_state()])
+    results.update(
+        backend=args.backend,
+        rows=rows,
+        sessions=args.sessions,
+        flips=args.flips,
+        think=think,
+        targets=TARGETS,
+        load=[load_start, machine_state()],
+    )
     pg_bin = os.environ.get("INVENTORY_BENCH_PG_BIN") if args.backend == "postgresql" else None
-    command = (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "") + "python -m bench.bench_served " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = (
+        (f"INVENTORY_BENCH_PG_BIN={pg_bin} " if pg_bin else "")
+        + "python -m bench.bench_served "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
     section = markdown(results, command.strip())
     print("\n" + section)
     if args.json:
@@ -323,12 +373,26 @@ def _count(url: str) -> int:
 
 
 def _verdicts(r: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
-    return [("first rows visible, slowest of the fresh sessions (s)", r["first_rows_s"]["max"],
-             TARGETS["first_rows_s"], r["first_rows_s"]["max"] <= TARGETS["first_rows_s"]),
-            (f"page flip p95 with {r['sessions']} sessions (ms)", r["flip_ms"]["p95"], TARGETS["flip_p95_ms"],
-             r["flip_ms"]["p95"] <= TARGETS["flip_p95_ms"]),
-            ("server memory per open session (MB)", r["mb_per_session"], TARGETS["mb_per_session"],
-             r["mb_per_session"] <= TARGETS["mb_per_session"])]
+    return [
+        (
+            "first rows visible, slowest of the fresh sessions (s)",
+            r["first_rows_s"]["max"],
+            TARGETS["first_rows_s"],
+            r["first_rows_s"]["max"] <= TARGETS["first_rows_s"],
+        ),
+        (
+            f"page flip p95 with {r['sessions']} sessions (ms)",
+            r["flip_ms"]["p95"],
+            TARGETS["flip_p95_ms"],
+            r["flip_ms"]["p95"] <= TARGETS["flip_p95_ms"],
+        ),
+        (
+            "server memory per open session (MB)",
+            r["mb_per_session"],
+            TARGETS["mb_per_session"],
+            r["mb_per_session"] <= TARGETS["mb_per_session"],
+        ),
+    ]
 
 
 def _baseline_lines(r: dict[str, Any]) -> list[str]:
@@ -336,33 +400,43 @@ def _baseline_lines(r: dict[str, Any]) -> list[str]:
     if not base:
         return []
     first = r["first_rows_s"]
-    return [f"- Baseline, loaded in turn with the app in the same browser: the smallest Panel page showing the same "
-            f"25 rows (`bench/baseline_page.py`: one Tabulator, the app's Panel extensions, no page template) "
-            f"p50 {base['p50']:.2f} s, slowest {base['max']:.2f} s. The app / baseline: p50 "
-            f"{first['p50'] / base['p50']:.2f}×, slowest {first['max'] / base['max']:.2f}×."]
+    return [
+        f"- Baseline, loaded in turn with the app in the same browser: the smallest Panel page showing the same "
+        f"25 rows (`bench/baseline_page.py`: one Tabulator, the app's Panel extensions, no page template) "
+        f"p50 {base['p50']:.2f} s, slowest {base['max']:.2f} s. The app / baseline: p50 "
+        f"{first['p50'] / base['p50']:.2f}×, slowest {first['max'] / base['max']:.2f}×."
+    ]
 
 
 def markdown(r: dict[str, Any], command: str) -> str:
     first, flips, rss = r["first_rows_s"], r["flip_ms"], r["rss_mb"]
-    lines = [f"Command: `{command}` — {r['backend']}, {r['rows']:,} items, one `panel serve app.py` process "
-             f"(`inventory-panel serve` options); first rows in headless Chromium, the {r['sessions']} sessions as "
-             f"Bokeh client sessions, all on the same machine. "
-             f"Machine at start: {r['load'][0]}; at end: {r['load'][1]}.", "",
-             f"- First rows visible (fresh session each): p50 {first['p50']:.2f} s, slowest {first['max']:.2f} s "
-             f"over {len(first['runs'])} loads.",
-             *_baseline_lines(r),
-             f"- Server RSS: {rss['before']:.0f} MB before, {rss['with_sessions']:.0f} MB with {r['sessions']} "
-             f"sessions open ({r['mb_per_session']:.1f} MB per session), {rss['after_flips']:.0f} MB after the flips.",
-             f"- Page flips: {flips['count']} by {r['sessions']} sessions at once ({r['flips']} each, "
-             f"{r['think'][0]:g}–{r['think'][1]:g} s apart) in {flips['seconds']:.0f} s: p50 {flips['p50']:.0f} ms, "
-             f"p95 {flips['p95']:.0f} ms, "
-             f"max {flips['max']:.0f} ms."]
+    lines = [
+        f"Command: `{command}` — {r['backend']}, {r['rows']:,} items, one `panel serve app.py` process "
+        f"(`inventory-panel serve` options); first rows in headless Chromium, the {r['sessions']} sessions as "
+        f"Bokeh client sessions, all on the same machine. "
+        f"Machine at start: {r['load'][0]}; at end: {r['load'][1]}.",
+        "",
+        f"- First rows visible (fresh session each): p50 {first['p50']:.2f} s, slowest {first['max']:.2f} s "
+        f"over {len(first['runs'])} loads.",
+        *_baseline_lines(r),
+        f"- Server RSS: {rss['before']:.0f} MB before, {rss['with_sessions']:.0f} MB with {r['sessions']} "
+        f"sessions open ({r['mb_per_session']:.1f} MB per session), {rss['after_flips']:.0f} MB after the flips.",
+        f"- Page flips: {flips['count']} by {r['sessions']} sessions at once ({r['flips']} each, "
+        f"{r['think'][0]:g}–{r['think'][1]:g} s apart) in {flips['seconds']:.0f} s: p50 {flips['p50']:.0f} ms, "
+        f"p95 {flips['p95']:.0f} ms, "
+        f"max {flips['max']:.0f} ms.",
+    ]
     if flips.get("by_window"):
-        lines.append("- The same flips by when they were sent (5-second windows from the start; every session "
-                     f"flips first {r['think'][0]:g}–{r['think'][1]:g} s after the start, so the first windows hold a "
-                     "burst): " + "; ".join(
-                         f"{w['from_s']}–{w['from_s'] + 5} s: {w['flips']} flips, p50 {w['p50']:.0f} / p95 "
-                         f"{w['p95']:.0f} ms" for w in flips["by_window"]) + ".")
+        lines.append(
+            "- The same flips by when they were sent (5-second windows from the start; every session "
+            f"flips first {r['think'][0]:g}–{r['think'][1]:g} s after the start, so the first windows hold a "
+            "burst): "
+            + "; ".join(
+                f"{w['from_s']}–{w['from_s'] + 5} s: {w['flips']} flips, p50 {w['p50']:.0f} / p95 {w['p95']:.0f} ms"
+                for w in flips["by_window"]
+            )
+            + "."
+        )
     lines += ["", "| Target | Measured | Target | |", "|---|---:|---:|---|"]
     for name, value, target, ok in _verdicts(r):
         verdict = "met" if ok else f"**missed** ({value / target:.1f}×)"

@@ -12,8 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("INVENTORY_BENCH_DATA") or ROOT / "bench" / "data")
 GENERATOR = ROOT / "bench" / "gen_inventory_csv.py"  # deterministic valid rows; kept here so bench runs alone
 # The generator's columns, in its order.
-CSV_COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
-               "minimum_stock")
+CSV_COLUMNS = (
+    "item_name",
+    "description",
+    "category",
+    "quantity",
+    "unit_price",
+    "supplier",
+    "location",
+    "minimum_stock",
+)
 
 
 def generated_csv(rows: int, prefix: str) -> Path:

@@ -3,18 +3,67 @@
 
 usage: gen_inventory_csv.py N [OUT] [--seed S]
 """
+
 import csv
 import random
 import sys
 
-CATEGORIES = ["Electronics", "Furniture", "Safety Equipment", "Office Supplies", "Tools",
-              "Cleaning", "Networking", "Lab Equipment", "Packaging", "Spare Parts"]
-SUPPLIERS = ["Tech Supplier Co.", "Office Furniture Ltd.", "Safety First Inc.", "Staples",
-             "Logitech", "Dell Inc.", "IKEA", "Grainger", "Uline", "Acme Corp"]
-LOCATIONS = ["Warehouse A", "Warehouse B", "IT Storage Room", "Supply Closet", "Safety Locker",
-             "Tech Lab", "Dock 3", "Aisle 12", "Cold Room", "Mezzanine"]
-WORDS = ["Laptop", "Desk", "Helmet", "Mouse", "Chair", "Printer", "Paper", "Cable", "Router",
-         "Glove", "Drill", "Lamp", "Tablet", "Monitor", "Switch", "Battery", "Label", "Box"]
+CATEGORIES = [
+    "Electronics",
+    "Furniture",
+    "Safety Equipment",
+    "Office Supplies",
+    "Tools",
+    "Cleaning",
+    "Networking",
+    "Lab Equipment",
+    "Packaging",
+    "Spare Parts",
+]
+SUPPLIERS = [
+    "Tech Supplier Co.",
+    "Office Furniture Ltd.",
+    "Safety First Inc.",
+    "Staples",
+    "Logitech",
+    "Dell Inc.",
+    "IKEA",
+    "Grainger",
+    "Uline",
+    "Acme Corp",
+]
+LOCATIONS = [
+    "Warehouse A",
+    "Warehouse B",
+    "IT Storage Room",
+    "Supply Closet",
+    "Safety Locker",
+    "Tech Lab",
+    "Dock 3",
+    "Aisle 12",
+    "Cold Room",
+    "Mezzanine",
+]
+WORDS = [
+    "Laptop",
+    "Desk",
+    "Helmet",
+    "Mouse",
+    "Chair",
+    "Printer",
+    "Paper",
+    "Cable",
+    "Router",
+    "Glove",
+    "Drill",
+    "Lamp",
+    "Tablet",
+    "Monitor",
+    "Switch",
+    "Battery",
+    "Label",
+    "Box",
+]
 
 
 def rows(n, seed=7):
@@ -41,8 +90,7 @@ def main(argv):
             seed = int(a.split("=", 1)[1])
     n = int(args[0])
     out = open(args[1], "w", newline="", encoding="utf-8") if len(args) > 1 else sys.stdout  # noqa: SIM115 - stdout or a file
-    fields = ["item_name", "description", "category", "quantity", "unit_price", "supplier",
-              "location", "minimum_stock"]
+    fields = ["item_name", "description", "category", "quantity", "unit_price", "supplier", "location", "minimum_stock"]
     w = csv.DictWriter(out, fieldnames=fields)
     w.writeheader()
     for r in rows(n, seed):

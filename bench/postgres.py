@@ -50,13 +50,14 @@ class PostgresServer:
             self.root.chmod(0o777)
         self._run("initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "-D", str(self.pgdata))
         (self.pgdata / "pg_hba.conf").write_text(
-            "local all all trust\n"
-            "host all postgres 127.0.0.1/32 trust\n"
-            "host all all 127.0.0.1/32 scram-sha-256\n")
+            "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
         with (self.pgdata / "postgresql.conf").open("a") as conf:
-            conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
-                       f"unix_socket_directories = '{self.root}'\nfsync = off\nsynchronous_commit = off\n"
-                       "full_page_writes = off\nmax_connections = 200\nshared_buffers = 128MB\n")
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.root}'\nfsync = off\nsynchronous_commit = off\n"
+                "full_page_writes = off\nmax_connections = 200\nshared_buffers = 128MB\n"
+            )
         self.start()
 
     def _ensure_system_user(self) -> None:

@@ -18,9 +18,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "export", "add", "edit", "adjust", "import", "delete", "audit", "settings"}),
 }
 ACTION_WORDS = {
-    "read": "read the inventory", "export": "export items", "add": "add items", "edit": "edit items",
-    "adjust": "adjust stock", "import": "import CSV files", "delete": "delete items",
-    "audit": "view the audit log", "settings": "change settings",
+    "read": "read the inventory",
+    "export": "export items",
+    "add": "add items",
+    "edit": "edit items",
+    "adjust": "adjust stock",
+    "import": "import CSV files",
+    "delete": "delete items",
+    "audit": "view the audit log",
+    "settings": "change settings",
 }
 
 

@@ -47,9 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--show", action="store_true", help="open the app in a browser")
 
     d = sub.add_parser("init-db", help="create or upgrade the tables (migrations)")
-    d.add_argument("--grant-to", metavar="ROLE", default=os.environ.get("INVENTORY_APP_PRINCIPAL", "").strip() or None,
-                   help="then grant this PostgreSQL role (the app's service principal client ID) what the app needs "
-                        "(default: INVENTORY_APP_PRINCIPAL)")
+    d.add_argument(
+        "--grant-to",
+        metavar="ROLE",
+        default=os.environ.get("INVENTORY_APP_PRINCIPAL", "").strip() or None,
+        help="then grant this PostgreSQL role (the app's service principal client ID) what the app needs "
+        "(default: INVENTORY_APP_PRINCIPAL)",
+    )
 
     i = sub.add_parser("import", help="import a CSV file or an Excel/OpenDocument workbook (README, CSV rules rules)")
     i.add_argument("file", help="a .csv, .xlsx, .xls or .ods file (told apart by content)")
@@ -62,13 +66,19 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="export items as CSV, Excel (xlsx) or Parquet")
     e.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
-    e.add_argument("--format", choices=("csv", "xlsx", "parquet"),
-                   help="default: from the output file's extension (.xlsx, .parquet), else csv")
+    e.add_argument(
+        "--format",
+        choices=("csv", "xlsx", "parquet"),
+        help="default: from the output file's extension (.xlsx, .parquet), else csv",
+    )
     e.add_argument("--search")
     e.add_argument("--category")
     e.add_argument("--location")
-    e.add_argument("--status", choices=STATUSES,
-                   help="only items with this stock status: " + ", ".join(f"{s} ({LABELS[s]})" for s in STATUSES))
+    e.add_argument(
+        "--status",
+        choices=STATUSES,
+        help="only items with this stock status: " + ", ".join(f"{s} ({LABELS[s]})" for s in STATUSES),
+    )
 
     t = sub.add_parser("template", help="write the import template (CSV, or xlsx with hints)")
     t.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
@@ -84,8 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("INVENTORY_LOG_LEVEL", "WARNING"),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("INVENTORY_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         _check_text_arguments(args)
         if args.command == "serve":
@@ -164,8 +175,10 @@ def _init_db(args: argparse.Namespace) -> int:
         from .databricks.commands import grant_after_migration
 
         statements = grant_after_migration(args.database_url, args.grant_to)
-        print(f"Grants for {args.grant_to}: " + (f"{len(statements)} privileges granted or revoked" if statements
-                                                 else "unchanged"))
+        print(
+            f"Grants for {args.grant_to}: "
+            + (f"{len(statements)} privileges granted or revoked" if statements else "unchanged")
+        )
     return 0
 
 
@@ -184,8 +197,12 @@ def _import(args: argparse.Namespace) -> int:
         try:
             report.write_error_file(args.errors_out)
         except OSError as exc:
-            raise _cannot_write(args.errors_out, exc, f" The import itself is done: {report.inserted} inserted, "
-                                f"{report.updated} updated, {report.skipped} rejected.") from exc
+            raise _cannot_write(
+                args.errors_out,
+                exc,
+                f" The import itself is done: {report.inserted} inserted, "
+                f"{report.updated} updated, {report.skipped} rejected.",
+            ) from exc
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -195,8 +212,10 @@ def _import(args: argparse.Namespace) -> int:
 
 def _print_report(report: Any) -> None:
     verb = "Would import" if report.dry_run else "Imported"
-    print(f"{verb} {report.file}: {report.rows} rows read, {report.inserted} inserted, {report.updated} updated, "
-          f"{report.skipped} rejected.")
+    print(
+        f"{verb} {report.file}: {report.rows} rows read, {report.inserted} inserted, {report.updated} updated, "
+        f"{report.skipped} rejected."
+    )
     if report.atomic and report.skipped:
         print("Atomic import: nothing was written because some rows were rejected.")
     for warning in report.warnings:
@@ -211,9 +230,23 @@ def _print_report(report: Any) -> None:
 def _refused(args: argparse.Namespace, message: str) -> int:
     message = replace_surrogates(message)
     if getattr(args, "json", False):
-        print(json.dumps({"file": replace_surrogates(Path(args.file).name), "error": message, "rows": 0,
-                          "inserted": 0, "updated": 0, "skipped": 0, "dry_run": args.dry_run, "atomic": args.atomic,
-                          "errors": [], "warnings": []}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "file": replace_surrogates(Path(args.file).name),
+                    "error": message,
+                    "rows": 0,
+                    "inserted": 0,
+                    "updated": 0,
+                    "skipped": 0,
+                    "dry_run": args.dry_run,
+                    "atomic": args.atomic,
+                    "errors": [],
+                    "warnings": [],
+                },
+                ensure_ascii=False,
+            )
+        )
     print(f"inventory-panel: file refused, nothing written: {message}", file=sys.stderr)
     return 2
 
@@ -252,8 +285,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _refuse_binary_to_terminal(kind: str) -> None:
     if sys.stdout.isatty():
-        raise InventoryError(f"{kind} is a binary format and standard output is a terminal: give --output FILE "
-                             "(or redirect the output to a file).")
+        raise InventoryError(
+            f"{kind} is a binary format and standard output is a terminal: give --output FILE "
+            "(or redirect the output to a file)."
+        )
 
 
 def _binary_to_stdout(write: Any) -> None:
@@ -345,8 +380,19 @@ def serve_args(port: int, address: str, *, sign_sessions: bool = False) -> list[
     # upload limit; INVENTORY_MAX_UPLOAD_MB is enforced on the server as the chunks arrive (ui/upload.py).
     ws_limit = WEBSOCKET_MESSAGE_BYTES
     signing = ["--session-ids", "signed"] if sign_sessions else []
-    return ["--port", str(port), "--address", address, "--allow-websocket-origin", f"{address}:{port}",
-            "--allow-websocket-origin", f"localhost:{port}", "--websocket-max-message-size", str(ws_limit), *signing]
+    return [
+        "--port",
+        str(port),
+        "--address",
+        address,
+        "--allow-websocket-origin",
+        f"{address}:{port}",
+        "--allow-websocket-origin",
+        f"localhost:{port}",
+        "--websocket-max-message-size",
+        str(ws_limit),
+        *signing,
+    ]
     # No --num-threads: with Panel's thread pool a Tabulator edit event can be handled before the edited value
     # arrives, so the old value would be saved. Long work (CSV import) runs in its own worker thread instead.
 
@@ -357,8 +403,14 @@ def _databricks(args: argparse.Namespace) -> int:
     return run(args)
 
 
-_COMMANDS = {"init-db": _init_db, "import": _import, "export": _export, "template": _template,
-             "load-sample": _load_sample, "databricks": _databricks}
+_COMMANDS = {
+    "init-db": _init_db,
+    "import": _import,
+    "export": _export,
+    "template": _template,
+    "load-sample": _load_sample,
+    "databricks": _databricks,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -232,38 +232,107 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("item_name", "text", "Item name", "What the item is called, as people search for it.", required=True,
-          max_length=100, examples=("Laptop Dell XPS 13", "Ergonomic Office Chair", "Safety Helmet"),
-          display=Display(column=10, form_row=1, search_order=1)),
-    Field("category", "text", "Category", "A group such as Electronics or Furniture.", required=True,
-          max_length=50, examples=("Electronics", "Furniture", "Safety Equipment"),
-          display=Display(widget="autocomplete", suggestions="categories", width=140, column=30, form_row=2)),
-    Field("quantity", "integer", "Quantity", "Units in stock now: a whole number, 0 or more.", required=True,
-          minimum=0, maximum=MAX_INT, examples=("25", "8", "0"),
-          display=Display(short_label="Qty", width=65, column=40, form_row=3)),
-    Field("unit_price", "decimal", "Unit price", "Price of one unit, 0 or more, at most 2 decimal places.",
-          required=True, minimum=Decimal("0"), maximum=MAX_PRICE, examples=("1299.99", "349.50", "24.00"),
-          display=Display(width=100, column=50, form_row=3, hidden=("low_stock",),
-                          why_hidden="reordering is about units, not money")),
-    Field("description", "text", "Description", "Free text shown with the item.", max_length=2000,
-          examples=("13-inch laptop, 16 GB RAM", "Adjustable lumbar support", "Hard hat, EN 397"),
-          display=Display(widget="textarea", form_row=6, search_order=4, hidden=("table", "low_stock"),
-                          why_hidden="too long for a cell: it is read and edited in the item form")),
-    Field("supplier", "text", "Supplier", "Who you reorder from.", max_length=100,
-          examples=("Dell Inc.", "Office Furniture Ltd.", "Safety First Inc."),
-          display=Display(widget="autocomplete", suggestions="values", width=150, column=90, form_row=5,
-                          search_order=3, compact=False)),
-    Field("location", "text", "Location", "Where the stock is kept.", max_length=100,
-          examples=("IT Storage Room", "Warehouse A", "Safety Locker"),
-          display=Display(widget="autocomplete", suggestions="locations", width=140, column=80, form_row=4,
-                          compact=False)),
-    Field("minimum_stock", "integer", "Minimum stock",
-          "Reorder level: the item is low when quantity is at or below it. Empty means no reorder level.",
-          minimum=0, maximum=MAX_INT, examples=("5", "10", "20"),
-          display=Display(short_label="Min stock", width=95, column=60, form_row=4, compact=False)),
-    Field("sku", "text", "SKU", "Your stock-keeping unit code; unique when given. Used to match rows in upsert.",
-          max_length=64, unique=True, examples=("LAP-XPS13", "CHR-ERGO-01", "HLM-EN397"),
-          display=Display(width=115, column=20, form_row=2, search_order=2, compact=False)),
+    Field(
+        "item_name",
+        "text",
+        "Item name",
+        "What the item is called, as people search for it.",
+        required=True,
+        max_length=100,
+        examples=("Laptop Dell XPS 13", "Ergonomic Office Chair", "Safety Helmet"),
+        display=Display(column=10, form_row=1, search_order=1),
+    ),
+    Field(
+        "category",
+        "text",
+        "Category",
+        "A group such as Electronics or Furniture.",
+        required=True,
+        max_length=50,
+        examples=("Electronics", "Furniture", "Safety Equipment"),
+        display=Display(widget="autocomplete", suggestions="categories", width=140, column=30, form_row=2),
+    ),
+    Field(
+        "quantity",
+        "integer",
+        "Quantity",
+        "Units in stock now: a whole number, 0 or more.",
+        required=True,
+        minimum=0,
+        maximum=MAX_INT,
+        examples=("25", "8", "0"),
+        display=Display(short_label="Qty", width=65, column=40, form_row=3),
+    ),
+    Field(
+        "unit_price",
+        "decimal",
+        "Unit price",
+        "Price of one unit, 0 or more, at most 2 decimal places.",
+        required=True,
+        minimum=Decimal("0"),
+        maximum=MAX_PRICE,
+        examples=("1299.99", "349.50", "24.00"),
+        display=Display(
+            width=100, column=50, form_row=3, hidden=("low_stock",), why_hidden="reordering is about units, not money"
+        ),
+    ),
+    Field(
+        "description",
+        "text",
+        "Description",
+        "Free text shown with the item.",
+        max_length=2000,
+        examples=("13-inch laptop, 16 GB RAM", "Adjustable lumbar support", "Hard hat, EN 397"),
+        display=Display(
+            widget="textarea",
+            form_row=6,
+            search_order=4,
+            hidden=("table", "low_stock"),
+            why_hidden="too long for a cell: it is read and edited in the item form",
+        ),
+    ),
+    Field(
+        "supplier",
+        "text",
+        "Supplier",
+        "Who you reorder from.",
+        max_length=100,
+        examples=("Dell Inc.", "Office Furniture Ltd.", "Safety First Inc."),
+        display=Display(
+            widget="autocomplete", suggestions="values", width=150, column=90, form_row=5, search_order=3, compact=False
+        ),
+    ),
+    Field(
+        "location",
+        "text",
+        "Location",
+        "Where the stock is kept.",
+        max_length=100,
+        examples=("IT Storage Room", "Warehouse A", "Safety Locker"),
+        display=Display(
+            widget="autocomplete", suggestions="locations", width=140, column=80, form_row=4, compact=False
+        ),
+    ),
+    Field(
+        "minimum_stock",
+        "integer",
+        "Minimum stock",
+        "Reorder level: the item is low when quantity is at or below it. Empty means no reorder level.",
+        minimum=0,
+        maximum=MAX_INT,
+        examples=("5", "10", "20"),
+        display=Display(short_label="Min stock", width=95, column=60, form_row=4, compact=False),
+    ),
+    Field(
+        "sku",
+        "text",
+        "SKU",
+        "Your stock-keeping unit code; unique when given. Used to match rows in upsert.",
+        max_length=64,
+        unique=True,
+        examples=("LAP-XPS13", "CHR-ERGO-01", "HLM-EN397"),
+        display=Display(width=115, column=20, form_row=2, search_order=2, compact=False),
+    ),
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -272,6 +341,7 @@ REQUIRED_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 
 
 # -- how the views lay fields out (each takes the spec, so a test can hand one in with a field more) ------------------
+
 
 def _placed(key: int | None, position: int) -> tuple[int, int, int]:
     # Placed fields first, by their key; the others after them, in spec order.
@@ -284,8 +354,9 @@ def columns_of(view: View, fields: Iterable[Field] = FIELDS) -> tuple[Field, ...
     return tuple(f for i, f in sorted(shown, key=lambda pair: _placed(pair[1].display.column, pair[0])))
 
 
-def column_names(view: View, derived: Mapping[str, int] | None = None,
-                 fields: Iterable[Field] = FIELDS) -> tuple[str, ...]:
+def column_names(
+    view: View, derived: Mapping[str, int] | None = None, fields: Iterable[Field] = FIELDS
+) -> tuple[str, ...]:
     """The column names of a table view: its fields (``columns_of``) with a view's ``derived`` columns (not stored
     fields, such as the stock status) placed among them by the same keys as ``Display.column``."""
     placed = [(_placed(f.display.column, i), f.name) for i, f in enumerate(columns_of(view, fields))]
@@ -299,15 +370,17 @@ def form_rows(fields: Iterable[Field] = FIELDS) -> tuple[tuple[Field, ...], ...]
     rows: dict[tuple[int, int, int], list[Field]] = {}
     spec_order = {f.name: i for i, f in enumerate(fields)}
     for f in columns_of("form", fields):
-        rows.setdefault(_placed(f.display.form_row, spec_order[f.name] if f.display.form_row is None else 0),
-                        []).append(f)
+        rows.setdefault(
+            _placed(f.display.form_row, spec_order[f.name] if f.display.form_row is None else 0), []
+        ).append(f)
     return tuple(tuple(rows[key]) for key in sorted(rows))
 
 
 def search_fields(fields: Iterable[Field] = FIELDS) -> tuple[Field, ...]:
     """The searched fields, in the order of the search document."""
-    return tuple(sorted((f for f in fields if f.display.search_order is not None),
-                        key=lambda f: f.display.search_order or 0))
+    return tuple(
+        sorted((f for f in fields if f.display.search_order is not None), key=lambda f: f.display.search_order or 0)
+    )
 
 
 def parse_record(values: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:

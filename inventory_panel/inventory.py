@@ -76,9 +76,16 @@ class Inventory:
         """Write the counts of denials still held back (end of a session)."""
         self._access.flush_denials()
 
-    def record_audit(self, conn: sa.Connection, action: str, *, item_id: int | None = None,
-                     changes: dict[str, Any] | None = None, batch_id: str | None = None,
-                     detail: str | None = None) -> None:
+    def record_audit(
+        self,
+        conn: sa.Connection,
+        action: str,
+        *,
+        item_id: int | None = None,
+        changes: dict[str, Any] | None = None,
+        batch_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         """One audit row on ``conn`` (inside the caller's transaction)."""
         self._uow.audit.record(conn, action, item_id=item_id, changes=changes, batch_id=batch_id, detail=detail)
 
@@ -104,10 +111,20 @@ class Inventory:
 
     # -- reads --------------------------------------------------------------------------------------------------
 
-    def query(self, search: str | None = None, category: str | None = None, location: str | None = None,
-              status: str | None = None, sort_by: str = "item_name", descending: bool = False,
-              offset: int = 0, limit: int = 50, after: tuple[Any, int] | None = None,
-              before: tuple[Any, int] | None = None, count_limit: int | None = None) -> Page:
+    def query(
+        self,
+        search: str | None = None,
+        category: str | None = None,
+        location: str | None = None,
+        status: str | None = None,
+        sort_by: str = "item_name",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+        after: tuple[Any, int] | None = None,
+        before: tuple[Any, int] | None = None,
+        count_limit: int | None = None,
+    ) -> Page:
         """One page of items matching the filters, sorted in the database.
 
         ``offset`` counts rows from the start. Flipping from a page to the next or previous one, pass that
@@ -119,8 +136,20 @@ class Inventory:
         common word means reading every matching row; the other filters are counted exactly either way (from the
         maintained totals or an index).
         """
-        return reads.query(self._session, search, category, location, status, sort_by, descending, offset, limit,
-                           after, before, count_limit)
+        return reads.query(
+            self._session,
+            search,
+            category,
+            location,
+            status,
+            sort_by,
+            descending,
+            offset,
+            limit,
+            after,
+            before,
+            count_limit,
+        )
 
     def get(self, item_id: int) -> dict[str, Any]:
         return reads.get(self._session, item_id)
@@ -188,41 +217,66 @@ class Inventory:
 
     # -- files --------------------------------------------------------------------------------------------------
 
-    def export_csv(self, path_or_buffer: str | Path | IO[str], search: str | None = None,
-                   category: str | None = None, location: str | None = None, status: str | None = None,
-                   sort_by: str = "item_name", descending: bool = False) -> int:
+    def export_csv(
+        self,
+        path_or_buffer: str | Path | IO[str],
+        search: str | None = None,
+        category: str | None = None,
+        location: str | None = None,
+        status: str | None = None,
+        sort_by: str = "item_name",
+        descending: bool = False,
+    ) -> int:
         """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
-        return exports.export_csv(self._session, path_or_buffer, search, category, location, status, sort_by,
-                                  descending)
+        return exports.export_csv(
+            self._session, path_or_buffer, search, category, location, status, sort_by, descending
+        )
 
-    def export_xlsx(self, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
-                    category: str | None = None, location: str | None = None, status: str | None = None,
-                    sort_by: str = "item_name", descending: bool = False) -> int:
+    def export_xlsx(
+        self,
+        path_or_buffer: str | Path | IO[bytes],
+        search: str | None = None,
+        category: str | None = None,
+        location: str | None = None,
+        status: str | None = None,
+        sort_by: str = "item_name",
+        descending: bool = False,
+    ) -> int:
         """Write the filtered items as an Excel workbook (the CSV's columns, typed: numbers, money ``#,##0.00``,
         text never run as a formula; header frozen, autofilter), streaming; returns the number of rows.
 
         The file is written when every row has been read: a failure before (the database, more rows than a sheet
         holds) leaves ``path_or_buffer`` untouched. See ``exporting/xlsx.py``.
         """
-        return exports.export_xlsx(self._session, path_or_buffer, search, category, location, status, sort_by,
-                                   descending)
+        return exports.export_xlsx(
+            self._session, path_or_buffer, search, category, location, status, sort_by, descending
+        )
 
-    def export_parquet(self, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
-                       category: str | None = None, location: str | None = None, status: str | None = None,
-                       sort_by: str = "item_name", descending: bool = False) -> int:
+    def export_parquet(
+        self,
+        path_or_buffer: str | Path | IO[bytes],
+        search: str | None = None,
+        category: str | None = None,
+        location: str | None = None,
+        status: str | None = None,
+        sort_by: str = "item_name",
+        descending: bool = False,
+    ) -> int:
         """Write the filtered items as Parquet, one row group per batch read from the database; returns the number
         of rows. Every column of ``query().rows`` (id, fields, version, timestamps in UTC, status), typed as in
         ``to_frame(as_arrow=True)``: ``decimal128(12, 2)`` money, ``int64``, strings, ``timestamp[us, UTC]``."""
-        return exports.export_parquet(self._session, path_or_buffer, search, category, location, status, sort_by,
-                                      descending)
+        return exports.export_parquet(
+            self._session, path_or_buffer, search, category, location, status, sort_by, descending
+        )
 
     def export(self, path_or_buffer: str | Path | IO[Any], format: str | None = None, **filters: Any) -> int:
         """Export the filtered items as ``format`` (``csv``, ``xlsx``, ``parquet``; default: from the file name's
         extension, else CSV); ``filters`` as ``export_csv``. Returns the number of rows."""
         return exports.export(self._session, path_or_buffer, format, **filters)
 
-    def export_audit_csv(self, path_or_buffer: str | Path | IO[str], action: str | None = None,
-                         newest_first: bool = False) -> int:
+    def export_audit_csv(
+        self, path_or_buffer: str | Path | IO[str], action: str | None = None, newest_first: bool = False
+    ) -> int:
         """Write the audit trail (oldest first, or ``newest_first`` as the audit log shows it) as CSV for admins,
         streaming; returns the number of rows.
 
@@ -230,9 +284,17 @@ class Inventory:
         """
         return exports.export_audit_csv(self._session, path_or_buffer, action, newest_first)
 
-    def to_frame(self, search: str | None = None, category: str | None = None, location: str | None = None,
-                 status: str | None = None, sort_by: str = "item_name", descending: bool = False,
-                 limit: int | None = None, as_arrow: bool = False) -> pd.DataFrame | Any:
+    def to_frame(
+        self,
+        search: str | None = None,
+        category: str | None = None,
+        location: str | None = None,
+        status: str | None = None,
+        sort_by: str = "item_name",
+        descending: bool = False,
+        limit: int | None = None,
+        as_arrow: bool = False,
+    ) -> pd.DataFrame | Any:
         """The filtered items (the columns of ``query().rows``) as a pandas DataFrame, or with ``as_arrow`` a
         ``pyarrow.Table``; at most ``limit`` of them (None: all).
 
@@ -241,34 +303,59 @@ class Inventory:
         ``minimum_stock`` nullable ``Int64``, timestamps ``datetime64[us, UTC]``; Arrow types as
         ``export_parquet``.
         """
-        return exports.to_frame(self._session, search, category, location, status, sort_by, descending, limit,
-                                as_arrow)
+        return exports.to_frame(self._session, search, category, location, status, sort_by, descending, limit, as_arrow)
 
-    def import_csv(self, source: str | Path | bytes | IO[Any], mode: str = "append", atomic: bool = False,
-                   dry_run: bool = False, **options: Any) -> ImportReport:
+    def import_csv(
+        self,
+        source: str | Path | bytes | IO[Any],
+        mode: str = "append",
+        atomic: bool = False,
+        dry_run: bool = False,
+        **options: Any,
+    ) -> ImportReport:
         """Import a CSV file or a workbook (.xlsx, .xls, .ods: told apart by content) from a path, bytes or a file
         object; see README, CSV rules for the rules and ``importing/excel.py`` for workbooks. ``options``:
         ``progress``, ``max_bytes``, ``file_name``, ``sheet`` (``importing.import_csv``)."""
         return imports.import_file(self._session, source, mode=mode, atomic=atomic, dry_run=dry_run, **options)
 
-    def import_file(self, source: str | Path | bytes | IO[Any], sheet: str | None = None, mode: str = "append",
-                    atomic: bool = False, dry_run: bool = False, **options: Any) -> ImportReport:
+    def import_file(
+        self,
+        source: str | Path | bytes | IO[Any],
+        sheet: str | None = None,
+        mode: str = "append",
+        atomic: bool = False,
+        dry_run: bool = False,
+        **options: Any,
+    ) -> ImportReport:
         """Import a CSV file or a workbook sheet (the first, or ``sheet`` by name): ``import_csv`` under its
         general name."""
-        return imports.import_file(self._session, source, mode=mode, atomic=atomic, dry_run=dry_run, sheet=sheet,
-                                   **options)
+        return imports.import_file(
+            self._session, source, mode=mode, atomic=atomic, dry_run=dry_run, sheet=sheet, **options
+        )
 
-    def import_frame(self, frame: Any, mode: str = "append", atomic: bool = False, dry_run: bool = False,
-                     **options: Any) -> ImportReport:
+    def import_frame(
+        self, frame: Any, mode: str = "append", atomic: bool = False, dry_run: bool = False, **options: Any
+    ) -> ImportReport:
         """Import a DataFrame (pandas, Polars, Spark), a PyArrow Table / RecordBatchReader or any object with
         ``__arrow_c_stream__``, with the rules and report of a file import; row numbers are its 0-based positions."""
         return imports.import_dataframe(self._session, frame, mode=mode, atomic=atomic, dry_run=dry_run, **options)
 
-    def import_table(self, table: str, mode: str = "append", atomic: bool = False, dry_run: bool = False, *,
-                     warehouse_id: str | None = None, spark: Any = None, columns: list[str] | None = None,
-                     order_by: list[str] | None = None, disposition: str = "EXTERNAL_LINKS",
-                     workspace_client: Any = None, timeout: float | None = None,
-                     progress: Any = None) -> ImportReport:
+    def import_table(
+        self,
+        table: str,
+        mode: str = "append",
+        atomic: bool = False,
+        dry_run: bool = False,
+        *,
+        warehouse_id: str | None = None,
+        spark: Any = None,
+        columns: list[str] | None = None,
+        order_by: list[str] | None = None,
+        disposition: str = "EXTERNAL_LINKS",
+        workspace_client: Any = None,
+        timeout: float | None = None,
+        progress: Any = None,
+    ) -> ImportReport:
         """Import a Unity Catalog table ``catalog.schema.table`` with the rules and report of a file import.
 
         Read through a SQL warehouse (``warehouse_id`` or ``DATABRICKS_WAREHOUSE_ID``; chunk by chunk, never whole)
@@ -277,9 +364,20 @@ class Inventory:
         one built from the environment (e.g. a person's own token).
         """
         return imports.import_table(
-            self._session, table, mode, atomic, dry_run, progress=progress, warehouse_id=warehouse_id, spark=spark,
-            columns=columns, order_by=order_by, disposition=disposition, workspace_client=workspace_client,
-            timeout=timeout)
+            self._session,
+            table,
+            mode,
+            atomic,
+            dry_run,
+            progress=progress,
+            warehouse_id=warehouse_id,
+            spark=spark,
+            columns=columns,
+            order_by=order_by,
+            disposition=disposition,
+            workspace_client=workspace_client,
+            timeout=timeout,
+        )
 
     def template_csv(self) -> str:
         from .importing.template import template_csv
@@ -300,8 +398,15 @@ class Inventory:
         return f"<Inventory {self.db.label} as {self.user.name} ({self.user.role})>"
 
 
-def connect(url: str | None = None, *, user: str | None = None, role: str | None = None,
-            settings: Settings | None = None, migrate_schema: bool = True, source: str = "local") -> Inventory:
+def connect(
+    url: str | None = None,
+    *,
+    user: str | None = None,
+    role: str | None = None,
+    settings: Settings | None = None,
+    migrate_schema: bool = True,
+    source: str = "local",
+) -> Inventory:
     """Open the inventory: ``url`` or the environment (README, Configuration); migrations applied by default."""
     settings = settings or load_settings()
     db = open_database(settings, url, migrate_schema=migrate_schema)
@@ -309,6 +414,16 @@ def connect(url: str | None = None, *, user: str | None = None, role: str | None
 
 
 __all__ = [
-    "DENIAL_BURST", "DENIAL_WINDOW", "ITEM_COLUMNS", "MAX_REASON", "MOVEMENT_KINDS", "SEARCH_COUNT_LIMIT", "SORTABLE",
-    "STATUSES", "Inventory", "Page", "connect", "escape_formula",
+    "DENIAL_BURST",
+    "DENIAL_WINDOW",
+    "ITEM_COLUMNS",
+    "MAX_REASON",
+    "MOVEMENT_KINDS",
+    "SEARCH_COUNT_LIMIT",
+    "SORTABLE",
+    "STATUSES",
+    "Inventory",
+    "Page",
+    "connect",
+    "escape_formula",
 ]

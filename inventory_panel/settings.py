@@ -90,7 +90,8 @@ def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     if not IDENTIFIER_RE.match(value):
         raise ConfigurationError(
-            f"{name} must be a plain SQL identifier (letters, digits, underscore; at most 63), got {value!r}")
+            f"{name} must be a plain SQL identifier (letters, digits, underscore; at most 63), got {value!r}"
+        )
     return value
 
 
@@ -115,11 +116,17 @@ def websocket_origins(env: Mapping[str, str], name: str = "INVENTORY_WS_ORIGINS"
         if not item:
             continue
         host = urlsplit(item if "://" in item else f"//{item}")
-        if (not ORIGIN_RE.match(host.netloc) or host.path not in ("", "/") or host.query or host.fragment
-                or host.scheme not in ("", "http", "https")):
+        if (
+            not ORIGIN_RE.match(host.netloc)
+            or host.path not in ("", "/")
+            or host.query
+            or host.fragment
+            or host.scheme not in ("", "http", "https")
+        ):
             raise ConfigurationError(
                 f"{name} must be comma-separated hosts such as dbc-dp-1234567890123456.cloud.databricks.com "
-                f"(or https:// URLs, '*' wildcards allowed), got {raw.strip()!r}")
+                f"(or https:// URLs, '*' wildcards allowed), got {raw.strip()!r}"
+            )
         if host.netloc not in origins:
             origins.append(host.netloc)
     return tuple(origins)

@@ -26,8 +26,11 @@ Status = Literal["low", "out", "ok"]
 # loudly here rather than as a query error).
 QUANTITY = "quantity"
 MINIMUM = "minimum_stock"
-if not (FIELD_BY_NAME[QUANTITY].kind == FIELD_BY_NAME[MINIMUM].kind == "integer" and FIELD_BY_NAME[QUANTITY].required
-        and not FIELD_BY_NAME[MINIMUM].required):
+if not (
+    FIELD_BY_NAME[QUANTITY].kind == FIELD_BY_NAME[MINIMUM].kind == "integer"
+    and FIELD_BY_NAME[QUANTITY].required
+    and not FIELD_BY_NAME[MINIMUM].required
+):
     raise ImportError("the stock-status rule needs a required whole-number quantity and an optional minimum")
 
 # In the order a filter offers them.

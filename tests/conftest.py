@@ -93,8 +93,9 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> MigratedTemp
 
 
 @pytest.fixture
-def inv(db_url: str, settings, migrated_templates: MigratedTemplates,
-        request: pytest.FixtureRequest) -> Iterator[ip.Inventory]:
+def inv(
+    db_url: str, settings, migrated_templates: MigratedTemplates, request: pytest.FixtureRequest
+) -> Iterator[ip.Inventory]:
     """An admin ``Inventory`` on a fresh database, once on SQLite and once on PostgreSQL.
 
     The database starts as a copy of a migrated template (the same schema the migrations make, without running them
@@ -108,5 +109,13 @@ def inv(db_url: str, settings, migrated_templates: MigratedTemplates,
 
 @pytest.fixture
 def item_values() -> dict[str, object]:
-    return {"item_name": "Safety Helmet", "category": "Safety Equipment", "quantity": 12, "unit_price": "24.90",
-            "supplier": "Safety First Inc.", "location": "Safety Locker", "minimum_stock": 5, "sku": "HLM-1"}
+    return {
+        "item_name": "Safety Helmet",
+        "category": "Safety Equipment",
+        "quantity": 12,
+        "unit_price": "24.90",
+        "supplier": "Safety First Inc.",
+        "location": "Safety Locker",
+        "minimum_stock": 5,
+        "sku": "HLM-1",
+    }

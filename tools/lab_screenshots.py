@@ -33,8 +33,9 @@ def set_lab_theme(lab: Any, theme: str) -> None:
     path.write_text(json.dumps({"theme": LAB_THEMES[theme]}))
 
 
-def shoot_lab(out: Path, components: Iterable[str], themes: Iterable[str] = tuple(LAB_THEMES),
-              chromium: str = "/usr/bin/chromium") -> list[Shot]:
+def shoot_lab(
+    out: Path, components: Iterable[str], themes: Iterable[str] = tuple(LAB_THEMES), chromium: str = "/usr/bin/chromium"
+) -> list[Shot]:
     from playwright.sync_api import sync_playwright
 
     from tests.notebook.lab import JupyterLab
@@ -47,13 +48,18 @@ def shoot_lab(out: Path, components: Iterable[str], themes: Iterable[str] = tupl
         root = work / "lab"
         root.mkdir()
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        lab = JupyterLab(root, browser, env={"INVENTORY_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT),
-                                             "INVENTORY_USER": "admin@example.com"})
+        lab = JupyterLab(
+            root,
+            browser,
+            env={"INVENTORY_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), "INVENTORY_USER": "admin@example.com"},
+        )
         try:
             for theme in themes:
                 set_lab_theme(lab, theme)
-                setup = ("import inventory_panel as ip\nfrom inventory_panel import ui\n\n"
-                         f"inv = ip.connect({db_url!r}, user='admin@example.com', role='admin')")
+                setup = (
+                    "import inventory_panel as ip\nfrom inventory_panel import ui\n\n"
+                    f"inv = ip.connect({db_url!r}, user='admin@example.com', role='admin')"
+                )
                 session = lab.open([setup, *(CELLS[name] for name in names)])
                 try:
                     session.run_all(timeout=120)

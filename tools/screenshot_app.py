@@ -18,21 +18,28 @@ from inventory_panel.ui.components import EXTENSIONS
 
 pn.extension(*EXTENSIONS, notifications=True)
 
+
 def component(name: str, inventory: ip.Inventory) -> pn.viewable.Viewable:
     """The public component called ``name`` (the names of ``tools/screenshots.py``'s ``COMPONENTS``)."""
     if name == "report":
         return ui.ValidationReport(report=inventory.import_csv(os.environ["SCREENSHOT_REPORT_CSV"], dry_run=True))
-    classes = {"editor": ui.InventoryEditor, "importer": ui.CsvImporter, "low_stock": ui.LowStock,
-               "analytics": ui.Analytics, "cards": ui.SummaryCards, "dashboard": ui.DashboardFrame,
-               "audit": ui.AuditLog, "app": ui.InventoryApp}
+    classes = {
+        "editor": ui.InventoryEditor,
+        "importer": ui.CsvImporter,
+        "low_stock": ui.LowStock,
+        "analytics": ui.Analytics,
+        "cards": ui.SummaryCards,
+        "dashboard": ui.DashboardFrame,
+        "audit": ui.AuditLog,
+        "app": ui.InventoryApp,
+    }
     return classes[name](inventory=inventory)
 
 
 def page() -> pn.viewable.Viewable:
     args = pn.state.session_args
     name = args.get("component", [b"editor"])[0].decode()
-    inventory = pn.state.as_cached("screenshot-inventory", lambda: ip.connect(
-        user="admin@example.com", role="admin"))
+    inventory = pn.state.as_cached("screenshot-inventory", lambda: ip.connect(user="admin@example.com", role="admin"))
     return component(name, inventory)
 
 

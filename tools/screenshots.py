@@ -116,13 +116,25 @@ def serve(db_url: str, report_csv: Path, log_path: Path, timeout: float = 90.0, 
     at the end."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABRICKS_APP_NAME", "DATABRICKS_RUNTIME_VERSION")}
-    env.update({"INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "admin@example.com",
-                "SCREENSHOT_REPORT_CSV": str(report_csv), "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))})
+    env.update(
+        {
+            "INVENTORY_DATABASE_URL": db_url,
+            "INVENTORY_USER": "admin@example.com",
+            "SCREENSHOT_REPORT_CSV": str(report_csv),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        }
+    )
     url = f"http://127.0.0.1:{port}/{app.stem}"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(app), *serve_args(port, "127.0.0.1")],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "panel", "serve", str(app), *serve_args(port, "127.0.0.1")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -155,8 +167,9 @@ def optimise(path: Path) -> None:
     from PIL import Image
 
     with Image.open(path) as image:
-        quantised = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MAXCOVERAGE,
-                                                  dither=Image.Dither.NONE)
+        quantised = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE
+        )
     quantised.save(path, optimize=True)
 
 
@@ -182,8 +195,11 @@ def shoot(browser: Any, url: str, name: str, theme: str, out: Path, timeout_ms: 
     """One component in one theme: loaded, checked, shot down to the component's bottom edge, optimised."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1,
-                                  color_scheme="dark" if theme == "dark" else "light")
+    context = browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT},
+        device_scale_factor=1,
+        color_scheme="dark" if theme == "dark" else "light",
+    )
     errors: list[str] = []
     try:
         page = context.new_page()
@@ -214,8 +230,14 @@ def shoot(browser: Any, url: str, name: str, theme: str, out: Path, timeout_ms: 
         context.close()
 
 
-def run(out: Path = OUT, components: Iterable[str] = tuple(COMPONENTS), themes: Iterable[str] = THEMES,
-        chromium: str = "/usr/bin/chromium", workdir: Path | None = None, timeout_ms: int = 30_000) -> list[Shot]:
+def run(
+    out: Path = OUT,
+    components: Iterable[str] = tuple(COMPONENTS),
+    themes: Iterable[str] = THEMES,
+    chromium: str = "/usr/bin/chromium",
+    workdir: Path | None = None,
+    timeout_ms: int = 30_000,
+) -> list[Shot]:
     """Shoot ``components`` in ``themes`` into ``out``; raise ``ScreenshotError`` listing every failed shot.
     ``timeout_ms``: how long a component may take to show its content."""
     from playwright.sync_api import sync_playwright
@@ -245,8 +267,13 @@ def run(out: Path = OUT, components: Iterable[str] = tuple(COMPONENTS), themes: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the PNGs (default docs/screenshots)")
-    parser.add_argument("--only", nargs="+", choices=list(COMPONENTS), default=list(COMPONENTS),
-                        help="components to shoot (default all)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(COMPONENTS),
+        default=list(COMPONENTS),
+        help="components to shoot (default all)",
+    )
     parser.add_argument("--themes", nargs="+", choices=THEMES, default=list(THEMES))
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--lab", action="store_true", help="also shoot the editor and the importer in JupyterLab")

@@ -43,8 +43,9 @@ def first_line(exc: BaseException) -> str:
     return line.rstrip(". ")
 
 
-def workspace_client(*, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS,
-                     user_token: str | None = None) -> WorkspaceClient:
+def workspace_client(
+    *, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS, user_token: str | None = None
+) -> WorkspaceClient:
     """A client for the workspace the environment points at; ``ConfigurationError`` when none is configured.
 
     With ``user_token`` it authenticates with that token only (``auth_type`` "pat": a bearer token as given), never
@@ -52,11 +53,16 @@ def workspace_client(*, retry_timeout_seconds: int = RETRY_TIMEOUT_SECONDS,
     """
     on_behalf: dict[str, Any] = {"token": user_token, "auth_type": "pat"} if user_token else {}
     try:
-        config = Config(product="inventory-panel", product_version=_product_version(),
-                        retry_timeout_seconds=retry_timeout_seconds, http_timeout_seconds=HTTP_TIMEOUT_SECONDS,
-                        **on_behalf)
+        config = Config(
+            product="inventory-panel",
+            product_version=_product_version(),
+            retry_timeout_seconds=retry_timeout_seconds,
+            http_timeout_seconds=HTTP_TIMEOUT_SECONDS,
+            **on_behalf,
+        )
     except ValueError as exc:
         raise ConfigurationError(
             "Databricks authentication is not configured (set DATABRICKS_HOST and DATABRICKS_CLIENT_ID/"
-            f"DATABRICKS_CLIENT_SECRET or DATABRICKS_TOKEN): {first_line(exc)}") from None
+            f"DATABRICKS_CLIENT_SECRET or DATABRICKS_TOKEN): {first_line(exc)}"
+        ) from None
     return WorkspaceClient(config=config)

@@ -77,13 +77,16 @@ def published_status(settings: Settings, user_token: str | None = None) -> Dashb
         client = workspace_client(retry_timeout_seconds=10, user_token=user_token)
         published = client.lakeview.get_published(dashboard_id)
     except NotFound:
-        return DashboardStatus("not_published", f"Dashboard {dashboard_id} is not published (or does not exist): "
-                                                "publish it in Databricks, then reload.")
+        return DashboardStatus(
+            "not_published",
+            f"Dashboard {dashboard_id} is not published (or does not exist): publish it in Databricks, then reload.",
+        )
     except PermissionDenied as exc:
         whose = "with your own Databricks permissions" if user_token else "no permission"
         # The app's service principal needs CAN_READ on the dashboard: say how it gets it.
-        fix = "" if user_token else (f" Share dashboard {dashboard_id} with the app "
-                                     "(inventory-panel databricks setup).")
+        fix = (
+            "" if user_token else (f" Share dashboard {dashboard_id} with the app (inventory-panel databricks setup).")
+        )
         return DashboardStatus("unknown", f"Cannot check the dashboard ({whose}): {first_line(exc)}.{fix}")
     except Exception as exc:  # noqa: BLE001 - the UI must show the iframe even when the check cannot run
         log.info("dashboard publish check failed: %s", first_line(exc))

@@ -85,14 +85,22 @@ def websocket_origins(app_yaml: Path, env: Mapping[str, str]) -> list[str]:
 def lakebase_settings(settings: Settings) -> PostgresParams:
     """The Lakebase settings doctor checks, or a clear error when there are none (checked before any network call)."""
     if settings.postgres is None:
-        raise ConfigurationError("doctor checks a Lakebase deployment: set PGHOST, PGUSER, PGDATABASE and PGENDPOINT "
-                                 "(or LAKEBASE_INSTANCE_NAME) as in the app's environment")
+        raise ConfigurationError(
+            "doctor checks a Lakebase deployment: set PGHOST, PGUSER, PGDATABASE and PGENDPOINT "
+            "(or LAKEBASE_INSTANCE_NAME) as in the app's environment"
+        )
     return settings.postgres
 
 
-def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None = None,
-               users_group: str | None = None, app_yaml: Path = APP_YAML,
-               env: Mapping[str, str] | None = None) -> DoctorReport:
+def run_doctor(
+    w: WorkspaceClient,
+    settings: Settings,
+    *,
+    app_name: str | None = None,
+    users_group: str | None = None,
+    app_yaml: Path = APP_YAML,
+    env: Mapping[str, str] | None = None,
+) -> DoctorReport:
     env = os.environ if env is None else env
     pg = lakebase_settings(settings)
     report = DoctorReport()
@@ -115,8 +123,10 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
             object_type, object_id = sharing.database_object(pg.endpoint, pg.instance_name)
             app_sp = sharing.Principal.service_principal(principal)
             if sharing.missing_permissions(w, object_type, object_id, [app_sp], "CAN_USE", sharing.DATABASE_LEVELS):
-                return (f"the app's {app_sp} has no CAN_USE on {object_type}/{object_id}, so it gets no Lakebase "
-                        f"credential: {SETUP} --app <app>")
+                return (
+                    f"the app's {app_sp} has no CAN_USE on {object_type}/{object_id}, so it gets no Lakebase "
+                    f"credential: {SETUP} --app <app>"
+                )
         return None
 
     report.checks.append(_run("credentials", credentials))
@@ -136,18 +146,23 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
             return "cannot log in (see credentials and login)"
         tables = database.tables
         with database.engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_tables WHERE schemaname = :s AND tablename = :t"),
-                                  {"s": tables.schema, "t": tables.audit.name}).first()
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_tables WHERE schemaname = :s AND tablename = :t"),
+                {"s": tables.schema, "t": tables.audit.name},
+            ).first()
             if not exists:
-                return (f"the inventory tables do not exist in schema {tables.schema}: {SETUP} (or init-db) as "
-                        "their owner")
+                return (
+                    f"the inventory tables do not exist in schema {tables.schema}: {SETUP} (or init-db) as their owner"
+                )
             if not grants.role_exists(conn, role):
                 return f"no PostgreSQL role {role}: add the database resource to the app, or {SETUP} --app <app>"
             found = grants.check(conn, tables, role)
         problems = []
         if found.owner:
-            problems.append(f"{role} owns the tables and could drop the audit trigger; let another role run "
-                            "the migrations (docs/security.md, section 8)")
+            problems.append(
+                f"{role} owns the tables and could drop the audit trigger; let another role run "
+                "the migrations (docs/security.md, section 8)"
+            )
         if found.missing:
             problems.append(f"{role} lacks " + ", ".join(map(str, found.missing)))
         if found.forbidden:
@@ -163,8 +178,9 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
 
     def published() -> str | None:
         if not dashboard_id:
-            return (f"DASHBOARD_ID is not set: {SETUP} with --warehouse-id and put the DASHBOARD_ID it prints in "
-                    "app.yaml")
+            return (
+                f"DASHBOARD_ID is not set: {SETUP} with --warehouse-id and put the DASHBOARD_ID it prints in app.yaml"
+            )
         try:
             w.lakeview.get_published(dashboard_id)
         except NotFound:
@@ -182,13 +198,13 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
         if not readers:
             return "no app (--app) or users group (--users-group) to check the sharing for"
         try:
-            missing = sharing.missing_permissions(w, "dashboards", dashboard_id, readers, "CAN_READ",
-                                                  sharing.DASHBOARD_LEVELS)
+            missing = sharing.missing_permissions(
+                w, "dashboards", dashboard_id, readers, "CAN_READ", sharing.DASHBOARD_LEVELS
+            )
         except PermissionDenied:
             return f"this identity cannot read dashboard {dashboard_id}'s permissions: share it ({SETUP} --app <app>)"
         if missing:
-            return ("no CAN_READ for " + ", ".join(map(str, missing))
-                    + f": {SETUP} --app <app> --users-group <group>")
+            return "no CAN_READ for " + ", ".join(map(str, missing)) + f": {SETUP} --app <app> --users-group <group>"
         return None
 
     def embedding() -> str | None:
@@ -209,10 +225,16 @@ def run_doctor(w: WorkspaceClient, settings: Settings, *, app_name: str | None =
         origins = websocket_origins(app_yaml, env)
         if check_allowlist(domain, origins):
             return None
-        return (f"{domain} is not an allowed websocket origin ({', '.join(origins) or 'none'}): add "
-                f"`--allow-websocket-origin {domain}` to app.yaml's command")
+        return (
+            f"{domain} is not an allowed websocket origin ({', '.join(origins) or 'none'}): add "
+            f"`--allow-websocket-origin {domain}` to app.yaml's command"
+        )
 
-    for name, check in (("dashboard published", published), ("dashboard shared", shared),
-                        ("embedding allowed", embedding), ("websocket origin", websocket)):
+    for name, check in (
+        ("dashboard published", published),
+        ("dashboard shared", shared),
+        ("embedding allowed", embedding),
+        ("websocket origin", websocket),
+    ):
         report.checks.append(_run(name, check))
     return report

@@ -74,8 +74,13 @@ def wanted(tables: Tables, sequences: list[str]) -> tuple[list[Privilege], list[
 # The system catalogs, not information_schema: they show every object to every role, so a role that lacks USAGE
 # on the schema is still told precisely what it lacks instead of "permission denied for schema".
 def sequences(conn: sa.Connection, schema: str) -> list[str]:
-    rows = conn.execute(sa.text("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                "WHERE n.nspname = :s AND c.relkind = 'S' ORDER BY c.relname"), {"s": schema})
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relkind = 'S' ORDER BY c.relname"
+        ),
+        {"s": schema},
+    )
     return [name for (name,) in rows]
 
 
@@ -88,10 +93,15 @@ def _has(conn: sa.Connection, role: str, p: Privilege) -> bool:
         sql = "SELECT has_schema_privilege(:role, oid, :privilege) FROM pg_namespace WHERE nspname = :schema"
     else:  # by oid: a name would have to be looked up through the schema, which needs USAGE on it
         function = "has_table_privilege" if p.kind == "table" else "has_sequence_privilege"
-        sql = (f"SELECT {function}(:role, c.oid, :privilege) FROM pg_class c JOIN pg_namespace n "
-               "ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :relation")
-    return bool(conn.execute(sa.text(sql), {"role": role, "privilege": p.privilege, "schema": p.schema,
-                                            "relation": p.relation}).scalar())
+        sql = (
+            f"SELECT {function}(:role, c.oid, :privilege) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :relation"
+        )
+    return bool(
+        conn.execute(
+            sa.text(sql), {"role": role, "privilege": p.privilege, "schema": p.schema, "relation": p.relation}
+        ).scalar()
+    )
 
 
 @dataclass(frozen=True)
@@ -112,11 +122,16 @@ def check(conn: sa.Connection, tables: Tables, role: str) -> GrantReport:
     """Compare ``role``'s privileges with what the app needs; the schema and tables must exist (run migrations)."""
     assert tables.schema is not None, "grants exist on PostgreSQL only"
     need, never = wanted(tables, sequences(conn, tables.schema))
-    owner = conn.execute(sa.text("SELECT pg_has_role(:r, tableowner, 'USAGE') FROM pg_tables "
-                                 "WHERE schemaname = :s AND tablename = :t"),
-                         {"r": role, "s": tables.schema, "t": tables.audit.name}).scalar()
-    return GrantReport(role, tuple(p for p in need if not _has(conn, role, p)),
-                       tuple(p for p in never if _has(conn, role, p)), bool(owner))
+    owner = conn.execute(
+        sa.text("SELECT pg_has_role(:r, tableowner, 'USAGE') FROM pg_tables WHERE schemaname = :s AND tablename = :t"),
+        {"r": role, "s": tables.schema, "t": tables.audit.name},
+    ).scalar()
+    return GrantReport(
+        role,
+        tuple(p for p in need if not _has(conn, role, p)),
+        tuple(p for p in never if _has(conn, role, p)),
+        bool(owner),
+    )
 
 
 def apply_grants(conn: sa.Connection, tables: Tables, role: str) -> list[str]:

@@ -96,8 +96,14 @@ def current_databricks_user(client_factory: Callable[[], Any] | None = None) -> 
     return me.user_name or None
 
 
-def resolve_user(settings: Settings, *, headers: Mapping[str, Any] | None = None, panel_user: str | None = None,
-                 notebook: bool = False, client_factory: Callable[[], Any] | None = None) -> User:
+def resolve_user(
+    settings: Settings,
+    *,
+    headers: Mapping[str, Any] | None = None,
+    panel_user: str | None = None,
+    notebook: bool = False,
+    client_factory: Callable[[], Any] | None = None,
+) -> User:
     """The acting ``User`` for one session or notebook (see the module docstring for the order).
 
     In an App, ``headers`` must be those of a request the proxy forwarded (``session_request_headers``).
@@ -120,10 +126,12 @@ def session_secret(env: Mapping[str, str] | None = None) -> str:
     if not secret.strip():
         raise ConfigurationError(
             f"{SECRET_VARIABLE} is not set: a Databricks App must sign its session ids with a secret "
-            "(add the session-secret resource, see docs/databricks.md)")
+            "(add the session-secret resource, see docs/databricks.md)"
+        )
     if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigurationError(f"{SECRET_VARIABLE} must be at least {MIN_SECRET_LENGTH} characters, got "
-                                 f"{len(secret)}")
+        raise ConfigurationError(
+            f"{SECRET_VARIABLE} must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}"
+        )
     return secret
 
 
@@ -139,7 +147,8 @@ def require_signed_session(session_id: str | None, env: Mapping[str, str] | None
     if not session_id or not check_session_id_signature(session_id, secret_key=secret, signed=True):
         raise ConfigurationError(
             f"session ids are not signed: a Databricks App must be served with --session-ids signed and "
-            f"{SECRET_VARIABLE} set (see app.yaml)")
+            f"{SECRET_VARIABLE} set (see app.yaml)"
+        )
     return session_id
 
 
@@ -199,8 +208,11 @@ def request_user(handler: Any) -> str | None:
         return identity
     owner = _SESSION_OWNERS.get(session_id)
     if owner is not None and owner != identity.lower():
-        log.warning("refused a websocket to a session opened by someone else (session %s…, sent by %s)",
-                    str(session_id)[:8], identity)
+        log.warning(
+            "refused a websocket to a session opened by someone else (session %s…, sent by %s)",
+            str(session_id)[:8],
+            identity,
+        )
         return None
     return identity
 

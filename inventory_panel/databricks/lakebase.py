@@ -40,9 +40,11 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_LIFETIME = timedelta(hours=1)  # what Lakebase issues when a response carries no expiry
 # What to configure when the workspace login gives no OAuth token (the one-line ConfigurationError).
-NO_OAUTH_HELP = ("set PGENDPOINT (Lakebase Autoscaling endpoint path) or LAKEBASE_INSTANCE_NAME "
-                 "(Lakebase Provisioned), or log in with OAuth: `databricks auth login` (a person) or "
-                 "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET (a service principal's OAuth M2M)")
+NO_OAUTH_HELP = (
+    "set PGENDPOINT (Lakebase Autoscaling endpoint path) or LAKEBASE_INSTANCE_NAME "
+    "(Lakebase Provisioned), or log in with OAuth: `databricks auth login` (a person) or "
+    "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET (a service principal's OAuth M2M)"
+)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,7 @@ class LakebaseCredentials:
                 fresh = self._fetch()
             except (DatabaseUnavailableError, ConfigurationError) as exc:
                 if current is not None and _utcnow() < current.expires:
-                    log.warning("Lakebase credential refresh failed, using the current one until it expires: %s",
-                                exc)
+                    log.warning("Lakebase credential refresh failed, using the current one until it expires: %s", exc)
                     return current.token
                 raise
             self._credential = fresh
@@ -144,14 +145,16 @@ class LakebaseCredentials:
                 token, expires = self._workspace_token(w)
         except NotFound as exc:
             raise ConfigurationError(
-                f"{self.variable} {self.target!r} does not exist in the workspace: {first_line(exc)}") from None
+                f"{self.variable} {self.target!r} does not exist in the workspace: {first_line(exc)}"
+            ) from None
         except (Unauthenticated, PermissionDenied) as exc:
             raise DatabaseUnavailableError(
-                f"Databricks refused a Lakebase credential for {self.target} ({self.variable}): "
-                f"{first_line(exc)}") from None
+                f"Databricks refused a Lakebase credential for {self.target} ({self.variable}): {first_line(exc)}"
+            ) from None
         except (OSError, ValueError) as exc:  # SDK API errors are OSErrors; auth/config problems are ValueErrors
             raise DatabaseUnavailableError(
-                f"Could not get a Lakebase credential for {self.target} ({self.variable}): {first_line(exc)}") from None
+                f"Could not get a Lakebase credential for {self.target} ({self.variable}): {first_line(exc)}"
+            ) from None
         if not token:
             raise DatabaseUnavailableError(f"Databricks returned no Lakebase credential for {self.target}")
         if expires is None or expires <= issued:
@@ -166,8 +169,8 @@ class LakebaseCredentials:
             # Not an OAuth login (e.g. a personal access token): Lakebase would refuse that token as a password.
             kind = "a personal access token" if w.config.auth_type == "pat" else f"{w.config.auth_type!r}"
             raise ConfigurationError(
-                f"Lakebase accepts only OAuth tokens, but Databricks authentication here is {kind}: "
-                f"{NO_OAUTH_HELP}") from None
+                f"Lakebase accepts only OAuth tokens, but Databricks authentication here is {kind}: {NO_OAUTH_HELP}"
+            ) from None
         expiry = token.expiry
         if expiry is not None and expiry.tzinfo is None:
             expiry = expiry.astimezone(UTC)  # the SDK stamps a naive local time
@@ -177,4 +180,3 @@ class LakebaseCredentials:
 def credential_provider(pg: PostgresParams) -> Callable[[], str]:
     """The password provider for ``pg`` (no ``PGPASSWORD``): see the module docstring."""
     return LakebaseCredentials(pg)
-

@@ -94,8 +94,13 @@ class DriverContext:
         return origins or ["*"]
 
 
-def driver_context(env: Mapping[str, str] | None = None, *, conf: Callable[[str], str | None] = _spark_conf,
-                   org_id: str | None = None, cluster_id: str | None = None) -> DriverContext:
+def driver_context(
+    env: Mapping[str, str] | None = None,
+    *,
+    conf: Callable[[str], str | None] = _spark_conf,
+    org_id: str | None = None,
+    cluster_id: str | None = None,
+) -> DriverContext:
     """Find the org, cluster and workspace URL (arguments, then environment, then Spark conf), and the extra
     websocket origins (``INVENTORY_WS_ORIGINS``)."""
     env = os.environ if env is None else env
@@ -104,10 +109,12 @@ def driver_context(env: Mapping[str, str] | None = None, *, conf: Callable[[str]
     if not org or not cluster:
         raise ConfigurationError(
             "Cannot find this cluster's driver proxy (no workspace/cluster ID): set DATABRICKS_WORKSPACE_ID and "
-            "DATABRICKS_CLUSTER_ID, or run on a classic Databricks cluster (serverless has no driver proxy)")
+            "DATABRICKS_CLUSTER_ID, or run on a classic Databricks cluster (serverless has no driver proxy)"
+        )
     workspace = workspace_url(env.get("DATABRICKS_HOST") or conf(SPARK_WORKSPACE_URL))
-    return DriverContext(org_id=str(org), cluster_id=str(cluster), workspace=workspace,
-                         extra_origins=websocket_origins(env))
+    return DriverContext(
+        org_id=str(org), cluster_id=str(cluster), workspace=workspace, extra_origins=websocket_origins(env)
+    )
 
 
 def _port_is_free(address: str, port: int) -> bool:
@@ -152,20 +159,36 @@ class DriverProxyApp:
 
     def _repr_html_(self) -> str:
         href = escape(self.url, quote=True)
-        return (f'<p>The inventory app is running on the driver: <a href="{href}" target="_blank" '
-                f'rel="noopener">open it</a> <code>{escape(self.url)}</code></p>')
+        return (
+            f'<p>The inventory app is running on the driver: <a href="{href}" target="_blank" '
+            f'rel="noopener">open it</a> <code>{escape(self.url)}</code></p>'
+        )
 
 
-def serve_on_driver(app: Any, *, port: int | None = None, address: str = "0.0.0.0",
-                    context: DriverContext | None = None, title: str = "Lakebase Inventory",
-                    timeout: float = 30.0) -> DriverProxyApp:
+def serve_on_driver(
+    app: Any,
+    *,
+    port: int | None = None,
+    address: str = "0.0.0.0",
+    context: DriverContext | None = None,
+    title: str = "Lakebase Inventory",
+    timeout: float = 30.0,
+) -> DriverProxyApp:
     """Serve ``app`` (a Panel object or a function returning one) on the driver, behind the driver proxy."""
     import panel as pn
 
     context = context or driver_context()
     port = port or free_port(address)
-    server = pn.serve(app, port=port, address=address, websocket_origin=context.websocket_origins, show=False,
-                      threaded=True, title=title, verbose=False)
+    server = pn.serve(
+        app,
+        port=port,
+        address=address,
+        websocket_origin=context.websocket_origins,
+        show=False,
+        threaded=True,
+        title=title,
+        verbose=False,
+    )
     _wait_listening(address, port, timeout)
     return DriverProxyApp(url=context.proxy_url(port), port=port, server=server)
 
@@ -183,8 +206,14 @@ def _as_viewable(obj: Any, *, per_session: bool = False) -> Any:
     return InventoryApp(inventory=obj)
 
 
-def show(obj: Any, *, mode: Mode | None = None, port: int | None = None, address: str = "0.0.0.0",
-         env: Mapping[str, str] | None = None) -> Any:
+def show(
+    obj: Any,
+    *,
+    mode: Mode | None = None,
+    port: int | None = None,
+    address: str = "0.0.0.0",
+    env: Mapping[str, str] | None = None,
+) -> Any:
     """Display ``obj`` (an ``InventoryApp``, any Panel object, or an ``Inventory``) in this notebook.
 
     Returns what the cell should show: the Panel object (Jupyter), an ipywidget (Databricks with jupyter_bokeh) or a
@@ -196,8 +225,9 @@ def show(obj: Any, *, mode: Mode | None = None, port: int | None = None, address
     if chosen not in MODES:
         raise ConfigurationError(f"mode must be one of {', '.join(MODES)}; got {chosen!r}")
     if chosen == "driver-proxy":
-        return serve_on_driver(_as_viewable(obj, per_session=True), port=port, address=address,
-                               context=driver_context(env))
+        return serve_on_driver(
+            _as_viewable(obj, per_session=True), port=port, address=address, context=driver_context(env)
+        )
     from ..ui.components import ensure_extensions
 
     if chosen == "inline":

@@ -65,11 +65,13 @@ class LakebaseTarget:
 
     def __post_init__(self) -> None:
         if bool(self.endpoint) == bool(self.instance_name):
-            raise ConfigurationError("Set exactly one of PGENDPOINT (Lakebase Autoscaling) and "
-                                     "LAKEBASE_INSTANCE_NAME (Lakebase Provisioned)")
+            raise ConfigurationError(
+                "Set exactly one of PGENDPOINT (Lakebase Autoscaling) and LAKEBASE_INSTANCE_NAME (Lakebase Provisioned)"
+            )
         if self.endpoint and not ENDPOINT_RE.match(self.endpoint):
             raise ConfigurationError(
-                f"PGENDPOINT must look like projects/<p>/branches/<b>/endpoints/<e>, got {self.endpoint!r}")
+                f"PGENDPOINT must look like projects/<p>/branches/<b>/endpoints/<e>, got {self.endpoint!r}"
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LakebaseTarget:
@@ -132,13 +134,16 @@ def check_target(w: WorkspaceClient, target: LakebaseTarget) -> None:
             assert target.instance_name is not None
             w.database.get_database_instance(target.instance_name)
     except NotFound:
-        variable, value = ("PGENDPOINT", target.endpoint) if target.autoscaling else (
-            "LAKEBASE_INSTANCE_NAME", target.instance_name)
-        raise ConfigurationError(f"{variable} {value!r}: no such Lakebase "
-                                 f"{'branch' if target.autoscaling else 'instance'} in this workspace") from None
+        variable, value = (
+            ("PGENDPOINT", target.endpoint) if target.autoscaling else ("LAKEBASE_INSTANCE_NAME", target.instance_name)
+        )
+        raise ConfigurationError(
+            f"{variable} {value!r}: no such Lakebase {'branch' if target.autoscaling else 'instance'} in this workspace"
+        ) from None
 
 
 # -- 1.-2. the app's Postgres role and its use of the database ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AppInfo:
@@ -163,21 +168,26 @@ def app_info(w: WorkspaceClient, app_name: str) -> AppInfo:
 def ensure_database_access(w: WorkspaceClient, target: LakebaseTarget, principal: str) -> Step:
     """``CAN_USE`` on the Lakebase project/instance for ``principal`` (needed to generate a database credential)."""
     object_type, object_id = sharing.database_object(target.endpoint, target.instance_name)
-    granted = sharing.grant(w, object_type, object_id, [sharing.Principal.service_principal(principal)], "CAN_USE",
-                            sharing.DATABASE_LEVELS)
+    granted = sharing.grant(
+        w, object_type, object_id, [sharing.Principal.service_principal(principal)], "CAN_USE", sharing.DATABASE_LEVELS
+    )
     return Step("database use", f"{object_type}/{object_id}", "granted" if granted else "exists", principal)
 
 
-def ensure_app_role(w: WorkspaceClient, target: LakebaseTarget, principal: str,
-                    identity_type: str = "SERVICE_PRINCIPAL") -> Step:
+def ensure_app_role(
+    w: WorkspaceClient, target: LakebaseTarget, principal: str, identity_type: str = "SERVICE_PRINCIPAL"
+) -> Step:
     """A Postgres role named ``principal`` that logs in with Databricks OAuth tokens."""
     if target.autoscaling:
         for role in w.postgres.list_roles(target.branch):
             names = {getattr(role.status, "postgres_role", None), getattr(role.spec, "postgres_role", None)}
             if principal in names:
                 return Step("app role", principal, "exists", role.name or "")
-        spec = pgapi.RoleRoleSpec(postgres_role=principal, identity_type=pgapi.RoleIdentityType(identity_type),
-                                  auth_method=pgapi.RoleAuthMethod.LAKEBASE_OAUTH_V1)
+        spec = pgapi.RoleRoleSpec(
+            postgres_role=principal,
+            identity_type=pgapi.RoleIdentityType(identity_type),
+            auth_method=pgapi.RoleAuthMethod.LAKEBASE_OAUTH_V1,
+        )
         role_id = principal if ROLE_ID_RE.match(principal) else None
         created = w.postgres.create_role(target.branch, pgapi.Role(spec=spec), role_id=role_id).wait(WAIT)
         return Step("app role", principal, "created", created.name or "")
@@ -187,12 +197,15 @@ def ensure_app_role(w: WorkspaceClient, target: LakebaseTarget, principal: str,
         return Step("app role", principal, "exists", target.instance_name)
     except NotFound:
         pass
-    w.database.create_database_instance_role(target.instance_name, db.DatabaseInstanceRole(
-        name=principal, identity_type=db.DatabaseInstanceRoleIdentityType(identity_type)))
+    w.database.create_database_instance_role(
+        target.instance_name,
+        db.DatabaseInstanceRole(name=principal, identity_type=db.DatabaseInstanceRoleIdentityType(identity_type)),
+    )
     return Step("app role", principal, "created", target.instance_name)
 
 
 # -- 3. the Unity Catalog catalog over the Lakebase database ----------------------------------------------------
+
 
 def ensure_catalog(w: WorkspaceClient, target: LakebaseTarget, catalog: str) -> Step:
     """Register ``target.database`` as the UC catalog ``catalog`` (creating the database if it is missing)."""
@@ -200,48 +213,67 @@ def ensure_catalog(w: WorkspaceClient, target: LakebaseTarget, catalog: str) -> 
         try:
             found = w.postgres.get_catalog(f"catalogs/{catalog}")
         except NotFound:
-            spec = pgapi.CatalogCatalogSpec(postgres_database=target.database, branch=target.branch,
-                                            create_database_if_missing=True)
+            spec = pgapi.CatalogCatalogSpec(
+                postgres_database=target.database, branch=target.branch, create_database_if_missing=True
+            )
             w.postgres.create_catalog(pgapi.Catalog(spec=spec), catalog).wait(WAIT)
             return Step("catalog", catalog, "created", f"{target.branch}/{target.database}")
         registered = (found.status.postgres_database if found.status else None) or (
-            found.spec.postgres_database if found.spec else None)
+            found.spec.postgres_database if found.spec else None
+        )
     else:
         assert target.instance_name is not None
         try:
             existing = w.database.get_database_catalog(catalog)
         except NotFound:
-            w.database.create_database_catalog(db.DatabaseCatalog(
-                name=catalog, database_instance_name=target.instance_name, database_name=target.database,
-                create_database_if_not_exists=True))
+            w.database.create_database_catalog(
+                db.DatabaseCatalog(
+                    name=catalog,
+                    database_instance_name=target.instance_name,
+                    database_name=target.database,
+                    create_database_if_not_exists=True,
+                )
+            )
             return Step("catalog", catalog, "created", f"{target.instance_name}/{target.database}")
         registered = existing.database_name
     if registered and registered != target.database:
         raise ConfigurationError(
             f"Catalog {catalog!r} already registers Lakebase database {registered!r}, not {target.database!r}; "
-            "choose another catalog name")
+            "choose another catalog name"
+        )
     return Step("catalog", catalog, "exists", target.database)
 
 
 # -- 4. tables and PostgreSQL grants -----------------------------------------------------------------------------
 
+
 def ensure_tables_and_grants(database: Database, principal: str) -> Step:
     """Run the migrations as the connected (owner) role, then grant ``principal`` what the app needs."""
     if database.dialect != "postgresql":
-        raise ConfigurationError("The app's grants need the PostgreSQL (Lakebase) database: set PGHOST or "
-                                 "INVENTORY_DATABASE_URL to it")
+        raise ConfigurationError(
+            "The app's grants need the PostgreSQL (Lakebase) database: set PGHOST or INVENTORY_DATABASE_URL to it"
+        )
     upgrade(database)
     with database.engine.begin() as conn:
         if not grants.role_exists(conn, principal):
-            return Step("grants", principal, "missing", "no such PostgreSQL role: add the database resource to the "
-                                                        "app (or run setup with --app) first")
+            return Step(
+                "grants",
+                principal,
+                "missing",
+                "no such PostgreSQL role: add the database resource to the app (or run setup with --app) first",
+            )
         statements = grants.apply_grants(conn, database.tables, principal)
     target = f"{database.tables.schema}.*"
-    return Step("grants", target, "granted" if statements else "unchanged",
-                f"{len(statements)} privileges for {principal}" if statements else principal)
+    return Step(
+        "grants",
+        target,
+        "granted" if statements else "unchanged",
+        f"{len(statements)} privileges for {principal}" if statements else principal,
+    )
 
 
 # -- 5. the AI/BI dashboard -------------------------------------------------------------------------------------
+
 
 def _quote(*parts: str) -> str:
     return ".".join(f"`{p.replace('`', '``')}`" for p in parts)
@@ -254,11 +286,14 @@ def dashboard_definition(catalog: str, schema: str, table: str) -> str:
     as is, with ``dataset_catalog``/``dataset_schema``; here they become fully qualified names of ``table``.
     """
     definition = json.loads(DASHBOARD_DEFINITION.read_text(encoding="utf-8"))
-    names = {"inventory_items": _quote(catalog, schema, table),
-             "inventory_items_movements": _quote(catalog, schema, f"{table}_movements")}
+    names = {
+        "inventory_items": _quote(catalog, schema, table),
+        "inventory_items_movements": _quote(catalog, schema, f"{table}_movements"),
+    }
     for dataset in definition.get("datasets", []):
-        dataset["queryLines"] = [SHIPPED_TABLE_RE.sub(lambda m: f"FROM {names[m.group(1)]}", line)
-                                 for line in dataset.get("queryLines", [])]
+        dataset["queryLines"] = [
+            SHIPPED_TABLE_RE.sub(lambda m: f"FROM {names[m.group(1)]}", line) for line in dataset.get("queryLines", [])
+        ]
     return json.dumps(definition, separators=(",", ":"))
 
 
@@ -267,8 +302,11 @@ def _contains(actual: Any, wanted: Any) -> bool:
     if isinstance(wanted, dict):
         return isinstance(actual, dict) and all(k in actual and _contains(actual[k], v) for k, v in wanted.items())
     if isinstance(wanted, list):
-        return isinstance(actual, list) and len(actual) == len(wanted) and all(
-            _contains(a, b) for a, b in zip(actual, wanted, strict=True))
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(wanted)
+            and all(_contains(a, b) for a, b in zip(actual, wanted, strict=True))
+        )
     return actual == wanted
 
 
@@ -279,9 +317,17 @@ def _same_definition(current: str | None, wanted: str) -> bool:
         return False
 
 
-def ensure_dashboard(w: WorkspaceClient, *, catalog: str, schema: str, table: str, warehouse_id: str,
-                     parent_path: str = DEFAULT_DASHBOARD_PARENT, display_name: str = DEFAULT_DASHBOARD_NAME,
-                     embed_credentials: bool = True) -> tuple[list[Step], str]:
+def ensure_dashboard(
+    w: WorkspaceClient,
+    *,
+    catalog: str,
+    schema: str,
+    table: str,
+    warehouse_id: str,
+    parent_path: str = DEFAULT_DASHBOARD_PARENT,
+    display_name: str = DEFAULT_DASHBOARD_NAME,
+    embed_credentials: bool = True,
+) -> tuple[list[Step], str]:
     """Create or update the dashboard at ``parent_path/display_name`` and publish it; returns its ID too."""
     definition = dashboard_definition(catalog, schema, table)
     parent_path = parent_path.rstrip("/")
@@ -296,8 +342,14 @@ def ensure_dashboard(w: WorkspaceClient, *, catalog: str, schema: str, table: st
     except NotFound:
         dashboard_id = None
     if dashboard_id is None:
-        created = w.lakeview.create(lv.Dashboard(display_name=display_name, parent_path=parent_path,
-                                                 serialized_dashboard=definition, warehouse_id=warehouse_id))
+        created = w.lakeview.create(
+            lv.Dashboard(
+                display_name=display_name,
+                parent_path=parent_path,
+                serialized_dashboard=definition,
+                warehouse_id=warehouse_id,
+            )
+        )
         dashboard_id = created.dashboard_id
         if not dashboard_id:
             raise ConfigurationError(f"The workspace created dashboard {path} but returned no ID")
@@ -305,16 +357,27 @@ def ensure_dashboard(w: WorkspaceClient, *, catalog: str, schema: str, table: st
         draft_changed = True
     else:
         current = w.lakeview.get(dashboard_id)
-        draft_changed = not (_same_definition(current.serialized_dashboard, definition)
-                             and current.warehouse_id == warehouse_id)
+        draft_changed = not (
+            _same_definition(current.serialized_dashboard, definition) and current.warehouse_id == warehouse_id
+        )
         if draft_changed:
-            w.lakeview.update(dashboard_id, lv.Dashboard(display_name=display_name, serialized_dashboard=definition,
-                                                         warehouse_id=warehouse_id, etag=current.etag))
+            w.lakeview.update(
+                dashboard_id,
+                lv.Dashboard(
+                    display_name=display_name,
+                    serialized_dashboard=definition,
+                    warehouse_id=warehouse_id,
+                    etag=current.etag,
+                ),
+            )
         steps.append(Step("dashboard", path, "updated" if draft_changed else "unchanged", dashboard_id))
     try:
         published = w.lakeview.get_published(dashboard_id)
-        up_to_date = (not draft_changed and published.warehouse_id == warehouse_id
-                      and bool(published.embed_credentials) == embed_credentials)
+        up_to_date = (
+            not draft_changed
+            and published.warehouse_id == warehouse_id
+            and bool(published.embed_credentials) == embed_credentials
+        )
     except NotFound:
         up_to_date = False
     if up_to_date:
@@ -328,11 +391,16 @@ def ensure_dashboard(w: WorkspaceClient, *, catalog: str, schema: str, table: st
 def ensure_dashboard_sharing(w: WorkspaceClient, dashboard_id: str, principals: list[sharing.Principal]) -> Step:
     """``CAN_READ`` on the dashboard for the app's service principal and its users group."""
     granted = sharing.grant(w, "dashboards", dashboard_id, principals, "CAN_READ", sharing.DASHBOARD_LEVELS)
-    return Step("share", f"dashboards/{dashboard_id}", "granted" if granted else "exists",
-                ", ".join(str(p) for p in (granted or principals)))
+    return Step(
+        "share",
+        f"dashboards/{dashboard_id}",
+        "granted" if granted else "exists",
+        ", ".join(str(p) for p in (granted or principals)),
+    )
 
 
 # -- 6. embedding ------------------------------------------------------------------------------------------------
+
 
 def check_embedding(w: WorkspaceClient, app_url: str | None, approve: bool = False) -> Step:
     """Whether the workspace lets the dashboard be embedded in the app's domain; ``approve`` adds the domain."""
@@ -351,12 +419,24 @@ def check_embedding(w: WorkspaceClient, app_url: str | None, approve: bool = Fal
 
 # -- all steps --------------------------------------------------------------------------------------------------
 
-def run_setup(w: WorkspaceClient, target: LakebaseTarget, *, catalog: str, app_name: str | None = None,
-              app_principal: str | None = None, warehouse_id: str | None = None, schema: str = "inventory_app",
-              table: str = "inventory_items", dashboard_parent: str = DEFAULT_DASHBOARD_PARENT,
-              dashboard_name: str = DEFAULT_DASHBOARD_NAME, embed_credentials: bool = True,
-              users_group: str | None = None, database: Database | None = None,
-              approve_embedding_domain: bool = False) -> SetupResult:
+
+def run_setup(
+    w: WorkspaceClient,
+    target: LakebaseTarget,
+    *,
+    catalog: str,
+    app_name: str | None = None,
+    app_principal: str | None = None,
+    warehouse_id: str | None = None,
+    schema: str = "inventory_app",
+    table: str = "inventory_items",
+    dashboard_parent: str = DEFAULT_DASHBOARD_PARENT,
+    dashboard_name: str = DEFAULT_DASHBOARD_NAME,
+    embed_credentials: bool = True,
+    users_group: str | None = None,
+    database: Database | None = None,
+    approve_embedding_domain: bool = False,
+) -> SetupResult:
     """Every step in order. Without an app the role, access, grants and embedding steps are skipped; without a
     SQL warehouse the dashboard; without ``database`` (a connection as the tables' owner) the tables and grants."""
     result = SetupResult()
@@ -371,8 +451,15 @@ def run_setup(w: WorkspaceClient, target: LakebaseTarget, *, catalog: str, app_n
         result.steps.append(ensure_tables_and_grants(database, principal))
     if warehouse_id:
         steps, result.dashboard_id = ensure_dashboard(
-            w, catalog=catalog, schema=schema, table=table, warehouse_id=warehouse_id, parent_path=dashboard_parent,
-            display_name=dashboard_name, embed_credentials=embed_credentials)
+            w,
+            catalog=catalog,
+            schema=schema,
+            table=table,
+            warehouse_id=warehouse_id,
+            parent_path=dashboard_parent,
+            display_name=dashboard_name,
+            embed_credentials=embed_credentials,
+        )
         result.steps.extend(steps)
         readers = [sharing.Principal.service_principal(principal)] if principal else []
         if users_group:

@@ -64,15 +64,17 @@ def _level(acl: iam.ObjectPermissions, who: Principal, levels: tuple[str, ...]) 
     return best
 
 
-def missing_permissions(w: WorkspaceClient, object_type: str, object_id: str, who: list[Principal], level: str,
-                        levels: tuple[str, ...]) -> list[Principal]:
+def missing_permissions(
+    w: WorkspaceClient, object_type: str, object_id: str, who: list[Principal], level: str, levels: tuple[str, ...]
+) -> list[Principal]:
     """Those of ``who`` without at least ``level`` on the object."""
     acl = w.permissions.get(object_type, object_id)
     return [p for p in who if _level(acl, p, levels) < levels.index(level)]
 
 
-def grant(w: WorkspaceClient, object_type: str, object_id: str, who: list[Principal], level: str,
-          levels: tuple[str, ...]) -> list[Principal]:
+def grant(
+    w: WorkspaceClient, object_type: str, object_id: str, who: list[Principal], level: str, levels: tuple[str, ...]
+) -> list[Principal]:
     """Give ``level`` to those of ``who`` who lack it (``PATCH`` adds, never removes); returns them."""
     missing = missing_permissions(w, object_type, object_id, who, level, levels)
     if missing:
@@ -89,6 +91,7 @@ def database_object(endpoint: str | None, instance_name: str | None) -> tuple[st
 
 
 # -- embedding ----------------------------------------------------------------------------------------------------
+
 
 def app_domain(url: str | None) -> str | None:
     """The host of an app URL (``https://inventory-123.aws.databricksapps.com`` -> the host)."""
@@ -139,18 +142,26 @@ class Embedding:
         if self.policy == "ALLOW_ALL_DOMAINS":
             return None
         if self.policy == "DENY_ALL_DOMAINS":
-            return ("the workspace denies embedding dashboards anywhere: a workspace admin sets Settings → Security → "
-                    f"Embed dashboards to 'Allow approved domains' and adds {domain}")
+            return (
+                "the workspace denies embedding dashboards anywhere: a workspace admin sets Settings → Security → "
+                f"Embed dashboards to 'Allow approved domains' and adds {domain}"
+            )
         if domain_allowed(domain, self.domains):
             return None
-        return (f"{domain} is not an approved embedding domain: a workspace admin adds it (Settings → Security → "
-                "Embed dashboards), or run `inventory-panel databricks setup --approve-embedding-domain`")
+        return (
+            f"{domain} is not an approved embedding domain: a workspace admin adds it (Settings → Security → "
+            "Embed dashboards), or run `inventory-panel databricks setup --approve-embedding-domain`"
+        )
 
 
 def approve_domain(w: WorkspaceClient, embedding: Embedding, domain: str) -> None:
     """Add ``domain`` to the approved embedding domains (a workspace admin's call; keeps the others)."""
     setting = st.AibiDashboardEmbeddingApprovedDomainsSetting(
         aibi_dashboard_embedding_approved_domains=st.AibiDashboardEmbeddingApprovedDomains(
-            approved_domains=[*embedding.domains, domain]), etag=embedding.etag)
-    w.settings.aibi_dashboard_embedding_approved_domains.update(allow_missing=True, setting=setting,
-                                                                field_mask=f"{DOMAINS_FIELD}.approved_domains")
+            approved_domains=[*embedding.domains, domain]
+        ),
+        etag=embedding.etag,
+    )
+    w.settings.aibi_dashboard_embedding_approved_domains.update(
+        allow_missing=True, setting=setting, field_mask=f"{DOMAINS_FIELD}.approved_domains"
+    )

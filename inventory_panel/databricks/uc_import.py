@@ -80,13 +80,19 @@ def parse_table_name(name: Any) -> TableName:
     """``catalog.schema.table`` as three identifiers (each may be backtick-quoted); else ``InvalidArgumentError``."""
     if not isinstance(name, str):
         raise InvalidArgumentError(
-            {"table": f"The table must be a name catalog.schema.table, got {type(name).__name__}."})
+            {"table": f"The table must be a name catalog.schema.table, got {type(name).__name__}."}
+        )
     match = _NAME_RE.fullmatch(name.strip())
     parts = [_unquote(p) for p in match.groups()] if match else []
     if len(parts) != 3 or not all(_PART_RE.match(p) for p in parts):
-        raise InvalidArgumentError({"table": (
-            f"{name!r} is not a Unity Catalog table name: write catalog.schema.table, three names of at most 255 "
-            "characters without spaces, periods, slashes or backticks (a part may be wrapped in backticks).")})
+        raise InvalidArgumentError(
+            {
+                "table": (
+                    f"{name!r} is not a Unity Catalog table name: write catalog.schema.table, three names of at most "
+                    "255 characters without spaces, periods, slashes or backticks (a part may be wrapped in backticks)."
+                )
+            }
+        )
     return TableName(*parts)
 
 
@@ -102,13 +108,18 @@ def quote_columns(columns: Sequence[str] | None, what: str = "columns") -> list[
         raise InvalidArgumentError({what: f"{what} must be a list of column names."})
     bad = [c for c in columns if not _COLUMN_RE.match(c)]
     if bad or not columns:
-        raise InvalidArgumentError({what: f"{what} must be column names without backticks or control characters, "
-                                          f"got {bad[0] if bad else 'an empty list'!r}."})
+        raise InvalidArgumentError(
+            {
+                what: f"{what} must be column names without backticks or control characters, "
+                f"got {bad[0] if bad else 'an empty list'!r}."
+            }
+        )
     return [f"`{c}`" for c in columns]
 
 
-def select_statement(table: TableName, columns: Sequence[str] | None = None,
-                     order_by: Sequence[str] | None = None) -> str:
+def select_statement(
+    table: TableName, columns: Sequence[str] | None = None, order_by: Sequence[str] | None = None
+) -> str:
     """The one statement an import runs: every part of it quoted."""
     cols = ", ".join(quote_columns(columns)) or "*"
     order = ", ".join(quote_columns(order_by, "order_by"))
@@ -117,25 +128,38 @@ def select_statement(table: TableName, columns: Sequence[str] | None = None,
 
 # -- errors -------------------------------------------------------------------------------------------------------
 
+
 def _grants(table: TableName) -> str:
     """The Unity Catalog privileges reading a table takes."""
-    return (f"reading it takes USE CATALOG on {table.catalog}, USE SCHEMA on {table.catalog}.{table.schema} and "
-            f"SELECT on {table.display}")
+    return (
+        f"reading it takes USE CATALOG on {table.catalog}, USE SCHEMA on {table.catalog}.{table.schema} and "
+        f"SELECT on {table.display}"
+    )
 
 
-def classify_failure(table: TableName, message: str, sql_state: str | None = None, *,
-                     reader: str = "the SQL warehouse") -> TableReadError:
+def classify_failure(
+    table: TableName, message: str, sql_state: str | None = None, *, reader: str = "the SQL warehouse"
+) -> TableReadError:
     """The typed error of a failed read, from Databricks' error class (``[TABLE_OR_VIEW_NOT_FOUND]``) or SQLSTATE."""
     gist = " ".join(message.split())[:500] or "no message"  # Databricks' messages run over several lines
-    if sql_state == "42P01" or "TABLE_OR_VIEW_NOT_FOUND" in message or "SCHEMA_NOT_FOUND" in message \
-            or "NO_SUCH_CATALOG" in message or "CATALOG_NOT_FOUND" in message:
+    if (
+        sql_state == "42P01"
+        or "TABLE_OR_VIEW_NOT_FOUND" in message
+        or "SCHEMA_NOT_FOUND" in message
+        or "NO_SUCH_CATALOG" in message
+        or "CATALOG_NOT_FOUND" in message
+    ):
         return TableNotFoundError(
             f"The table {table.display} does not exist, or is not visible to you (a missing USE CATALOG or "
-            f"USE SCHEMA hides it); nothing was imported. ({gist})", table.display)
+            f"USE SCHEMA hides it); nothing was imported. ({gist})",
+            table.display,
+        )
     if sql_state == "42501" or "INSUFFICIENT_PERMISSIONS" in message or "PERMISSION_DENIED" in message:
         return TableAccessDeniedError(
             f"You may not read {table.display}: {_grants(table)} (GRANT SELECT ON TABLE {table.quoted} TO "
-            f"`<you>`); nothing was imported. ({gist})", table.display)
+            f"`<you>`); nothing was imported. ({gist})",
+            table.display,
+        )
     return WarehouseError(f"{reader} could not read {table.display}; nothing was imported: {gist}", table.display)
 
 
@@ -148,20 +172,35 @@ def _sdk_error(exc: Exception, table: TableName, warehouse_id: str) -> TableRead
     if isinstance(exc, PermissionDenied):
         return TableAccessDeniedError(
             f"You may not use the SQL warehouse {warehouse_id} to read {table.display}: ask for CAN USE on the "
-            f"warehouse (and {_grants(table)}); nothing was imported. ({first_line(exc)})", table.display)
+            f"warehouse (and {_grants(table)}); nothing was imported. ({first_line(exc)})",
+            table.display,
+        )
     if isinstance(exc, NotFound):
         return WarehouseError(
             f"The SQL warehouse {warehouse_id} was not found (check DATABRICKS_WAREHOUSE_ID or warehouse_id=); "
-            f"nothing was imported. ({first_line(exc)})", table.display)
-    return WarehouseError(f"Databricks refused to read {table.display} through the SQL warehouse {warehouse_id}; "
-                          f"nothing was imported: {first_line(exc)} ({type(exc).__name__})", table.display)
+            f"nothing was imported. ({first_line(exc)})",
+            table.display,
+        )
+    return WarehouseError(
+        f"Databricks refused to read {table.display} through the SQL warehouse {warehouse_id}; "
+        f"nothing was imported: {first_line(exc)} ({type(exc).__name__})",
+        table.display,
+    )
 
 
 # -- through a SQL warehouse --------------------------------------------------------------------------------------
 
 _TYPES: dict[str, pa.DataType] = {
-    "STRING": pa.string(), "CHAR": pa.string(), "BYTE": pa.int8(), "SHORT": pa.int16(), "INT": pa.int32(),
-    "LONG": pa.int64(), "FLOAT": pa.float32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "DATE": pa.date32(),
+    "STRING": pa.string(),
+    "CHAR": pa.string(),
+    "BYTE": pa.int8(),
+    "SHORT": pa.int16(),
+    "INT": pa.int32(),
+    "LONG": pa.int64(),
+    "FLOAT": pa.float32(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
     "TIMESTAMP": pa.timestamp("us", tz="UTC"),
 }
 
@@ -195,9 +234,18 @@ def _json_batch(rows: list[list[str | None]], schema: pa.Schema) -> pa.RecordBat
 class WarehouseTable:
     """One ``SELECT`` of a table through a SQL warehouse; ``reader()`` streams its rows chunk by chunk."""
 
-    def __init__(self, client: Any, table: TableName, warehouse_id: str, *, columns: Sequence[str] | None = None,
-                 order_by: Sequence[str] | None = None, disposition: str = "EXTERNAL_LINKS",
-                 timeout: float = TIMEOUT_SECONDS, progress: Progress | None = None):
+    def __init__(
+        self,
+        client: Any,
+        table: TableName,
+        warehouse_id: str,
+        *,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        disposition: str = "EXTERNAL_LINKS",
+        timeout: float = TIMEOUT_SECONDS,
+        progress: Progress | None = None,
+    ):
         if disposition not in DISPOSITIONS:
             raise InvalidArgumentError({"disposition": f"disposition must be one of {', '.join(DISPOSITIONS)}."})
         self.client, self.table, self.warehouse_id = client, table, warehouse_id
@@ -218,30 +266,38 @@ class WarehouseTable:
         inline = self.disposition == "INLINE"
         try:
             response = self.client.statement_execution.execute_statement(
-                statement=self.statement, warehouse_id=self.warehouse_id,
+                statement=self.statement,
+                warehouse_id=self.warehouse_id,
                 disposition=Disposition.INLINE if inline else Disposition.EXTERNAL_LINKS,
                 format=Format.JSON_ARRAY if inline else Format.ARROW_STREAM,
-                wait_timeout=f"{WAIT_SECONDS}s", on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE)
+                wait_timeout=f"{WAIT_SECONDS}s",
+                on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
+            )
             self.statement_id = response.statement_id
             response = self._wait(response)
         except DatabricksError as exc:
             raise _sdk_error(exc, self.table, self.warehouse_id) from None
         manifest = response.manifest
         if manifest is None or manifest.schema is None:
-            raise WarehouseError(f"The SQL warehouse returned no result description for {self.table.display}; "
-                                 "nothing was imported.", self.table.display)
+            raise WarehouseError(
+                f"The SQL warehouse returned no result description for {self.table.display}; nothing was imported.",
+                self.table.display,
+            )
         if manifest.truncated:
-            raise WarehouseError(f"The SQL warehouse truncated the result of {self.table.display} (over its size "
-                                 "limit); nothing was imported. Import it in parts with columns=.",
-                                 self.table.display)
+            raise WarehouseError(
+                f"The SQL warehouse truncated the result of {self.table.display} (over its size "
+                "limit); nothing was imported. Import it in parts with columns=.",
+                self.table.display,
+            )
         schema = manifest_schema(manifest)
         batches = self._batches(response.result, schema, manifest.total_chunk_count or 0)
         first = next(batches, None)
         if first is not None:
             # An Arrow result's own types are the truth (its first batch); the manifest only guessed them.
             schema = first.schema
-        self.progress(f"{self.table.display}: {manifest.total_row_count or 0} rows in "
-                      f"{manifest.total_chunk_count or 0} chunks")
+        self.progress(
+            f"{self.table.display}: {manifest.total_row_count or 0} rows in {manifest.total_chunk_count or 0} chunks"
+        )
         return pa.RecordBatchReader.from_batches(schema, _chain(first, batches, schema))
 
     def _wait(self, response: Any) -> Any:
@@ -250,17 +306,17 @@ class WarehouseTable:
 
         started = _clock()
         delay = 0.5
-        while response.status is not None and response.status.state in (StatementState.PENDING,
-                                                                           StatementState.RUNNING):
+        while response.status is not None and response.status.state in (StatementState.PENDING, StatementState.RUNNING):
             waited = _clock() - started
             if waited >= self.timeout:
                 self._cancel()
                 raise WarehouseError(
                     f"The SQL warehouse {self.warehouse_id} did not finish reading {self.table.display} within "
                     f"{self.timeout:g} s (the statement was {response.status.state.value}; a stopped warehouse "
-                    "takes minutes to start); it was cancelled and nothing was imported.", self.table.display)
-            self.progress(f"{self.table.display}: statement {response.status.state.value.lower()} "
-                          f"({waited:.0f} s)")
+                    "takes minutes to start); it was cancelled and nothing was imported.",
+                    self.table.display,
+                )
+            self.progress(f"{self.table.display}: statement {response.status.state.value.lower()} ({waited:.0f} s)")
             _sleep(min(delay, max(self.timeout - waited, 0)))
             delay = min(delay * 2, 5.0)
             response = self.client.statement_execution.get_statement(self.statement_id)
@@ -272,9 +328,11 @@ class WarehouseTable:
         if state == StatementState.FAILED:
             raise classify_failure(self.table, message, response.status.sql_state)
         ended = state.value if state else "without a state"
-        raise WarehouseError(f"The statement reading {self.table.display} ended {ended} "
-                             f"(cancelled on the warehouse?); nothing was imported. {message}".rstrip(),
-                             self.table.display)
+        raise WarehouseError(
+            f"The statement reading {self.table.display} ended {ended} "
+            f"(cancelled on the warehouse?); nothing was imported. {message}".rstrip(),
+            self.table.display,
+        )
 
     def _cancel(self) -> None:
         try:
@@ -300,8 +358,7 @@ class WarehouseTable:
             if next_index is not None:
                 self.progress(f"{self.table.display}: chunk {next_index + 1} of {total_chunks}")
                 try:
-                    result = self.client.statement_execution.get_statement_result_chunk_n(self.statement_id,
-                                                                                          next_index)
+                    result = self.client.statement_execution.get_statement_result_chunk_n(self.statement_id, next_index)
                 except DatabricksError as exc:
                     raise _sdk_error(exc, self.table, self.warehouse_id) from None
 
@@ -324,8 +381,11 @@ class WarehouseTable:
             stream = pa.ipc.open_stream(pa.py_buffer(data))
             yield from stream
         except pa.ArrowInvalid as exc:
-            raise WarehouseError(f"Chunk {link.chunk_index} of {self.table.display} is not an Arrow stream "
-                                 f"({exc}); nothing was imported.", self.table.display) from None
+            raise WarehouseError(
+                f"Chunk {link.chunk_index} of {self.table.display} is not an Arrow stream "
+                f"({exc}); nothing was imported.",
+                self.table.display,
+            ) from None
 
     def _fetch(self, link: Any) -> bytes:
         request = urllib.request.Request(link.external_link, headers=dict(link.http_headers or {}))
@@ -336,24 +396,28 @@ class WarehouseTable:
         from databricks.sdk.errors import DatabricksError
 
         try:
-            result = self.client.statement_execution.get_statement_result_chunk_n(self.statement_id,
-                                                                                  link.chunk_index)
+            result = self.client.statement_execution.get_statement_result_chunk_n(self.statement_id, link.chunk_index)
         except DatabricksError as exc:
             raise _sdk_error(exc, self.table, self.warehouse_id) from None
         if not result.external_links:
-            raise WarehouseError(f"The SQL warehouse gave no link for chunk {link.chunk_index} of "
-                                 f"{self.table.display}; nothing was imported.", self.table.display)
+            raise WarehouseError(
+                f"The SQL warehouse gave no link for chunk {link.chunk_index} of "
+                f"{self.table.display}; nothing was imported.",
+                self.table.display,
+            )
         return result.external_links[0]
 
     def _download_failed(self, link: Any, exc: OSError) -> WarehouseError:
         # The URL is a credential: the message names the chunk, never the link.
-        return WarehouseError(f"Downloading chunk {link.chunk_index} of {self.table.display} failed "
-                              f"({type(exc).__name__}: {getattr(exc, 'code', '') or 'no answer'}); nothing was "
-                              "imported.", self.table.display)
+        return WarehouseError(
+            f"Downloading chunk {link.chunk_index} of {self.table.display} failed "
+            f"({type(exc).__name__}: {getattr(exc, 'code', '') or 'no answer'}); nothing was "
+            "imported.",
+            self.table.display,
+        )
 
 
-def _chain(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch],
-           schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _chain(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     if first is None:
         return
     yield first
@@ -364,6 +428,7 @@ def _chain(first: pa.RecordBatch | None, rest: Iterator[pa.RecordBatch],
 
 
 # -- choosing the reader ------------------------------------------------------------------------------------------
+
 
 def active_spark_session() -> Any | None:
     """The notebook's Spark session, if pyspark is importable and one is active."""
@@ -377,8 +442,9 @@ def active_spark_session() -> Any | None:
         return None
 
 
-def spark_table(spark: Any, table: TableName, columns: Sequence[str] | None = None,
-                order_by: Sequence[str] | None = None) -> Any:
+def spark_table(
+    spark: Any, table: TableName, columns: Sequence[str] | None = None, order_by: Sequence[str] | None = None
+) -> Any:
     """``spark.table(name)`` (quoted), its columns selected; Spark's analysis errors as typed ones."""
     quoted_columns = quote_columns(columns)
     quoted_order = quote_columns(order_by, "order_by")
@@ -392,8 +458,7 @@ def spark_table(spark: Any, table: TableName, columns: Sequence[str] | None = No
     except ImportRefusedError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyspark's AnalysisException and friends, classified by their text
-        raise classify_failure(table, str(exc), getattr(exc, "getSqlState", lambda: None)(),
-                               reader="Spark") from None
+        raise classify_failure(table, str(exc), getattr(exc, "getSqlState", lambda: None)(), reader="Spark") from None
 
 
 def resolve_reader(*, warehouse_id: str | None, spark: Any, settings_warehouse: str | None) -> tuple[str, Any]:
@@ -412,5 +477,7 @@ def resolve_reader(*, warehouse_id: str | None, spark: Any, settings_warehouse: 
         return "spark", session
     if settings_warehouse:
         return "warehouse", settings_warehouse
-    raise ConfigurationError("Reading a Unity Catalog table needs a SQL warehouse or a Spark session: set "
-                             "DATABRICKS_WAREHOUSE_ID, or pass warehouse_id= or spark=")
+    raise ConfigurationError(
+        "Reading a Unity Catalog table needs a SQL warehouse or a Spark session: set "
+        "DATABRICKS_WAREHOUSE_ID, or pass warehouse_id= or spark="
+    )

@@ -27,17 +27,26 @@ def lakebase_credentials(pg: PostgresParams) -> Callable[[], str]:
     return credential_provider(pg)
 
 
-def read_uc_table(table: str, settings: Settings, *, warehouse_id: str | None = None, spark: Any = None,
-                  columns: list[str] | None = None, order_by: list[str] | None = None,
-                  disposition: str = "EXTERNAL_LINKS", workspace_client: Any = None,
-                  timeout: float | None = None) -> tuple[Any, str]:
+def read_uc_table(
+    table: str,
+    settings: Settings,
+    *,
+    warehouse_id: str | None = None,
+    spark: Any = None,
+    columns: list[str] | None = None,
+    order_by: list[str] | None = None,
+    disposition: str = "EXTERNAL_LINKS",
+    workspace_client: Any = None,
+    timeout: float | None = None,
+) -> tuple[Any, str]:
     """Unity Catalog table ``catalog.schema.table`` as a frame the import reads, and its display name; see
     ``Inventory.import_table`` and ``uc_import.py``."""
     from . import uc_import
 
     name = uc_import.parse_table_name(table)
-    kind, reader = uc_import.resolve_reader(warehouse_id=warehouse_id, spark=spark,
-                                            settings_warehouse=settings.warehouse_id)
+    kind, reader = uc_import.resolve_reader(
+        warehouse_id=warehouse_id, spark=spark, settings_warehouse=settings.warehouse_id
+    )
     if kind == "spark":
         return uc_import.spark_table(reader, name, columns, order_by), name.display
     if workspace_client is None:
@@ -45,8 +54,14 @@ def read_uc_table(table: str, settings: Settings, *, warehouse_id: str | None = 
 
         workspace_client = build_client()
     frame = uc_import.WarehouseTable(
-        workspace_client, name, reader, columns=columns, order_by=order_by, disposition=disposition,
-        timeout=uc_import.TIMEOUT_SECONDS if timeout is None else timeout).reader()
+        workspace_client,
+        name,
+        reader,
+        columns=columns,
+        order_by=order_by,
+        disposition=disposition,
+        timeout=uc_import.TIMEOUT_SECONDS if timeout is None else timeout,
+    ).reader()
     return frame, name.display
 
 
@@ -94,5 +109,4 @@ def plug_in() -> None:
     person behind a session or notebook and the dashboard for the UI."""
     set_credential_factory(lakebase_credentials)
     set_table_reader(read_uc_table)
-    ui_plugins.plug_in(session_identity=session_user, notebook_identity=notebook_user,
-                       dashboard=DatabricksDashboard())
+    ui_plugins.plug_in(session_identity=session_user, notebook_identity=notebook_user, dashboard=DatabricksDashboard())

@@ -56,8 +56,9 @@ def record_batches(chunks: Iterable[Sequence[Sequence[Any]]], schema: pa.Schema)
         if not rows:
             continue
         columns = [[row[i] for row in rows] for i in range(width)]  # one chunk transposed, then dropped
-        yield pa.RecordBatch.from_arrays([pa.array(col, type=schema.field(i).type) for i, col in enumerate(columns)],
-                                         schema=schema)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(col, type=schema.field(i).type) for i, col in enumerate(columns)], schema=schema
+        )
 
 
 def to_table(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
@@ -83,5 +84,14 @@ def write_parquet(batches: Iterable[pa.RecordBatch], schema: pa.Schema, target: 
     return count
 
 
-__all__ = ["ARROW_TYPES", "BATCH_ROWS", "ExportColumn", "ValueKind", "item_schema", "record_batches", "to_pandas",
-           "to_table", "write_parquet"]
+__all__ = [
+    "ARROW_TYPES",
+    "BATCH_ROWS",
+    "ExportColumn",
+    "ValueKind",
+    "item_schema",
+    "record_batches",
+    "to_pandas",
+    "to_table",
+    "write_parquet",
+]

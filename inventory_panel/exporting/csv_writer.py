@@ -56,8 +56,7 @@ def cell(value: Any) -> Any:
     return escape_formula(str(value))
 
 
-def write_rows(out: IO[str] | Any, header: Iterable[str], rows: Iterable[Iterable[Any]], *,
-               line_end: str = LF) -> int:
+def write_rows(out: IO[str] | Any, header: Iterable[str], rows: Iterable[Iterable[Any]], *, line_end: str = LF) -> int:
     """Write ``header`` then every row of ``rows`` (cells made by ``cell``); returns the number of rows."""
     w = writer(out, line_end=line_end)
     w.writerow(list(header))

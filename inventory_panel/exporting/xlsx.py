@@ -60,9 +60,16 @@ def column_width(field: Field) -> float:
 
 def open_workbook(target: str | Any | IO[bytes], tmpdir: str, *, constant_memory: bool = True) -> xlsxwriter.Workbook:
     """A workbook writing to ``target`` (a path or a binary file object), its temporary files in ``tmpdir``."""
-    return xlsxwriter.Workbook(target, {"constant_memory": constant_memory, "tmpdir": tmpdir,
-                                        "strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
+    return xlsxwriter.Workbook(
+        target,
+        {
+            "constant_memory": constant_memory,
+            "tmpdir": tmpdir,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
 
 
 def close_workbook(workbook: xlsxwriter.Workbook) -> None:
@@ -75,12 +82,17 @@ def close_workbook(workbook: xlsxwriter.Workbook) -> None:
             raise cause from exc
         raise OSError(str(exc)) from exc
     except FileSizeError as exc:
-        raise ExportTooLargeError("The export is too large for an Excel file; export CSV or Parquet instead, "
-                                  "or filter the items.") from exc
+        raise ExportTooLargeError(
+            "The export is too large for an Excel file; export CSV or Parquet instead, or filter the items."
+        ) from exc
 
 
-def write_items(target: str | Path | IO[bytes], rows: Iterable[Sequence[Any]],
-                fields: Sequence[Field] = FIELDS, sheet: str = "Inventory") -> int:
+def write_items(
+    target: str | Path | IO[bytes],
+    rows: Iterable[Sequence[Any]],
+    fields: Sequence[Field] = FIELDS,
+    sheet: str = "Inventory",
+) -> int:
     """Write ``rows`` (tuples of the ``fields`` values, in order) as one sheet; returns the number of rows.
 
     Raises ``ExportTooLargeError`` past an Excel sheet's rows; ``target`` is written only when every row was read.
@@ -104,8 +116,10 @@ def write_items(target: str | Path | IO[bytes], rows: Iterable[Sequence[Any]],
         count = 0
         for count, values in enumerate(rows, start=1):
             if count >= MAX_ROWS:
-                raise ExportTooLargeError(f"An Excel sheet holds at most {MAX_ROWS - 1:,} items; filter the export "
-                                          "or export CSV or Parquet instead.")
+                raise ExportTooLargeError(
+                    f"An Excel sheet holds at most {MAX_ROWS - 1:,} items; filter the export "
+                    "or export CSV or Parquet instead."
+                )
             for col, (kind, value) in enumerate(zip(kinds, values, strict=True)):
                 if value is None:
                     continue
@@ -125,5 +139,12 @@ def write_items(target: str | Path | IO[bytes], rows: Iterable[Sequence[Any]],
     return count
 
 
-__all__ = ["MAX_ROWS", "MONEY_FORMAT", "ExportTooLargeError", "close_workbook", "column_width", "open_workbook",
-           "write_items"]
+__all__ = [
+    "MAX_ROWS",
+    "MONEY_FORMAT",
+    "ExportTooLargeError",
+    "close_workbook",
+    "column_width",
+    "open_workbook",
+    "write_items",
+]

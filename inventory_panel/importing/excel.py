@@ -70,7 +70,7 @@ EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
 def workbook_format(stream: IO[bytes]) -> str | None:
-    """"xlsx", "xls" or "ods" when the bytes (from the current position) are such a workbook, else None.
+    """ "xlsx", "xls" or "ods" when the bytes (from the current position) are such a workbook, else None.
 
     By content, not by name: a zip is a workbook only when it has the workbook parts; any other zip, and every
     other binary, is left to the CSV reader, which refuses it.
@@ -116,11 +116,13 @@ def _check_container(archive: zipfile.ZipFile) -> None:
         if info.file_size > RATIO_FROM_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise ImportRefusedError(
                 f"The workbook looks like a zip bomb: its part {info.filename} unpacks from "
-                f"{info.compress_size:,} to {info.file_size:,} bytes (more than {MAX_RATIO}x). Nothing was imported.")
+                f"{info.compress_size:,} to {info.file_size:,} bytes (more than {MAX_RATIO}x). Nothing was imported."
+            )
     if total > MAX_UNCOMPRESSED_BYTES:
         raise ImportRefusedError(
             f"The workbook unpacks to {total / 1_048_576:,.0f} MB; at most {MAX_UNCOMPRESSED_BYTES // 1_048_576:,} MB "
-            "are accepted. Split it, or save the sheet as CSV.")
+            "are accepted. Split it, or save the sheet as CSV."
+        )
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -162,13 +164,21 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str) -> tuple[int | None, int, i
     return cells, hidden, uncached
 
 
-def open_file(source: Any, stack: ExitStack, *, mode: str = "append", max_bytes: int | None = None,
-              file_name: str | None = None, sheet: str | None = None) -> CsvFile | ExcelFile:
+def open_file(
+    source: Any,
+    stack: ExitStack,
+    *,
+    mode: str = "append",
+    max_bytes: int | None = None,
+    file_name: str | None = None,
+    sheet: str | None = None,
+) -> CsvFile | ExcelFile:
     """The source opened as what its content is: a workbook (xlsx, xls, ods) or CSV text; ``stack`` closes it."""
     stream, name, _owned = _binary_source(source, max_bytes, stack)
     if workbook_format(stream) is not None:
-        return stack.enter_context(ExcelFile(stream, mode=mode, max_bytes=max_bytes, file_name=file_name or name,
-                                             sheet=sheet))
+        return stack.enter_context(
+            ExcelFile(stream, mode=mode, max_bytes=max_bytes, file_name=file_name or name, sheet=sheet)
+        )
     if sheet is not None:
         raise ImportRefusedError(f"sheet={sheet!r} was given, but this is a CSV file, not a workbook with sheets.")
     return stack.enter_context(CsvFile(stream, mode=mode, max_bytes=max_bytes, file_name=file_name or name))
@@ -185,8 +195,16 @@ class ExcelFile:
     formula_escaped = False
     delimiter = ","
 
-    def __init__(self, source: Any, *, mode: str = "append", max_bytes: int | None = None,
-                 file_name: str | None = None, sheet: str | None = None, max_cells: int | None = None):
+    def __init__(
+        self,
+        source: Any,
+        *,
+        mode: str = "append",
+        max_bytes: int | None = None,
+        file_name: str | None = None,
+        sheet: str | None = None,
+        max_cells: int | None = None,
+    ):
         self._stack = ExitStack()
         try:
             self._open(source, mode, max_bytes, file_name, sheet, max_cells)
@@ -194,8 +212,15 @@ class ExcelFile:
             self._stack.close()
             raise
 
-    def _open(self, source: Any, mode: str, max_bytes: int | None, file_name: str | None, sheet: str | None,
-              max_cells: int | None) -> None:
+    def _open(
+        self,
+        source: Any,
+        mode: str,
+        max_bytes: int | None,
+        file_name: str | None,
+        sheet: str | None,
+        max_cells: int | None,
+    ) -> None:
         max_cells = MAX_CELLS if max_cells is None else max_cells
         stream, name, _owned = _binary_source(source, max_bytes, self._stack)
         self.file_name = replace_surrogates(str(file_name or name)) if file_name or name else None
@@ -230,8 +255,9 @@ class ExcelFile:
         if sheet is None:
             sheet = names[0]
         elif sheet not in names:
-            raise ImportRefusedError(f"The workbook has no sheet named {sheet!r}; its sheets are: "
-                                     f"{', '.join(repr(n) for n in names[:20])}.")
+            raise ImportRefusedError(
+                f"The workbook has no sheet named {sheet!r}; its sheets are: {', '.join(repr(n) for n in names[:20])}."
+            )
         self.sheet = sheet
         if self.format == "xlsx":
             part = _sheet_parts(archive).get(sheet)
@@ -248,14 +274,18 @@ class ExcelFile:
         self._height = data.end[0] + 1 if data.end else 1
         merged = data.merged_cell_ranges or []
         if merged:
-            self.warnings.append(f"The sheet has {_plural(len(merged), 'merged cell range')}: a merged cell's value "
-                                 "is read from its top-left cell; the other cells of the range are empty.")
+            self.warnings.append(
+                f"The sheet has {_plural(len(merged), 'merged cell range')}: a merged cell's value "
+                "is read from its top-left cell; the other cells of the range are empty."
+            )
         if hidden:
             self.warnings.append(f"Hidden rows were imported like the visible ones ({_plural(hidden, 'hidden row')}).")
         if uncached:
-            self.warnings.append("Formulas without a saved value were read as empty cells "
-                                 f"({_plural(uncached, 'formula')}; "
-                                 "the file was written by a program and never recalculated in a spreadsheet).")
+            self.warnings.append(
+                "Formulas without a saved value were read as empty cells "
+                f"({_plural(uncached, 'formula')}; "
+                "the file was written by a program and never recalculated in a spreadsheet)."
+            )
         # iter_rows starts at the sheet's first row (row 1), so positions are the spreadsheet's row numbers.
         self._rows = data.iter_rows()
         self.next_row = 1
@@ -266,7 +296,8 @@ class ExcelFile:
     def _too_many_cells(self, cells: int, max_cells: int) -> ImportRefusedError:
         return ImportRefusedError(
             f"The sheet {self.sheet!r} has {cells:,} cells; at most {max_cells:,} are accepted. Split it, or save it "
-            "as CSV and import that with the CLI or the Python API.")
+            "as CSV and import that with the CLI or the Python API."
+        )
 
     def _read_header(self) -> list[str]:
         for row in self._rows:
@@ -274,8 +305,11 @@ class ExcelFile:
             cells = _trimmed(list(map(cell_text, row)))
             if not is_blank(cells):
                 return cells
-        raise ImportRefusedError(f"The sheet {self.sheet!r} is empty." if self.next_row == 1 else
-                                 f"The sheet {self.sheet!r} has no header row: it contains only blank rows.")
+        raise ImportRefusedError(
+            f"The sheet {self.sheet!r} is empty."
+            if self.next_row == 1
+            else f"The sheet {self.sheet!r} has no header row: it contains only blank rows."
+        )
 
     def chunks(self) -> Iterator[Chunk]:
         width = self.header.width

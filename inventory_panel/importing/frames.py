@@ -44,7 +44,7 @@ def _pandas_column(series: pd.Series) -> list[str]:
 
 def _pandas_batches(frame: pd.DataFrame, rows: int) -> Iterator[Columns]:
     for start in range(0, len(frame), rows):
-        part = frame.iloc[start:start + rows]
+        part = frame.iloc[start : start + rows]
         yield [_pandas_column(part.iloc[:, j]) for j in range(part.shape[1])]
 
 
@@ -62,7 +62,8 @@ def _row_batches(rows_iter: Iterator[Any], width: int, rows: int) -> Iterator[Co
 
 def _is_spark(frame: Any) -> bool:
     return type(frame).__module__.startswith("pyspark") or (
-        hasattr(frame, "toLocalIterator") and hasattr(frame, "columns"))
+        hasattr(frame, "toLocalIterator") and hasattr(frame, "columns")
+    )
 
 
 def _reader(frame: Any, rows: int) -> tuple[list[str], Iterator[Columns], int | None, str]:
@@ -87,8 +88,10 @@ def _reader(frame: Any, rows: int) -> tuple[list[str], Iterator[Columns], int | 
         label = "<Polars DataFrame>" if module == "polars" else f"<{type(frame).__name__}>"
         total = frame.height if module == "polars" and hasattr(frame, "height") else None
         return reader.schema.names, _arrow_batches(reader, rows), total, label
-    raise TypeError(f"cannot import from {type(frame).__name__}: give a pandas, Polars or Spark DataFrame, a PyArrow "
-                    "Table or RecordBatchReader, or an object with the Arrow PyCapsule interface (__arrow_c_stream__)")
+    raise TypeError(
+        f"cannot import from {type(frame).__name__}: give a pandas, Polars or Spark DataFrame, a PyArrow "
+        "Table or RecordBatchReader, or an object with the Arrow PyCapsule interface (__arrow_c_stream__)"
+    )
 
 
 class FrameSource:
@@ -98,8 +101,9 @@ class FrameSource:
     formula_escaped = False
     delimiter = ","
 
-    def __init__(self, frame: Any, *, mode: str = "append", file_name: str | None = None,
-                 batch_rows: int | None = None):
+    def __init__(
+        self, frame: Any, *, mode: str = "append", file_name: str | None = None, batch_rows: int | None = None
+    ):
         names, self._batches, self._total, label = _reader(frame, batch_rows or BATCH_ROWS)
         self.file_name: str | None = file_name or label  # as TabularSource declares it (always set here)
         self.warnings: list[str] = []

@@ -57,9 +57,18 @@ class _NothingWritten(Exception):
     """Raised inside the transaction to roll an atomic import with errors back."""
 
 
-def import_csv(target: ImportTarget, source: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
-               progress: Progress | None = None, max_bytes: int | None = None,
-               file_name: str | None = None, sheet: str | None = None) -> ImportReport:
+def import_csv(
+    target: ImportTarget,
+    source: Any,
+    *,
+    mode: str = "append",
+    atomic: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+    file_name: str | None = None,
+    sheet: str | None = None,
+) -> ImportReport:
     """Import a CSV file or a workbook (.xlsx, .xls, .ods, told apart by content) into ``target``; see the module
     docstring and README, CSV rules for the rules, ``excel.py`` for what a workbook's features become.
 
@@ -76,8 +85,16 @@ def import_csv(target: ImportTarget, source: Any, *, mode: str = "append", atomi
         return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
 
 
-def import_frame(target: ImportTarget, frame: Any, *, mode: str = "append", atomic: bool = False, dry_run: bool = False,
-                 progress: Progress | None = None, file_name: str | None = None) -> ImportReport:
+def import_frame(
+    target: ImportTarget,
+    frame: Any,
+    *,
+    mode: str = "append",
+    atomic: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    file_name: str | None = None,
+) -> ImportReport:
     """Import a DataFrame (pandas, Polars, Spark), a PyArrow Table / RecordBatchReader or any object with the Arrow
     PyCapsule interface, with the rules and report of a file import; see ``frames.py``. Row numbers are the frame's
     0-based positions; ``file_name`` replaces the report's "<pandas DataFrame>"-style name.
@@ -88,8 +105,15 @@ def import_frame(target: ImportTarget, frame: Any, *, mode: str = "append", atom
         return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
 
 
-def import_source(target: ImportTarget, source: TabularSource, *, mode: str = "append", atomic: bool = False,
-                  dry_run: bool = False, progress: Progress | None = None) -> ImportReport:
+def import_source(
+    target: ImportTarget,
+    source: TabularSource,
+    *,
+    mode: str = "append",
+    atomic: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import the rows of an opened ``TabularSource`` (CSV, Excel, a DataFrame) with the same rules and report.
 
     The caller opens the source (which checks its header) and closes it afterwards.
@@ -110,8 +134,9 @@ def _notifier(progress: Progress | None) -> Progress:
 
 
 class _Import:
-    def __init__(self, target: ImportTarget, source: TabularSource, *, mode: str, atomic: bool, dry_run: bool,
-                 notify: Progress):
+    def __init__(
+        self, target: ImportTarget, source: TabularSource, *, mode: str, atomic: bool, dry_run: bool, notify: Progress
+    ):
         self.target = target
         self.source = source
         self.mode = mode
@@ -120,8 +145,9 @@ class _Import:
         self.notify = notify
         header = source.header
         self.fields = [f for f in FIELD_NAMES if f in header.positions]
-        self.report = ImportReport(file=source.file_name, mode=mode, dry_run=dry_run, atomic=atomic,
-                                   warnings=list(source.warnings))
+        self.report = ImportReport(
+            file=source.file_name, mode=mode, dry_run=dry_run, atomic=atomic, warnings=list(source.warnings)
+        )
         if header.unknown:
             self.report.warnings.append(f"Unknown columns ignored: {', '.join(header.unknown)}")
         self.report.error_file = ErrorFile(header.cells, source.delimiter, header.error_position)
@@ -212,25 +238,32 @@ class _Import:
         usable = ~checked.too_many
         if self.mode == "upsert":
             missing = np.flatnonzero(usable & column.empty)
-            checked.reject(missing, "sku", [""] * len(missing),
-                           "sku is required in upsert mode (rows are matched to items by sku)")
+            checked.reject(
+                missing, "sku", [""] * len(missing), "sku is required in upsert mode (rows are matched to items by sku)"
+            )
         index = np.flatnonzero(usable & ~column.empty)
         skus = take(column.text, index)
         rows = checked.rows[index]
         first = self.first_rows.first(skus, rows)
         repeated = first != rows
-        for i, sku, row in zip(index[repeated].tolist(), compress(skus, repeated), first[repeated].tolist(),
-                               strict=True):
+        for i, sku, row in zip(
+            index[repeated].tolist(), compress(skus, repeated), first[repeated].tolist(), strict=True
+        ):
             checked.reject(np.array([i]), "sku", [sku], f"sku is repeated in this file (first used on row {row})")
         wanted = index[~repeated]
         if not len(wanted):
             return {}
         found = writer.existing(take(column.text, wanted), full=self.mode == "upsert")
         if self.mode == "append" and found:
-            taken = wanted[np.fromiter(map(found.__contains__, take(column.text, wanted)), dtype=bool,
-                                       count=len(wanted))]
-            checked.reject(taken, "sku", take(column.text, taken),
-                           "sku already exists in the inventory; import in upsert mode to update that item")
+            taken = wanted[
+                np.fromiter(map(found.__contains__, take(column.text, wanted)), dtype=bool, count=len(wanted))
+            ]
+            checked.reject(
+                taken,
+                "sku",
+                take(column.text, taken),
+                "sku already exists in the inventory; import in upsert mode to update that item",
+            )
             return {}
         return found
 
@@ -242,8 +275,12 @@ class _Import:
             return
         entries = checked.entries()
         rows = checked.rows
-        self.log.extend([int(rows[e[0]]) for e in entries], [e[2] for e in entries], [e[3] for e in entries],
-                        [e[4] for e in entries])
+        self.log.extend(
+            [int(rows[e[0]]) for e in entries],
+            [e[2] for e in entries],
+            [e[3] for e in entries],
+            [e[4] for e in entries],
+        )
         by_row: dict[int, list[str]] = {}
         error_file = self.report.error_file
         assert error_file is not None  # made in __init__
@@ -269,8 +306,14 @@ class _Import:
         if matched.any():
             self._update(checked, np.flatnonzero(matched), existing, writer, writing)
 
-    def _update(self, checked: CheckedChunk, index: np.ndarray, existing: dict[str, dict[str, Any]],
-                writer: ItemStore, writing: bool) -> None:
+    def _update(
+        self,
+        checked: CheckedChunk,
+        index: np.ndarray,
+        existing: dict[str, dict[str, Any]],
+        writer: ItemStore,
+        writing: bool,
+    ) -> None:
         olds = list(map(existing.__getitem__, take(checked.columns["sku"].text, index)))
         names = [f for f in self.fields if f != "sku"]
         new = {f: checked.columns[f].values(index) for f in names}
@@ -310,8 +353,16 @@ class _Import:
 
     def _counts(self) -> dict[str, Any]:
         r = self.report
-        return {"file": r.file, "mode": r.mode, "atomic": r.atomic, "rows": r.rows, "inserted": r.inserted,
-                "updated": r.updated, "unchanged": r.unchanged, "skipped": r.skipped}
+        return {
+            "file": r.file,
+            "mode": r.mode,
+            "atomic": r.atomic,
+            "rows": r.rows,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "skipped": r.skipped,
+        }
 
     def _finish(self) -> None:
         r = self.report
@@ -319,23 +370,31 @@ class _Import:
         if self.atomic and r.skipped:
             r.inserted = r.updated = r.unchanged = 0
             verb = "would be" if self.dry_run else "was"
-            r.warnings.append(f"Nothing {verb} imported: {r.skipped} row{'s' if r.skipped != 1 else ''} had errors "
-                              "and the import is atomic (all or nothing).")
+            r.warnings.append(
+                f"Nothing {verb} imported: {r.skipped} row{'s' if r.skipped != 1 else ''} had errors "
+                "and the import is atomic (all or nothing)."
+            )
         if r.unchanged:
-            r.warnings.append(f"{r.unchanged} row{'s' if r.unchanged != 1 else ''} matched existing items and "
-                              "changed nothing.")
+            r.warnings.append(
+                f"{r.unchanged} row{'s' if r.unchanged != 1 else ''} matched existing items and changed nothing."
+            )
         omitted = r.error_file.omitted if r.error_file is not None else 0
         if self.log.unlisted:
-            where = ("the error file has every rejected row with its messages" if not omitted else
-                     "every rejected row is counted above")
-            r.warnings.append(f"Only the first {MAX_LISTED_ERRORS:,} problems are listed ({self.log.unlisted:,} "
-                              f"more); {where}.")
+            where = (
+                "the error file has every rejected row with its messages"
+                if not omitted
+                else "every rejected row is counted above"
+            )
+            r.warnings.append(
+                f"Only the first {MAX_LISTED_ERRORS:,} problems are listed ({self.log.unlisted:,} more); {where}."
+            )
         if omitted:
-            r.warnings.append(f"The error file was cut at {ERROR_FILE_MAX_CHARS // 1_048_576} MB: it holds the "
-                              f"first {r.skipped - omitted:,} of {r.skipped:,} rejected rows (its last row says so).")
+            r.warnings.append(
+                f"The error file was cut at {ERROR_FILE_MAX_CHARS // 1_048_576} MB: it holds the "
+                f"first {r.skipped - omitted:,} of {r.skipped:,} rejected rows (its last row says so)."
+            )
         verb = "Would import" if self.dry_run else "Imported"
-        self.notify("write", 1.0, f"{verb} {r.inserted} new and {r.updated} updated items; {r.skipped} rows "
-                                  "rejected")
+        self.notify("write", 1.0, f"{verb} {r.inserted} new and {r.updated} updated items; {r.skipped} rows rejected")
 
 
 def _cents(value: Decimal | None) -> int | None:

@@ -64,7 +64,7 @@ LINE_TEXT = re.compile(r"[^ \t,;\r\n]")  # a character that makes a line more th
 
 
 def normalize_header(cell: str) -> str:
-    """"Item Name" -> "item_name": trimmed, lower-cased, spaces and hyphens turned into underscores."""
+    """ "Item Name" -> "item_name": trimmed, lower-cased, spaces and hyphens turned into underscores."""
     return cell.strip().lower().replace(" ", "_").replace("-", "_")
 
 
@@ -99,7 +99,8 @@ def parse_header(cells: list[str], mode: str) -> Header:
     if len(cells) > MAX_COLUMNS:
         raise ImportRefusedError(
             f"The header has {len(cells)} columns; at most {MAX_COLUMNS} are accepted. An inventory file needs "
-            f"the columns {', '.join(FIELD_NAMES)}.")
+            f"the columns {', '.join(FIELD_NAMES)}."
+        )
     names = [normalize_header(c) for c in cells]
     first_seen: dict[str, int] = {}
     for position, name in enumerate(names):
@@ -108,7 +109,8 @@ def parse_header(cells: list[str], mode: str) -> Header:
         if name in first_seen:
             raise ImportRefusedError(
                 f"The column {name} appears twice (columns {column_letter(first_seen[name])} and "
-                f"{column_letter(position)}); remove one of them and upload again.")
+                f"{column_letter(position)}); remove one of them and upload again."
+            )
         first_seen[name] = position
     positions = {name: pos for name, pos in first_seen.items() if name in FIELD_BY_NAME}
     missing = [f for f in REQUIRED_FIELDS if f not in positions]
@@ -116,14 +118,19 @@ def parse_header(cells: list[str], mode: str) -> Header:
         if not positions:
             raise ImportRefusedError(
                 "No header row found: the first row must name the columns "
-                f"({', '.join(FIELD_NAMES)}). Download the template to see the expected layout.")
+                f"({', '.join(FIELD_NAMES)}). Download the template to see the expected layout."
+            )
         raise ImportRefusedError(
             f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. The first row must "
-            f"name the columns ({', '.join(FIELD_NAMES)}).")
+            f"name the columns ({', '.join(FIELD_NAMES)})."
+        )
     if mode == "upsert" and "sku" not in positions:
         raise ImportRefusedError("Upsert matches rows to items by sku, but the file has no sku column.")
-    unknown = [cells[pos].strip() for pos, name in enumerate(names)
-               if name and name not in FIELD_BY_NAME and name != ERROR_COLUMN]
+    unknown = [
+        cells[pos].strip()
+        for pos, name in enumerate(names)
+        if name and name not in FIELD_BY_NAME and name != ERROR_COLUMN
+    ]
     unnamed = [pos for pos, name in enumerate(names) if not name]
     return Header(cells, names, positions, unknown, unnamed, first_seen.get(ERROR_COLUMN))
 
@@ -176,7 +183,8 @@ class _TextAsBytes(io.RawIOBase):
 def _too_large(size: int, max_bytes: int) -> ImportRefusedError:
     return ImportRefusedError(
         f"The file is {size / 1_048_576:.1f} MB; uploads are limited to {max_bytes / 1_048_576:.0f} MB "
-        "(INVENTORY_MAX_UPLOAD_MB). Import larger files with the inventory-panel CLI or the Python API.")
+        "(INVENTORY_MAX_UPLOAD_MB). Import larger files with the inventory-panel CLI or the Python API."
+    )
 
 
 def _is_content(text: str) -> bool:
@@ -249,7 +257,8 @@ def _check_bytes(stream: IO[bytes], start: int) -> tuple[str, int, list[str]]:
         if b"\x00" in block:
             raise ImportRefusedError(
                 "The file contains NUL bytes, so it is not CSV text (is it a spreadsheet, an image or UTF-16 "
-                "text?). Save it as 'CSV UTF-8' and upload that.")
+                "text?). Save it as 'CSV UTF-8' and upload that."
+            )
         if utf8_error is None:
             try:
                 decoder.decode(block)
@@ -270,10 +279,16 @@ def _check_bytes(stream: IO[bytes], start: int) -> tuple[str, int, list[str]]:
             block.decode("cp1252")
         except UnicodeDecodeError:
             raise ImportRefusedError(
-                "The file is neither UTF-8 nor Windows-1252 text. Save it as 'CSV UTF-8' and upload that.") from None
-    return "cp1252", start + skip, [
-        f"The file is not valid UTF-8 (first bad byte at position {utf8_error}), so it was read as Windows-1252 "
-        "(cp1252). Check accented characters, or save the file as 'CSV UTF-8'."]
+                "The file is neither UTF-8 nor Windows-1252 text. Save it as 'CSV UTF-8' and upload that."
+            ) from None
+    return (
+        "cp1252",
+        start + skip,
+        [
+            f"The file is not valid UTF-8 (first bad byte at position {utf8_error}), so it was read as Windows-1252 "
+            "(cp1252). Check accented characters, or save the file as 'CSV UTF-8'."
+        ],
+    )
 
 
 def _first_line(stream: IO[bytes], start: int, encoding: str) -> str:
@@ -288,23 +303,26 @@ def _first_line(stream: IO[bytes], start: int, encoding: str) -> str:
         printable = printable or bool(text.strip())
         found = LINE_TEXT.search(text)
         if found is None:  # blank lines only: keep the last one, which the next block may continue
-            pending = text[max(text.rfind("\n"), text.rfind("\r")) + 1:]
+            pending = text[max(text.rfind("\n"), text.rfind("\r")) + 1 :]
         else:
             begin = max(text.rfind("\n", 0, found.start()), text.rfind("\r", 0, found.start())) + 1
             end = LINE_BREAK.search(text, found.start())
             if end is not None or not block:
-                return text[begin:end.start() if end else len(text)]
+                return text[begin : end.start() if end else len(text)]
             pending = text[begin:]
         if not block:
-            raise ImportRefusedError("The file has no header row: it contains only blank lines." if printable else
-                                     "The file is empty.")
+            raise ImportRefusedError(
+                "The file has no header row: it contains only blank lines." if printable else "The file is empty."
+            )
         if len(pending) >= BLOCK_BYTES:
-            raise ImportRefusedError("The first line is longer than 1 MB, so this does not look like a CSV file "
-                                     "with a header row.")
+            raise ImportRefusedError(
+                "The first line is longer than 1 MB, so this does not look like a CSV file with a header row."
+            )
 
 
 def detect_delimiter(line: str) -> str:
     """The delimiter (comma, semicolon or tab) that splits ``line`` into the most known column names."""
+
     def score(delimiter: str) -> tuple[int, int, int]:
         try:
             cells = next(csv.reader([line], delimiter=delimiter), [])
@@ -327,8 +345,9 @@ class CsvFile:
     kind = "CSV"
     formula_escaped = True
 
-    def __init__(self, source: Any, *, mode: str = "append", max_bytes: int | None = None,
-                 file_name: str | None = None):
+    def __init__(
+        self, source: Any, *, mode: str = "append", max_bytes: int | None = None, file_name: str | None = None
+    ):
         self._stack = ExitStack()
         try:
             self._open(source, mode, max_bytes, file_name)
@@ -368,7 +387,8 @@ class CsvFile:
             if len(line) == MAX_LINE_CHARS and line[-1] not in "\r\n":
                 raise ImportRefusedError(
                     f"Line {self._reader.line_num + 1} is longer than {MAX_LINE_CHARS:,} characters, so this is not a "
-                    "CSV file a spreadsheet wrote (are the line breaks missing?). Nothing was imported.")
+                    "CSV file a spreadsheet wrote (are the line breaks missing?). Nothing was imported."
+                )
             self._chars += len(line)
             yield line
 
@@ -386,12 +406,14 @@ class CsvFile:
         line = self._reader.line_num
         if "field larger than field limit" in str(exc):
             return ImportRefusedError(
-                f"Line {line}: a cell is longer than {csv.field_size_limit()} characters, or a quote (\") opened "
-                "there is never closed. Nothing was imported.")
+                f'Line {line}: a cell is longer than {csv.field_size_limit()} characters, or a quote (") opened '
+                "there is never closed. Nothing was imported."
+            )
         if "unexpected end of data" in str(exc):
             return ImportRefusedError(
-                f"A quote (\") opened in a cell is never closed: it runs to the end of the file (line {line}). "
-                "Nothing was imported.")
+                f'A quote (") opened in a cell is never closed: it runs to the end of the file (line {line}). '
+                "Nothing was imported."
+            )
         return ImportRefusedError(f"Line {line}: the file cannot be read as CSV ({exc}). Nothing was imported.")
 
     def _read(self, rows: int) -> list[list[str]]:

@@ -61,7 +61,8 @@ class ErrorFile:
         self._position = error_position
         self._width = len(header)
         self._spool: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - lives as long as the report
-            max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
+            max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline=""
+        )
         self._out = _Counted(self._spool)
         self._writer = csv_writer.writer(self._out, delimiter=delimiter)
         self._writer.writerow(header if error_position is not None else [*header, ERROR_COLUMN])
@@ -87,8 +88,10 @@ class ErrorFile:
             return
         self._sealed = True
         if self.omitted:
-            note = (f"The error file stops here: {self.omitted:,} more rejected rows are not in it (it is limited to "
-                    f"{ERROR_FILE_MAX_CHARS // 1_048_576} MB). The import report counts every rejected row.")
+            note = (
+                f"The error file stops here: {self.omitted:,} more rejected rows are not in it (it is limited to "
+                f"{ERROR_FILE_MAX_CHARS // 1_048_576} MB). The import report counts every rejected row."
+            )
             cells = [""] * self._width
             if self._position is not None:
                 cells[self._position] = note
@@ -146,11 +149,21 @@ class ImportReport:
         return self.skipped == 0
 
     def to_dict(self) -> dict[str, Any]:
-        errors = [{"row": int(r.row), "column": str(r.column), "value": str(r.value), "message": str(r.message)}
-                  for r in self.errors.itertuples(index=False)]
-        return {"file": self.file, "rows": self.rows, "inserted": self.inserted, "updated": self.updated,
-                "skipped": self.skipped, "dry_run": self.dry_run, "atomic": self.atomic, "errors": errors,
-                "warnings": list(self.warnings)}
+        errors = [
+            {"row": int(r.row), "column": str(r.column), "value": str(r.value), "message": str(r.message)}
+            for r in self.errors.itertuples(index=False)
+        ]
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "dry_run": self.dry_run,
+            "atomic": self.atomic,
+            "errors": errors,
+            "warnings": list(self.warnings),
+        }
 
     def error_csv(self) -> str:
         """The rejected rows as they were in the input plus an ``error`` column: fix them and upload again."""
@@ -188,5 +201,12 @@ class ErrorLog:
         self.messages += messages
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"row": pd.Series(self.rows, dtype="int64"), "column": self.columns,
-                             "value": self.values, "message": self.messages}, columns=list(ERROR_COLUMNS))
+        return pd.DataFrame(
+            {
+                "row": pd.Series(self.rows, dtype="int64"),
+                "column": self.columns,
+                "value": self.values,
+                "message": self.messages,
+            },
+            columns=list(ERROR_COLUMNS),
+        )

@@ -42,17 +42,32 @@ def rule_text(field: Field) -> str:
 def validation(field: Field) -> dict[str, object]:
     """The XlsxWriter data-validation options of a column: the rule, the help as input message."""
     if field.kind == "integer":
-        rule: dict[str, object] = {"validate": "integer", "criteria": "between",
-                                   "minimum": int(field.minimum or 0), "maximum": int(field.maximum or MAX_INT)}
+        rule: dict[str, object] = {
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": int(field.minimum or 0),
+            "maximum": int(field.maximum or MAX_INT),
+        }
     elif field.kind == "decimal":
         low, high = field.minimum or 0, field.maximum or MAX_PRICE
-        rule = {"validate": "decimal", "criteria": "between", "minimum": int(low) if low == int(low) else float(low),
-                "maximum": float(high)}  # 9999999999.99 exactly, as a double of 12 significant digits
+        rule = {
+            "validate": "decimal",
+            "criteria": "between",
+            "minimum": int(low) if low == int(low) else float(low),
+            "maximum": float(high),
+        }  # 9999999999.99 exactly, as a double of 12 significant digits
     else:
         rule = {"validate": "length", "criteria": "<=", "value": int(field.max_length or 32_767)}
     title = f"{field.label}{' (required)' if field.required else ''}"
-    return {**rule, "ignore_blank": True, "input_title": title[:32], "input_message": field.help[:255],
-            "error_title": field.label[:32], "error_message": rule_text(field)[:255], "error_type": "stop"}
+    return {
+        **rule,
+        "ignore_blank": True,
+        "input_title": title[:32],
+        "input_message": field.help[:255],
+        "error_title": field.label[:32],
+        "error_message": rule_text(field)[:255],
+        "error_type": "stop",
+    }
 
 
 def template_xlsx() -> bytes:
@@ -70,8 +85,12 @@ def template_xlsx() -> bytes:
         for col, field in enumerate(FIELDS):
             ws.set_column(col, col, column_width(field))
             ws.write_string(0, col, field.name, required if field.required else optional)
-            ws.write_comment(0, col, f"{'Required' if field.required else 'Optional'}. {field.help} "
-                             f"{rule_text(field)}", {"author": "Lakebase Inventory", "x_scale": 1.6})
+            ws.write_comment(
+                0,
+                col,
+                f"{'Required' if field.required else 'Optional'}. {field.help} {rule_text(field)}",
+                {"author": "Lakebase Inventory", "x_scale": 1.6},
+            )
             ws.data_validation(1, col, DATA_ROWS, col, validation(field))
             for row in range(EXAMPLE_ROWS):
                 value = field.examples[row]

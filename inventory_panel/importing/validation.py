@@ -55,9 +55,15 @@ HUGE_DIGITS = 15  # whole-number digits beyond which a value is out of every ran
 def message(f: Field, code: int) -> str:
     """The person's message for ``code`` on field ``f`` — always one of ``Field.msg_*``."""
     return {
-        REQUIRED: f.msg_required, CONTROL: f.msg_control, TOO_LONG: f.msg_too_long,
-        NOT_INTEGER: f.msg_not_integer, NOT_DECIMAL: f.msg_not_decimal, TOO_SMALL: f.msg_too_small,
-        TOO_LARGE: f.msg_too_large, SCALE: f.msg_scale, INVALID: f.msg_invalid,
+        REQUIRED: f.msg_required,
+        CONTROL: f.msg_control,
+        TOO_LONG: f.msg_too_long,
+        NOT_INTEGER: f.msg_not_integer,
+        NOT_DECIMAL: f.msg_not_decimal,
+        TOO_SMALL: f.msg_too_small,
+        TOO_LARGE: f.msg_too_large,
+        SCALE: f.msg_scale,
+        INVALID: f.msg_invalid,
     }[code]()
 
 
@@ -118,8 +124,7 @@ def _has_c1(encoded: bytes) -> bool:
     return bool((data[lead + 1] < 0xA0).any())
 
 
-def _check_text(f: Field, text: list[str], empty: np.ndarray,
-                joined: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _check_text(f: Field, text: list[str], empty: np.ndarray, joined: str) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Codes, cells as stored (normalised as ``Field.parse`` does) and empty cells of a text column.
 
     ``joined`` is the column's cells joined by newlines (allowed inside cells, so it adds no finding).
@@ -166,8 +171,11 @@ def _check_integer(f: Field, text: list[str], empty: np.ndarray) -> tuple[np.nda
         too_small = syntax & ((huge & negative) | (~huge & (signed < f.minimum)))
     if f.maximum is not None:
         too_large = syntax & ((huge & ~negative) | (~huge & (signed > f.maximum)))
-    codes = np.select([empty & f.required, empty, ~syntax, too_small, too_large],
-                      [REQUIRED, OK, NOT_INTEGER, TOO_SMALL, TOO_LARGE], OK).astype(np.int8)
+    codes = np.select(
+        [empty & f.required, empty, ~syntax, too_small, too_large],
+        [REQUIRED, OK, NOT_INTEGER, TOO_SMALL, TOO_LARGE],
+        OK,
+    ).astype(np.int8)
     return codes, signed
 
 
@@ -176,8 +184,7 @@ def _check_decimal(f: Field, text: list[str], empty: np.ndarray) -> tuple[np.nda
     whole_len = np.strings.str_len(whole)
     fraction_len = np.strings.str_len(fraction)
     fraction_ok = (fraction_len == 0) | np.strings.isdecimal(fraction)
-    syntax = ((np.strings.isdecimal(whole) & fraction_ok)
-              | ((whole_len == 0) & dot & np.strings.isdecimal(fraction)))
+    syntax = (np.strings.isdecimal(whole) & fraction_ok) | ((whole_len == 0) & dot & np.strings.isdecimal(fraction))
     digits = np.strings.lstrip(whole, "0")
     huge = np.strings.str_len(digits) > HUGE_DIGITS
     usable = syntax & ~huge
@@ -194,8 +201,11 @@ def _check_decimal(f: Field, text: list[str], empty: np.ndarray) -> tuple[np.nda
     if f.maximum is not None:
         high = money_to_cents(Decimal(f.maximum))
         too_large = syntax & ((huge & ~negative) | (~huge & ((signed > high) | ((signed == high) & ~negative & rest))))
-    codes = np.select([empty & f.required, empty, ~syntax, too_small, too_large, rest],
-                      [REQUIRED, OK, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE], OK).astype(np.int8)
+    codes = np.select(
+        [empty & f.required, empty, ~syntax, too_small, too_large, rest],
+        [REQUIRED, OK, NOT_DECIMAL, TOO_SMALL, TOO_LARGE, SCALE],
+        OK,
+    ).astype(np.int8)
     return codes, signed
 
 
@@ -211,8 +221,9 @@ def empties(text: list[str]) -> np.ndarray:
     return np.fromiter(map(operator.not_, text), dtype=bool, count=len(text))
 
 
-def check_column(f: Field, cells: list[str], *, stripped: bool = False, empty: np.ndarray | None = None,
-                 joined: str | None = None) -> Column:
+def check_column(
+    f: Field, cells: list[str], *, stripped: bool = False, empty: np.ndarray | None = None, joined: str | None = None
+) -> Column:
     """Check every cell of field ``f`` at once.
 
     ``stripped`` says the cells are trimmed already; ``empty`` and (for text) ``joined`` pass what the caller
@@ -259,10 +270,17 @@ class CheckedChunk:
             cells = self.records[i]
             count = cell_count(cells)
             cut = count > len(cells)  # a WideRecord: only its first extra cells were kept while reading
-            found.append((i, -1, "", shown(",".join(cells[width:]) + ("…" if cut else "")),
-                          f"this row has {count} cells but the header has {width}; remove the extra cells, "
-                          "or quote cells that contain the delimiter"
-                          + (f" (the error file keeps its first {len(cells) - width} extra cells)" if cut else "")))
+            found.append(
+                (
+                    i,
+                    -1,
+                    "",
+                    shown(",".join(cells[width:]) + ("…" if cut else "")),
+                    f"this row has {count} cells but the header has {width}; remove the extra cells, "
+                    "or quote cells that contain the delimiter"
+                    + (f" (the error file keeps its first {len(cells) - width} extra cells)" if cut else ""),
+                )
+            )
         for name, column in self.columns.items():
             position = self.header.positions[name]
             bad = (column.codes != OK) & ~self.too_many
@@ -358,8 +376,9 @@ class FirstRows:
         try:
             keys = np.array(skus, dtype=SD)
         except UnicodeEncodeError:  # a lone surrogate: only a caller's str can hold one, never a decoded file
-            keys = np.array([k.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace") for k in skus],
-                            dtype=SD)
+            keys = np.array(
+                [k.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace") for k in skus], dtype=SD
+            )
         first = np.full(len(keys), -1, dtype=np.int64)
         for run_keys, run_rows in self._runs:
             at = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)

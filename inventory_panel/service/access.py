@@ -80,8 +80,12 @@ class AccessGuard:
                 for action, held in rows:
                     detail = f"{action} refused for role {self.user.role}"
                     if held:
-                        self.uow.audit.record(conn, "denied", changes={"count": held},
-                                              detail=f"{detail}: {held} more times within {DENIAL_WINDOW:g} s")
+                        self.uow.audit.record(
+                            conn,
+                            "denied",
+                            changes={"count": held},
+                            detail=f"{detail}: {held} more times within {DENIAL_WINDOW:g} s",
+                        )
                     else:
                         self.uow.audit.record(conn, "denied", detail=detail)
         except Exception:

@@ -33,12 +33,16 @@ def low_stock(s: Session, limit: int | None = 500) -> pd.DataFrame:
     # partial index of short items. With any other spelling (a bound 0, say) SQLite cannot match the ORDER BY to
     # the index and sorted every short item (3.5 s for 52,000 of a million on the development machine).
     shortage = (-surplus(items)).label("shortage")
-    stmt = (select_items(s.tables).add_columns(shortage).where(short_condition(items))
-            .order_by(surplus(items), items.c.item_name, items.c.id).limit(limit))
+    stmt = (
+        select_items(s.tables)
+        .add_columns(shortage)
+        .where(short_condition(items))
+        .order_by(surplus(items), items.c.item_name, items.c.id)
+        .limit(limit)
+    )
     with s.uow.reading() as conn:
         rows = conn.execute(stmt).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=[*ITEM_COLUMNS, "shortage"]).astype(
-        {"unit_price": object})
+    return pd.DataFrame([tuple(r) for r in rows], columns=[*ITEM_COLUMNS, "shortage"]).astype({"unit_price": object})
 
 
 def value_by_category(s: Session) -> pd.DataFrame:
@@ -47,8 +51,9 @@ def value_by_category(s: Session) -> pd.DataFrame:
     with s.uow.reading() as conn:
         rows = conn.execute(category_totals_select(s.tables)).all()
     return pd.DataFrame(
-        [(r.category, (Decimal(int(r.value_cents)) * CENTS).quantize(CENTS), int(r.items), int(r.units))
-         for r in rows], columns=["category", "value", "items", "units"]).astype({"value": object})
+        [(r.category, (Decimal(int(r.value_cents)) * CENTS).quantize(CENTS), int(r.items), int(r.units)) for r in rows],
+        columns=["category", "value", "items", "units"],
+    ).astype({"value": object})
 
 
 def stock_status_counts(s: Session) -> pd.DataFrame:
@@ -64,8 +69,11 @@ def top_items_by_value(s: Session, n: int = 10) -> pd.DataFrame:
     s.require("read")
     items = s.tables.items
     value = value_expr(items).label("value")
-    stmt = (sa.select(items.c.id, items.c.item_name, items.c.category, items.c.quantity, items.c.unit_price,
-                      value).order_by(value.desc(), items.c.id).limit(n))
+    stmt = (
+        sa.select(items.c.id, items.c.item_name, items.c.category, items.c.quantity, items.c.unit_price, value)
+        .order_by(value.desc(), items.c.id)
+        .limit(n)
+    )
     return _frame(s, stmt, ["id", "item_name", "category", "quantity", "unit_price", "value"])
 
 
@@ -74,8 +82,9 @@ def quantity_by_location(s: Session) -> pd.DataFrame:
     items = s.tables.items
     # Grouped by the bare column, which the (location, quantity) index yields in order without a sort; the
     # few groups are labelled and ordered here.
-    stmt = (sa.select(items.c.location, sa.func.sum(items.c.quantity).label("units"),
-                      sa.func.count().label("items")).group_by(items.c.location))
+    stmt = sa.select(
+        items.c.location, sa.func.sum(items.c.quantity).label("units"), sa.func.count().label("items")
+    ).group_by(items.c.location)
     frame = _frame(s, stmt, ["location", "units", "items"])
     frame["location"] = frame["location"].fillna(NO_LOCATION)
     frame = frame.groupby("location", as_index=False, sort=False)[["units", "items"]].sum()

@@ -38,7 +38,8 @@ def whole_number(name: str, value: Any, low: int | None = None, high: int | None
     number = as_int(value)
     if number is None or (low is not None and number < low) or (high is not None and number > high):
         bounds = {(True, True): f" between {low} and {high}", (True, False): f" of at least {low}"}.get(
-            (low is not None, high is not None), "")
+            (low is not None, high is not None), ""
+        )
         raise InvalidArgumentError({name: f"{name} must be a whole number{bounds}, got {value!r}"[:300]})
     return number
 
@@ -55,15 +56,17 @@ def page_key(name: str, key: Any) -> tuple[Any, int] | None:
         return None
     if isinstance(key, (tuple, list)) and len(key) == 2 and (ident := as_int(key[1])) is not None:
         return key[0], ident
-    raise InvalidArgumentError({name: f"{name} must be a page's first_key or last_key (sort value, id), "
-                                      f"got {key!r}"[:300]})
+    raise InvalidArgumentError(
+        {name: f"{name} must be a page's first_key or last_key (sort value, id), got {key!r}"[:300]}
+    )
 
 
 def fields_mapping(name: str, values: Any) -> Mapping[str, Any]:
     """``values`` of ``add``/``update``: a mapping of field name to value, or ``InvalidArgumentError``."""
     if not isinstance(values, Mapping):
-        raise InvalidArgumentError({name: f"{name} must be a mapping of field name to value (a dict), "
-                                          f"got {type(values).__name__}"})
+        raise InvalidArgumentError(
+            {name: f"{name} must be a mapping of field name to value (a dict), got {type(values).__name__}"}
+        )
     return values
 
 

@@ -29,11 +29,14 @@ def add(s: Session, values: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError(errors)
     now, actor, items = utcnow(), s.user.name, s.tables.items
     with _unique_sku(clean.get("sku")), s.uow.transaction() as conn:
-        item_id = conn.execute(items.insert().values(
-            **clean, version=1, created_at=now, created_by=actor, updated_at=now,
-            updated_by=actor).returning(items.c.id)).scalar_one()
-        s.uow.audit.record(conn, "add", item_id=item_id,
-                           changes={k: [None, v] for k, v in clean.items() if v is not None})
+        item_id = conn.execute(
+            items.insert()
+            .values(**clean, version=1, created_at=now, created_by=actor, updated_at=now, updated_by=actor)
+            .returning(items.c.id)
+        ).scalar_one()
+        s.uow.audit.record(
+            conn, "add", item_id=item_id, changes={k: [None, v] for k, v in clean.items() if v is not None}
+        )
         return fetch_item(s, conn, item_id)
 
 
@@ -50,18 +53,23 @@ def update(s: Session, item_id: int, changes: dict[str, Any], version: int) -> d
         if current["version"] != version:
             raise ConflictError(
                 f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; "
-                "your change was not saved. Review the current values and try again.", current)
+                "your change was not saved. Review the current values and try again.",
+                current,
+            )
         diff = {k: [current[k], v] for k, v in clean.items() if current[k] != v}
         if not diff:
             return current
         updated = conn.execute(
             items.update()
             .where(items.c.id == item_id, items.c.version == version)
-            .values(**{k: v[1] for k, v in diff.items()}, version=version + 1, updated_at=utcnow(),
-                    updated_by=s.user.name)).rowcount
+            .values(
+                **{k: v[1] for k, v in diff.items()}, version=version + 1, updated_at=utcnow(), updated_by=s.user.name
+            )
+        ).rowcount
         if updated != 1:
-            raise ConflictError("The item changed while saving; nothing was saved. Please retry.",
-                                fetch_item(s, conn, item_id))
+            raise ConflictError(
+                "The item changed while saving; nothing was saved. Please retry.", fetch_item(s, conn, item_id)
+            )
         if "quantity" in diff:
             old, new = diff["quantity"]
             _movement(s, conn, item_id, new - old, new, "count", "edited quantity")
@@ -79,10 +87,13 @@ def delete(s: Session, item_id: int, version: int) -> None:
         if current["version"] != version:
             raise ConflictError(
                 f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; "
-                "it was not deleted.", current)
+                "it was not deleted.",
+                current,
+            )
         conn.execute(items.delete().where(items.c.id == item_id, items.c.version == version))
-        s.uow.audit.record(conn, "delete", item_id=item_id,
-                           changes={k: current[k] for k in ("id", *FIELD_NAMES, "version")})
+        s.uow.audit.record(
+            conn, "delete", item_id=item_id, changes={k: current[k] for k in ("id", *FIELD_NAMES, "version")}
+        )
 
 
 def _check_reason(reason: Any) -> str:
@@ -120,9 +131,14 @@ def adjust_stock(s: Session, item_id: int, delta: int, reason: str, kind: str | 
         row = conn.execute(
             items.update()
             .where(items.c.id == item_id, after_expr >= 0, after_expr <= MAX_INT)
-            .values(quantity=items.c.quantity + delta, version=items.c.version + 1,
-                    updated_at=utcnow(), updated_by=s.user.name)
-            .returning(items.c.quantity)).first()
+            .values(
+                quantity=items.c.quantity + delta,
+                version=items.c.version + 1,
+                updated_at=utcnow(),
+                updated_by=s.user.name,
+            )
+            .returning(items.c.quantity)
+        ).first()
         if row is None:
             current = fetch_item(s, conn, item_id)
             if current["quantity"] + delta > MAX_INT:
@@ -130,16 +146,25 @@ def adjust_stock(s: Session, item_id: int, delta: int, reason: str, kind: str | 
             raise InsufficientStockError(item_id, current["quantity"], delta)
         after = int(row[0])
         _movement(s, conn, item_id, delta, after, kind, reason)
-        s.uow.audit.record(conn, "adjust", item_id=item_id, changes={"quantity": [after - delta, after]},
-                           detail=reason)
+        s.uow.audit.record(conn, "adjust", item_id=item_id, changes={"quantity": [after - delta, after]}, detail=reason)
         return fetch_item(s, conn, item_id)
 
 
-def _movement(s: Session, conn: sa.Connection, item_id: int, delta: int, after: int, kind: str,
-              reason: str | None) -> None:
-    conn.execute(s.tables.movements.insert().values(
-        item_id=item_id, delta=delta, quantity_after=after, kind=kind, reason=reason, actor=s.user.name,
-        at=utcnow(), batch_id=None))
+def _movement(
+    s: Session, conn: sa.Connection, item_id: int, delta: int, after: int, kind: str, reason: str | None
+) -> None:
+    conn.execute(
+        s.tables.movements.insert().values(
+            item_id=item_id,
+            delta=delta,
+            quantity_after=after,
+            kind=kind,
+            reason=reason,
+            actor=s.user.name,
+            at=utcnow(),
+            batch_id=None,
+        )
+    )
 
 
 @contextmanager

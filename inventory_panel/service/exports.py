@@ -35,8 +35,16 @@ def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
         yield target
 
 
-def _select(s: Session, columns: list[Any], search: str | None, category: str | None, location: str | None,
-            status: str | None, sort_by: str, descending: Any) -> sa.Select[Any]:
+def _select(
+    s: Session,
+    columns: list[Any],
+    search: str | None,
+    category: str | None,
+    location: str | None,
+    status: str | None,
+    sort_by: str,
+    descending: Any,
+) -> sa.Select[Any]:
     """``columns`` of the items matching the filters, in the order asked (the same rules as ``query``)."""
     descending = check_descending(descending)
     conds = where_clause(s.tables, Filters(search, category, location, status), s.backend)
@@ -62,34 +70,57 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[Any]:
     yield from conn.execution_options(yield_per=STREAM_BATCH).execute(stmt).partitions()
 
 
-def export_csv(s: Session, path_or_buffer: str | Path | IO[str], search: str | None = None,
-               category: str | None = None, location: str | None = None, status: str | None = None,
-               sort_by: str = "item_name", descending: bool = False) -> int:
+def export_csv(
+    s: Session,
+    path_or_buffer: str | Path | IO[str],
+    search: str | None = None,
+    category: str | None = None,
+    location: str | None = None,
+    status: str | None = None,
+    sort_by: str = "item_name",
+    descending: bool = False,
+) -> int:
     """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
     s.require("export")
-    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by,
-                   descending)
+    stmt = _select(
+        s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by, descending
+    )
     with _open_text(path_or_buffer) as out, s.uow.reading() as conn:
         rows = (row for batch in _stream(conn, stmt) for row in batch)
         return csv_writer.write_rows(out, FIELD_NAMES, rows, line_end=csv_writer.CRLF)
 
 
-def export_xlsx(s: Session, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
-                category: str | None = None, location: str | None = None, status: str | None = None,
-                sort_by: str = "item_name", descending: bool = False) -> int:
+def export_xlsx(
+    s: Session,
+    path_or_buffer: str | Path | IO[bytes],
+    search: str | None = None,
+    category: str | None = None,
+    location: str | None = None,
+    status: str | None = None,
+    sort_by: str = "item_name",
+    descending: bool = False,
+) -> int:
     """``Inventory.export_xlsx``: see there and ``exporting/xlsx.py``."""
     from ..exporting.xlsx import write_items
 
     s.require("export")
-    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by,
-                   descending)
+    stmt = _select(
+        s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by, descending
+    )
     with s.uow.reading() as conn:
         return write_items(fs_path(path_or_buffer), (row for rows in _stream(conn, stmt) for row in rows))
 
 
-def export_parquet(s: Session, path_or_buffer: str | Path | IO[bytes], search: str | None = None,
-                   category: str | None = None, location: str | None = None, status: str | None = None,
-                   sort_by: str = "item_name", descending: bool = False) -> int:
+def export_parquet(
+    s: Session,
+    path_or_buffer: str | Path | IO[bytes],
+    search: str | None = None,
+    category: str | None = None,
+    location: str | None = None,
+    status: str | None = None,
+    sort_by: str = "item_name",
+    descending: bool = False,
+) -> int:
     """``Inventory.export_parquet``: see there and ``exporting/arrow.py``."""
     from ..exporting.arrow import item_schema, record_batches, write_parquet
 
@@ -115,9 +146,17 @@ def export(s: Session, path_or_buffer: str | Path | IO[Any], format: str | None 
     return writer(s, path_or_buffer, **filters)
 
 
-def to_frame(s: Session, search: str | None = None, category: str | None = None, location: str | None = None,
-             status: str | None = None, sort_by: str = "item_name", descending: bool = False,
-             limit: int | None = None, as_arrow: bool = False) -> pd.DataFrame | Any:
+def to_frame(
+    s: Session,
+    search: str | None = None,
+    category: str | None = None,
+    location: str | None = None,
+    status: str | None = None,
+    sort_by: str = "item_name",
+    descending: bool = False,
+    limit: int | None = None,
+    as_arrow: bool = False,
+) -> pd.DataFrame | Any:
     """``Inventory.to_frame``: see there."""
     from ..exporting.arrow import item_schema, record_batches, to_pandas, to_table
 
@@ -133,8 +172,9 @@ def to_frame(s: Session, search: str | None = None, category: str | None = None,
     return table if as_arrow else to_pandas(table)
 
 
-def export_audit_csv(s: Session, path_or_buffer: str | Path | IO[str], action: str | None = None,
-                     newest_first: bool = False) -> int:
+def export_audit_csv(
+    s: Session, path_or_buffer: str | Path | IO[str], action: str | None = None, newest_first: bool = False
+) -> int:
     """Write the audit trail (oldest first, or ``newest_first`` as the audit log shows it) as CSV for admins,
     streaming; returns the number of rows.
 

@@ -35,28 +35,46 @@ def _check_mode(mode: str) -> None:
         raise InvalidArgumentError({"mode": f"mode must be one of {', '.join(MODES)}, got {mode!r}"[:300]})
 
 
-def import_file(s: Session, source: str | Path | bytes | IO[Any], mode: str = "append", atomic: bool = False,
-                dry_run: bool = False, **options: Any) -> ImportReport:
+def import_file(
+    s: Session,
+    source: str | Path | bytes | IO[Any],
+    mode: str = "append",
+    atomic: bool = False,
+    dry_run: bool = False,
+    **options: Any,
+) -> ImportReport:
     """A CSV file or a workbook, from a path, bytes, CSV text or a file object (``importing.import_csv``)."""
     s.require("import")
     return import_csv(ImportStore(s.uow), source, mode=mode, atomic=atomic, dry_run=dry_run, **options)
 
 
-def import_dataframe(s: Session, frame: Any, mode: str = "append", atomic: bool = False, dry_run: bool = False,
-                     **options: Any) -> ImportReport:
+def import_dataframe(
+    s: Session, frame: Any, mode: str = "append", atomic: bool = False, dry_run: bool = False, **options: Any
+) -> ImportReport:
     """A DataFrame or an Arrow stream (``importing.import_frame``)."""
     s.require("import")
     return import_frame(ImportStore(s.uow), frame, mode=mode, atomic=atomic, dry_run=dry_run, **options)
 
 
-def import_table(s: Session, table: str, mode: str = "append", atomic: bool = False, dry_run: bool = False, *,
-                 progress: Any = None, **read_options: Any) -> ImportReport:
+def import_table(
+    s: Session,
+    table: str,
+    mode: str = "append",
+    atomic: bool = False,
+    dry_run: bool = False,
+    *,
+    progress: Any = None,
+    **read_options: Any,
+) -> ImportReport:
     """A table read by the plugged-in reader (Unity Catalog), with the rules and report of a file import."""
     s.require("import")  # before the warehouse runs anything for someone who may not import
     _check_mode(mode)
     if _table_reader is None:
-        raise ConfigurationError("No table reader is plugged in: import inventory_panel (which plugs in Unity "
-                                 "Catalog's) before importing a table.")
+        raise ConfigurationError(
+            "No table reader is plugged in: import inventory_panel (which plugs in Unity "
+            "Catalog's) before importing a table."
+        )
     frame, name = _table_reader(table, s.settings, **read_options)
-    return import_frame(ImportStore(s.uow), frame, mode=mode, atomic=atomic, dry_run=dry_run, progress=progress,
-                        file_name=name)
+    return import_frame(
+        ImportStore(s.uow), frame, mode=mode, atomic=atomic, dry_run=dry_run, progress=progress, file_name=name
+    )

@@ -32,10 +32,20 @@ from .session import Session
 AUDIT_COLUMNS = ["id", "at", "actor", "action", "item_id", "changes", "batch_id", "detail"]
 
 
-def query(s: Session, search: str | None = None, category: str | None = None, location: str | None = None,
-          status: str | None = None, sort_by: str = "item_name", descending: bool = False, offset: int = 0,
-          limit: int = 50, after: tuple[Any, int] | None = None, before: tuple[Any, int] | None = None,
-          count_limit: int | None = None) -> Page:
+def query(
+    s: Session,
+    search: str | None = None,
+    category: str | None = None,
+    location: str | None = None,
+    status: str | None = None,
+    sort_by: str = "item_name",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+    after: tuple[Any, int] | None = None,
+    before: tuple[Any, int] | None = None,
+    count_limit: int | None = None,
+) -> Page:
     """``Inventory.query``: see there."""
     s.require("read")
     offset = whole_number("offset", offset, 0)
@@ -110,10 +120,14 @@ def summary(s: Session) -> dict[str, Any]:
     s.require("read")
     with s.uow.reading(statements=True) as conn:
         row = conn.execute(summary_select(s.tables)).one()
-    return {"items": int(row.items), "units": int(row.units),
-            "total_value": (Decimal(int(row.value_cents)) * CENTS).quantize(CENTS),
-            "categories": int(row.categories), "low_stock": int(row.low_stock),
-            "out_of_stock": int(row.out_of_stock)}
+    return {
+        "items": int(row.items),
+        "units": int(row.units),
+        "total_value": (Decimal(int(row.value_cents)) * CENTS).quantize(CENTS),
+        "categories": int(row.categories),
+        "low_stock": int(row.low_stock),
+        "out_of_stock": int(row.out_of_stock),
+    }
 
 
 def distinct_values(s: Session, column: str) -> list[str]:
@@ -139,11 +153,20 @@ def history(s: Session, item_id: int) -> pd.DataFrame:
     with s.uow.reading() as conn:
         moves = conn.execute(sa.select(m).where(m.c.item_id == item_id)).all()
         audits = conn.execute(sa.select(a).where(a.c.item_id == item_id)).all()
-    entries = [{"at": r.at, "actor": r.actor, "what": f"stock {r.kind}",
-                "detail": f"{r.delta:+d} → {r.quantity_after}" + (f" ({r.reason})" if r.reason else "")}
-               for r in moves]
-    entries += [{"at": r.at, "actor": r.actor, "what": r.action,
-                 "detail": describe_entry(r.changes, r.detail, r.action)} for r in audits if r.action != "adjust"]
+    entries = [
+        {
+            "at": r.at,
+            "actor": r.actor,
+            "what": f"stock {r.kind}",
+            "detail": f"{r.delta:+d} → {r.quantity_after}" + (f" ({r.reason})" if r.reason else ""),
+        }
+        for r in moves
+    ]
+    entries += [
+        {"at": r.at, "actor": r.actor, "what": r.action, "detail": describe_entry(r.changes, r.detail, r.action)}
+        for r in audits
+        if r.action != "adjust"
+    ]
     frame = pd.DataFrame(entries, columns=["at", "actor", "what", "detail"])
     return frame.sort_values("at", ascending=False, kind="stable").reset_index(drop=True)
 

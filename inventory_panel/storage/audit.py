@@ -34,20 +34,54 @@ class AuditWriter:
         self.audit = audit
         self.actor = actor
 
-    def record(self, conn: sa.Connection, action: str, *, item_id: int | None = None,
-               changes: dict[str, Any] | None = None, batch_id: str | None = None,
-               detail: str | None = None) -> None:
+    def record(
+        self,
+        conn: sa.Connection,
+        action: str,
+        *,
+        item_id: int | None = None,
+        changes: dict[str, Any] | None = None,
+        batch_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         """One audit row, stamped now."""
-        conn.execute(self.audit.insert().values(
-            at=utcnow(), actor=self.actor, action=action, item_id=item_id, changes=changes_json(changes),
-            batch_id=batch_id, detail=detail))
+        conn.execute(
+            self.audit.insert().values(
+                at=utcnow(),
+                actor=self.actor,
+                action=action,
+                item_id=item_id,
+                changes=changes_json(changes),
+                batch_id=batch_id,
+                detail=detail,
+            )
+        )
 
-    def record_many(self, conn: sa.Connection, action: str, item_ids: Sequence[int],
-                    changes: Sequence[dict[str, Any]], *, at: datetime, batch_id: str | None = None,
-                    detail: str | None = None) -> None:
+    def record_many(
+        self,
+        conn: sa.Connection,
+        action: str,
+        item_ids: Sequence[int],
+        changes: Sequence[dict[str, Any]],
+        *,
+        at: datetime,
+        batch_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         """One row per item (``changes[i]`` for ``item_ids[i]``), all stamped ``at``: one executemany."""
         if item_ids:
-            conn.execute(self.audit.insert(), [
-                {"at": at, "actor": self.actor, "action": action, "item_id": i, "changes": changes_json(c),
-                 "batch_id": batch_id, "detail": detail}
-                for i, c in zip(item_ids, changes, strict=True)])
+            conn.execute(
+                self.audit.insert(),
+                [
+                    {
+                        "at": at,
+                        "actor": self.actor,
+                        "action": action,
+                        "item_id": i,
+                        "changes": changes_json(c),
+                        "batch_id": batch_id,
+                        "detail": detail,
+                    }
+                    for i, c in zip(item_ids, changes, strict=True)
+                ],
+            )

@@ -34,8 +34,9 @@ LOOKUP_BATCH = 5_000
 class ItemWriter:
     """Looks items up by sku and writes an import's rows, all on ``conn`` (one transaction)."""
 
-    def __init__(self, uow: UnitOfWork, conn: sa.Connection, fields: list[str], batch_id: str, reason: str,
-                 *, lock: bool):
+    def __init__(
+        self, uow: UnitOfWork, conn: sa.Connection, fields: list[str], batch_id: str, reason: str, *, lock: bool
+    ):
         self.conn = conn
         self.backend: Backend = uow.backend
         self.audit = uow.audit
@@ -51,9 +52,14 @@ class ItemWriter:
         quote = conn.dialect.identifier_preparer
         columns = [*fields, "version", "created_at", "created_by", "updated_at", "updated_by"]
         self.target = BulkTarget(
-            table=quote.format_table(self.items), fields=fields, columns=columns,
+            table=quote.format_table(self.items),
+            fields=fields,
+            columns=columns,
             quoted=", ".join(quote.quote(c) for c in columns),
-            stamp=self.backend.import_stamp(conn, self.items, self.now), actor=uow.audit.actor, quote=quote.quote)
+            stamp=self.backend.import_stamp(conn, self.items, self.now),
+            actor=uow.audit.actor,
+            quote=quote.quote,
+        )
 
     def existing(self, skus: list[str], *, full: bool) -> dict[str, dict[str, Any]]:
         """Items whose sku is in ``skus``: their id, version and fields when ``full`` (locked where rows lock)."""
@@ -61,7 +67,7 @@ class ItemWriter:
         columns = [c.sku, c.id, c.version, *(c[f] for f in self.fields if f != "sku")] if full else [c.sku]
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(skus), LOOKUP_BATCH):
-            stmt = sa.select(*columns).where(c.sku.in_(skus[start:start + LOOKUP_BATCH]))
+            stmt = sa.select(*columns).where(c.sku.in_(skus[start : start + LOOKUP_BATCH]))
             if full and self.lock:
                 stmt = self.backend.lock_skus(stmt, c.sku)
             found.update((row.sku, dict(row._mapping)) for row in self.conn.execute(stmt))
@@ -81,15 +87,28 @@ class ItemWriter:
     def movements(self, item_ids: Sequence[int], deltas: Sequence[int], after: Sequence[int]) -> None:
         """Stock movements of kind ``import`` for quantities an upsert changed."""
         if item_ids:
-            self.conn.execute(self.tables.movements.insert(), [
-                {"item_id": i, "delta": d, "quantity_after": q, "kind": "import", "reason": self.reason,
-                 "actor": self.target.actor, "at": self.now, "batch_id": self.batch_id}
-                for i, d, q in zip(item_ids, deltas, after, strict=True)])
+            self.conn.execute(
+                self.tables.movements.insert(),
+                [
+                    {
+                        "item_id": i,
+                        "delta": d,
+                        "quantity_after": q,
+                        "kind": "import",
+                        "reason": self.reason,
+                        "actor": self.target.actor,
+                        "at": self.now,
+                        "batch_id": self.batch_id,
+                    }
+                    for i, d, q in zip(item_ids, deltas, after, strict=True)
+                ],
+            )
 
     def audit_updates(self, item_ids: Sequence[int], changes: Sequence[dict[str, list[Any]]]) -> None:
         """One ``update`` audit row per changed item, old -> new per changed field, tagged with the batch."""
-        self.audit.record_many(self.conn, "update", item_ids, changes, at=self.now, batch_id=self.batch_id,
-                               detail=self.reason)
+        self.audit.record_many(
+            self.conn, "update", item_ids, changes, at=self.now, batch_id=self.batch_id, detail=self.reason
+        )
 
     def audit_inserts(self) -> None:
         """One ``add`` audit row per item this import inserted, as ``Inventory.add`` writes it: every given field
@@ -106,11 +125,20 @@ class ItemWriter:
             members = members + sa.case((items.c[name].is_(None), ""), else_=member)  # empty: nothing
         changes = sa.literal("{", sa.Text()) + sa.func.substr(members, 2) + sa.literal("}", sa.Text())
         now = sa.literal(self.now, items.c.created_at.type)
-        rows = sa.select(now, sa.literal(self.target.actor), sa.literal("add"), items.c.id, changes,
-                         sa.literal(self.batch_id), sa.literal(self.reason)).where(
-            *self.backend.inserted_now(items, self.now, self.first_id), items.c.created_by == self.target.actor)
-        self.conn.execute(self.tables.audit.insert().from_select(
-            ["at", "actor", "action", "item_id", "changes", "batch_id", "detail"], rows))
+        rows = sa.select(
+            now,
+            sa.literal(self.target.actor),
+            sa.literal("add"),
+            items.c.id,
+            changes,
+            sa.literal(self.batch_id),
+            sa.literal(self.reason),
+        ).where(*self.backend.inserted_now(items, self.now, self.first_id), items.c.created_by == self.target.actor)
+        self.conn.execute(
+            self.tables.audit.insert().from_select(
+                ["at", "actor", "action", "item_id", "changes", "batch_id", "detail"], rows
+            )
+        )
 
     def _json_value(self, name: str) -> sa.ColumnElement[str]:
         """Field ``name`` of the item as JSON text: a number, or a quoted string (money as exact decimal text)."""
@@ -133,8 +161,10 @@ class ItemWriter:
             yield cursor
         except dbapi.IntegrityError as exc:
             # Lookups ran in this transaction, so only a concurrent writer can make a sku clash here.
-            raise ConflictError("Another change added an item with one of this file's SKUs while it was being "
-                                "imported; nothing was imported. Please import the file again.") from exc
+            raise ConflictError(
+                "Another change added an item with one of this file's SKUs while it was being "
+                "imported; nothing was imported. Please import the file again."
+            ) from exc
         except (dbapi.OperationalError, dbapi.InterfaceError, dbapi.InternalError) as exc:
             fault = database_fault(exc) or self.backend.cursor_fault(exc, dbapi)
             if fault is None:

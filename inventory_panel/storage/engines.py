@@ -62,7 +62,8 @@ def parse_url(raw: str, variable: str = "INVENTORY_DATABASE_URL") -> URL:
     except ArgumentError:
         raise ConfigurationError(
             f"{variable} is not a database URL (expected e.g. sqlite:///inventory.db or "
-            f"postgresql+psycopg2://user@host/db), got {raw!r}") from None
+            f"postgresql+psycopg2://user@host/db), got {raw!r}"
+        ) from None
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigurationError(f"{variable} must be a sqlite:// or postgresql:// URL, got {backend}://")
@@ -159,25 +160,38 @@ def create_database(
     if url is not None:
         sa_url = parse_url(url)
         if sa_url.get_backend_name() == "sqlite":
-            return Database(_sqlite_engine(sa_url, settings.sqlite_busy_seconds), build_tables(settings.table, None),
-                            label_for(sa_url))
-        return Database(_postgres_engine(sa_url, password_provider),
-                        build_tables(settings.table, settings.schema), label_for(sa_url))
+            return Database(
+                _sqlite_engine(sa_url, settings.sqlite_busy_seconds),
+                build_tables(settings.table, None),
+                label_for(sa_url),
+            )
+        return Database(
+            _postgres_engine(sa_url, password_provider),
+            build_tables(settings.table, settings.schema),
+            label_for(sa_url),
+        )
     if settings.postgres is not None:
         pg = settings.postgres
         sa_url = URL.create(
-            "postgresql+psycopg2", username=pg.user, password=pg.password, host=pg.host, port=pg.port,
-            database=pg.database, query={"sslmode": pg.sslmode, "application_name": pg.appname},
+            "postgresql+psycopg2",
+            username=pg.user,
+            password=pg.password,
+            host=pg.host,
+            port=pg.port,
+            database=pg.database,
+            query={"sslmode": pg.sslmode, "application_name": pg.appname},
         )
         if pg.password is None and password_provider is None:
             if _credential_factory is None:
                 raise ConfigurationError(
                     "PGPASSWORD is not set and no credential provider is plugged in: set PGPASSWORD, or open the "
-                    "inventory through inventory_panel (which plugs in Lakebase's OAuth credentials).")
+                    "inventory through inventory_panel (which plugs in Lakebase's OAuth credentials)."
+                )
             password_provider = _credential_factory(pg)
         engine = _postgres_engine(sa_url, password_provider)
         label = f"Lakebase · {pg.host}/{pg.database}" if pg.password is None else label_for(sa_url)
         return Database(engine, build_tables(settings.table, settings.schema), label)
     sa_url = parse_url(f"sqlite:///{settings.sqlite_path}", "INVENTORY_SQLITE_PATH")
-    return Database(_sqlite_engine(sa_url, settings.sqlite_busy_seconds), build_tables(settings.table, None),
-                    label_for(sa_url))
+    return Database(
+        _sqlite_engine(sa_url, settings.sqlite_busy_seconds), build_tables(settings.table, None), label_for(sa_url)
+    )

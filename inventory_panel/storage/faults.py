@@ -43,16 +43,31 @@ def database_fault(exc: BaseException) -> DatabaseUnavailableError | None:
 # PostgreSQL error codes that mean "the server is going away or will not let us in", not "your statement failed".
 UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03", "57P04", "53300", "28000", "28P01"})
 UNAVAILABLE_MARKERS = (
-    "server closed the connection", "connection refused", "terminating connection", "could not connect",
-    "connection already closed", "ssl connection has been closed", "the database system is shutting down",
-    "the database system is starting up", "the database system is in recovery mode", "password authentication failed",
-    "could not translate host name", "no route to host", "network is unreachable", "connection timed out",
-    "timeout expired", "ssl syscall error", "eof detected", "unable to open database file",
+    "server closed the connection",
+    "connection refused",
+    "terminating connection",
+    "could not connect",
+    "connection already closed",
+    "ssl connection has been closed",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "password authentication failed",
+    "could not translate host name",
+    "no route to host",
+    "network is unreachable",
+    "connection timed out",
+    "timeout expired",
+    "ssl syscall error",
+    "eof detected",
+    "unable to open database file",
 )
 # SQLSTATEs of a transaction PostgreSQL rolled back to break a deadlock or a serialization conflict.
 RETRYABLE_CODES = frozenset({"40P01", "40001"})
-RETRY_MESSAGE = ("Another change was writing the same items at the same time, so the database stopped this import; "
-                 "nothing was imported. Please import the file again.")
+RETRY_MESSAGE = (
+    "Another change was writing the same items at the same time, so the database stopped this import; "
+    "nothing was imported. Please import the file again."
+)
 
 
 def is_disconnect(exc: BaseException) -> bool:

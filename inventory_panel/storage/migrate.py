@@ -39,8 +39,9 @@ def upgrade(db: Database) -> None:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
             # Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, and a
             # least-privilege app role (tables owned by another role, see docs/security.md) does not have it.
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
-                                  {"s": db.tables.schema}).first()
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": db.tables.schema}
+            ).first()
             if not exists:
                 conn.execute(sa.text(f'CREATE SCHEMA "{db.tables.schema}"'))
         command.upgrade(alembic_config(db, conn), "head")
@@ -48,8 +49,9 @@ def upgrade(db: Database) -> None:
 
 def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "version_table": db.tables.version_table, "version_table_schema": db.tables.schema})
+        ctx = MigrationContext.configure(
+            conn, opts={"version_table": db.tables.version_table, "version_table_schema": db.tables.schema}
+        )
         return ctx.get_current_revision()
 
 

@@ -35,7 +35,7 @@ def channel_name(schema: str | None, table: str) -> str:
     name = f"{schema}.{table}" if schema else table
     if len(name.encode()) <= MAX_CHANNEL:
         return name
-    return f"{name.encode()[:MAX_CHANNEL - 9].decode(errors='ignore')}_{zlib.crc32(name.encode()):08x}"
+    return f"{name.encode()[: MAX_CHANNEL - 9].decode(errors='ignore')}_{zlib.crc32(name.encode()):08x}"
 
 
 class PostgresChangeListener:

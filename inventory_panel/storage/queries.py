@@ -35,7 +35,8 @@ class Filters:
     def __post_init__(self) -> None:
         if self.status not in (None, *STATUSES):
             raise InvalidArgumentError(
-                {"status": f"status must be one of {', '.join(STATUSES)} or None, got {self.status!r}"})
+                {"status": f"status must be one of {', '.join(STATUSES)} or None, got {self.status!r}"}
+            )
         for name in ("search", "category", "location"):
             text = getattr(self, name)
             if text is None:
@@ -87,8 +88,9 @@ def sort_column(tables: Tables, sort_by: str) -> sa.ColumnElement[Any]:
     return value_expr(items) if sort_by == "value" else items.c[sort_by]
 
 
-def seek_condition(tables: Tables, sort_by: str, descending: bool, key: tuple[Any, int],
-                   backend: Backend) -> sa.ColumnElement[bool]:
+def seek_condition(
+    tables: Tables, sort_by: str, descending: bool, key: tuple[Any, int], backend: Backend
+) -> sa.ColumnElement[bool]:
     """The items strictly after ``key`` (a row's sort value and id) in page order: keyset paging.
 
     A row-value comparison ``(column, id) > (value, id)`` is a range scan of the (column, id) index, however deep
@@ -135,8 +137,7 @@ def page_rows(tables: Tables, ids: sa.Select, sort_by: str, descending: bool) ->
     """Full rows (with status) of the items ``ids`` selects, in page order."""
     items = tables.items
     page = ids.subquery("page")
-    return (select_items(tables).join(page, items.c.id == page.c.id)
-            .order_by(*order_by(tables, sort_by, descending)))
+    return select_items(tables).join(page, items.c.id == page.c.id).order_by(*order_by(tables, sort_by, descending))
 
 
 def stats_count(tables: Tables, filters: Filters) -> sa.Select | None:
@@ -156,8 +157,11 @@ def stats_count(tables: Tables, filters: Filters) -> sa.Select | None:
 def summary_select(tables: Tables) -> sa.Select:
     """Items, units, value (cents), categories, low and out of stock, from the maintained per-category totals."""
     s = tables.stats
-    per_category = (sa.select(s.c.category, *(sa.func.sum(s.c[c]).label(c) for c in STAT_FIELDS))
-                    .group_by(s.c.category).subquery("per_category"))
+    per_category = (
+        sa.select(s.c.category, *(sa.func.sum(s.c[c]).label(c) for c in STAT_FIELDS))
+        .group_by(s.c.category)
+        .subquery("per_category")
+    )
     return sa.select(
         *(sa.func.coalesce(sa.func.sum(per_category.c[c]), 0).label(c) for c in STAT_FIELDS),
         sa.func.count(sa.case((per_category.c["items"] > 0, 1))).label("categories"),
@@ -168,9 +172,12 @@ def category_totals_select(tables: Tables) -> sa.Select:
     """Per category with items: value (cents), items, units; most valuable first, from the maintained totals."""
     s = tables.stats
     value = sa.func.sum(s.c.value_cents).label("value_cents")
-    return (sa.select(s.c.category, value, sa.func.sum(s.c["items"]).label("items"),
-                      sa.func.sum(s.c.units).label("units"))
-            .group_by(s.c.category).having(sa.func.sum(s.c["items"]) > 0).order_by(value.desc(), s.c.category))
+    return (
+        sa.select(s.c.category, value, sa.func.sum(s.c["items"]).label("items"), sa.func.sum(s.c.units).label("units"))
+        .group_by(s.c.category)
+        .having(sa.func.sum(s.c["items"]) > 0)
+        .order_by(value.desc(), s.c.category)
+    )
 
 
 def distinct_select(tables: Tables, column: str) -> sa.Select:
@@ -182,8 +189,9 @@ def distinct_select(tables: Tables, column: str) -> sa.Select:
     items = tables.items
     if column == "category":
         s = tables.stats
-        return (sa.select(s.c.category).group_by(s.c.category).having(sa.func.sum(s.c["items"]) > 0)
-                .order_by(s.c.category))
+        return (
+            sa.select(s.c.category).group_by(s.c.category).having(sa.func.sum(s.c["items"]) > 0).order_by(s.c.category)
+        )
     if column not in ("location", "supplier"):
         raise ValueError(f"no value list for {column!r}")
     col = items.c[column]

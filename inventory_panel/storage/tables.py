@@ -69,7 +69,8 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
     """Table objects for ``table`` in ``schema`` (``None`` on SQLite)."""
     md = sa.MetaData(schema=schema)
     items = sa.Table(
-        table, md,
+        table,
+        md,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         *_field_columns(),
         sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
@@ -98,10 +99,17 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
     # Surplus (quantity - minimum) ascending is shortage descending; an expression index declared DESC would not
     # compare equal to its reflection in the migration check.
     short = stock_status.short_condition(items)
-    sa.Index(f"ix_{table}_shortage", stock_status.surplus(items), items.c.item_name, items.c.id,
-             sqlite_where=short, postgresql_where=short)
+    sa.Index(
+        f"ix_{table}_shortage",
+        stock_status.surplus(items),
+        items.c.item_name,
+        items.c.id,
+        sqlite_where=short,
+        postgresql_where=short,
+    )
     movements = sa.Table(
-        f"{table}_movements", md,
+        f"{table}_movements",
+        md,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         # No foreign key: the movement history of a deleted item is kept.
         sa.Column("item_id", sa.BigInteger(), nullable=False),
@@ -117,7 +125,8 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sqlite_autoincrement=True,
     )
     audit = sa.Table(
-        f"{table}_audit", md,
+        f"{table}_audit",
+        md,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(ACTOR_LENGTH), nullable=False),
@@ -129,12 +138,17 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Index(f"ix_{table}_audit_item", "item_id", "id"),
         sa.Index(f"ix_{table}_audit_at", "at"),
         # The ids of deleted items, which no new item may take (the trigger of migration 0003 probes this).
-        sa.Index(f"ix_{table}_audit_deleted", "item_id",
-                 sqlite_where=sa.text("action = 'delete'"), postgresql_where=sa.text("action = 'delete'")),
+        sa.Index(
+            f"ix_{table}_audit_deleted",
+            "item_id",
+            sqlite_where=sa.text("action = 'delete'"),
+            postgresql_where=sa.text("action = 'delete'"),
+        ),
         sqlite_autoincrement=True,
     )
     stats = sa.Table(
-        f"{table}_stats", md,
+        f"{table}_stats",
+        md,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("category", sa.String(50), nullable=False),
         sa.Column("items", sa.BigInteger(), nullable=False),

@@ -14,9 +14,16 @@ from importlib import import_module
 from typing import Any
 
 _PUBLIC = {
-    "InventoryEditor": "components", "CsvImporter": "components", "ValidationReport": "components",
-    "LowStock": "components", "Analytics": "components", "SummaryCards": "components", "DashboardFrame": "components",
-    "AuditLog": "components", "InventoryApp": "app", "InventoryModel": "model",
+    "InventoryEditor": "components",
+    "CsvImporter": "components",
+    "ValidationReport": "components",
+    "LowStock": "components",
+    "Analytics": "components",
+    "SummaryCards": "components",
+    "DashboardFrame": "components",
+    "AuditLog": "components",
+    "InventoryApp": "app",
+    "InventoryModel": "model",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -70,26 +70,44 @@ def lump_tail(frame: pd.DataFrame, label: str, sums: list[str], limit: int, noun
     """The first ``limit - 1`` rows of ``frame`` plus one "Other (n nouns)" row summing ``sums`` over the rest."""
     if len(frame) <= limit:
         return frame.reset_index(drop=True)
-    head, tail = frame.iloc[: limit - 1], frame.iloc[limit - 1:]
+    head, tail = frame.iloc[: limit - 1], frame.iloc[limit - 1 :]
     other = {label: f"Other ({len(tail)} {noun})", **{c: tail[c].sum() for c in sums}}
     return pd.concat([head, pd.DataFrame([other])], ignore_index=True)
 
 
-def _hbar(data: dict[str, list[Any]], labels: list[str], tooltips: list[tuple[str, str]],
-          colour: str, tick_format: str) -> figure:
+def _hbar(
+    data: dict[str, list[Any]], labels: list[str], tooltips: list[tuple[str, str]], colour: str, tick_format: str
+) -> figure:
     """A horizontal bar chart, largest bar on top, each bar labelled with its formatted value."""
     keys = data["key"]
     top = max(data["x"], default=0.0) or 1.0
-    fig = figure(y_range=FactorRange(factors=list(reversed(keys))), x_range=Range1d(0, top * 1.22),
-                 height=FIGURE_HEIGHT, sizing_mode="stretch_width", toolbar_location=None, tools="")
+    fig = figure(
+        y_range=FactorRange(factors=list(reversed(keys))),
+        x_range=Range1d(0, top * 1.22),
+        height=FIGURE_HEIGHT,
+        sizing_mode="stretch_width",
+        toolbar_location=None,
+        tools="",
+    )
     source = ColumnDataSource(data)
     bars = fig.hbar(y="key", right="x", height=0.72, source=source, color=colour, line_color=None)
-    fig.add_layout(LabelSet(x="x", y="key", text="text", source=source, x_offset=5, text_baseline="middle",
-                            text_font_size="11px", text_color=VALUE_TEXT))
+    fig.add_layout(
+        LabelSet(
+            x="x",
+            y="key",
+            text="text",
+            source=source,
+            x_offset=5,
+            text_baseline="middle",
+            text_font_size="11px",
+            text_color=VALUE_TEXT,
+        )
+    )
     fig.add_tools(HoverTool(renderers=[bars], tooltips=tooltips, point_policy="follow_mouse"))
     # Bokeh ignores label overrides on categorical axes; a formatter looks the label up (data, not code).
-    fig.yaxis.formatter = CustomJSTickFormatter(args={"labels": dict(zip(keys, labels, strict=True))},
-                                                code="return labels[tick] ?? tick")
+    fig.yaxis.formatter = CustomJSTickFormatter(
+        args={"labels": dict(zip(keys, labels, strict=True))}, code="return labels[tick] ?? tick"
+    )
     fig.xaxis.formatter = NumeralTickFormatter(format=tick_format)
     _style(fig)
     fig.ygrid.grid_line_color = None
@@ -116,34 +134,66 @@ def _style(fig: figure) -> None:
 def value_by_category_figure(frame: pd.DataFrame) -> figure:
     """Stock value (Σ quantity × unit price) per category."""
     frame = lump_tail(frame, "category", ["value", "items", "units"], MAX_BARS, "categories")
-    data = {"key": [f"b{i}" for i in range(len(frame))], "category": list(frame["category"]),
-            "x": [to_float(v) for v in frame["value"]], "text": [fmt_money(v) for v in frame["value"]],
-            "items": [int(v) for v in frame["items"]], "units": [int(v) for v in frame["units"]]}
-    return _hbar(data, [short(c) for c in frame["category"]],
-                 [("Category", "@category"), ("Value", "@text"), ("Items", "@items{0,0}"),
-                  ("Units", "@units{0,0}")], BAR_COLOUR, "0.[0]a")
+    data = {
+        "key": [f"b{i}" for i in range(len(frame))],
+        "category": list(frame["category"]),
+        "x": [to_float(v) for v in frame["value"]],
+        "text": [fmt_money(v) for v in frame["value"]],
+        "items": [int(v) for v in frame["items"]],
+        "units": [int(v) for v in frame["units"]],
+    }
+    return _hbar(
+        data,
+        [short(c) for c in frame["category"]],
+        [("Category", "@category"), ("Value", "@text"), ("Items", "@items{0,0}"), ("Units", "@units{0,0}")],
+        BAR_COLOUR,
+        "0.[0]a",
+    )
 
 
 def top_items_figure(frame: pd.DataFrame) -> figure:
     """The items holding the most value (quantity × unit price)."""
-    data = {"key": [f"b{i}" for i in range(len(frame))], "item_name": list(frame["item_name"]),
-            "category": list(frame["category"]), "quantity": [int(v) for v in frame["quantity"]],
-            "price": [fmt_money(v) for v in frame["unit_price"]], "x": [to_float(v) for v in frame["value"]],
-            "text": [fmt_money(v) for v in frame["value"]]}
-    return _hbar(data, [short(n) for n in frame["item_name"]],
-                 [("Item", "@item_name"), ("Category", "@category"), ("Quantity", "@quantity{0,0}"),
-                  ("Unit price", "@price"), ("Value", "@text")], BAR_COLOUR, "0.[0]a")
+    data = {
+        "key": [f"b{i}" for i in range(len(frame))],
+        "item_name": list(frame["item_name"]),
+        "category": list(frame["category"]),
+        "quantity": [int(v) for v in frame["quantity"]],
+        "price": [fmt_money(v) for v in frame["unit_price"]],
+        "x": [to_float(v) for v in frame["value"]],
+        "text": [fmt_money(v) for v in frame["value"]],
+    }
+    return _hbar(
+        data,
+        [short(n) for n in frame["item_name"]],
+        [
+            ("Item", "@item_name"),
+            ("Category", "@category"),
+            ("Quantity", "@quantity{0,0}"),
+            ("Unit price", "@price"),
+            ("Value", "@text"),
+        ],
+        BAR_COLOUR,
+        "0.[0]a",
+    )
 
 
 def quantity_by_location_figure(frame: pd.DataFrame) -> figure:
     """Units in stock per location ("(no location)" for items without one)."""
     frame = lump_tail(frame, "location", ["units", "items"], MAX_BARS, "locations")
-    data = {"key": [f"b{i}" for i in range(len(frame))], "location": list(frame["location"]),
-            "x": [float(v) for v in frame["units"]], "text": [fmt_int(v) for v in frame["units"]],
-            "items": [int(v) for v in frame["items"]]}
-    return _hbar(data, [short(n) for n in frame["location"]],
-                 [("Location", "@location"), ("Units", "@text"), ("Items", "@items{0,0}")], LOCATION_COLOUR,
-                 "0,0")
+    data = {
+        "key": [f"b{i}" for i in range(len(frame))],
+        "location": list(frame["location"]),
+        "x": [float(v) for v in frame["units"]],
+        "text": [fmt_int(v) for v in frame["units"]],
+        "items": [int(v) for v in frame["items"]],
+    }
+    return _hbar(
+        data,
+        [short(n) for n in frame["location"]],
+        [("Location", "@location"), ("Units", "@text"), ("Items", "@items{0,0}")],
+        LOCATION_COLOUR,
+        "0,0",
+    )
 
 
 def stock_status_figure(frame: pd.DataFrame) -> figure:
@@ -151,12 +201,14 @@ def stock_status_figure(frame: pd.DataFrame) -> figure:
     counts = dict(zip(frame["status"], frame["items"], strict=True))
     statuses = BY_SEVERITY
     total = sum(int(counts.get(s, 0)) for s in statuses) or 1
-    data = {"key": [f"b{i}" for i in range(len(statuses))], "status": [STATUS_LABELS[s] for s in statuses],
-            "x": [float(counts.get(s, 0)) for s in statuses],
-            "text": [f"{fmt_int(counts.get(s, 0))} ({int(counts.get(s, 0)) * 100 / total:.0f}%)" for s in statuses],
-            "colour": [STATUS_COLOURS[s] for s in statuses]}
-    fig = _hbar(data, data["status"], [("Status", "@status"), ("Items", "@text")],
-                BAR_COLOUR, "0,0")
+    data = {
+        "key": [f"b{i}" for i in range(len(statuses))],
+        "status": [STATUS_LABELS[s] for s in statuses],
+        "x": [float(counts.get(s, 0)) for s in statuses],
+        "text": [f"{fmt_int(counts.get(s, 0))} ({int(counts.get(s, 0)) * 100 / total:.0f}%)" for s in statuses],
+        "colour": [STATUS_COLOURS[s] for s in statuses],
+    }
+    fig = _hbar(data, data["status"], [("Status", "@status"), ("Items", "@text")], BAR_COLOUR, "0,0")
     fig.renderers[0].glyph.fill_color = "colour"
     return fig
 
@@ -164,28 +216,46 @@ def stock_status_figure(frame: pd.DataFrame) -> figure:
 class AnalyticsView(LazyView):
     """The four charts in a grid, or an explanation when there is nothing to chart yet."""
 
-
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._messages = InlineMessages()  # where a toast cannot show (messages.py)
         self._title = pn.pane.HTML(
             '<div class="title">Analytics</div><div class="sub">Figures over the whole inventory, computed in the '
             "database. Hover a bar for details.</div>",
-            stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
+            stylesheets=[styles.PANEL_TITLE],
+            sizing_mode="stretch_width",
+            margin=(8, 10, 4, 10),
+        )
         self._panes = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=(0, 10)) for key, _h, _s in CHARTS}
-        cards = [pn.Column(pn.pane.HTML(f'<div class="title">{heading}</div><div class="sub">{sub}</div>',
-                                        stylesheets=[styles.PANEL_TITLE, CHART_TITLE], margin=(2, 18, 0, 18)),
-                           self._panes[key], styles=CHART_BOX, sizing_mode="stretch_width", margin=(6, 10))
-                 for key, heading, sub in CHARTS]
+        cards = [
+            pn.Column(
+                pn.pane.HTML(
+                    f'<div class="title">{heading}</div><div class="sub">{sub}</div>',
+                    stylesheets=[styles.PANEL_TITLE, CHART_TITLE],
+                    margin=(2, 18, 0, 18),
+                ),
+                self._panes[key],
+                styles=CHART_BOX,
+                sizing_mode="stretch_width",
+                margin=(6, 10),
+            )
+            for key, heading, sub in CHARTS
+        ]
         # Two rows of two cards, not a GridBox: in Panel's CSS grid Bokeh sized each canvas from a stale width
         # (565 and 630 px in 598 px cards), so the left charts left a gap and the right ones stuck out of the page.
-        self._grid = pn.Column(*(pn.Row(*cards[i:i + 2], sizing_mode="stretch_width", margin=0) for i in (0, 2)),
-                               sizing_mode="stretch_width", margin=0)
+        self._grid = pn.Column(
+            *(pn.Row(*cards[i : i + 2], sizing_mode="stretch_width", margin=0) for i in (0, 2)),
+            sizing_mode="stretch_width",
+            margin=0,
+        )
         self._empty = pn.pane.HTML(
             '<div class="empty"><h2>No items yet</h2><p>Charts of stock value, stock status, the most valuable '
             "items and units by location appear here once the inventory has items. Add items or import a CSV "
             "file to get started.</p></div>",
-            stylesheets=[styles.EMPTY], sizing_mode="stretch_width", visible=False)
+            stylesheets=[styles.EMPTY],
+            sizing_mode="stretch_width",
+            visible=False,
+        )
         self._layout = pn.Column(self._title, self._empty, self._grid, sizing_mode="stretch_width")
         self.reload()
 
@@ -197,10 +267,12 @@ class AnalyticsView(LazyView):
             self._grid.visible, self._empty.visible = False, True
             return
         try:
-            figures = {"category": value_by_category_figure(inventory.value_by_category()),
-                       "status": stock_status_figure(inventory.stock_status_counts()),
-                       "top": top_items_figure(inventory.top_items_by_value(TOP_ITEMS)),
-                       "location": quantity_by_location_figure(inventory.quantity_by_location())}
+            figures = {
+                "category": value_by_category_figure(inventory.value_by_category()),
+                "status": stock_status_figure(inventory.stock_status_counts()),
+                "top": top_items_figure(inventory.top_items_by_value(TOP_ITEMS)),
+                "location": quantity_by_location_figure(inventory.quantity_by_location()),
+            }
             for name, fig in figures.items():
                 self._panes[name].object = fig
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
@@ -210,4 +282,3 @@ class AnalyticsView(LazyView):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(self._layout, self._messages)
-

@@ -36,7 +36,9 @@ TITLE = "Lakebase Inventory"
 
 # The tab bar: readable labels in both themes (Bokeh's default drew the active label dark on the dark theme's grey),
 # the active tab marked in the accent colour, one hairline under the bar.
-TABS_CSS = styles.BASE + """
+TABS_CSS = (
+    styles.BASE
+    + """
 .bk-header { border-bottom: 1px solid var(--inv-border); margin: 0 10px 10px; }
 .bk-tab { font-size: 14px; padding: 8px 16px 7px; color: var(--inv-muted); background: transparent;
           border: none; border-bottom: 2px solid transparent; margin-bottom: -1px; }
@@ -44,6 +46,7 @@ TABS_CSS = styles.BASE + """
 .bk-tab.bk-active { color: var(--inv-text); font-weight: 600; background: transparent;
                     border: none; border-bottom: 2px solid var(--inv-accent); }
 """
+)
 
 
 class InventoryApp(pn.viewable.Viewer):
@@ -52,12 +55,20 @@ class InventoryApp(pn.viewable.Viewer):
     inventory = param.ClassSelector(class_=Inventory, doc="The service, acting as this session's user.")
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (built from inventory).")
     live = param.Boolean(default=True, doc="When served, refresh on other sessions' writes.")
-    identify = param.Callable(default=None, doc=(
-        "Without inventory (a notebook): who the person is, settings -> User. Default: the plugged-in platform's "
-        "answer (ui/plugins.py: on Databricks the workspace user), else the local user."))
-    dashboard = param.Parameter(default=None, doc=(
-        "The Dashboard tab's source (ui/plugins.DashboardSource). Default: the one plugged in (the Databricks AI/BI "
-        "dashboard, databricks/wiring.py), else none."))
+    identify = param.Callable(
+        default=None,
+        doc=(
+            "Without inventory (a notebook): who the person is, settings -> User. Default: the plugged-in platform's "
+            "answer (ui/plugins.py: on Databricks the workspace user), else the local user."
+        ),
+    )
+    dashboard = param.Parameter(
+        default=None,
+        doc=(
+            "The Dashboard tab's source (ui/plugins.DashboardSource). Default: the one plugged in (the Databricks "
+            "AI/BI dashboard, databricks/wiring.py), else none."
+        ),
+    )
 
     def __init__(self, inventory: Inventory | None = None, **params: Any):
         if inventory is None:  # a notebook: the environment's database, as the person running the notebook
@@ -74,9 +85,11 @@ class InventoryApp(pn.viewable.Viewer):
         factories: list[tuple[str, Callable[[], Any]]] = [("Inventory", lambda: self.inventory_view)]
         if user.can("import"):
             factories.append(("Import", lambda: ImportView(model=self.model)))
-        factories += [("Low stock", lambda: LowStockView(model=self.model)),
-                      ("Analytics", lambda: AnalyticsView(model=self.model)),
-                      ("Dashboard", lambda: DashboardView(model=self.model, source=self.dashboard))]
+        factories += [
+            ("Low stock", lambda: LowStockView(model=self.model)),
+            ("Analytics", lambda: AnalyticsView(model=self.model)),
+            ("Dashboard", lambda: DashboardView(model=self.model, source=self.dashboard)),
+        ]
         if user.can("audit"):  # the service refuses audit_log() to others anyway
             factories.append(("Audit", lambda: AuditView(model=self.model)))
         self._factories = dict(factories)
@@ -85,8 +98,9 @@ class InventoryApp(pn.viewable.Viewer):
         # Each tab is a slot that receives its view on first show. Building every view at once (charts, the
         # low-stock table, the audit trail) was most of the time to a new session's first rows.
         self._slots = {title: pn.Column(sizing_mode="stretch_width", margin=0) for title in self.titles}
-        self.tabs = pn.Tabs(*self._slots.items(), dynamic=True, sizing_mode="stretch_width", margin=(0, 0),
-                            stylesheets=[TABS_CSS])
+        self.tabs = pn.Tabs(
+            *self._slots.items(), dynamic=True, sizing_mode="stretch_width", margin=(0, 0), stylesheets=[TABS_CSS]
+        )
         self.tabs.param.watch(self._tab_changed, "active")
         self.inventory_view.param.watch(lambda _e: self.show("Import"), "import_requested")
         self._tab_changed()
@@ -142,11 +156,18 @@ class InventoryApp(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         """The app without a page template (a notebook cell): its own title bar, the app's accent colour."""
         self._subscribe_live()
-        title = pn.pane.HTML(f'<div class="app-title">{TITLE}</div>', stylesheets=[styles.HEADER], align="center",
-                             margin=(0, 16))
-        bar = pn.Row(title, pn.layout.HSpacer(), HeaderBar(inventory=self.inventory), sizing_mode="stretch_width",
-                     height=56, margin=(0, 0, 8, 0),
-                     styles={"background": styles.ACCENT, "border-radius": "8px", "padding": "0 12px 0 0"})
+        title = pn.pane.HTML(
+            f'<div class="app-title">{TITLE}</div>', stylesheets=[styles.HEADER], align="center", margin=(0, 16)
+        )
+        bar = pn.Row(
+            title,
+            pn.layout.HSpacer(),
+            HeaderBar(inventory=self.inventory),
+            sizing_mode="stretch_width",
+            height=56,
+            margin=(0, 0, 8, 0),
+            styles={"background": styles.ACCENT, "border-radius": "8px", "padding": "0 12px 0 0"},
+        )
         # The app's message area (under its title bar) speaks for all its views where toasts cannot show.
         return component_root(pn.Column(bar, self._messages, self.body, sizing_mode="stretch_width", margin=0))
 
@@ -157,6 +178,12 @@ class InventoryApp(pn.viewable.Viewer):
         # was sent to all of them (two updates per click per open session: with 50 sessions, most of the server's
         # time). Long work shows its own progress (the import) and a page flip takes milliseconds.
         return pn.template.FastListTemplate(
-            title=TITLE, header=[self.header], main=[self.body], accent=styles.ACCENT, theme_toggle=True,
-            main_layout=None, main_max_width="1600px", busy_indicator=None,
+            title=TITLE,
+            header=[self.header],
+            main=[self.body],
+            accent=styles.ACCENT,
+            theme_toggle=True,
+            main_layout=None,
+            main_max_width="1600px",
+            busy_indicator=None,
         )

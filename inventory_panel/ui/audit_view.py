@@ -27,13 +27,23 @@ PAGE_SIZE = 50
 MAX_CHANGES_CHARS = 400
 ALL = ""
 ACTIONS = {  # stored action -> how a person reads it
-    "add": "Added", "update": "Edited", "adjust": "Stock adjusted", "delete": "Deleted", "import": "Imported",
+    "add": "Added",
+    "update": "Edited",
+    "adjust": "Stock adjusted",
+    "delete": "Deleted",
+    "import": "Imported",
     "denied": "Permission denied",
 }
 COLUMNS = ("id", "at", "actor", "action", "item_id", "changes", "batch_id", "detail")  # of Inventory.audit_log
 SHOWN = ("at", "actor", "action", "item_id", "changes", "detail")
-TITLES = {"at": "When (UTC)", "actor": "Who", "action": "Action", "item_id": "Item", "changes": "Changes",
-          "detail": "Detail"}
+TITLES = {
+    "at": "When (UTC)",
+    "actor": "Who",
+    "action": "Action",
+    "item_id": "Item",
+    "changes": "Changes",
+    "detail": "Detail",
+}
 WIDTHS = {"at": 160, "actor": 180, "action": 130, "item_id": 60, "changes": 560, "detail": 200}
 
 
@@ -51,8 +61,9 @@ def audit_frame(rows: pd.DataFrame | None) -> pd.DataFrame:
     frame["actor"] = rows["actor"].astype(object).to_numpy()
     frame["action"] = [ACTIONS.get(a, a) for a in rows["action"]]
     frame["item_id"] = ["" if pd.isna(v) else f"#{int(v)}" for v in rows["item_id"]]
-    frame["changes"] = [describe_changes(c, a, MAX_CHANGES_CHARS)
-                        for c, a in zip(rows["changes"], rows["action"], strict=True)]
+    frame["changes"] = [
+        describe_changes(c, a, MAX_CHANGES_CHARS) for c, a in zip(rows["changes"], rows["action"], strict=True)
+    ]
     frame["detail"] = [describe_detail(d, MAX_CHANGES_CHARS) for d in rows["detail"]]
     return frame
 
@@ -74,32 +85,57 @@ class AuditView(LazyView):
         self._title = pn.pane.HTML(
             '<div class="title">Audit log</div><div class="sub">Every change to the inventory: who made it and '
             "when, newest first.</div>",
-            stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
+            stylesheets=[styles.PANEL_TITLE],
+            sizing_mode="stretch_width",
+            margin=(8, 10, 4, 10),
+        )
         if not self.allowed:
             who = f"{esc(user.name)} ({esc(user.role)})" if user else "This session"
-            self._layout = pn.Column(self._title, pn.pane.HTML(
-                f'<div class="empty"><h2>Administrators only</h2><p>The audit log is visible to administrators. '
-                f"{who} may not view it; ask an administrator to add you to INVENTORY_ADMINS.</p></div>",
-                stylesheets=[styles.EMPTY], sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            self._layout = pn.Column(
+                self._title,
+                pn.pane.HTML(
+                    f'<div class="empty"><h2>Administrators only</h2><p>The audit log is visible to administrators. '
+                    f"{who} may not view it; ask an administrator to add you to INVENTORY_ADMINS.</p></div>",
+                    stylesheets=[styles.EMPTY],
+                    sizing_mode="stretch_width",
+                ),
+                sizing_mode="stretch_width",
+            )
             return
         self._action = pn.widgets.Select.from_param(
-            self.param.action, name="", options={"All actions": ALL, **{v: k for k, v in ACTIONS.items()}},
-            width=190, margin=(8, 10))
-        self._download = pn.widgets.FileDownload(callback=self._export, filename="audit_log.csv",
-                                                 label="Export CSV", width=130, margin=(8, 10), embed=False)
+            self.param.action,
+            name="",
+            options={"All actions": ALL, **{v: k for k, v in ACTIONS.items()}},
+            width=190,
+            margin=(8, 10),
+        )
+        self._download = pn.widgets.FileDownload(
+            callback=self._export, filename="audit_log.csv", label="Export CSV", width=130, margin=(8, 10), embed=False
+        )
         self._table = pn.widgets.Tabulator(
-            pn.bind(audit_frame, self.param.rows), show_index=False, disabled=True,
-            selectable=False, pagination=None, layout="fit_columns", sizing_mode="stretch_width", theme="fast",
-            titles=TITLES, widths=WIDTHS,
-            formatters={name: {"type": "textarea"} if name == "changes" else {"type": "plaintext"}
-                        for name in SHOWN},
-            sortable=False, stylesheets=[styles.TABLE], margin=(0, 10),
+            pn.bind(audit_frame, self.param.rows),
+            show_index=False,
+            disabled=True,
+            selectable=False,
+            pagination=None,
+            layout="fit_columns",
+            sizing_mode="stretch_width",
+            theme="fast",
+            titles=TITLES,
+            widths=WIDTHS,
+            formatters={name: {"type": "textarea"} if name == "changes" else {"type": "plaintext"} for name in SHOWN},
+            sortable=False,
+            stylesheets=[styles.TABLE],
+            margin=(0, 10),
             configuration={"placeholder": "No audit entries match this filter."},
         )
         self.pager = Pager(source=self)
         self._layout = pn.Column(
             pn.Row(self._title, self._action, self._download, sizing_mode="stretch_width"),
-            self._table, self.pager, sizing_mode="stretch_width")
+            self._table,
+            self.pager,
+            sizing_mode="stretch_width",
+        )
         self.reload()
 
     @property
@@ -112,13 +148,15 @@ class AuditView(LazyView):
         if not self.allowed:
             return
         try:
-            page = self.model.inventory.audit_log(offset=self.page * PAGE_SIZE, limit=PAGE_SIZE,
-                                                  action=self.action or None)
+            page = self.model.inventory.audit_log(
+                offset=self.page * PAGE_SIZE, limit=PAGE_SIZE, action=self.action or None
+            )
             if page.rows.empty and page.total and self.page > 0:  # the filter or the data shrank under us
                 with param.parameterized.discard_events(self):
                     self.page = page_count(page.total, PAGE_SIZE) - 1
-                page = self.model.inventory.audit_log(offset=self.page * PAGE_SIZE, limit=PAGE_SIZE,
-                                                      action=self.action or None)
+                page = self.model.inventory.audit_log(
+                    offset=self.page * PAGE_SIZE, limit=PAGE_SIZE, action=self.action or None
+                )
             self.param.update(rows=page.rows, total=page.total)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
             report_error("Loading the audit log", exc)
@@ -145,4 +183,3 @@ class AuditView(LazyView):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(self._layout, self._messages)
-

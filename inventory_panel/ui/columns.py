@@ -69,10 +69,14 @@ def columns_for(view: View, derived: dict[str, Derived], fields: Iterable[Field]
         fields=shown,
         names=column_names(view, {name: d.at for name, d in derived.items()}, fields),
         titles={**{f.name: f.short_label for f in shown}, **{name: d.title for name, d in derived.items()}},
-        widths={**{f.name: f.display.width for f in shown if f.display.width},
-                **{name: d.width for name, d in derived.items()}},
-        formatters={**{f.name: field_formatter(f) for f in shown},
-                    **{name: d.formatter for name, d in derived.items()}},
+        widths={
+            **{f.name: f.display.width for f in shown if f.display.width},
+            **{name: d.width for name, d in derived.items()},
+        },
+        formatters={
+            **{f.name: field_formatter(f) for f in shown},
+            **{name: d.formatter for name, d in derived.items()},
+        },
         numeric=(*(f.name for f in shown if f.is_numeric), *(name for name, d in derived.items() if d.numeric)),
         compact_hidden=tuple(f.name for f in shown if not f.display.compact),
     )

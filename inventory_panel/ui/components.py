@@ -180,10 +180,23 @@ class ValidationReport(pn.viewable.Viewer):
         self._errors_head = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(4, 0, 6, 0))
         # The importer's problem table: the theme that follows light/dark, plain-text cells, row numbers right.
         self._errors = pn.widgets.Tabulator(
-            None, disabled=True, selectable=False, show_index=False, layout="fit_data_stretch",
-            sizing_mode="stretch_width", max_height=420, theme="fast", titles=ERROR_TITLES, widths=REPORT_WIDTHS,
-            formatters={c: {"type": "plaintext"} for c in ERROR_TITLES}, text_align={"row": "right"},
-            header_align={"row": "right"}, sortable=False, stylesheets=[styles.TABLE, REPORT_TABLE_CSS], margin=0)
+            None,
+            disabled=True,
+            selectable=False,
+            show_index=False,
+            layout="fit_data_stretch",
+            sizing_mode="stretch_width",
+            max_height=420,
+            theme="fast",
+            titles=ERROR_TITLES,
+            widths=REPORT_WIDTHS,
+            formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
+            text_align={"row": "right"},
+            header_align={"row": "right"},
+            sortable=False,
+            stylesheets=[styles.TABLE, REPORT_TABLE_CSS],
+            margin=0,
+        )
         self._render()
 
     @param.depends("report", watch=True)
@@ -197,30 +210,58 @@ class ValidationReport(pn.viewable.Viewer):
         head = "Check — nothing has been written." if report.dry_run else "Import finished."
         kind = "success" if report.ok else "warning"
         name = f"<b>{esc(report.file)}</b>: " if report.file else ""
-        self._banner.object = (f'<div class="banner {kind}" role="status"><div class="head">{head}</div>'
-                               f"{name}{esc(summary_sentence(report))}</div>")
+        self._banner.object = (
+            f'<div class="banner {kind}" role="status"><div class="head">{head}</div>'
+            f"{name}{esc(summary_sentence(report))}</div>"
+        )
         self._counts.object = counts_html(report)
         self._counts.visible = True
-        self._warnings.object = ("" if not report.warnings else '<div class="banner warning"><div class="head">'
-                                 f"Warning{'s' if len(report.warnings) > 1 else ''}</div><ul>"
-                                 + "".join(f"<li>{esc(w)}</li>" for w in report.warnings) + "</ul></div>")
+        self._warnings.object = (
+            ""
+            if not report.warnings
+            else '<div class="banner warning"><div class="head">'
+            f"Warning{'s' if len(report.warnings) > 1 else ''}</div><ul>"
+            + "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
+            + "</ul></div>"
+        )
         self._warnings.visible = bool(report.warnings)
         shown = len(report.errors) > 0
         self._errors_head.visible = self._errors.visible = shown
         if shown:
-            self._errors_head.object = (f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
-                                        '<div class="muted">Row numbers are the ones a spreadsheet shows (the header '
-                                        "is row 1).</div>")
+            self._errors_head.object = (
+                f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
+                '<div class="muted">Row numbers are the ones a spreadsheet shows (the header '
+                "is row 1).</div>"
+            )
             self._errors.value = error_rows(report)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(pn.Column(self._banner, self._counts, self._warnings, self._errors_head, self._errors,
-                                        sizing_mode="stretch_width", margin=(8, 10)))
+        return component_root(
+            pn.Column(
+                self._banner,
+                self._counts,
+                self._warnings,
+                self._errors_head,
+                self._errors,
+                sizing_mode="stretch_width",
+                margin=(8, 10),
+            )
+        )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         ensure_extensions()
         return super()._repr_mimebundle_(include, exclude)
 
 
-__all__ = ["EXTENSIONS", "Analytics", "AuditLog", "CsvImporter", "DashboardFrame", "InventoryEditor", "LowStock",
-           "SummaryCards", "ValidationReport", "ensure_extensions"]
+__all__ = [
+    "EXTENSIONS",
+    "Analytics",
+    "AuditLog",
+    "CsvImporter",
+    "DashboardFrame",
+    "InventoryEditor",
+    "LowStock",
+    "SummaryCards",
+    "ValidationReport",
+    "ensure_extensions",
+]

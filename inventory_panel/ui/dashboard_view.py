@@ -31,18 +31,26 @@ IFRAME_HEIGHT = 860
 # Scripts and same-origin for the dashboard's own sign-in cookies; popups so its links open in a new tab.
 SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-forms allow-downloads"
 VARIABLES = (
-    ("DATABRICKS_HOST", "databricks_host", "The workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net"
-                                           " (set automatically for a Databricks App)."),
+    (
+        "DATABRICKS_HOST",
+        "databricks_host",
+        "The workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net"
+        " (set automatically for a Databricks App).",
+    ),
     ("DATABRICKS_WORKSPACE_ID", "workspace_id", "The numeric workspace ID (the o= number in workspace URLs)."),
     ("DASHBOARD_ID", "dashboard_id", "The ID of a published AI/BI dashboard (from its URL: /dashboardsv3/<ID>)."),
 )
 STATUS_KINDS = {"published": "success", "not_published": "warning", "unknown": "info", "not_configured": "warning"}
 # The SDK's reasons for not being able to ask are long and technical: they go to the log, the page says this.
-UNKNOWN_STATUS = ("The workspace could not be asked whether this dashboard is published. If the frame stays empty, "
-                  "check that the dashboard is published and that embedding is allowed for this app "
-                  "(docs/databricks.md).")
+UNKNOWN_STATUS = (
+    "The workspace could not be asked whether this dashboard is published. If the frame stays empty, "
+    "check that the dashboard is published and that embedding is allowed for this app "
+    "(docs/databricks.md)."
+)
 
-GUIDE_CSS = styles.BASE + """
+GUIDE_CSS = (
+    styles.BASE
+    + """
 .guide { max-width: 880px; margin: 8px auto 24px; padding: 22px 26px; border-radius: 12px;
          border: 1px solid var(--inv-border); background: var(--inv-surface); color: var(--inv-text);
          font-size: 14px; line-height: 1.5; }
@@ -63,23 +71,29 @@ GUIDE_CSS = styles.BASE + """
 .guide .problem { border-left: 4px solid #f59e0b; padding: 6px 12px;
                   background: rgba(245, 158, 11, 0.10); border-radius: 6px; }
 """
+)
 FRAME_CSS = """
 :host { display: block; }
 iframe { width: 100%; height: 100%; border: 1px solid rgba(0,0,0,0.12); border-radius: 10px; background: white; }
 """
-LINK_CSS = styles.BASE + """
+LINK_CSS = (
+    styles.BASE
+    + """
 .links { text-align: right; font-size: 13px; line-height: 32px; white-space: nowrap; }
 .links a { color: var(--inv-accent); font-weight: 600; text-decoration: none; }
 .links a:hover { text-decoration: underline; }
 """
+)
 
 
 def iframe_html(url: str) -> str:
     """The sandboxed iframe for ``url`` (escaped); only http(s) URLs are embedded."""
     if not url.lower().startswith(("https://", "http://")):
         raise ValueError(f"refusing to embed a non-http(s) URL: {url!r}")
-    return (f'<iframe src="{esc(url)}" title="Databricks AI/BI dashboard" sandbox="{SANDBOX}" '
-            'referrerpolicy="strict-origin-when-cross-origin" allow="fullscreen" loading="lazy"></iframe>')
+    return (
+        f'<iframe src="{esc(url)}" title="Databricks AI/BI dashboard" sandbox="{SANDBOX}" '
+        'referrerpolicy="strict-origin-when-cross-origin" allow="fullscreen" loading="lazy"></iframe>'
+    )
 
 
 def guide_html(settings: Settings, problem: str | None) -> str:
@@ -88,8 +102,11 @@ def guide_html(settings: Settings, problem: str | None) -> str:
     rows = []
     for name, attr, help_text in VARIABLES:
         value = getattr(settings, attr)
-        state = (f'<span class="set">Set</span><br><code>{esc(value)}</code>' if value
-                 else '<span class="missing">Not set</span>')
+        state = (
+            f'<span class="set">Set</span><br><code>{esc(value)}</code>'
+            if value
+            else '<span class="missing">Not set</span>'
+        )
         rows.append(f"<tr><td><code>{name}</code></td><td>{esc(help_text)}</td><td>{state}</td></tr>")
     problem_html = f'<p class="problem">{esc(problem)}</p>' if problem else ""
     return (
@@ -101,11 +118,12 @@ def guide_html(settings: Settings, problem: str | None) -> str:
         "<table><thead><tr><th>Variable</th><th>What it is</th><th>Now</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         "<p>Deployed as a Databricks App, add them to <code>app.yaml</code>:</p>"
-        "<pre>env:\n  - name: DASHBOARD_ID\n    value: \"01ef…\"\n  - name: DATABRICKS_WORKSPACE_ID\n"
-        "    value: \"1234567890123456\"</pre>"
+        '<pre>env:\n  - name: DASHBOARD_ID\n    value: "01ef…"\n  - name: DATABRICKS_WORKSPACE_ID\n'
+        '    value: "1234567890123456"</pre>'
         '<p class="muted">The dashboard is shown with each viewer\'s own Databricks sign-in; no token is ever put '
         "in the page. The workspace must allow embedding for the app's domain (Settings → Security → Embed "
-        "dashboards). Step-by-step instructions: <code>docs/databricks.md</code>.</p></div>")
+        "dashboards). Step-by-step instructions: <code>docs/databricks.md</code>.</p></div>"
+    )
 
 
 class DashboardView(pn.viewable.Viewer):
@@ -113,11 +131,19 @@ class DashboardView(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (its settings: the dashboard).")
     active = param.Boolean(default=True, doc="Whether the view is on screen; the publish check waits for it.")
-    status = param.ClassSelector(class_=DashboardStatus, default=None, allow_None=True,
-                                 doc="Whether the workspace reports the dashboard as published (None: not asked).")
-    source = param.Parameter(default=None, doc=(
-        "Where the dashboard is and whether it is published (ui/plugins.DashboardSource). Default: the one plugged in "
-        "(the Databricks AI/BI dashboard, databricks/wiring.py), else none."))
+    status = param.ClassSelector(
+        class_=DashboardStatus,
+        default=None,
+        allow_None=True,
+        doc="Whether the workspace reports the dashboard as published (None: not asked).",
+    )
+    source = param.Parameter(
+        default=None,
+        doc=(
+            "Where the dashboard is and whether it is published (ui/plugins.DashboardSource). Default: the one plugged "
+            "in (the Databricks AI/BI dashboard, databricks/wiring.py), else none."
+        ),
+    )
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -132,22 +158,37 @@ class DashboardView(pn.viewable.Viewer):
         self._user_token = source.session_token(self.settings) if self.url is not None else None
         if self.url is None:
             guide = guide_html(self.settings, source.configuration_problem(self.settings))
-            self._layout = pn.Column(pn.pane.HTML(guide, stylesheets=[GUIDE_CSS], sizing_mode="stretch_width"),
-                                     sizing_mode="stretch_width")
+            self._layout = pn.Column(
+                pn.pane.HTML(guide, stylesheets=[GUIDE_CSS], sizing_mode="stretch_width"), sizing_mode="stretch_width"
+            )
             return
         title = pn.pane.HTML(
             '<div class="title">Dashboard</div><div class="sub">Databricks AI/BI dashboard '
             f"<b>{esc(self.settings.dashboard_id)}</b>, shown with your own Databricks sign-in.</div>",
-            stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
-        links = pn.pane.HTML(f'<div class="links"><a href="{esc(self.url)}" target="_blank" '
-                             'rel="noopener noreferrer">Open in a new tab ↗</a></div>',
-                             stylesheets=[LINK_CSS], width=200, margin=(14, 10, 4, 10))
-        self._status = pn.pane.HTML("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10),
-                                    visible=False)
-        self._frame = pn.pane.HTML(iframe_html(self.url), stylesheets=[FRAME_CSS], sizing_mode="stretch_width",
-                                   height=IFRAME_HEIGHT, margin=(4, 10))
-        self._layout = pn.Column(pn.Row(title, links, sizing_mode="stretch_width"),
-                                 self._status, self._frame, sizing_mode="stretch_width")
+            stylesheets=[styles.PANEL_TITLE],
+            sizing_mode="stretch_width",
+            margin=(8, 10, 4, 10),
+        )
+        links = pn.pane.HTML(
+            f'<div class="links"><a href="{esc(self.url)}" target="_blank" '
+            'rel="noopener noreferrer">Open in a new tab ↗</a></div>',
+            stylesheets=[LINK_CSS],
+            width=200,
+            margin=(14, 10, 4, 10),
+        )
+        self._status = pn.pane.HTML(
+            "", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10), visible=False
+        )
+        self._frame = pn.pane.HTML(
+            iframe_html(self.url),
+            stylesheets=[FRAME_CSS],
+            sizing_mode="stretch_width",
+            height=IFRAME_HEIGHT,
+            margin=(4, 10),
+        )
+        self._layout = pn.Column(
+            pn.Row(title, links, sizing_mode="stretch_width"), self._status, self._frame, sizing_mode="stretch_width"
+        )
         # Not at construction: an app marks its hidden tabs inactive before the page loads.
         pn.state.onload(self._start_check)
 

@@ -46,22 +46,31 @@ class EmptyState(pn.viewable.Viewer):
         user = self.model.inventory.user
         can_import, can_add = user.can("import"), user.can("add")
         if can_import or can_add:
-            text = ("Start with the sample data to explore the app, import your own CSV file, or add the first item "
-                    "by hand.")
+            text = (
+                "Start with the sample data to explore the app, import your own CSV file, or add the first item "
+                "by hand."
+            )
         else:
             text = "Nothing has been added yet. Ask an editor or an administrator to add items or import a file."
         self._message = pn.pane.HTML(
             f'<div class="empty"><h2>Your inventory is empty</h2><p>{text}</p></div>',
-            stylesheets=[styles.EMPTY], sizing_mode="stretch_width")
-        self.sample_button = pn.widgets.Button(label="Load sample data", color="primary", width=180,
-                                               visible=can_import)
+            stylesheets=[styles.EMPTY],
+            sizing_mode="stretch_width",
+        )
+        self.sample_button = pn.widgets.Button(label="Load sample data", color="primary", width=180, visible=can_import)
         self.sample_button.on_click(self._on_sample)
         self.import_button = pn.widgets.Button(label="Import a CSV file", width=180, visible=can_import)
         self.import_button.on_click(lambda _event: self.param.trigger("import_requested"))
         self.add_button = pn.widgets.Button(label="Add an item", width=180, visible=can_add)
         self.add_button.on_click(lambda _event: self.param.trigger("add_requested"))
-        buttons = pn.Row(pn.layout.HSpacer(), self.sample_button, self.import_button, self.add_button,
-                         pn.layout.HSpacer(), sizing_mode="stretch_width")
+        buttons = pn.Row(
+            pn.layout.HSpacer(),
+            self.sample_button,
+            self.import_button,
+            self.add_button,
+            pn.layout.HSpacer(),
+            sizing_mode="stretch_width",
+        )
         self.layout = pn.Column(self._message, buttons, sizing_mode="stretch_width", margin=(20, 10, 40, 10))
 
     async def _on_sample(self, _event: Any) -> None:

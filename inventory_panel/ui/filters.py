@@ -51,17 +51,30 @@ class FilterBar(pn.viewable.Viewer):
         m = self.model
         # onkeyup: the table filters as the person types (value_input), not only on Enter.
         self.search = pn.widgets.TextInput.from_param(
-            m.param.search, name="", onkeyup=True, placeholder="Search name, SKU, supplier, description…",
-            width=250, margin=(5, 10), stylesheets=[INPUT_CSS])
-        self.category = self._menu("category", pn.bind(menu, "All categories", m.param.categories, m.param.category),
-                                   width=165)
-        self.location = self._menu("location", pn.bind(menu, "All locations", m.param.locations, m.param.location),
-                                   width=165)
-        self.status = self._menu("status", {"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}},
-                                 width=160)
+            m.param.search,
+            name="",
+            onkeyup=True,
+            placeholder="Search name, SKU, supplier, description…",
+            width=250,
+            margin=(5, 10),
+            stylesheets=[INPUT_CSS],
+        )
+        self.category = self._menu(
+            "category", pn.bind(menu, "All categories", m.param.categories, m.param.category), width=165
+        )
+        self.location = self._menu(
+            "location", pn.bind(menu, "All locations", m.param.locations, m.param.location), width=165
+        )
+        self.status = self._menu(
+            "status", {"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}}, width=160
+        )
         self.clear = pn.widgets.Button(
-            label="Clear filters", color="default", variant="outline", width=120,
-            visible=pn.bind(any_filter, m.param.search, m.param.category, m.param.location, m.param.status))
+            label="Clear filters",
+            color="default",
+            variant="outline",
+            width=120,
+            visible=pn.bind(any_filter, m.param.search, m.param.category, m.param.location, m.param.status),
+        )
         self.clear.on_click(lambda _event: self.model.clear_filters())
         self._layout = pn.Row(self.search, self.category, self.location, self.status, self.clear, margin=0)
 
@@ -71,8 +84,9 @@ class FilterBar(pn.viewable.Viewer):
         Two watchers rather than a bound ``value``: a person's choice sets the widget's value, and param drops a
         reference once its parameter is set, so a bound value would stop following the model after the first pick.
         """
-        widget = pn.widgets.Select(name="", options=options, value=shown(getattr(self.model, name)), width=width,
-                                   stylesheets=[INPUT_CSS])
+        widget = pn.widgets.Select(
+            name="", options=options, value=shown(getattr(self.model, name)), width=width, stylesheets=[INPUT_CSS]
+        )
         widget.param.watch(lambda event: self.model.param.update({name: event.new or None}), "value")
         self.model.param.watch(lambda event: setattr(widget, "value", shown(event.new)), name)
         return widget

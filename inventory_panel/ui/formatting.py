@@ -63,8 +63,9 @@ def is_missing(value: Any) -> bool:
 def cell_column(values: list[Any], index: pd.Index, convert: Any = None) -> pd.Series:
     """A column of a table's frame: Python objects (not pandas' string dtype, which turns None into NaN), None
     where a value is missing, ``convert(value)`` elsewhere."""
-    return pd.Series([None if is_missing(v) else (convert(v) if convert else v) for v in values], index=index,
-                     dtype=object)
+    return pd.Series(
+        [None if is_missing(v) else (convert(v) if convert else v) for v in values], index=index, dtype=object
+    )
 
 
 def esc(value: Any) -> str:

@@ -76,8 +76,13 @@ def collect_ended_sessions(busy: bool = False) -> int:
     gc.unfreeze()
     collected = gc.collect()
     gc.freeze()
-    log.info("collected %d objects of %d ended sessions in %.0f ms%s", collected, ended,
-             (time.perf_counter() - started) * 1000, "" if quiet else " (overdue: no quiet moment came)")
+    log.info(
+        "collected %d objects of %d ended sessions in %.0f ms%s",
+        collected,
+        ended,
+        (time.perf_counter() - started) * 1000,
+        "" if quiet else " (overdue: no quiet moment came)",
+    )
     return collected
 
 

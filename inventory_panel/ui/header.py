@@ -11,17 +11,23 @@ from ..inventory import Inventory
 from . import styles
 from .formatting import esc
 
-SOURCES = {"databricks-app": "signed in through Databricks Apps", "panel-auth": "signed in to this app",
-           "notebook": "notebook user", "local": "local user"}
+SOURCES = {
+    "databricks-app": "signed in through Databricks Apps",
+    "panel-auth": "signed in to this app",
+    "notebook": "notebook user",
+    "local": "local user",
+}
 
 
 def header_html(inventory: Inventory) -> str:
     user = inventory.user
     where = SOURCES.get(user.source, user.source)
-    return (f'<div class="who">'
-            f'<span class="name" title="{esc(where)}">{esc(user.name)}</span>'
-            f'<span class="pill" title="Role">{esc(user.role)}</span>'
-            f'<span class="db" title="Database in use">{esc(inventory.database_label)}</span></div>')
+    return (
+        f'<div class="who">'
+        f'<span class="name" title="{esc(where)}">{esc(user.name)}</span>'
+        f'<span class="pill" title="Role">{esc(user.role)}</span>'
+        f'<span class="db" title="Database in use">{esc(inventory.database_label)}</span></div>'
+    )
 
 
 class HeaderBar(pn.viewable.Viewer):
@@ -31,8 +37,9 @@ class HeaderBar(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(header_html(self.inventory), stylesheets=[styles.HEADER],
-                                  margin=(0, 10), align="center")
+        self._pane = pn.pane.HTML(
+            header_html(self.inventory), stylesheets=[styles.HEADER], margin=(0, 10), align="center"
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._pane

@@ -25,9 +25,11 @@ def history_html(history: pd.DataFrame) -> str:
     for entry in history.head(MAX_ENTRIES).itertuples(index=False):
         what = str(entry.what).replace("_", " ")
         detail = "" if entry.detail is None else str(entry.detail)
-        items.append(f'<li><div class="what">{esc(what)}</div>'
-                     f'<div class="meta">{esc(entry.actor)} · {esc(fmt_time(entry.at))}</div>'
-                     f'<div class="detail">{esc(detail)}</div></li>')
+        items.append(
+            f'<li><div class="what">{esc(what)}</div>'
+            f'<div class="meta">{esc(entry.actor)} · {esc(fmt_time(entry.at))}</div>'
+            f'<div class="detail">{esc(detail)}</div></li>'
+        )
     more = len(history) - MAX_ENTRIES
     tail = f'<div class="none">… and {more:,} older entries (see the audit log).</div>' if more > 0 else ""
     return f'<ol class="timeline">{"".join(items)}</ol>{tail}'

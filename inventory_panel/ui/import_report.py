@@ -18,7 +18,9 @@ MAX_SHOWN_ERRORS = 1000  # the table lists this many problems; the error file ha
 ERROR_TITLES = {"row": "Row", "column": "Column", "value": "Value", "message": "Problem"}
 ERROR_WIDTHS = {"row": 80, "column": 150, "value": 280}
 
-CSS = styles.BASE + """
+CSS = (
+    styles.BASE
+    + """
 .intro { color: var(--inv-text); font-size: 14px; line-height: 1.5; }
 .intro .muted, .muted { color: var(--inv-muted); font-size: 13px; }
 .intro code { background: color-mix(in srgb, var(--inv-text) 8%, transparent); padding: 0 4px; border-radius: 4px;
@@ -38,18 +40,29 @@ CSS = styles.BASE + """
 .count.bad .value { color: var(--inv-out); }
 .count.good .value { color: var(--inv-accent); }
 """
+)
+
 
 def counts_html(report: ImportReport) -> str:
     """The counts of a (dry or real) run as small cards; numbers only, nothing user-typed."""
     verb = "To " if report.dry_run else ""
-    cards = [("Rows read", report.rows, ""), (f"{verb}add" if verb else "Added", report.inserted, "good"),
-             (f"{verb}update" if verb else "Updated", report.updated, "good"),
-             ("Rejected", report.skipped, "bad" if report.skipped else "")]
+    cards = [
+        ("Rows read", report.rows, ""),
+        (f"{verb}add" if verb else "Added", report.inserted, "good"),
+        (f"{verb}update" if verb else "Updated", report.updated, "good"),
+        ("Rejected", report.skipped, "bad" if report.skipped else ""),
+    ]
     if report.unchanged:
         cards.insert(3, ("Unchanged", report.unchanged, ""))
-    return '<div class="counts">' + "".join(
-        f'<div class="count {css}" data-count="{label.lower().replace(" ", "-")}"><div class="label">{label}</div>'
-        f'<div class="value">{fmt_int(value)}</div></div>' for label, value, css in cards) + "</div>"
+    return (
+        '<div class="counts">'
+        + "".join(
+            f'<div class="count {css}" data-count="{label.lower().replace(" ", "-")}"><div class="label">{label}</div>'
+            f'<div class="value">{fmt_int(value)}</div></div>'
+            for label, value, css in cards
+        )
+        + "</div>"
+    )
 
 
 def steps_html(stage: str | None, message: str = "", finished: bool = False) -> str:
@@ -66,10 +79,14 @@ def steps_html(stage: str | None, message: str = "", finished: bool = False) -> 
 def error_rows(report: ImportReport) -> pd.DataFrame:
     """The first ``MAX_SHOWN_ERRORS`` problems for the table (row, column, value, message)."""
     frame = report.errors.head(MAX_SHOWN_ERRORS)
-    return pd.DataFrame({"row": frame["row"].astype("int64").to_numpy(),
-                         "column": frame["column"].astype(str).to_numpy(),
-                         "value": frame["value"].astype(str).to_numpy(),
-                         "message": frame["message"].astype(str).to_numpy()})
+    return pd.DataFrame(
+        {
+            "row": frame["row"].astype("int64").to_numpy(),
+            "column": frame["column"].astype(str).to_numpy(),
+            "value": frame["value"].astype(str).to_numpy(),
+            "message": frame["message"].astype(str).to_numpy(),
+        }
+    )
 
 
 def summary_sentence(report: ImportReport) -> str:
@@ -77,8 +94,10 @@ def summary_sentence(report: ImportReport) -> str:
     rejected = f"{fmt_int(report.skipped)} row{'s' if report.skipped != 1 else ''}"
     if report.dry_run:
         if report.atomic and report.skipped:
-            return (f"{rejected} have errors, so with “all or nothing” nothing would be imported. Fix the rows "
-                    "(download the error file) or turn the option off.")
+            return (
+                f"{rejected} have errors, so with “all or nothing” nothing would be imported. Fix the rows "
+                "(download the error file) or turn the option off."
+            )
         if not report.inserted and not report.updated:
             return "No row can be imported." if report.skipped else "The file holds no change to import."
         head = f"Ready to add {fmt_int(report.inserted)} and update {fmt_int(report.updated)} items."

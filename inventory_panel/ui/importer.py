@@ -53,14 +53,25 @@ log = logging.getLogger(__name__)
 
 STEPS = ("choose", "checking", "preview", "importing", "done")
 # What the file picker offers. The engine tells CSV from a workbook by content, not by this list (``excel.py``).
-ACCEPTED_FILETYPES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".ods", "text/csv", "text/plain",
-                      "text/tab-separated-values", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                      "application/vnd.ms-excel", "application/vnd.oasis.opendocument.spreadsheet")
+ACCEPTED_FILETYPES = (
+    ".csv",
+    ".txt",
+    ".tsv",
+    ".xlsx",
+    ".xls",
+    ".ods",
+    "text/csv",
+    "text/plain",
+    "text/tab-separated-values",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel",
+    "application/vnd.oasis.opendocument.spreadsheet",
+)
 MODES = {"Add new items": "append", "Add or update by SKU": "upsert"}
 MODE_HELP = {
     "append": "Every valid row becomes a new item. A row whose SKU is already used is rejected.",
     "upsert": "Rows are matched to items by SKU: a known SKU updates that item (quantity changes are recorded as "
-              "stock movements), an unknown one adds an item. Every row needs a SKU.",
+    "stock movements), an unknown one adds an item. Every row needs a SKU.",
 }
 PROGRESS_INTERVAL = 0.1  # seconds between progress updates sent to the browser
 PROGRESS_CSS = f":host {{ --primary-bg-color: var(--design-primary-color, {styles.ACCENT}); }}"
@@ -94,12 +105,19 @@ class ImportView(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; told after an import.")
     step = param.Selector(default="choose", objects=list(STEPS), doc="Where the person is in the import flow.")
-    mode = param.Selector(default="append", objects=list(MODES.values()),
-                          doc="append: only add items; upsert: match rows to items by SKU and update them.")
+    mode = param.Selector(
+        default="append",
+        objects=list(MODES.values()),
+        doc="append: only add items; upsert: match rows to items by SKU and update them.",
+    )
     atomic = param.Boolean(default=False, doc="All or nothing: import only if every row is valid.")
     file_name = param.String(default=None, allow_None=True, doc="Name of the uploaded file.")
-    report = param.ClassSelector(class_=ImportReport, default=None, allow_None=True,
-                                 doc="The latest run's report: the dry run in preview, the real run when done.")
+    report = param.ClassSelector(
+        class_=ImportReport,
+        default=None,
+        allow_None=True,
+        doc="The latest run's report: the dry run in preview, the real run when done.",
+    )
     refusal = param.String(default=None, allow_None=True, doc="Why the file as a whole was refused, if it was.")
     progress = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Fraction of the running check or import done.")
     stage = param.String(default=None, allow_None=True, doc="Stage of the running check or import.")
@@ -115,24 +133,43 @@ class ImportView(pn.viewable.Viewer):
         self._last_progress = 0.0
         self._message = ""  # the engine's latest progress message
         self._template = pn.widgets.FileDownload(
-            callback=self._template_file, filename="inventory_template.csv", label="Download template",
-            width=180, margin=(14, 10, 4, 10), embed=False)
+            callback=self._template_file,
+            filename="inventory_template.csv",
+            label="Download template",
+            width=180,
+            margin=(14, 10, 4, 10),
+            embed=False,
+        )
         # The same template as a workbook: typed example rows, required columns marked, a hint per column.
         self._template_xlsx = pn.widgets.FileDownload(
-            callback=self._template_xlsx_file, filename="inventory_template.xlsx", label="Excel template",
-            width=150, margin=(14, 10, 4, 0), embed=False)
+            callback=self._template_xlsx_file,
+            filename="inventory_template.xlsx",
+            label="Excel template",
+            width=150,
+            margin=(14, 10, 4, 0),
+            embed=False,
+        )
         self._title = pn.pane.HTML(
             '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
             "written until you confirm the import.</div>",
-            stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
+            stylesheets=[styles.PANEL_TITLE],
+            sizing_mode="stretch_width",
+            margin=(8, 10, 4, 10),
+        )
         self._header = pn.Row(self._title, self._template, self._template_xlsx, sizing_mode="stretch_width")
         if not self.allowed:
             user = inventory.user
-            self._layout = pn.Column(self._header, pn.pane.HTML(
-                f'<div class="empty"><h2>Importing needs the editor role</h2><p>{esc(user.name)} is a '
-                f"{esc(user.role)} and may not import CSV files. Ask an administrator to add you to "
-                "INVENTORY_EDITORS or INVENTORY_ADMINS.</p></div>", stylesheets=[styles.EMPTY],
-                sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            self._layout = pn.Column(
+                self._header,
+                pn.pane.HTML(
+                    f'<div class="empty"><h2>Importing needs the editor role</h2><p>{esc(user.name)} is a '
+                    f"{esc(user.role)} and may not import CSV files. Ask an administrator to add you to "
+                    "INVENTORY_EDITORS or INVENTORY_ADMINS.</p></div>",
+                    stylesheets=[styles.EMPTY],
+                    sizing_mode="stretch_width",
+                ),
+                sizing_mode="stretch_width",
+            )
             return
         self._build()
 
@@ -143,8 +180,13 @@ class ImportView(pn.viewable.Viewer):
         locked = pn.bind(running, self.param.step)
         self._dropper = BoundedFileDropper(
             accepted_filetypes=list(ACCEPTED_FILETYPES),
-            max_bytes=self.max_bytes, max_file_size=f"{self.max_bytes // 1000}KB", layout="compact",
-            sizing_mode="stretch_width", margin=(4, 0), disabled=locked)
+            max_bytes=self.max_bytes,
+            max_file_size=f"{self.max_bytes // 1000}KB",
+            layout="compact",
+            sizing_mode="stretch_width",
+            margin=(4, 0),
+            disabled=locked,
+        )
         self._dropper.param.watch(self._on_upload, "value")
         self._dropper.param.watch(self._on_refused, "refused")
         if pn.state.curdoc is not None:  # served: a closed page must not keep an upload or a report alive
@@ -154,40 +196,80 @@ class ImportView(pn.viewable.Viewer):
         self._file_help = pn.pane.HTML(
             f'<div class="intro"><div class="muted">CSV or Excel (.xlsx, .xls, .ods: the first sheet) up to '
             f"<b data-limit>{limit} MB</b>; CSV comma, semicolon or tab separated, UTF-8 or Windows-1252.</div>"
-            f"<div class=\"muted\">Required columns: {required}. "
-            f"Optional: {optional}.</div></div>", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
+            f'<div class="muted">Required columns: {required}. '
+            f"Optional: {optional}.</div></div>",
+            stylesheets=[CSS],
+            sizing_mode="stretch_width",
+            margin=(0, 0),
+        )
         choose = pn.Column(
             pn.pane.HTML('<div class="section">1 · Choose a file</div>', stylesheets=[CSS], margin=(0, 0)),
-            self._dropper, self._file_help, styles=styles.CARD_BOX, sizing_mode="stretch_width", margin=(6, 10))
+            self._dropper,
+            self._file_help,
+            styles=styles.CARD_BOX,
+            sizing_mode="stretch_width",
+            margin=(6, 10),
+        )
         self._mode = pn.widgets.RadioButtonGroup.from_param(
-            self.param.mode, name="", options=MODES, color="primary", variant="outline", margin=(6, 0),
-            disabled=locked)
-        self._mode_help = pn.pane.HTML(pn.bind(mode_help_html, self.param.mode), stylesheets=[CSS],
-                                       sizing_mode="stretch_width", margin=(0, 0))
+            self.param.mode, name="", options=MODES, color="primary", variant="outline", margin=(6, 0), disabled=locked
+        )
+        self._mode_help = pn.pane.HTML(
+            pn.bind(mode_help_html, self.param.mode), stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0)
+        )
         self._atomic = pn.widgets.Checkbox.from_param(
-            self.param.atomic, name="All or nothing: import only if every row is valid", margin=(8, 0),
-            disabled=locked)
+            self.param.atomic, name="All or nothing: import only if every row is valid", margin=(8, 0), disabled=locked
+        )
         options = pn.Column(
             pn.pane.HTML('<div class="section">2 · Options</div>', stylesheets=[CSS], margin=(0, 0)),
-            self._mode, self._mode_help, self._atomic, styles=styles.CARD_BOX, width=430, margin=(6, 10))
+            self._mode,
+            self._mode_help,
+            self._atomic,
+            styles=styles.CARD_BOX,
+            width=430,
+            margin=(6, 10),
+        )
 
-        self._bar = pn.indicators.Progress(value=pn.bind(percent, self.param.progress), max=100, bar_color="primary",
-                                           sizing_mode="stretch_width", height=14, margin=(6, 0),
-                                           stylesheets=[PROGRESS_CSS])
+        self._bar = pn.indicators.Progress(
+            value=pn.bind(percent, self.param.progress),
+            max=100,
+            bar_color="primary",
+            sizing_mode="stretch_width",
+            height=14,
+            margin=(6, 0),
+            stylesheets=[PROGRESS_CSS],
+        )
         self._steps = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0))
-        self._progress_box = pn.Column(self._steps, self._bar, sizing_mode="stretch_width", margin=(4, 10),
-                                       visible=pn.bind(shows_progress, self.param.step))
+        self._progress_box = pn.Column(
+            self._steps,
+            self._bar,
+            sizing_mode="stretch_width",
+            margin=(4, 10),
+            visible=pn.bind(shows_progress, self.param.step),
+        )
 
         self._banner = pn.pane.Alert("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
         self._counts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._warnings = pn.pane.Alert("", alert_type="warning", stylesheets=[styles.BANNER],
-                                       sizing_mode="stretch_width", margin=(4, 10))
+        self._warnings = pn.pane.Alert(
+            "", alert_type="warning", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10)
+        )
         self._errors_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
         self._errors = pn.widgets.Tabulator(
-            pd.DataFrame(columns=list(ERROR_TITLES)), show_index=False, disabled=True, selectable=False,
-            pagination="local", page_size=10, layout="fit_data_stretch", sizing_mode="stretch_width", theme="fast",
-            titles=ERROR_TITLES, widths=ERROR_WIDTHS, formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
-            text_align={"row": "right"}, stylesheets=[styles.TABLE], margin=(4, 10))
+            pd.DataFrame(columns=list(ERROR_TITLES)),
+            show_index=False,
+            disabled=True,
+            selectable=False,
+            pagination="local",
+            page_size=10,
+            layout="fit_data_stretch",
+            sizing_mode="stretch_width",
+            theme="fast",
+            titles=ERROR_TITLES,
+            widths=ERROR_WIDTHS,
+            formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
+            text_align={"row": "right"},
+            stylesheets=[styles.TABLE],
+            margin=(4, 10),
+        )
         self._confirm = pn.widgets.Button(label="Import", color="primary", width=220, margin=(8, 10))
         self._confirm.on_click(self._on_confirm)
         self._cancel = pn.widgets.Button(label="Cancel", color="light", width=110, margin=(8, 10))
@@ -195,14 +277,31 @@ class ImportView(pn.viewable.Viewer):
         self._again = pn.widgets.Button(label="Import another file", color="default", width=180, margin=(8, 10))
         self._again.on_click(lambda _e: self.reset())
         self._error_file = pn.widgets.FileDownload(
-            callback=self._error_file_content, filename="import_errors.csv", label="Download error file",
-            width=190, margin=(8, 10), embed=False)
+            callback=self._error_file_content,
+            filename="import_errors.csv",
+            label="Download error file",
+            width=190,
+            margin=(8, 10),
+            embed=False,
+        )
         self._actions = pn.Row(self._confirm, self._cancel, self._error_file, self._again, margin=(0, 0))
-        self._result = pn.Column(self._banner, self._counts, self._warnings, self._actions, self._errors_head,
-                                 self._errors, sizing_mode="stretch_width", margin=0)
+        self._result = pn.Column(
+            self._banner,
+            self._counts,
+            self._warnings,
+            self._actions,
+            self._errors_head,
+            self._errors,
+            sizing_mode="stretch_width",
+            margin=0,
+        )
         self._layout = pn.Column(
-            self._header, pn.Row(choose, options, sizing_mode="stretch_width"),
-            self._progress_box, self._result, sizing_mode="stretch_width")
+            self._header,
+            pn.Row(choose, options, sizing_mode="stretch_width"),
+            self._progress_box,
+            self._result,
+            sizing_mode="stretch_width",
+        )
         self._render()
 
     # -- flow -----------------------------------------------------------------------------------------------------
@@ -230,8 +329,7 @@ class ImportView(pn.viewable.Viewer):
                 break  # else another file arrived during the check: check that one instead
         self.param.update(step="preview" if report is not None or self.refusal else "choose", report=report)
         if report is not None:
-            notify("info", f"Check finished, nothing written yet. "
-                                                        f"{summary_sentence(report)}")
+            notify("info", f"Check finished, nothing written yet. {summary_sentence(report)}")
 
     async def confirm(self) -> None:
         """The real import of the previewed file with the previewed options; then every view reloads."""
@@ -260,8 +358,15 @@ class ImportView(pn.viewable.Viewer):
         action = "Checking the file" if dry_run else "Importing the file"
         try:
             return await asyncio.to_thread(
-                self.model.inventory.import_csv, source, mode=self.mode, atomic=self.atomic,
-                dry_run=dry_run, progress=progress, max_bytes=self.max_bytes, file_name=self.file_name)
+                self.model.inventory.import_csv,
+                source,
+                mode=self.mode,
+                atomic=self.atomic,
+                dry_run=dry_run,
+                progress=progress,
+                max_bytes=self.max_bytes,
+                file_name=self.file_name,
+            )
         except ImportRefusedError as exc:
             log.info("import refused: %s", exc)
             self.refusal = str(exc)
@@ -329,9 +434,13 @@ class ImportView(pn.viewable.Viewer):
             return
         name = f"<b>{esc(self.file_name)}</b>: " if self.file_name else ""
         if report is None:  # refused as a whole
-            self._banner.param.update(alert_type=ALERT_TYPES["error"], object=(
-                f'<div role="alert"><div class="head">{name}the file was refused; nothing was imported.</div>'
-                f"{esc(self.refusal)}</div>"))
+            self._banner.param.update(
+                alert_type=ALERT_TYPES["error"],
+                object=(
+                    f'<div role="alert"><div class="head">{name}the file was refused; nothing was imported.</div>'
+                    f"{esc(self.refusal)}</div>"
+                ),
+            )
             self._counts.object = self._errors_head.object = ""
             self._errors.visible = self._warnings.visible = self._confirm.visible = self._error_file.visible = False
             self._cancel.visible, self._again.visible = False, True
@@ -342,15 +451,18 @@ class ImportView(pn.viewable.Viewer):
         else:
             kind = "error" if step == "done" and report.atomic else "warning"
         head = "Check finished — nothing has been written yet." if step == "preview" else "Import finished."
-        self._banner.param.update(alert_type=ALERT_TYPES[kind], object=(
-            f'<div role="status"><div class="head">{head}</div>{name}{esc(summary_sentence(report))}</div>'))
+        self._banner.param.update(
+            alert_type=ALERT_TYPES[kind],
+            object=(f'<div role="status"><div class="head">{head}</div>{name}{esc(summary_sentence(report))}</div>'),
+        )
         self._counts.object = counts_html(report)
         self._warnings.param.update(object=notice_html("", report.warnings), visible=bool(report.warnings))
         importable = report.inserted + report.updated
         self._confirm.visible = self._cancel.visible = step == "preview"
         self._confirm.disabled = importable == 0
-        self._confirm.label = (f"Import {fmt_int(importable)} row{'s' if importable != 1 else ''}" if importable
-                              else "Nothing to import")
+        self._confirm.label = (
+            f"Import {fmt_int(importable)} row{'s' if importable != 1 else ''}" if importable else "Nothing to import"
+        )
         self._again.visible = step == "done"
         self._again.label = "Import another file"
         self._error_file.visible = report.skipped > 0
@@ -359,11 +471,17 @@ class ImportView(pn.viewable.Viewer):
         if shown_errors:
             cut = report.error_file is not None and report.error_file.omitted > 0
             has = "the first rejected rows (it was cut, see above)" if cut else "every rejected row"
-            more = (f" Showing the first {fmt_int(shown_errors)} of {fmt_int(len(report.errors))}; the error file "
-                    f"has {has}." if len(report.errors) > shown_errors else "")
-            self._errors_head.object = (f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
-                                        f'<div class="muted">Row numbers are the ones a spreadsheet shows (the '
-                                        f"header is row 1).{more}</div>")
+            more = (
+                f" Showing the first {fmt_int(shown_errors)} of {fmt_int(len(report.errors))}; the error file "
+                f"has {has}."
+                if len(report.errors) > shown_errors
+                else ""
+            )
+            self._errors_head.object = (
+                f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
+                f'<div class="muted">Row numbers are the ones a spreadsheet shows (the '
+                f"header is row 1).{more}</div>"
+            )
             self._errors.value = error_rows(report)
         else:
             self._errors_head.object = ""

@@ -50,28 +50,48 @@ class InventoryView(pn.viewable.Viewer):
         self.empty = EmptyState(model=self.model)
         self.empty.param.watch(lambda _e: self.panel.open_add(), "add_requested")
         self.empty.param.watch(lambda _e: self.param.trigger("import_requested"), "import_requested")
-        self.add_button = pn.widgets.Button(label="+ Add item", color="primary", width=120, align="center",
-                                            visible=user.can("add"))
+        self.add_button = pn.widgets.Button(
+            label="+ Add item", color="primary", width=120, align="center", visible=user.can("add")
+        )
         self.add_button.on_click(lambda _event: self.panel.open_add())
         # One "Export" menu (CSV or Excel) where the "Export CSV" button was: a second button does not fit the
         # toolbar at 1280 px once "Clear filters" shows. Each choice drives a download that is not shown itself.
-        self.export_menu = pn.widgets.MenuButton(label="Export", items=list(EXPORT_CHOICES.items()), color="default",
-                                                 width=120, align="center", visible=user.can("export"))
+        self.export_menu = pn.widgets.MenuButton(
+            label="Export",
+            items=list(EXPORT_CHOICES.items()),
+            color="default",
+            width=120,
+            align="center",
+            visible=user.can("export"),
+        )
         self.export_menu.on_click(self._on_export_choice)
-        self.export_button = pn.widgets.FileDownload(callback=self._export, filename="inventory.csv",
-                                                     label="Export CSV", visible=False, embed=False)
-        self.export_xlsx_button = pn.widgets.FileDownload(callback=self._export_xlsx, filename="inventory.xlsx",
-                                                          label="Export Excel", visible=False, embed=False)
-        toolbar = pn.Row(self.filters, pn.layout.HSpacer(), self.add_button, self.export_menu, self.export_button,
-                         self.export_xlsx_button, sizing_mode="stretch_width", margin=(0, 0, 6, 0))
-        self._content = pn.Column(toolbar, pn.Row(self.table, self.panel, sizing_mode="stretch_width"),
-                                  sizing_mode="stretch_width")
+        self.export_button = pn.widgets.FileDownload(
+            callback=self._export, filename="inventory.csv", label="Export CSV", visible=False, embed=False
+        )
+        self.export_xlsx_button = pn.widgets.FileDownload(
+            callback=self._export_xlsx, filename="inventory.xlsx", label="Export Excel", visible=False, embed=False
+        )
+        toolbar = pn.Row(
+            self.filters,
+            pn.layout.HSpacer(),
+            self.add_button,
+            self.export_menu,
+            self.export_button,
+            self.export_xlsx_button,
+            sizing_mode="stretch_width",
+            margin=(0, 0, 6, 0),
+        )
+        self._content = pn.Column(
+            toolbar, pn.Row(self.table, self.panel, sizing_mode="stretch_width"), sizing_mode="stretch_width"
+        )
         # A failed load (model.load_error) is said above the table, with a way to try again, until a load works.
         error = self.model.param.load_error
-        self.problem = Notice(kind="error", dismissible=False, head=pn.bind(problem_head, error),
-                              lines=pn.bind(problem_lines, error))
-        self.retry_button = pn.widgets.Button(label="Try again", color="primary", width=120,
-                                              visible=pn.bind(bool, error), margin=(0, 10, 8, 10))
+        self.problem = Notice(
+            kind="error", dismissible=False, head=pn.bind(problem_head, error), lines=pn.bind(problem_lines, error)
+        )
+        self.retry_button = pn.widgets.Button(
+            label="Try again", color="primary", width=120, visible=pn.bind(bool, error), margin=(0, 10, 8, 10)
+        )
         self.retry_button.on_click(lambda _event: self.model.changed())
         self._layout = pn.Column(self.problem, self.retry_button, sizing_mode="stretch_width")
         self.showing_empty: bool | None = None  # which of empty state / table is in the layout (None: neither yet)

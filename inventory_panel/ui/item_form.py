@@ -53,8 +53,11 @@ class ItemForm(pn.viewable.Viewer):
     item_id = param.Integer(default=None, allow_None=True, doc="The item being edited; None while adding one.")
     version = param.Integer(default=None, allow_None=True, doc="The item's version when the form was loaded.")
     saved = param.Event(doc="Triggered after a successful save (add or edit).")
-    fields = param.Parameter(default=FIELDS, constant=True,
-                             doc="The field spec the form shows, row by row as each field's Display places it.")
+    fields = param.Parameter(
+        default=FIELDS,
+        constant=True,
+        doc="The field spec the form shows, row by row as each field's Display places it.",
+    )
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -67,17 +70,24 @@ class ItemForm(pn.viewable.Viewer):
         self.save_button.on_click(self._on_save)
         self.revert_button = pn.widgets.Button(label="Discard changes", color="default", variant="outline", width=140)
         self.revert_button.on_click(lambda _event: self.reload())
-        self.overwrite_button = pn.widgets.Button(label="Save mine anyway", color="warning", width=150,
-                                                  visible=False)
+        self.overwrite_button = pn.widgets.Button(label="Save mine anyway", color="warning", width=150, visible=False)
         self.overwrite_button.on_click(self._on_overwrite)
         self._pending = False  # a save is being written: another click must not save twice
         self.load(None if self.item_id is None else self.model.inventory.get(self.item_id))
-        rows = [pn.Row(*(self.inputs[f.name] for f in row), sizing_mode="stretch_width", margin=0)
-                for row in self._rows]
+        rows = [
+            pn.Row(*(self.inputs[f.name] for f in row), sizing_mode="stretch_width", margin=0) for row in self._rows
+        ]
         # ``actions`` holds buttons a container adds after the form's own (the item panel's Delete).
         self.actions = pn.Row(margin=0)
-        buttons = pn.Row(self.save_button, self.overwrite_button, self.revert_button, pn.layout.HSpacer(),
-                         self.actions, margin=(10, 0), sizing_mode="stretch_width")
+        buttons = pn.Row(
+            self.save_button,
+            self.overwrite_button,
+            self.revert_button,
+            pn.layout.HSpacer(),
+            self.actions,
+            margin=(10, 0),
+            sizing_mode="stretch_width",
+        )
         self._layout = pn.Column(self.banner, *rows, buttons, sizing_mode="stretch_width")
 
     def _input(self, field: Field) -> pn.widgets.Widget:
@@ -86,11 +96,17 @@ class ItemForm(pn.viewable.Viewer):
         if widget == "textarea":
             return pn.widgets.TextAreaInput(max_length=field.max_length or 2000, height=80, **common)
         if widget == "autocomplete":
-            return pn.widgets.AutocompleteInput(options=self._suggestions(field), restrict=False,
-                                                min_characters=1, case_sensitive=False, search_strategy="includes",
-                                                **common)
-        return pn.widgets.TextInput(placeholder=PLACEHOLDERS.get(field.kind, ""), max_length=field.max_length or 50,
-                                    **common)
+            return pn.widgets.AutocompleteInput(
+                options=self._suggestions(field),
+                restrict=False,
+                min_characters=1,
+                case_sensitive=False,
+                search_strategy="includes",
+                **common,
+            )
+        return pn.widgets.TextInput(
+            placeholder=PLACEHOLDERS.get(field.kind, ""), max_length=field.max_length or 50, **common
+        )
 
     def _suggestions(self, field: Field) -> list[str]:
         source = field.display.suggestions
@@ -112,8 +128,9 @@ class ItemForm(pn.viewable.Viewer):
         self._loaded = values
         for name, widget in self.inputs.items():
             widget.param.update(value=values[name], value_input=values[name])
-        self.param.update(item_id=None if item is None else int(item["id"]),
-                          version=None if item is None else int(item["version"]))
+        self.param.update(
+            item_id=None if item is None else int(item["id"]), version=None if item is None else int(item["version"])
+        )
         self.save_button.label = "Add item" if item is None else "Save changes"
         self.revert_button.label = "Clear" if item is None else "Discard changes"
         self._refresh_permissions()
@@ -139,8 +156,10 @@ class ItemForm(pn.viewable.Viewer):
 
     def values(self) -> dict[str, str]:
         """What the person typed, field by field (text; the service parses it)."""
-        return {name: (widget.value_input if widget.value_input is not None else widget.value) or ""
-                for name, widget in self.inputs.items()}
+        return {
+            name: (widget.value_input if widget.value_input is not None else widget.value) or ""
+            for name, widget in self.inputs.items()
+        }
 
     @property
     def loaded(self) -> dict[str, str]:
@@ -171,8 +190,11 @@ class ItemForm(pn.viewable.Viewer):
         if not self.dirty:
             self.load(current)
             return
-        self.banner.show("info", f"{current['updated_by']} changed this item after you opened it.",
-                         ["Your unsaved changes are kept. Saving will show you both versions."])
+        self.banner.show(
+            "info",
+            f"{current['updated_by']} changed this item after you opened it.",
+            ["Your unsaved changes are kept. Saving will show you both versions."],
+        )
 
     def _gone(self, exc: NotFoundError) -> None:
         self.banner.show("error", str(exc), ["Nothing can be saved to it any more."])
@@ -234,9 +256,12 @@ class ItemForm(pn.viewable.Viewer):
             notify("error", f"Not saved: {exc}")
             return
         self._conflict = current
-        lines = [f"{f.label}: yours {values[f.name] or '(empty)'} · now {as_text(current.get(f.name)) or '(empty)'}"
-                 for row in self._rows for f in row if values[f.name] != as_text(current.get(f.name))
-                 and values[f.name] != self._loaded.get(f.name)]
+        lines = [
+            f"{f.label}: yours {values[f.name] or '(empty)'} · now {as_text(current.get(f.name)) or '(empty)'}"
+            for row in self._rows
+            for f in row
+            if values[f.name] != as_text(current.get(f.name)) and values[f.name] != self._loaded.get(f.name)
+        ]
         self.banner.show("warning", str(exc), lines)
         self.overwrite_button.visible = True
         self.revert_button.label = "Load their values"

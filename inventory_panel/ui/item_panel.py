@@ -35,8 +35,11 @@ class ItemPanel(pn.viewable.Viewer):
     """Details of the selected item (tabs: Details, Stock, History) or the form for a new one."""
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
-    mode = param.Selector(default="closed", objects=["closed", "add", "item"],
-                          doc="closed; add (the new-item form); item (the selected item).")
+    mode = param.Selector(
+        default="closed",
+        objects=["closed", "add", "item"],
+        doc="closed; add (the new-item form); item (the selected item).",
+    )
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -54,10 +57,12 @@ class ItemPanel(pn.viewable.Viewer):
         self.form.param.watch(self._after_save, "saved")
         self.stock = StockAdjustment(model=self.model)
         self.history = ItemHistory(model=self.model)
-        self._title = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width",
-                                   margin=(8, 10, 4, 10))
-        self._close = pn.widgets.Button(label="✕", color="default", variant="outline", width=40, margin=(8, 10),
-                                        description="Close this panel")
+        self._title = pn.pane.HTML(
+            "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
+        )
+        self._close = pn.widgets.Button(
+            label="✕", color="default", variant="outline", width=40, margin=(8, 10), description="Close this panel"
+        )
         self._close.on_click(lambda _event: self.close())
         self.delete_button = pn.widgets.Button(label="Delete item…", color="danger", variant="outline", width=115)
         self.delete_button.on_click(lambda _event: self.ask_delete())
@@ -68,19 +73,30 @@ class ItemPanel(pn.viewable.Viewer):
         self._cancel.on_click(lambda _event: setattr(self._confirm, "open", False))
         # A modal dialog: the question appears where the person is looking, however far the page is scrolled.
         self._confirm = pn.Modal(
-            pn.Column(self._confirm_text, pn.Row(pn.layout.HSpacer(), self._cancel, self.confirm_button,
-                                                 sizing_mode="stretch_width"), width=420),
-            open=False, show_close_button=False, background_close=True)
+            pn.Column(
+                self._confirm_text,
+                pn.Row(pn.layout.HSpacer(), self._cancel, self.confirm_button, sizing_mode="stretch_width"),
+                width=420,
+            ),
+            open=False,
+            show_close_button=False,
+            background_close=True,
+        )
         # Sections are shown and hidden rather than swapped, so opening an item only updates values (fast).
-        self.section = pn.widgets.RadioButtonGroup(options=list(SECTIONS), value="Details", color="primary",
-                                                   variant="outline", margin=(4, 10, 8, 10))
+        self.section = pn.widgets.RadioButtonGroup(
+            options=list(SECTIONS), value="Details", color="primary", variant="outline", margin=(4, 10, 8, 10)
+        )
         self.form.actions.objects = [self.delete_button]
         contents = {"Details": (self.form, self._confirm), "Stock": (self.stock,), "History": (self.history,)}
-        self._sections = {name: pn.Column(*parts, sizing_mode="stretch_width",
-                                          visible=pn.bind(operator.eq, self.section, name))
-                          for name, parts in contents.items()}
-        self._layout.objects = [pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
-                                self.section, *self._sections.values()]
+        self._sections = {
+            name: pn.Column(*parts, sizing_mode="stretch_width", visible=pn.bind(operator.eq, self.section, name))
+            for name, parts in contents.items()
+        }
+        self._layout.objects = [
+            pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
+            self.section,
+            *self._sections.values(),
+        ]
 
     # -- opening and closing -----------------------------------------------------------------------------------
 
@@ -137,16 +153,19 @@ class ItemPanel(pn.viewable.Viewer):
         try:
             self._update_title(self.model.inventory.get(self.model.selected_id))
         except NotFoundError:
-            self._title.object = ('<div class="title">Item deleted</div>'
-                                  '<div class="sub">Someone deleted this item.</div>')
+            self._title.object = (
+                '<div class="title">Item deleted</div><div class="sub">Someone deleted this item.</div>'
+            )
         except Exception:  # noqa: BLE001 - a background refresh failing is logged; the panel keeps what it shows
             return
 
     def _update_title(self, item: dict[str, Any]) -> None:
-        sku = f' · SKU <b>{esc(item["sku"])}</b>' if item.get("sku") else ""
-        self._title.object = (f'<div class="title">{esc(item["item_name"])}</div>'
-                              f'<div class="sub">{esc(item["category"])}{sku} · {esc(status_label(item["status"]))}'
-                              "</div>")
+        sku = f" · SKU <b>{esc(item['sku'])}</b>" if item.get("sku") else ""
+        self._title.object = (
+            f'<div class="title">{esc(item["item_name"])}</div>'
+            f'<div class="sub">{esc(item["category"])}{sku} · {esc(status_label(item["status"]))}'
+            "</div>"
+        )
 
     def _after_save(self, _event: Any) -> None:
         if self.mode == "add" and self.form.item_id is not None:
@@ -158,7 +177,8 @@ class ItemPanel(pn.viewable.Viewer):
         name = self.form.values()["item_name"] or "this item"
         self._confirm_text.object = (
             f'<div class="banner error"><div class="head">Delete {esc(name)}?</div>'
-            "The item is removed from the inventory; the audit log keeps a copy.</div>")
+            "The item is removed from the inventory; the audit log keeps a copy.</div>"
+        )
         self._confirm.open = True
 
     async def _on_confirm_delete(self, _event: Any) -> None:

@@ -77,36 +77,63 @@ SHOWN_LIMIT = 500
 class LowStockView(LazyView):
     """Items that need reordering, with the shortage, supplier and location of each."""
 
-    rows = param.DataFrame(default=None, allow_None=True,
-                           doc="The largest shortages as returned by Inventory.low_stock (at most SHOWN_LIMIT).")
-    short = param.Integer(default=0, bounds=(0, None),
-                          doc="How many items are at or below their minimum or out of stock, shown or not.")
+    rows = param.DataFrame(
+        default=None,
+        allow_None=True,
+        doc="The largest shortages as returned by Inventory.low_stock (at most SHOWN_LIMIT).",
+    )
+    short = param.Integer(
+        default=0, bounds=(0, None), doc="How many items are at or below their minimum or out of stock, shown or not."
+    )
     out = param.Integer(default=0, bounds=(0, None), doc="How many of them are out of stock.")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
         self._messages = InlineMessages()  # where a toast cannot show (messages.py)
-        self._title = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width",
-                                   margin=(8, 10, 4, 10))
+        self._title = pn.pane.HTML(
+            "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
+        )
         self._download = pn.widgets.FileDownload(
-            callback=self._reorder_file, filename="reorder_list.csv", label="Download reorder list",
-            width=200, margin=(14, 10, 8, 10), embed=False)
+            callback=self._reorder_file,
+            filename="reorder_list.csv",
+            label="Download reorder list",
+            width=200,
+            margin=(14, 10, 8, 10),
+            embed=False,
+        )
         self._table = pn.widgets.Tabulator(
-            low_stock_frame(_empty_rows()), show_index=False, disabled=True, selectable=False,
-            pagination="local", page_size=25, layout="fit_columns", sizing_mode="stretch_width", theme="fast",
-            titles=TITLES, widths=WIDTHS, stylesheets=[styles.TABLE, styles.STATUS_ROWS], margin=(0, 10),
+            low_stock_frame(_empty_rows()),
+            show_index=False,
+            disabled=True,
+            selectable=False,
+            pagination="local",
+            page_size=25,
+            layout="fit_columns",
+            sizing_mode="stretch_width",
+            theme="fast",
+            titles=TITLES,
+            widths=WIDTHS,
+            stylesheets=[styles.TABLE, styles.STATUS_ROWS],
+            margin=(0, 10),
             # Plain text for every cell of user data; the status cell is one of our fixed strings.
             formatters=COLUMNS.formatters,
-            text_align={n: "right" for n in NUMERIC}, header_align={n: "right" for n in NUMERIC},
+            text_align={n: "right" for n in NUMERIC},
+            header_align={n: "right" for n in NUMERIC},
             configuration={"placeholder": "No item is low on stock."},
         )
         self._empty = pn.pane.HTML(
             '<div class="empty"><h2>Nothing to reorder</h2><p>Every item is above its minimum stock. Items '
             "appear here as soon as their quantity drops to their minimum or to zero.</p></div>",
-            stylesheets=[styles.EMPTY], sizing_mode="stretch_width", visible=False)
+            stylesheets=[styles.EMPTY],
+            sizing_mode="stretch_width",
+            visible=False,
+        )
         self._layout = pn.Column(
             pn.Row(self._title, self._download, sizing_mode="stretch_width"),
-            self._empty, self._table, sizing_mode="stretch_width")
+            self._empty,
+            self._table,
+            sizing_mode="stretch_width",
+        )
         self.reload()
         if self.rows is None:
             self._render()
@@ -124,18 +151,25 @@ class LowStockView(LazyView):
             return
         # Counted apart from the rows, which stop at SHOWN_LIMIT; never fewer than shown if a write fell between.
         out_shown = int((rows[STATUS] == "out").sum())
-        self.param.update(out=max(summary["out_of_stock"], out_shown),
-                          short=max(summary["low_stock"] + summary["out_of_stock"], len(rows)), rows=rows)
+        self.param.update(
+            out=max(summary["out_of_stock"], out_shown),
+            short=max(summary["low_stock"] + summary["out_of_stock"], len(rows)),
+            rows=rows,
+        )
 
     @param.depends("rows", "short", "out", watch=True)
     def _render(self) -> None:
         rows = self.rows if self.rows is not None else _empty_rows()
-        partial = (f" · the {fmt_int(len(rows))} largest shortages shown; the reorder list has them all"
-                   if self.short > len(rows) else " · largest shortage first")
+        partial = (
+            f" · the {fmt_int(len(rows))} largest shortages shown; the reorder list has them all"
+            if self.short > len(rows)
+            else " · largest shortage first"
+        )
         self._title.object = (
             '<div class="title">Low stock</div>'
             f'<div class="sub"><b>{fmt_int(self.short)}</b> items at or below their minimum, '
-            f"<b>{fmt_int(self.out)}</b> of them out of stock{partial}</div>")
+            f"<b>{fmt_int(self.out)}</b> of them out of stock{partial}</div>"
+        )
         # Shown before it gets its rows: a Tabulator handed data while hidden (display: none, no height) lays out no
         # rows, and when it is shown next Panel 1.9.4 does not always redraw it (a notebook cell then kept an empty
         # table under "5 items at or below their minimum" after an import; docs/workarounds.md).

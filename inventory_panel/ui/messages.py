@@ -56,8 +56,9 @@ class InlineMessages(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._alert = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width",
-                                    margin=(4, 10), stylesheets=[ALERT_CSS])
+        self._alert = pn.pane.Alert(
+            "", alert_type="info", visible=False, sizing_mode="stretch_width", margin=(4, 10), stylesheets=[ALERT_CSS]
+        )
         self._shown = 0  # counts messages, so a late expiry of a brief one never hides a newer one
         _AREAS.add(self)
 
@@ -78,6 +79,7 @@ class InlineMessages(pn.viewable.Viewer):
         def expire() -> None:
             if self._shown == shown:
                 self.clear()
+
         # Not pn.state.add_periodic_callback: outside a server session it runs its callback at once, then waits.
         try:
             loop = asyncio.get_running_loop()
@@ -119,8 +121,9 @@ class Notice(pn.viewable.Viewer):
     nothing to say."""
 
     # allow_refs: a notice may follow state it does not own (``head=pn.bind(…)``) instead of being told.
-    kind = param.Selector(default="info", objects=list(ALERT_TYPES), allow_refs=True,
-                          doc="Colour and meaning of the message.")
+    kind = param.Selector(
+        default="info", objects=list(ALERT_TYPES), allow_refs=True, doc="Colour and meaning of the message."
+    )
     head = param.String(default="", allow_refs=True, doc="The first line, in bold; empty hides the notice.")
     lines = param.List(default=[], item_type=str, allow_refs=True, doc="Further lines, shown as a list.")
     dismissible = param.Boolean(default=True, constant=True, doc="Whether a Dismiss button clears the notice.")
@@ -130,13 +133,17 @@ class Notice(pn.viewable.Viewer):
         shown = pn.bind(bool, self.param.head)
         self._alert = pn.pane.Alert(
             pn.bind(notice_html, self.param.head, self.param.lines),
-            alert_type=pn.bind(ALERT_TYPES.get, self.param.kind), visible=shown,
-            stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(0, 0))
-        self._dismiss = pn.widgets.Button(label="Dismiss", color="default", variant="outline", width=90,
-                                          margin=(6, 0, 0, 0), visible=self.dismissible)
+            alert_type=pn.bind(ALERT_TYPES.get, self.param.kind),
+            visible=shown,
+            stylesheets=[styles.BANNER],
+            sizing_mode="stretch_width",
+            margin=(0, 0),
+        )
+        self._dismiss = pn.widgets.Button(
+            label="Dismiss", color="default", variant="outline", width=90, margin=(6, 0, 0, 0), visible=self.dismissible
+        )
         self._dismiss.on_click(lambda _event: self.clear())
-        self._layout = pn.Column(self._alert, self._dismiss, sizing_mode="stretch_width", margin=(5, 10),
-                                 visible=shown)
+        self._layout = pn.Column(self._alert, self._dismiss, sizing_mode="stretch_width", margin=(5, 10), visible=shown)
 
     @property
     def shown(self) -> bool:

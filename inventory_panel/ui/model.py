@@ -21,8 +21,14 @@ from ..inventory import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, SORTABLE, STATUSES, In
 log = logging.getLogger(__name__)
 
 PAGE_SIZES = (10, 25, 50, 100)
-EMPTY_SUMMARY: dict[str, Any] = {"items": 0, "units": 0, "total_value": 0, "categories": 0, "low_stock": 0,
-                                 "out_of_stock": 0}
+EMPTY_SUMMARY: dict[str, Any] = {
+    "items": 0,
+    "units": 0,
+    "total_value": 0,
+    "categories": 0,
+    "low_stock": 0,
+    "out_of_stock": 0,
+}
 
 
 # Inventory -> its shared model (InventoryModel.for_inventory); an entry goes when its Inventory is collected.
@@ -36,8 +42,11 @@ class InventoryModel(param.Parameterized):
     search = param.String(default="", doc="Free text matched against name, SKU, supplier and description.")
     category = param.String(default=None, allow_None=True, doc="Only items of this category (None: all).")
     location = param.String(default=None, allow_None=True, doc="Only items at this location (None: all).")
-    status = param.Selector(default=None, objects=[None, *STATUSES],
-                            doc="Only items whose stock status is 'low', 'out' or 'ok' (None: all).")
+    status = param.Selector(
+        default=None,
+        objects=[None, *STATUSES],
+        doc="Only items whose stock status is 'low', 'out' or 'ok' (None: all).",
+    )
     sort_by = param.Selector(default="item_name", objects=list(SORTABLE), doc="Column the database sorts by.")
     descending = param.Boolean(default=False, doc="Sort from largest to smallest.")
     page = param.Integer(default=0, bounds=(0, None), doc="Current page, 0-based.")
@@ -45,17 +54,24 @@ class InventoryModel(param.Parameterized):
     rows = param.DataFrame(default=None, allow_None=True, doc="The items of the current page (ITEM_COLUMNS).")
     total = param.Integer(default=0, bounds=(0, None), doc="Number of items matching the filters.")
     total_exact = param.Boolean(default=True, doc="False when a search stopped counting: more than total match.")
-    summary = param.Dict(default=None, allow_None=True,
-                         doc="Headline figures of the whole inventory (Inventory.summary), ignoring filters.")
+    summary = param.Dict(
+        default=None,
+        allow_None=True,
+        doc="Headline figures of the whole inventory (Inventory.summary), ignoring filters.",
+    )
     categories = param.List(default=[], item_type=str, doc="Categories in use, for the filter menu.")
     locations = param.List(default=[], item_type=str, doc="Locations in use, for the filter menu.")
     selected_id = param.Integer(default=None, allow_None=True, doc="Id of the item the user has selected, if any.")
     data_version = param.Integer(default=0, doc="Bumped whenever the data changed: own writes or other sessions'.")
     change_token = param.Integer(default=0, doc="Inventory.change_token() as of the last refresh.")
-    external = param.Boolean(default=False,
-                             doc="True while reloading because of another session's write (not this session's).")
-    load_error = param.String(default=None, allow_None=True,
-                              doc="Why the last refresh failed (shown instead of the table), None when it worked.")
+    external = param.Boolean(
+        default=False, doc="True while reloading because of another session's write (not this session's)."
+    )
+    load_error = param.String(
+        default=None,
+        allow_None=True,
+        doc="Why the last refresh failed (shown instead of the table), None when it worked.",
+    )
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -96,8 +112,14 @@ class InventoryModel(param.Parameterized):
 
     def filters(self) -> dict[str, Any]:
         """The current filters and sort order as keyword arguments of ``Inventory.query`` / ``export_csv``."""
-        return {"search": self.search.strip() or None, "category": self.category, "location": self.location,
-                "status": self.status, "sort_by": self.sort_by, "descending": self.descending}
+        return {
+            "search": self.search.strip() or None,
+            "category": self.category,
+            "location": self.location,
+            "status": self.status,
+            "sort_by": self.sort_by,
+            "descending": self.descending,
+        }
 
     def row(self, item_id: int) -> dict[str, Any] | None:
         """The item with ``item_id`` as shown on the current page, or None when it is not on it."""
@@ -136,8 +158,9 @@ class InventoryModel(param.Parameterized):
             self.load_error = _message(exc)
             return
         self._shown = (self._page_signature(), self.page, page.first_key, page.last_key)
-        self.param.update(rows=page.rows, total=page.total, total_exact=page.total_exact, summary=figures,
-                          load_error=None)
+        self.param.update(
+            rows=page.rows, total=page.total, total_exact=page.total_exact, summary=figures, load_error=None
+        )
 
     def _page_signature(self) -> tuple[Any, ...]:
         return (*self.filters().values(), self.page_size, self.data_version)
@@ -145,8 +168,12 @@ class InventoryModel(param.Parameterized):
     def _page_request(self) -> dict[str, Any]:
         # A search counts its matches up to SEARCH_COUNT_LIMIT past the page: "more than 1,000" is as useful as
         # the exact number, and counting every match of a common word reads every matching row.
-        return {"offset": self.page * self.page_size, "limit": self.page_size, "count_limit": SEARCH_COUNT_LIMIT,
-                **self.filters()}
+        return {
+            "offset": self.page * self.page_size,
+            "limit": self.page_size,
+            "count_limit": SEARCH_COUNT_LIMIT,
+            **self.filters(),
+        }
 
     def _query_page(self) -> Page:
         ask = self._page_request()

@@ -30,16 +30,21 @@ def range_html(page: int, page_size: int, total: int, exact: bool = True) -> str
     """Where the person is: the rows shown, how many there are and the page."""
     first = page * page_size + 1 if total else 0
     last = min(total, (page + 1) * page_size)
-    of = (f"{fmt_int(total)} · page {page + 1} of {fmt_int(page_count(total, page_size))}" if exact
-          else f"more than {fmt_int(total)} · page {page + 1}")
+    of = (
+        f"{fmt_int(total)} · page {page + 1} of {fmt_int(page_count(total, page_size))}"
+        if exact
+        else f"more than {fmt_int(total)} · page {page + 1}"
+    )
     return f'<div class="range">Showing {fmt_int(first)}–{fmt_int(last)} of {of}</div>'
 
 
 class Pager(pn.viewable.Viewer):
     """Previous / Next buttons, the range shown and (with ``page_sizes``) a page-size menu over ``source``."""
 
-    source = param.ClassSelector(class_=param.Parameterized, doc="What is paged: has the parameters page, "
-                                 "page_size and total (and maybe total_exact and rows).")
+    source = param.ClassSelector(
+        class_=param.Parameterized,
+        doc="What is paged: has the parameters page, page_size and total (and maybe total_exact and rows).",
+    )
     page_sizes = param.List(default=[], item_type=int, doc="Choices of the page-size menu; empty: no menu.")
 
     def __init__(self, **params: Any):
@@ -51,11 +56,18 @@ class Pager(pn.viewable.Viewer):
         # session's first page flip recompute the whole document, here and in the browser.
         self.range_text = pn.widgets.StaticText(
             value=pn.bind(lambda *_: range_html(s.page, s.page_size, s.total, self._exact), *shown),
-            stylesheets=[styles.PAGER], margin=(5, 10))
-        self.prev_button = pn.widgets.Button(label="‹ Previous", width=110, color="default",
-                                             disabled=pn.bind(lambda *_: s.page <= 0, *shown))
-        self.next_button = pn.widgets.Button(label="Next ›", width=90, color="default",
-                                             disabled=pn.bind(lambda *_: s.page >= self.page_count - 1, *shown))
+            stylesheets=[styles.PAGER],
+            margin=(5, 10),
+        )
+        self.prev_button = pn.widgets.Button(
+            label="‹ Previous", width=110, color="default", disabled=pn.bind(lambda *_: s.page <= 0, *shown)
+        )
+        self.next_button = pn.widgets.Button(
+            label="Next ›",
+            width=90,
+            color="default",
+            disabled=pn.bind(lambda *_: s.page >= self.page_count - 1, *shown),
+        )
         self.prev_button.on_click(lambda _e: self.go(s.page - 1))
         self.next_button.on_click(lambda _e: self.go(s.page + 1))
         parts: list[Any] = [self.range_text, pn.layout.HSpacer()]

@@ -74,8 +74,9 @@ def _refuse_app(settings: Settings) -> None:
     # Behind the Apps proxy only the proxy's word says who someone is; without the plug-in that reads it, the local
     # user (an admin) must not be what a served session falls back to.
     if settings.is_databricks_app:
-        raise ConfigurationError("running as a Databricks App needs the Databricks identity plug-in "
-                                 "(inventory_panel/databricks/wiring.py)")
+        raise ConfigurationError(
+            "running as a Databricks App needs the Databricks identity plug-in (inventory_panel/databricks/wiring.py)"
+        )
 
 
 def local_session_user(settings: Settings) -> User:
@@ -99,8 +100,12 @@ _notebook_identity: Identify = local_notebook_user
 _dashboard: DashboardSource = NoDashboard()
 
 
-def plug_in(*, session_identity: Identify | None = None, notebook_identity: Identify | None = None,
-            dashboard: DashboardSource | None = None) -> None:
+def plug_in(
+    *,
+    session_identity: Identify | None = None,
+    notebook_identity: Identify | None = None,
+    dashboard: DashboardSource | None = None,
+) -> None:
     """Plug a platform in (what is not given stays as it is)."""
     global _session_identity, _notebook_identity, _dashboard
     _session_identity = session_identity or _session_identity

@@ -41,8 +41,9 @@ def error_page(exc: BaseException) -> pn.viewable.Viewable:
     from . import styles
     from .app import TITLE
 
-    return pn.template.FastListTemplate(title=TITLE, main=[startup_error_page(exc)], accent=styles.ACCENT,
-                                        theme_toggle=False)
+    return pn.template.FastListTemplate(
+        title=TITLE, main=[startup_error_page(exc)], accent=styles.ACCENT, theme_toggle=False
+    )
 
 
 def session_page() -> pn.viewable.Viewable:

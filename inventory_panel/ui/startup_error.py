@@ -13,9 +13,9 @@ from .formatting import esc
 
 HINTS = {
     ConfigurationError: "Fix the setting named above (an environment variable, or app.yaml when running as a "
-                        "Databricks App) and restart the app.",
+    "Databricks App) and restart the app.",
     DatabaseUnavailableError: "Check that the database is running and reachable, and that the app's credentials "
-                              "are valid; then reload this page.",
+    "are valid; then reload this page.",
 }
 GENERIC = "The app could not start because of an unexpected error. The details are in the server log."
 
@@ -27,4 +27,7 @@ def startup_error_page(exc: BaseException) -> pn.viewable.Viewable:
     hint_html = f"<p>{esc(hint)}</p>" if hint else ""
     return pn.pane.HTML(
         f'<div class="problem" role="alert"><h2>The inventory is not available</h2><p>{esc(message)}</p>'
-        f"{hint_html}</div>", stylesheets=[styles.ERROR_PAGE], sizing_mode="stretch_width")
+        f"{hint_html}</div>",
+        stylesheets=[styles.ERROR_PAGE],
+        sizing_mode="stretch_width",
+    )

@@ -33,19 +33,31 @@ class StockAdjustment(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self.direction = pn.widgets.RadioButtonGroup(options=list(DIRECTIONS), value="Receive (+)",
-                                                     color="default", variant="outline")
+        self.direction = pn.widgets.RadioButtonGroup(
+            options=list(DIRECTIONS), value="Receive (+)", color="default", variant="outline"
+        )
         self.amount = pn.widgets.IntInput(label="Units", value=1, start=1, width=120)
-        self.reason = pn.widgets.TextInput(label="Reason *", max_length=MAX_REASON, sizing_mode="stretch_width",
-                                           placeholder="e.g. delivery PO-1042, used for project X, damaged")
+        self.reason = pn.widgets.TextInput(
+            label="Reason *",
+            max_length=MAX_REASON,
+            sizing_mode="stretch_width",
+            placeholder="e.g. delivery PO-1042, used for project X, damaged",
+        )
         self.apply_button = pn.widgets.Button(label="Apply", color="primary", width=120)
         self.apply_button.on_click(self._on_apply)
         self._pending = False  # an adjustment is being written: a second click must not apply it twice
         self.banner = Notice(kind="error")
         self._now = pn.pane.HTML("", stylesheets=[styles.PANEL_TITLE], margin=(5, 10))
         self._load()
-        self._layout = pn.Column(self._now, self.banner, self.direction, pn.Row(self.amount, margin=0), self.reason,
-                                 self.apply_button, sizing_mode="stretch_width")
+        self._layout = pn.Column(
+            self._now,
+            self.banner,
+            self.direction,
+            pn.Row(self.amount, margin=0),
+            self.reason,
+            self.apply_button,
+            sizing_mode="stretch_width",
+        )
 
     @param.depends("item_id", "model.data_version", watch=True)
     def _load(self) -> None:
@@ -61,10 +73,12 @@ class StockAdjustment(pn.viewable.Viewer):
             report_error("Loading the stock level", exc)
             return
         self.quantity = int(item["quantity"])
-        self._now.object = (f'<div class="sub">In stock now: <b>{fmt_int(item["quantity"])}</b>'
-                            f' · {esc(status_label(item["status"]))}'
-                            + (f' · minimum {fmt_int(item["minimum_stock"])}' if item["minimum_stock"] is not None
-                               else "") + "</div>")
+        self._now.object = (
+            f'<div class="sub">In stock now: <b>{fmt_int(item["quantity"])}</b>'
+            f" · {esc(status_label(item['status']))}"
+            + (f" · minimum {fmt_int(item['minimum_stock'])}" if item["minimum_stock"] is not None else "")
+            + "</div>"
+        )
         allowed = self.model.inventory.user.can("adjust")
         for widget in (self.direction, self.amount, self.reason, self.apply_button):
             widget.disabled = not allowed

@@ -13,10 +13,14 @@ OUT_ROW = "rgba(220, 38, 38, 0.16)"
 # The page's text and surface colours, looked up as Panel's own widgets do (theme/css/native.css): the served
 # template's design variables, else VS Code's or JupyterLab's theme (a notebook cell has no Panel design: on
 # JupyterLab's dark theme the plain fallbacks drew white cards and dark titles on the dark page), else Panel's.
-TEXT = ("var(--design-background-text-color, var(--vscode-editor-foreground, var(--jp-ui-font-color1, "
-        "var(--panel-on-background-color, #1f2933))))")
-SURFACE = ("var(--design-surface-color, var(--vscode-notebook-editorBackground, var(--jp-layout-color0, "
-           "var(--panel-background-color, #ffffff))))")
+TEXT = (
+    "var(--design-background-text-color, var(--vscode-editor-foreground, var(--jp-ui-font-color1, "
+    "var(--panel-on-background-color, #1f2933))))"
+)
+SURFACE = (
+    "var(--design-surface-color, var(--vscode-notebook-editorBackground, var(--jp-layout-color0, "
+    "var(--panel-background-color, #ffffff))))"
+)
 
 # Row colours of the item tables, keyed on the status cell (formatting.STATUS_HTML) and the open item's marker:
 # the browser styles each page as it arrives, so the server sends data only. The "Open" link is the accent mixed
@@ -55,11 +59,14 @@ BASE = f"""
 # Inline ``styles=`` of a layout shown as a bordered card (layouts get no shadow-DOM sheet of their own).
 CARD_BOX = {
     "border": f"1px solid color-mix(in srgb, {TEXT} 14%, transparent)",
-    "border-radius": "10px", "padding": "8px 10px",
+    "border-radius": "10px",
+    "padding": "8px 10px",
     "background": SURFACE,
 }
 
-CARDS = BASE + """
+CARDS = (
+    BASE
+    + """
 .cards { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 12px; width: 100%; }
 .card {
   background: var(--inv-surface); border: 1px solid var(--inv-border); border-radius: 10px;
@@ -74,32 +81,47 @@ CARDS = BASE + """
 .card.out { border-left: 4px solid #dc2626; }
 @media (max-width: 900px) { .cards { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
 """
+)
 
-HEADER = BASE + """
+HEADER = (
+    BASE
+    + """
 .who { display: flex; align-items: center; gap: 10px; color: white; font-size: 14px; white-space: nowrap; }
 .who .name { font-weight: 600; }
 .who .pill { border: 1px solid rgba(255,255,255,.55); border-radius: 999px; padding: 1px 10px; font-size: 12px; }
 .who .db { opacity: .85; font-size: 12px; max-width: 360px; overflow: hidden; text-overflow: ellipsis; }
 .app-title { color: white; font-size: 20px; font-weight: 500; white-space: nowrap; }
 """
+)
 
-EMPTY = BASE + """
+EMPTY = (
+    BASE
+    + """
 .empty { text-align: center; padding: 40px 24px 8px; color: var(--inv-text); }
 .empty h2 { margin: 0 0 8px; font-size: 22px; font-weight: 600; }
 .empty p { margin: 0 auto; max-width: 560px; color: var(--inv-muted); font-size: 15px; line-height: 1.5; }
 """
+)
 
-PANEL_TITLE = BASE + """
+PANEL_TITLE = (
+    BASE
+    + """
 .title { font-size: 18px; font-weight: 600; color: var(--inv-text); margin: 0; overflow-wrap: anywhere; }
 .sub { font-size: 13px; color: var(--inv-muted); margin-top: 2px; }
 .sub b { color: var(--inv-text); font-weight: 600; }
 """
+)
 
-PAGER = BASE + """
+PAGER = (
+    BASE
+    + """
 .range { color: var(--inv-muted); font-size: 13px; white-space: nowrap; line-height: 32px; }
 """
+)
 
-ERROR_PAGE = BASE + """
+ERROR_PAGE = (
+    BASE
+    + """
 .problem { max-width: 720px; margin: 48px auto; padding: 24px 28px; border-radius: 12px;
            border: 1px solid var(--inv-border); border-left: 6px solid #dc2626; background: var(--inv-surface); }
 .problem h2 { margin: 0 0 8px; font-size: 20px; color: var(--inv-text); }
@@ -107,10 +129,13 @@ ERROR_PAGE = BASE + """
 .problem code { background: color-mix(in srgb, var(--inv-text) 8%, transparent); padding: 1px 5px;
                 border-radius: 4px; }
 """
+)
 
 # Messages that stay on screen: ``pn.pane.Alert`` (messages.Notice, the import's result) in the app's colours
 # instead of Bootstrap's, and the same look for an HTML pane that marks a message up as ``.banner <kind>``.
-BANNER = BASE + """
+BANNER = (
+    BASE
+    + """
 :host(.alert), .banner { border-radius: 8px; padding: 10px 14px; font-size: 14px; line-height: 1.45;
                          color: var(--inv-text); border: 1px solid var(--inv-border); overflow-wrap: anywhere; }
 :host(.alert) ul, .banner ul { margin: 4px 0 0 18px; padding: 0; }
@@ -122,6 +147,7 @@ BANNER = BASE + """
                                    border-color: color-mix(in srgb, var(--inv-accent) 40%, transparent); }
 .head { font-weight: 600; }
 """
+)
 
 # Every data table (items, low stock, audit log, an import's problems); a table adds rules of its own after it.
 TABLE = """
@@ -130,7 +156,9 @@ TABLE = """
 .tabulator-row.tabulator-selected .tabulator-cell { background: transparent; }
 """
 
-TIMELINE = BASE + """
+TIMELINE = (
+    BASE
+    + """
 .timeline { list-style: none; margin: 0; padding: 0 0 0 4px; }
 .timeline li { position: relative; padding: 0 0 14px 18px; border-left: 2px solid var(--inv-border); }
 .timeline li:last-child { border-left-color: transparent; }
@@ -141,3 +169,4 @@ TIMELINE = BASE + """
 .timeline .detail { color: var(--inv-text); font-size: 13px; line-height: 1.45; overflow-wrap: anywhere; }
 .none { color: var(--inv-muted); font-size: 14px; }
 """
+)

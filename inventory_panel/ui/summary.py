@@ -28,8 +28,10 @@ def cards_html(summary: dict[str, Any]) -> str:
     cards = []
     for key, label, fmt, css in CARDS:
         value = fmt(summary.get(key, 0))
-        cards.append(f'<div class="card {css}" data-card="{key}"><div class="label">{label}</div>'
-                     f'<div class="value" title="{value}">{value}</div></div>')
+        cards.append(
+            f'<div class="card {css}" data-card="{key}"><div class="label">{label}</div>'
+            f'<div class="value" title="{value}">{value}</div></div>'
+        )
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -40,8 +42,12 @@ class SummaryCards(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(pn.bind(cards_html, self.model.param.summary), sizing_mode="stretch_width",
-                                  stylesheets=[styles.CARDS], margin=(4, 10, 8, 10))
+        self._pane = pn.pane.HTML(
+            pn.bind(cards_html, self.model.param.summary),
+            sizing_mode="stretch_width",
+            stylesheets=[styles.CARDS],
+            margin=(4, 10, 8, 10),
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(self._pane)

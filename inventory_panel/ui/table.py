@@ -69,8 +69,13 @@ ITEMS_CSS = """
 def editor_for(field: Field) -> dict[str, Any]:
     """The Tabulator editor of a field, from its spec (limits included); the service validates again."""
     if field.kind == "integer":
-        return {"type": "number", "min": int(field.minimum or 0), "max": int(field.maximum or 0) or None,
-                "step": 1, "selectContents": True}
+        return {
+            "type": "number",
+            "min": int(field.minimum or 0),
+            "max": int(field.maximum or 0) or None,
+            "step": 1,
+            "selectContents": True,
+        }
     attrs: dict[str, Any] = {"maxlength": str(field.max_length)} if field.max_length else {}
     # Prices are edited as text so that the exact decimal the person typed reaches Field.parse (no float).
     return {"type": "input", "selectContents": True, "elementAttributes": attrs}
@@ -95,8 +100,9 @@ def table_frame(rows: pd.DataFrame, selected_id: int | None = None, columns: Col
     for f in columns.fields:
         data[f.name] = field_cells(f, rows[f.name], index)
     data[STATUS] = status_cells(rows[STATUS], index)
-    data[OPEN_COLUMN] = pd.Series([OPEN_SELECTED if item_id == selected_id else OPEN_HTML for item_id in ids.tolist()],
-                                  index=index, dtype=object)
+    data[OPEN_COLUMN] = pd.Series(
+        [OPEN_SELECTED if item_id == selected_id else OPEN_HTML for item_id in ids.tolist()], index=index, dtype=object
+    )
     data["version"] = rows["version"].astype("int64").to_numpy()
     return pd.DataFrame(data, index=index, columns=[*columns.names, OPEN_COLUMN, "version"])
 
@@ -123,20 +129,34 @@ class ItemsTable(pn.viewable.Viewer):
         editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
         editors[STATUS] = editors[OPEN_COLUMN] = None
         self._table = pn.widgets.Tabulator(
-            table_frame(self.model.rows, self.model.selected_id), show_index=False, pagination=None, selectable=False,
-            layout="fit_columns", sizing_mode="stretch_width", min_height=120, theme="fast",
-            titles=TITLES, widths=WIDTHS, editors=editors,
+            table_frame(self.model.rows, self.model.selected_id),
+            show_index=False,
+            pagination=None,
+            selectable=False,
+            layout="fit_columns",
+            sizing_mode="stretch_width",
+            min_height=120,
+            theme="fast",
+            titles=TITLES,
+            widths=WIDTHS,
+            editors=editors,
             formatters={n: formatter_for(n) for n in (*SHOWN, OPEN_COLUMN)},
-            text_align=dict.fromkeys(COLUMNS.numeric, "right"), header_align=dict.fromkeys(COLUMNS.numeric, "right"),
-            sortable={STATUS: False, OPEN_COLUMN: False}, hidden_columns=list(HIDDEN),
+            text_align=dict.fromkeys(COLUMNS.numeric, "right"),
+            header_align=dict.fromkeys(COLUMNS.numeric, "right"),
+            sortable={STATUS: False, OPEN_COLUMN: False},
+            hidden_columns=list(HIDDEN),
             header_tooltips={OPEN_COLUMN: "Open an item to edit all its fields, adjust its stock or see its history"},
-            stylesheets=[styles.TABLE, ITEMS_CSS, styles.STATUS_ROWS], margin=(0, 10),
+            stylesheets=[styles.TABLE, ITEMS_CSS, styles.STATUS_ROWS],
+            margin=(0, 10),
             # One page of at most 100 rows: drawing them all ("basic") is cheaper than the virtual renderer's
             # measuring, which was a fifth of the browser's work before a new session's first rows.
-            configuration={"columns": [{"field": f.name, "sorter": "number"} for f in COLUMNS.fields
-                                       if f.kind == "decimal"],  # sorted as numbers, though sent as exact text
-                           "renderVertical": "basic",
-                           "placeholder": "No items match these filters."},
+            configuration={
+                "columns": [
+                    {"field": f.name, "sorter": "number"} for f in COLUMNS.fields if f.kind == "decimal"
+                ],  # sorted as numbers, though sent as exact text
+                "renderVertical": "basic",
+                "placeholder": "No items match these filters.",
+            },
             sorters=self._sorters(),
         )
         self._table.on_edit(self._on_edit)
@@ -234,8 +254,11 @@ class ItemsTable(pn.viewable.Viewer):
         field = FIELD_BY_NAME[event.column]
         value = event.value
         if self.ambiguous(event.row):
-            notify("warning", f"The table was refreshing while you edited; your {field.label.lower()} "
-                              f"{shown_value(value)} was not saved. Please enter it again.")
+            notify(
+                "warning",
+                f"The table was refreshing while you edited; your {field.label.lower()} "
+                f"{shown_value(value)} was not saved. Please enter it again.",
+            )
             pn.state.execute(self._show, schedule=True)
             return
         item_id, version = self._item_at(event.row)
@@ -274,11 +297,17 @@ class ItemsTable(pn.viewable.Viewer):
         current = exc.current or {}
         lines = [f"Your {field.label.lower()}: {shown_value(value)}"]
         if current and field.name in current:
-            lines.append(f"Current {field.label.lower()}: {shown_value(current.get(field.name))}"
-                         f" (changed by {current.get('updated_by')})")
+            lines.append(
+                f"Current {field.label.lower()}: {shown_value(current.get(field.name))}"
+                f" (changed by {current.get('updated_by')})"
+            )
         self.conflict.show("warning", str(exc), lines)
-        notify("warning", f"{name}: your change was not saved because someone else changed it first. "
-                          "Your value is shown above the table.", duration=8000)
+        notify(
+            "warning",
+            f"{name}: your change was not saved because someone else changed it first. "
+            "Your value is shown above the table.",
+            duration=8000,
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout

@@ -68,27 +68,36 @@ bound_message_buffers()
 
 # The drop area in the page's colours with a dashed outline. Panel's grey (--panel-surface-color, else #f1f1f1)
 # stayed light on JupyterLab's dark theme, where no Panel design sets that variable.
-DROP_AREA_CSS = styles.BASE + """
+DROP_AREA_CSS = (
+    styles.BASE
+    + """
 :host .bk-input.filepond--root { border: 1px dashed color-mix(in srgb, var(--inv-text) 35%, transparent);
                                  border-radius: 8px; }
 :host .bk-input.filepond--root, :host .bk-input.filepond--root .filepond--drop-label {
   background-color: color-mix(in srgb, var(--inv-text) 5%, var(--inv-surface)); color: var(--inv-text); }
 :host .filepond--root .filepond--panel-root { background-color: transparent; }
 """
+)
 
 
 def refusal_message(max_bytes: int) -> str:
-    return (f"The file is larger than {max_bytes / 1_048_576:.0f} MB, the upload limit (INVENTORY_MAX_UPLOAD_MB); "
-            "nothing was kept. Import larger files with the inventory-panel CLI or the Python API.")
+    return (
+        f"The file is larger than {max_bytes / 1_048_576:.0f} MB, the upload limit (INVENTORY_MAX_UPLOAD_MB); "
+        "nothing was kept. Import larger files with the inventory-panel CLI or the Python API."
+    )
 
 
 class BoundedFileDropper(pn.widgets.FileDropper):
     """A single-file ``FileDropper`` that never holds more than ``max_bytes`` of an upload on the server."""
 
-    max_bytes = param.Integer(default=16 * 1_048_576, bounds=(1, None),
-                              doc="Largest upload accepted, in bytes; enforced on the server as chunks arrive.")
-    refused = param.String(default=None, allow_None=True,
-                           doc="Why the latest upload was refused while it arrived; None when it was not.")
+    max_bytes = param.Integer(
+        default=16 * 1_048_576,
+        bounds=(1, None),
+        doc="Largest upload accepted, in bytes; enforced on the server as chunks arrive.",
+    )
+    refused = param.String(
+        default=None, allow_None=True, doc="Why the latest upload was refused while it arrived; None when it was not."
+    )
 
     # Server-side only: neither is a property of the browser's model.
     _rename: ClassVar[dict[str, str | None]] = {**pn.widgets.FileDropper._rename, "max_bytes": None, "refused": None}
@@ -119,8 +128,13 @@ class BoundedFileDropper(pn.widgets.FileDropper):
             return super()._process_event(event)
         data = event.data if isinstance(event.data, dict) else {}
         name, chunk, total, piece = data.get("name"), data.get("chunk"), data.get("total_chunks"), data.get("data")
-        if not (isinstance(name, str) and isinstance(chunk, int) and isinstance(total, int)
-                and isinstance(piece, (bytes, bytearray, memoryview)) and 1 <= chunk <= total):
+        if not (
+            isinstance(name, str)
+            and isinstance(chunk, int)
+            and isinstance(total, int)
+            and isinstance(piece, (bytes, bytearray, memoryview))
+            and 1 <= chunk <= total
+        ):
             log.warning("malformed upload chunk ignored")
             self.release()
             return None

@@ -40,11 +40,14 @@ def _changes(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("statement", [
-    "UPDATE {t} SET actor = 'mallory@example.com'",
-    "DELETE FROM {t}",
-    "TRUNCATE {t}",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {t} SET actor = 'mallory@example.com'",
+        "DELETE FROM {t}",
+        "TRUNCATE {t}",
+    ],
+)
 def test_postgres_trigger_rejects_changes_to_the_audit_table(pg_url, settings, item_values, statement):
     # Connected as the superuser that owns the tables: even the app's own (all-powerful) role cannot rewrite history.
     inv = ip.connect(pg_url, user="admin@example.com", role="admin", settings=settings)
@@ -70,21 +73,26 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON inventory_app.inventory_items_alembic
 def test_least_privilege_app_role_works_and_cannot_touch_the_audit_at_all(pg_server, settings, item_values):
     """The deployment of docs/security.md: an owner role runs the migrations, the app's role only gets grants."""
     database, role = f"lp_{uuid.uuid4().hex[:10]}", f"app_{uuid.uuid4().hex[:8]}"
-    owner = ip.connect(pg_server.create_database(database), user="owner@example.com", role="admin",
-                       settings=settings)
+    owner = ip.connect(pg_server.create_database(database), user="owner@example.com", role="admin", settings=settings)
     owner.close()
     pg_server.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret'")
     pg_server.execute(LEAST_PRIVILEGE_GRANTS.format(role=role), database)
 
-    app = ip.connect(pg_server.url_for(role, "app-secret", database), user="ed@example.com", role="editor",
-                     settings=settings)  # starts: the schema exists, so the app never needs CREATE
+    app = ip.connect(
+        pg_server.url_for(role, "app-secret", database), user="ed@example.com", role="editor", settings=settings
+    )  # starts: the schema exists, so the app never needs CREATE
     item = app.add(item_values)
     app.update(item["id"], {"quantity": 3}, version=1)
     app.adjust_stock(item["id"], 2, "delivery")
     assert app.get(item["id"])["quantity"] == 5
     audit = f'"{app.t.audit.schema}"."{app.t.audit.name}"'
-    for statement in (f"UPDATE {audit} SET actor = 'x'", f"DELETE FROM {audit}", f"TRUNCATE {audit}",
-                      f'DROP TRIGGER "{app.t.audit.name}_append_only" ON {audit}', f"DROP TABLE {audit}"):
+    for statement in (
+        f"UPDATE {audit} SET actor = 'x'",
+        f"DELETE FROM {audit}",
+        f"TRUNCATE {audit}",
+        f'DROP TRIGGER "{app.t.audit.name}_append_only" ON {audit}',
+        f"DROP TABLE {audit}",
+    ):
         with pytest.raises(DatabaseError, match=r"permission denied|must be owner"), app.db.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     assert [r["action"] for r in _audit(app)] == ["add", "update", "adjust"]
@@ -126,17 +134,26 @@ def test_add_records_the_new_values(editor, inv, item_values):
     item = editor.add(item_values)
     (row,) = _audit(inv)
     assert (row["action"], row["actor"], row["item_id"]) == ("add", "ed@example.com", item["id"])
-    assert _changes(row) == {"item_name": [None, "Safety Helmet"], "category": [None, "Safety Equipment"],
-                             "quantity": [None, 12], "unit_price": [None, "24.90"],
-                             "supplier": [None, "Safety First Inc."], "location": [None, "Safety Locker"],
-                             "minimum_stock": [None, 5], "sku": [None, "HLM-1"]}
+    assert _changes(row) == {
+        "item_name": [None, "Safety Helmet"],
+        "category": [None, "Safety Equipment"],
+        "quantity": [None, 12],
+        "unit_price": [None, "24.90"],
+        "supplier": [None, "Safety First Inc."],
+        "location": [None, "Safety Locker"],
+        "minimum_stock": [None, 5],
+        "sku": [None, "HLM-1"],
+    }
     assert row["at"].tzinfo is not None
 
 
 def test_edit_records_old_and_new_value_of_each_changed_field_only(editor, inv, item_values):
     item = editor.add(item_values)
-    editor.update(item["id"], {"unit_price": "30.00", "location": "Dock 3", "category": "Safety Equipment"},
-                  version=item["version"])
+    editor.update(
+        item["id"],
+        {"unit_price": "30.00", "location": "Dock 3", "category": "Safety Equipment"},
+        version=item["version"],
+    )
     row = _audit(inv)[-1]
     assert (row["action"], row["actor"], row["item_id"]) == ("update", "ed@example.com", item["id"])
     assert _changes(row) == {"unit_price": ["24.90", "30.00"], "location": ["Safety Locker", "Dock 3"]}
@@ -179,8 +196,11 @@ def test_role_denial_is_recorded(inv, item_values):
     with pytest.raises(PermissionDeniedError):
         viewer.delete(item["id"], version=1)
     row = _audit(inv)[-1]
-    assert (row["action"], row["actor"], row["detail"]) == ("denied", "vera@example.com",
-                                                             "delete refused for role viewer")
+    assert (row["action"], row["actor"], row["detail"]) == (
+        "denied",
+        "vera@example.com",
+        "delete refused for role viewer",
+    )
 
 
 # -- same transaction ---------------------------------------------------------------------------------------------
@@ -219,10 +239,12 @@ def test_a_failed_audit_write_undoes_the_change(inv, item_values, monkeypatch, o
         raise AuditWriteFailed
 
     monkeypatch.setattr(AuditWriter, "record", record_then_fail)
-    calls = {"add": lambda: inv.add({**item_values, "sku": "OTHER"}),
-             "update": lambda: inv.update(item["id"], {"quantity": 1}, version=1),
-             "delete": lambda: inv.delete(item["id"], version=1),
-             "adjust": lambda: inv.adjust_stock(item["id"], 5, "delivery")}
+    calls = {
+        "add": lambda: inv.add({**item_values, "sku": "OTHER"}),
+        "update": lambda: inv.update(item["id"], {"quantity": 1}, version=1),
+        "delete": lambda: inv.delete(item["id"], version=1),
+        "adjust": lambda: inv.adjust_stock(item["id"], 5, "delivery"),
+    }
     with pytest.raises(AuditWriteFailed):
         calls[operation]()
     monkeypatch.undo()
@@ -245,7 +267,7 @@ def test_audit_log_pages_newest_first_and_filters_by_action(inv, item_values):
 
 
 def test_audit_export_is_admin_only_and_escapes_formulas(inv, item_values):
-    item = inv.add({**item_values, "item_name": "=HYPERLINK(\"http://x\")"})
+    item = inv.add({**item_values, "item_name": '=HYPERLINK("http://x")'})
     inv.adjust_stock(item["id"], 1, "@SUM(A1)")
     buffer = io.StringIO()
     assert inv.export_audit_csv(buffer) == 2
@@ -265,27 +287,42 @@ def test_every_item_an_import_inserts_or_updates_has_its_own_audit_row_with_the_
     from inventory_panel.ui.history import history_html
 
     existing = inv.add(item_values)  # HLM-1, added by hand before the import
-    data = ("sku,item_name,category,quantity,unit_price,supplier\n"
-            "HLM-1,Safety Helmet,Safety Equipment,20,24.90,Safety First Inc.\n"
-            "B-1,Bolt,Hardware,5,0.10,\n"
-            "N-1,Nut,Hardware,7,1234.05,Acme\n")
+    data = (
+        "sku,item_name,category,quantity,unit_price,supplier\n"
+        "HLM-1,Safety Helmet,Safety Equipment,20,24.90,Safety First Inc.\n"
+        "B-1,Bolt,Hardware,5,0.10,\n"
+        "N-1,Nut,Hardware,7,1234.05,Acme\n"
+    )
     report = editor.import_csv(data.encode(), mode="upsert", file_name="bolts.csv")
     assert (report.inserted, report.updated) == (2, 1)
-    ids = {sku: int(i) for sku, i in zip(inv.query(sort_by="sku").rows["sku"], inv.query(sort_by="sku").rows["id"],
-                                           strict=True)}
+    ids = {
+        sku: int(i)
+        for sku, i in zip(inv.query(sort_by="sku").rows["sku"], inv.query(sort_by="sku").rows["id"], strict=True)
+    }
     batch = [r for r in _audit(inv) if r["batch_id"] == report.batch_id]
     assert sorted((r["action"], r["item_id"]) for r in batch if r["item_id"] is not None) == sorted(
-        [("add", ids["B-1"]), ("add", ids["N-1"]), ("update", ids["HLM-1"])])
+        [("add", ids["B-1"]), ("add", ids["N-1"]), ("update", ids["HLM-1"])]
+    )
     adds = {r["item_id"]: r for r in batch if r["action"] == "add"}
     for row in adds.values():
         assert (row["actor"], row["detail"]) == ("ed@example.com", "CSV import of bolts.csv")
         assert row["at"].tzinfo is not None
     # The values as a manual add records them: [null, value] per given field, money as exact text, empty left out.
-    assert _changes(adds[ids["B-1"]]) == {"item_name": [None, "Bolt"], "category": [None, "Hardware"],
-                                          "quantity": [None, 5], "unit_price": [None, "0.10"], "sku": [None, "B-1"]}
-    assert _changes(adds[ids["N-1"]]) == {"item_name": [None, "Nut"], "category": [None, "Hardware"],
-                                          "quantity": [None, 7], "unit_price": [None, "1234.05"],
-                                          "supplier": [None, "Acme"], "sku": [None, "N-1"]}
+    assert _changes(adds[ids["B-1"]]) == {
+        "item_name": [None, "Bolt"],
+        "category": [None, "Hardware"],
+        "quantity": [None, 5],
+        "unit_price": [None, "0.10"],
+        "sku": [None, "B-1"],
+    }
+    assert _changes(adds[ids["N-1"]]) == {
+        "item_name": [None, "Nut"],
+        "category": [None, "Hardware"],
+        "quantity": [None, 7],
+        "unit_price": [None, "1234.05"],
+        "supplier": [None, "Acme"],
+        "sku": [None, "N-1"],
+    }
     # The item added by hand keeps exactly its one add row; the import's rows are one per item, no more.
     assert [r["action"] for r in _audit(inv) if r["item_id"] == existing["id"]] == ["add", "update"]
     assert sum(1 for r in _audit(inv) if r["action"] == "add") == 3
@@ -303,12 +340,20 @@ def test_a_large_import_writes_one_add_row_per_inserted_item_and_none_for_others
     assert (report.inserted, report.skipped) == (2_500, 1)
     adds = [r for r in _audit(inv) if r["action"] == "add" and r["batch_id"] == report.batch_id]
     with inv.reading() as conn:
-        imported = conn.execute(sa.select(inv.t.items.c.id).where(inv.t.items.c.sku.like("S-%"))
-                                .order_by(inv.t.items.c.id)).scalars().all()
+        imported = (
+            conn.execute(sa.select(inv.t.items.c.id).where(inv.t.items.c.sku.like("S-%")).order_by(inv.t.items.c.id))
+            .scalars()
+            .all()
+        )
     assert sorted(r["item_id"] for r in adds) == imported  # one each
     by_item = {r["item_id"]: r for r in adds}
-    assert _changes(by_item[imported[7]]) == {"item_name": [None, "Item 7"], "category": [None, "Cat"],
-                                              "quantity": [None, 7], "unit_price": [None, "7.50"], "sku": [None, "S-7"]}
+    assert _changes(by_item[imported[7]]) == {
+        "item_name": [None, "Item 7"],
+        "category": [None, "Cat"],
+        "quantity": [None, 7],
+        "unit_price": [None, "7.50"],
+        "sku": [None, "S-7"],
+    }
 
 
 # -- denials: every one refused, repeats coalesced ------------------------------------------------------------------

@@ -54,8 +54,11 @@ def test_import_benchmark_compares_with_the_baselines(bench_dirs, capsys):
     (xlsx,) = (bench_dirs / "results").glob("import-xlsx-*.json")
     case = json.loads(xlsx.read_text())
     assert [(e["database"], e["format"], e["rows"], e["skipped"]) for e in case["entries"]] == [
-        ("sqlite", "csv", 200, 0), ("sqlite", "xlsx", 200, 0), ("postgresql", "csv", 200, 0),
-        ("postgresql", "xlsx", 200, 0)]
+        ("sqlite", "csv", 200, 0),
+        ("sqlite", "xlsx", 200, 0),
+        ("postgresql", "csv", 200, 0),
+        ("postgresql", "xlsx", 200, 0),
+    ]
     assert "| sqlite | xlsx |" in out and "the .xlsx takes" in out
 
 

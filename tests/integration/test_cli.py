@@ -21,30 +21,47 @@ from tests.support.postgres import free_port
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "inventory_panel.cli", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "inventory_panel.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_import_sample_prints_the_contract_json(db_url):
     result = run("--database-url", db_url, "import", str(SAMPLE_CSV), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report == {"file": "sample_inventory.csv", "rows": 10, "inserted": 10, "updated": 0, "skipped": 0,
-                      "dry_run": False, "atomic": False, "errors": [], "warnings": []}
+    assert report == {
+        "file": "sample_inventory.csv",
+        "rows": 10,
+        "inserted": 10,
+        "updated": 0,
+        "skipped": 0,
+        "dry_run": False,
+        "atomic": False,
+        "errors": [],
+        "warnings": [],
+    }
 
 
 def test_import_with_bad_rows_exits_1_and_writes_the_error_file(sqlite_url, tmp_path):
     source = tmp_path / "items.csv"
-    source.write_text("item_name,category,quantity,unit_price,colour\n"
-                      "Desk,Furniture,2,100,red\n"
-                      "Chair,Furniture,-1,20,blue\n", encoding="utf-8")
+    source.write_text(
+        "item_name,category,quantity,unit_price,colour\nDesk,Furniture,2,100,red\nChair,Furniture,-1,20,blue\n",
+        encoding="utf-8",
+    )
     errors_out = tmp_path / "errors.csv"
     result = run("--database-url", sqlite_url, "import", str(source), "--json", "--errors-out", str(errors_out))
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert (report["rows"], report["inserted"], report["skipped"]) == (2, 1, 1)
-    assert report["errors"] == [{"row": 3, "column": "quantity", "value": "-1",
-                                 "message": "Quantity must be 0 or greater"}]
+    assert report["errors"] == [
+        {"row": 3, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}
+    ]
     assert report["warnings"] == ["Unknown columns ignored: colour"]
     rejected = list(csv.DictReader(errors_out.open(encoding="utf-8")))
     assert rejected[0]["item_name"] == "Chair" and "Quantity must be 0 or greater" in rejected[0]["error"]
@@ -71,11 +88,14 @@ def test_init_db_export_and_dry_run(sqlite_url, tmp_path):
     assert [r["item_name"] for r in csv.DictReader(stdout.splitlines())] == ["27-inch 4K Monitor"]
 
 
-@pytest.mark.parametrize("env, needle", [
-    ({"INVENTORY_DATABASE_URL": "not a url"}, "INVENTORY_DATABASE_URL"),
-    ({"INVENTORY_DATABASE_URL": "postgresql+psycopg2://u@127.0.0.1:1/x"}, "Cannot reach the database"),
-    ({"INVENTORY_MAX_UPLOAD_MB": "big"}, "INVENTORY_MAX_UPLOAD_MB"),
-])
+@pytest.mark.parametrize(
+    "env, needle",
+    [
+        ({"INVENTORY_DATABASE_URL": "not a url"}, "INVENTORY_DATABASE_URL"),
+        ({"INVENTORY_DATABASE_URL": "postgresql+psycopg2://u@127.0.0.1:1/x"}, "Cannot reach the database"),
+        ({"INVENTORY_MAX_UPLOAD_MB": "big"}, "INVENTORY_MAX_UPLOAD_MB"),
+    ],
+)
 def test_configuration_errors_are_one_line_not_a_traceback(env, needle, tmp_path):
     result = run("init-db", env=env, cwd=tmp_path)
     assert result.returncode == 2
@@ -115,8 +135,14 @@ def test_export_to_a_full_disk_is_one_line(db_url):
     assert "No space left on device" in line and "incomplete" in line
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
     with open("/dev/full", "w") as full:  # standard output on a full disk
-        result = subprocess.run([sys.executable, "-m", "inventory_panel.cli", "--database-url", db_url, "export"],
-                                stdout=full, stderr=subprocess.PIPE, text=True, env=full_env, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "inventory_panel.cli", "--database-url", db_url, "export"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=full_env,
+            timeout=120,
+        )
     assert "standard output: No space left on device" in _one_line(result)
 
 
@@ -126,8 +152,9 @@ def test_bytes_that_are_not_utf8_in_arguments_and_file_names(db_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
     search = subprocess.run([*cli, "export", "--search", b"caf\xe9"], capture_output=True, text=True, env=env)
     assert "--search is not valid UTF-8" in _one_line(search)
-    user = subprocess.run([*cli, "--user", b"ana\xff@example.com", "load-sample"], capture_output=True, text=True,
-                          env=env)
+    user = subprocess.run(
+        [*cli, "--user", b"ana\xff@example.com", "load-sample"], capture_output=True, text=True, env=env
+    )
     assert "--user is not valid UTF-8" in _one_line(user)
     source = Path(os.fsdecode(bytes(tmp_path) + b"/stock\xff.csv"))
     source.write_bytes(SAMPLE_CSV.read_bytes())
@@ -140,14 +167,23 @@ def test_every_typed_error_and_an_unexpected_one_are_one_line(monkeypatch, capsy
     import inventory_panel.cli as cli
     from inventory_panel import errors
 
-    raised = [errors.ConfigurationError("INVENTORY_X is bad"), errors.DatabaseUnavailableError("down"),
-              errors.ValidationError({"a": "a is wrong", "b": "b is wrong"}), errors.NotFoundError(7),
-              errors.ConflictError("changed"), errors.InsufficientStockError(1, 2, -3),
-              errors.PermissionDeniedError("ana", "viewer", "export items"), errors.InvalidArgumentError({"x": "bad"}),
-              errors.DatabaseBusyError(), RuntimeError("something\nunforeseen")]
+    raised = [
+        errors.ConfigurationError("INVENTORY_X is bad"),
+        errors.DatabaseUnavailableError("down"),
+        errors.ValidationError({"a": "a is wrong", "b": "b is wrong"}),
+        errors.NotFoundError(7),
+        errors.ConflictError("changed"),
+        errors.InsufficientStockError(1, 2, -3),
+        errors.PermissionDeniedError("ana", "viewer", "export items"),
+        errors.InvalidArgumentError({"x": "bad"}),
+        errors.DatabaseBusyError(),
+        RuntimeError("something\nunforeseen"),
+    ]
     for exc in raised:
+
         def failing_connect(_args, exc=exc):
             raise exc
+
         monkeypatch.setattr(cli, "_connect", failing_connect)
         assert cli.main(["export", "--output", str(tmp_path / "out.csv")]) == 2, exc
         out, err = capsys.readouterr()
@@ -170,9 +206,13 @@ def test_serve_stopped_with_sigterm_leaves_no_server_holding_the_port(sqlite_url
     (a `panel serve` child of the process that got the signal survived it before, keeping the port)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_", "BOKEH_"))}
-    server = subprocess.Popen([sys.executable, "-m", "inventory_panel.cli", "--database-url", sqlite_url, "serve",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                              cwd=ROOT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "inventory_panel.cli", "--database-url", sqlite_url, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
     started: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 90

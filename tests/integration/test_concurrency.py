@@ -60,8 +60,10 @@ def test_two_sessions_editing_the_same_item_exactly_one_wins(inv, other_process,
     for round_ in range(8):
         item = alice.add({**item_values, "sku": f"RACE-{round_}"})
         opened = item["version"]  # both people opened the edit form on the same version
-        results = _race(lambda i=item, v=opened: alice.update(i["id"], {"unit_price": "30.00"}, version=v),
-                        lambda i=item, v=opened: other_process.update(i["id"], {"location": "Dock 9"}, version=v))
+        results = _race(
+            lambda i=item, v=opened: alice.update(i["id"], {"unit_price": "30.00"}, version=v),
+            lambda i=item, v=opened: other_process.update(i["id"], {"location": "Dock 9"}, version=v),
+        )
         winners = [r for r in results if isinstance(r, dict)]
         losers = [r for r in results if isinstance(r, ConflictError)]
         assert len(winners) == 1 and len(losers) == 1, results
@@ -69,10 +71,14 @@ def test_two_sessions_editing_the_same_item_exactly_one_wins(inv, other_process,
         # The loser is told what the item looks like now, so they can redo their change on top of it.
         assert losers[0].current["version"] == won["version"] == opened + 1
         assert {k: losers[0].current[k] for k in ("unit_price", "location")} == {
-            k: won[k] for k in ("unit_price", "location")}
+            k: won[k] for k in ("unit_price", "location")
+        }
         loser_is_alice = isinstance(results[0], ConflictError)
-        retry = (alice.update(item["id"], {"unit_price": "30.00"}, version=won["version"]) if loser_is_alice
-                 else other_process.update(item["id"], {"location": "Dock 9"}, version=won["version"]))
+        retry = (
+            alice.update(item["id"], {"unit_price": "30.00"}, version=won["version"])
+            if loser_is_alice
+            else other_process.update(item["id"], {"location": "Dock 9"}, version=won["version"])
+        )
         final = inv.get(item["id"])
         assert retry["version"] == final["version"] == opened + 2
         assert (final["unit_price"], final["location"]) == (Decimal("30.00"), "Dock 9")  # nothing lost
@@ -84,8 +90,9 @@ def test_n_threads_adjusting_stock_sum_up_exactly(inv, other_process, item_value
     rng = random.Random(6)
     threads, per_thread = 8, 15
     plans = [[rng.choice([-7, -3, -1, 1, 2, 5, 11]) for _ in range(per_thread)] for _ in range(threads)]
-    sessions = [(inv if i % 2 else other_process).as_user(User(f"picker{i}@example.com", "editor"))
-                for i in range(threads)]
+    sessions = [
+        (inv if i % 2 else other_process).as_user(User(f"picker{i}@example.com", "editor")) for i in range(threads)
+    ]
 
     def worker(session: ip.Inventory, deltas: list[int]) -> int:
         for delta in deltas:
@@ -101,8 +108,9 @@ def test_n_threads_adjusting_stock_sum_up_exactly(inv, other_process, item_value
     with inv.db.engine.connect() as conn:
         m = inv.t.movements
         moved = conn.execute(sa.select(sa.func.count(), sa.func.sum(m.c.delta)).where(m.c.item_id == item["id"])).one()
-        chain = conn.execute(sa.select(m.c.delta, m.c.quantity_after).where(m.c.item_id == item["id"])
-                             .order_by(m.c.id)).all()
+        chain = conn.execute(
+            sa.select(m.c.delta, m.c.quantity_after).where(m.c.item_id == item["id"]).order_by(m.c.id)
+        ).all()
     assert tuple(moved) == (threads * per_thread, expected - 1000)
     # In the order they were written, each movement starts where the previous one ended: none saw a stale quantity.
     starts = [after - delta for delta, after in chain]
@@ -120,8 +128,10 @@ def test_an_edit_after_a_concurrent_adjustment_is_a_conflict_not_an_overwrite(in
 
 
 def test_two_sessions_adding_the_same_sku_one_gets_a_conflict(inv, other_process, item_values):
-    results = _race(lambda: inv.add({**item_values, "item_name": "From Alice"}),
-                    lambda: other_process.add({**item_values, "item_name": "From Bob"}))
+    results = _race(
+        lambda: inv.add({**item_values, "item_name": "From Alice"}),
+        lambda: other_process.add({**item_values, "item_name": "From Bob"}),
+    )
     winners = [r for r in results if isinstance(r, dict)]
     losers = [r for r in results if isinstance(r, ConflictError)]
     assert len(winners) == 1 and len(losers) == 1, results
@@ -131,8 +141,9 @@ def test_two_sessions_adding_the_same_sku_one_gets_a_conflict(inv, other_process
 
 def test_delete_racing_an_edit_never_resurrects_or_half_applies(inv, other_process, item_values):
     item = inv.add(item_values)
-    results = _race(lambda: inv.delete(item["id"], version=1),
-                    lambda: other_process.update(item["id"], {"quantity": 3}, version=1))
+    results = _race(
+        lambda: inv.delete(item["id"], version=1), lambda: other_process.update(item["id"], {"quantity": 3}, version=1)
+    )
     outcomes = sorted(type(r).__name__ for r in results)
     # Either the delete won (the edit finds the item gone) or the edit won (the delete sees a newer version).
     assert outcomes in (["NoneType", "NotFoundError"], ["ConflictError", "dict"]), results
@@ -161,14 +172,19 @@ def _writer(session: ip.Inventory, seed: int, operations: int, shared: list[int]
     return {"writes": writes, "added": added}
 
 
-def _write(session: ip.Inventory, rng: random.Random, mine: dict[int, int], added: list[int],
-           shared: list[int]) -> int:
+def _write(session: ip.Inventory, rng: random.Random, mine: dict[int, int], added: list[int], shared: list[int]) -> int:
     """One random write; returns how many audited writes it made (0 or 1)."""
     roll = rng.random()
     if not mine or roll < 0.25:
-        item = session.add({"item_name": f"W {rng.randrange(10**6)}", "category": rng.choice(CATEGORIES),
-                            "quantity": rng.randrange(0, 6), "unit_price": f"{rng.randrange(1, 5000) / 100:.2f}",
-                            "minimum_stock": rng.choice([None, 0, 2, 4])})
+        item = session.add(
+            {
+                "item_name": f"W {rng.randrange(10**6)}",
+                "category": rng.choice(CATEGORIES),
+                "quantity": rng.randrange(0, 6),
+                "unit_price": f"{rng.randrange(1, 5000) / 100:.2f}",
+                "minimum_stock": rng.choice([None, 0, 2, 4]),
+            }
+        )
         mine[item["id"]] = item["version"]
         added.append(item["id"])
         return 1
@@ -178,8 +194,12 @@ def _write(session: ip.Inventory, rng: random.Random, mine: dict[int, int], adde
         del mine[item_id]
         return 1
     if roll < 0.65:
-        changes = {"category": rng.choice(CATEGORIES), "quantity": rng.randrange(0, 6),
-                   "unit_price": f"{rng.randrange(1, 5000) / 100:.2f}", "minimum_stock": rng.choice([None, 1, 3])}
+        changes = {
+            "category": rng.choice(CATEGORIES),
+            "quantity": rng.randrange(0, 6),
+            "unit_price": f"{rng.randrange(1, 5000) / 100:.2f}",
+            "minimum_stock": rng.choice([None, 1, 3]),
+        }
         item = session.update(item_id, changes, version=mine[item_id])
         wrote = item["version"] != mine[item_id]  # an update that changed nothing writes nothing
         mine[item_id] = item["version"]
@@ -200,17 +220,23 @@ def _recount(inv: ip.Inventory) -> tuple[dict[str, Any], dict[str, tuple[Decimal
     the number of items per status."""
     items = inv.t.items
     with inv.db.engine.connect() as conn:
-        rows = conn.execute(sa.select(items.c.category, items.c.quantity, items.c.unit_price,
-                                      items.c.minimum_stock)).all()
+        rows = conn.execute(
+            sa.select(items.c.category, items.c.quantity, items.c.unit_price, items.c.minimum_stock)
+        ).all()
     per_category: dict[str, tuple[Decimal, int, int]] = {}
     status = {"low": 0, "out": 0, "ok": 0}
     for category, quantity, price, minimum in rows:
         value, count, units = per_category.get(category, (Decimal("0.00"), 0, 0))
         per_category[category] = (value + quantity * price, count + 1, units + quantity)
         status[stock_status.status_of(quantity, minimum)] += 1
-    summary = {"items": len(rows), "units": sum(r.quantity for r in rows),
-               "total_value": sum((v for v, _c, _u in per_category.values()), Decimal("0.00")),
-               "categories": len(per_category), "low_stock": status["low"], "out_of_stock": status["out"]}
+    summary = {
+        "items": len(rows),
+        "units": sum(r.quantity for r in rows),
+        "total_value": sum((v for v, _c, _u in per_category.values()), Decimal("0.00")),
+        "categories": len(per_category),
+        "low_stock": status["low"],
+        "out_of_stock": status["out"],
+    }
     return summary, per_category, status
 
 
@@ -218,11 +244,12 @@ def test_eight_writers_keep_every_total_exact_and_never_reuse_an_id(inv, setting
     """Eight writers, each with its own engine (its own app replica), on one database. On PostgreSQL the
     maintained totals are delta rows folded together by whichever writer finds too many (more than 256): the
     writers here make enough statements for many folds, some of them at the same time."""
-    shared = [inv.add({**item_values, "sku": f"SHARED-{i}", "category": CATEGORIES[i % 3], "quantity": 400})["id"]
-              for i in range(3)]
+    shared = [
+        inv.add({**item_values, "sku": f"SHARED-{i}", "category": CATEGORIES[i % 3], "quantity": 400})["id"]
+        for i in range(3)
+    ]
     url = inv.db.engine.url.render_as_string(hide_password=False)
-    sessions = [ip.connect(url, user=f"writer{i}@example.com", role="admin", settings=settings)
-                for i in range(WRITERS)]
+    sessions = [ip.connect(url, user=f"writer{i}@example.com", role="admin", settings=settings) for i in range(WRITERS)]
     try:
         results = _race(*(lambda s=s, i=i: _writer(s, i, 160, shared) for i, s in enumerate(sessions)))
     finally:
@@ -233,8 +260,9 @@ def test_eight_writers_keep_every_total_exact_and_never_reuse_an_id(inv, setting
 
     summary, per_category, status = _recount(inv)
     assert inv.summary() == summary
-    by_category = {r["category"]: (r["value"], r["items"], r["units"])
-                   for r in inv.value_by_category().to_dict("records")}
+    by_category = {
+        r["category"]: (r["value"], r["items"], r["units"]) for r in inv.value_by_category().to_dict("records")
+    }
     assert by_category == per_category
     for name in ("low", "out", "ok"):
         assert inv.query(status=name, limit=1).total == status[name], name

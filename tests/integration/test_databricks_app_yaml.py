@@ -47,7 +47,8 @@ def serve_args(port: str = "8000") -> argparse.Namespace:
 def variables_settings_reads() -> set[str]:
     source = Path(settings_module.__file__).read_text(encoding="utf-8")
     return set(re.findall(r'env(?:\.get\(|\[)"([A-Z_]+)"', source)) | set(
-        re.findall(r'_(?:int|identifier|emails|flag)\(env, "([A-Z_]+)"', source))
+        re.findall(r'_(?:int|identifier|emails|flag)\(env, "([A-Z_]+)"', source)
+    )
 
 
 def test_command_serves_app_py_on_the_apps_port_on_all_interfaces():
@@ -59,14 +60,17 @@ def test_command_serves_app_py_on_the_apps_port_on_all_interfaces():
     assert args.use_xheaders
 
 
-@pytest.mark.parametrize(("origin", "allowed"), [
-    ("lakebase-inventory-1234567890123456.aws.databricksapps.com", True),
-    ("lakebase-inventory-1234567890123456.11.azure.databricksapps.com", True),
-    ("lakebase-inventory-1234567890123456.gcp.databricksapps.com:443", True),
-    ("evil.example.com", False),
-    ("databricksapps.com.evil.example.com", False),
-    ("localhost:8000", False),
-])
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("lakebase-inventory-1234567890123456.aws.databricksapps.com", True),
+        ("lakebase-inventory-1234567890123456.11.azure.databricksapps.com", True),
+        ("lakebase-inventory-1234567890123456.gcp.databricksapps.com:443", True),
+        ("evil.example.com", False),
+        ("databricksapps.com.evil.example.com", False),
+        ("localhost:8000", False),
+    ],
+)
 def test_websocket_accepts_the_apps_domain_only(origin, allowed):
     assert check_allowlist(origin, serve_args().allow_websocket_origin) is allowed
 
@@ -112,11 +116,17 @@ def test_every_value_from_resource_key_is_documented():
 def test_the_env_loads_into_lakebase_settings_as_databricks_would_run_it():
     # Databricks resolves valueFrom and adds the database resource's PG* variables and its own.
     env = {e["name"]: e.get("value", f"<{e.get('valueFrom')}>") for e in APP_YAML["env"]}
-    env.update(PGENDPOINT="projects/inv/branches/main/endpoints/primary",
-               PGHOST="instance.database.cloud.databricks.com", PGPORT="5432", PGDATABASE="databricks_postgres",
-               PGUSER="7f1c2e3a-0b4d-4c5e-9f60-7a8b9c0d1e2f", PGSSLMODE="require",
-               DATABRICKS_APP_NAME="lakebase-inventory", DATABRICKS_HOST="https://dbc-1.cloud.databricks.com",
-               DATABRICKS_WORKSPACE_ID="1234567890123456")
+    env.update(
+        PGENDPOINT="projects/inv/branches/main/endpoints/primary",
+        PGHOST="instance.database.cloud.databricks.com",
+        PGPORT="5432",
+        PGDATABASE="databricks_postgres",
+        PGUSER="7f1c2e3a-0b4d-4c5e-9f60-7a8b9c0d1e2f",
+        PGSSLMODE="require",
+        DATABRICKS_APP_NAME="lakebase-inventory",
+        DATABRICKS_HOST="https://dbc-1.cloud.databricks.com",
+        DATABRICKS_WORKSPACE_ID="1234567890123456",
+    )
     settings = load_settings(env)
     assert settings.kind == "postgres" and settings.is_databricks_app
     assert settings.postgres is not None
@@ -135,8 +145,14 @@ def test_the_command_signs_session_ids_and_guards_websockets():
 
 def _start(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "BOKEH_", "INVENTORY_", "PG"))}
-    return subprocess.run(command, cwd=ROOT, env={**base, "DATABRICKS_APP_NAME": "lakebase-inventory", **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**base, "DATABRICKS_APP_NAME": "lakebase-inventory", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("how", ["app.yaml", "inventory-panel serve"])

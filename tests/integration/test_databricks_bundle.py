@@ -29,9 +29,10 @@ APP_YAML = yaml.safe_load((ROOT / "app.yaml").read_text(encoding="utf-8"))
 REFERENCE_RE = re.compile(r"\$\{([^}]+)\}")
 DASHBOARD_LEVELS = {"CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"}  # what the permissions API takes for a dashboard
 # Fields a resource gets from the workspace, which ${resources.<type>.<key>.<field>} may name besides its own.
-COMPUTED_FIELDS = {"apps": {"id", "url", "service_principal_client_id", "service_principal_id",
-                            "service_principal_name"},
-                   "dashboards": {"id", "dashboard_id", "path"}}
+COMPUTED_FIELDS = {
+    "apps": {"id", "url", "service_principal_client_id", "service_principal_id", "service_principal_name"},
+    "dashboards": {"id", "dashboard_id", "path"},
+}
 # The env entries the bundle sets from its variables or resources instead of app.yaml's literal value.
 FROM_THE_BUNDLE = {"DASHBOARD_ID": "${resources.dashboards.inventory.id}"}
 
@@ -62,8 +63,7 @@ def leaves(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError
     branches: dict[Any, list[jsonschema.ValidationError]] = {}
     for sub in error.context:
         branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    kind_ok = [subs for subs in branches.values()
-               if not any(sub.validator == "type" and not sub.path for sub in subs)]
+    kind_ok = [subs for subs in branches.values() if not any(sub.validator == "type" and not sub.path for sub in subs)]
     return [leaf for subs in kind_ok for sub in subs for leaf in leaves(sub)] or [error]
 
 
@@ -140,8 +140,9 @@ def agreement_problems(bundle: dict[str, Any], app_yaml: dict[str, Any]) -> list
         elif isinstance(value, str) and (match := re.fullmatch(r"\$\{var\.([\w-]+)\}", value)):
             default = variables.get(match.group(1), {}).get("default")
             if default != yaml_value:
-                problems.append(f"env {name}: ${{var.{match.group(1)}}} defaults to {default!r}, app.yaml has "
-                                f"{yaml_value!r}")
+                problems.append(
+                    f"env {name}: ${{var.{match.group(1)}}} defaults to {default!r}, app.yaml has {yaml_value!r}"
+                )
         elif value != yaml_value:
             problems.append(f"env {name}: {value!r} != app.yaml {yaml_value!r}")
     keys = {r["name"] for r in app.get("resources", [])}
@@ -154,6 +155,7 @@ def agreement_problems(bundle: dict[str, Any], app_yaml: dict[str, Any]) -> list
 
 
 # -- the bundle as shipped -------------------------------------------------------------------------------------------
+
 
 def test_the_bundle_is_valid_against_the_cli_schema():
     assert schema_errors(BUNDLE) == []
@@ -171,8 +173,10 @@ def test_the_app_has_every_resource_with_its_permission():
     app = the_app(BUNDLE)
     by_key = {r["name"]: r for r in app["resources"]}
     assert by_key["postgres"]["postgres"] == {
-        "branch": "${var.postgres_branch}", "database": "${var.postgres_database}",
-        "permission": "CAN_CONNECT_AND_CREATE"}
+        "branch": "${var.postgres_branch}",
+        "database": "${var.postgres_database}",
+        "permission": "CAN_CONNECT_AND_CREATE",
+    }
     for key in ("cookie-secret", "session-secret"):
         assert by_key[key]["secret"] == {"scope": "${var.secret_scope}", "key": key, "permission": "READ"}
     assert by_key["sql-warehouse"]["sql_warehouse"] == {"id": "${var.warehouse_id}", "permission": "CAN_USE"}
@@ -189,7 +193,8 @@ def test_the_dashboard_is_deployed_from_the_shipped_file_and_shared():
     assert dashboard["warehouse_id"] == "${var.warehouse_id}"
     assert dashboard["permissions"] == [
         {"level": "CAN_READ", "service_principal_name": "${resources.apps.inventory.service_principal_client_id}"},
-        {"level": "CAN_READ", "group_name": "${var.users_group}"}]
+        {"level": "CAN_READ", "group_name": "${var.users_group}"},
+    ]
     # Deployed as is: no placeholders, and the tables it reads are the app's (dataset_catalog/_schema qualify them).
     definition = json.loads((ROOT / dashboard["file_path"]).read_text(encoding="utf-8"))
     sql = " ".join(line for ds in definition["datasets"] for line in ds["queryLines"])
@@ -204,11 +209,21 @@ def test_the_provisioned_variant_in_the_comments_is_valid_too():
     text = (ROOT / "databricks.yml").read_text(encoding="utf-8")
     block = re.search(r"\n( +)# - name: database\n((?:\1#   .*\n)+)", text)
     assert block is not None
-    variant = yaml.safe_load(re.sub(r"^( +)# ?", r"\1", block.group(0).strip("\n"), flags=re.M).replace(
-        "<instance name>", "inventory-instance"))
-    assert variant == [{"name": "database", "database": {
-        "instance_name": "inventory-instance", "database_name": "databricks_postgres",
-        "permission": "CAN_CONNECT_AND_CREATE"}}]
+    variant = yaml.safe_load(
+        re.sub(r"^( +)# ?", r"\1", block.group(0).strip("\n"), flags=re.M).replace(
+            "<instance name>", "inventory-instance"
+        )
+    )
+    assert variant == [
+        {
+            "name": "database",
+            "database": {
+                "instance_name": "inventory-instance",
+                "database_name": "databricks_postgres",
+                "permission": "CAN_CONNECT_AND_CREATE",
+            },
+        }
+    ]
     bundle = copy.deepcopy(BUNDLE)
     app = the_app(bundle)
     app["resources"] = [r for r in app["resources"] if r["name"] != "postgres"] + variant
@@ -218,6 +233,7 @@ def test_the_provisioned_variant_in_the_comments_is_valid_too():
 
 
 # -- the checks fail for a broken bundle ----------------------------------------------------------------------------
+
 
 def _broken(change) -> dict[str, Any]:
     bundle = copy.deepcopy(BUNDLE)
@@ -233,55 +249,76 @@ def _env(bundle: dict[str, Any], name: str) -> dict[str, Any]:
     return next(e for e in the_app(bundle)["config"]["env"] if e["name"] == name)
 
 
-@pytest.mark.parametrize(("change", "where"), [
-    (lambda b: _resource(b, "postgres")["postgres"].update(permission="CAN_MANAGE"), "resources/0/postgres/permission"),
-    (lambda b: _resource(b, "cookie-secret")["secret"].update(permission="CAN_READ"), "secret/permission"),
-    (lambda b: _resource(b, "session-secret")["secret"].pop("key"), "resources/2/secret"),
-    (lambda b: _resource(b, "sql-warehouse")["sql_warehouse"].update(permission="CAN_VIEW"),
-     "sql_warehouse/permission"),
-    (lambda b: the_app(b).update(source_code_paht="./"), "resources/apps/inventory"),
-    (lambda b: the_app(b)["config"]["env"][0].update(valueFrom="postgres"), "config/env/0"),
-    (lambda b: the_app(b)["permissions"][0].update(level="CAN_READ"), "permissions/0/level"),
-    (lambda b: b["resources"]["dashboards"]["inventory"].update(embed_credentials="yes"), "embed_credentials"),
-    (lambda b: b["resources"]["dashboards"]["inventory"].update(warehouse=1), "dashboards/inventory"),
-    (lambda b: b["targets"]["prod"]["workspace"].update(root_pth="/Shared"), "targets/prod/workspace"),
-])
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (
+            lambda b: _resource(b, "postgres")["postgres"].update(permission="CAN_MANAGE"),
+            "resources/0/postgres/permission",
+        ),
+        (lambda b: _resource(b, "cookie-secret")["secret"].update(permission="CAN_READ"), "secret/permission"),
+        (lambda b: _resource(b, "session-secret")["secret"].pop("key"), "resources/2/secret"),
+        (
+            lambda b: _resource(b, "sql-warehouse")["sql_warehouse"].update(permission="CAN_VIEW"),
+            "sql_warehouse/permission",
+        ),
+        (lambda b: the_app(b).update(source_code_paht="./"), "resources/apps/inventory"),
+        (lambda b: the_app(b)["config"]["env"][0].update(valueFrom="postgres"), "config/env/0"),
+        (lambda b: the_app(b)["permissions"][0].update(level="CAN_READ"), "permissions/0/level"),
+        (lambda b: b["resources"]["dashboards"]["inventory"].update(embed_credentials="yes"), "embed_credentials"),
+        (lambda b: b["resources"]["dashboards"]["inventory"].update(warehouse=1), "dashboards/inventory"),
+        (lambda b: b["targets"]["prod"]["workspace"].update(root_pth="/Shared"), "targets/prod/workspace"),
+    ],
+)
 def test_the_schema_refuses_a_broken_bundle(change, where):
     errors = schema_errors(_broken(change))
     assert errors and any(where in e for e in errors), errors
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    (lambda b: the_app(b).update(name="${var.app_nmae}"), "${var.app_nmae} is not a variable"),
-    (lambda b: b["resources"]["dashboards"]["inventory"]["permissions"][0].update(
-        service_principal_name="${resources.apps.inventroy.service_principal_client_id}"), "not a resource"),
-    (lambda b: b["resources"]["dashboards"]["inventory"].update(file_path="./missing.lvdash.json"), "no file"),
-    (lambda b: b["resources"]["dashboards"]["inventory"]["permissions"][1].update(level="CAN_USE"),
-     "not a dashboard permission"),
-    (lambda b: b["targets"]["dev"]["variables"].update(ap_name="x"), "ap_name is not a variable"),
-    (lambda b: b["targets"]["prod"].update(mode="staging"), "mode must be development or production"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda b: the_app(b).update(name="${var.app_nmae}"), "${var.app_nmae} is not a variable"),
+        (
+            lambda b: b["resources"]["dashboards"]["inventory"]["permissions"][0].update(
+                service_principal_name="${resources.apps.inventroy.service_principal_client_id}"
+            ),
+            "not a resource",
+        ),
+        (lambda b: b["resources"]["dashboards"]["inventory"].update(file_path="./missing.lvdash.json"), "no file"),
+        (
+            lambda b: b["resources"]["dashboards"]["inventory"]["permissions"][1].update(level="CAN_USE"),
+            "not a dashboard permission",
+        ),
+        (lambda b: b["targets"]["dev"]["variables"].update(ap_name="x"), "ap_name is not a variable"),
+        (lambda b: b["targets"]["prod"].update(mode="staging"), "mode must be development or production"),
+    ],
+)
 def test_the_reference_checks_refuse_a_broken_bundle(change, problem):
     problems = reference_problems(_broken(change))
     assert any(problem in p for p in problems), problems
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    (lambda b: the_app(b)["config"]["command"].remove("signed"), "command"),
-    (lambda b: the_app(b)["config"]["env"].pop(2), "env names"),
-    (lambda b: _env(b, "PANEL_COOKIE_SECRET").update(value_from="cookie"), "valueFrom"),
-    (lambda b: _env(b, "INVENTORY_MAX_UPLOAD_MB").update(value="32"), "INVENTORY_MAX_UPLOAD_MB"),
-    (lambda b: b["variables"]["default_role"].update(default="editor"), "INVENTORY_DEFAULT_ROLE"),
-    (lambda b: _env(b, "DASHBOARD_ID").update(value=""), "DASHBOARD_ID"),
-    (lambda b: the_app(b)["resources"].remove(_resource(b, "session-secret")), "value_from without a resource"),
-    (lambda b: _resource(b, "sql-warehouse").update(name="warehouse"), "resources not used"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda b: the_app(b)["config"]["command"].remove("signed"), "command"),
+        (lambda b: the_app(b)["config"]["env"].pop(2), "env names"),
+        (lambda b: _env(b, "PANEL_COOKIE_SECRET").update(value_from="cookie"), "valueFrom"),
+        (lambda b: _env(b, "INVENTORY_MAX_UPLOAD_MB").update(value="32"), "INVENTORY_MAX_UPLOAD_MB"),
+        (lambda b: b["variables"]["default_role"].update(default="editor"), "INVENTORY_DEFAULT_ROLE"),
+        (lambda b: _env(b, "DASHBOARD_ID").update(value=""), "DASHBOARD_ID"),
+        (lambda b: the_app(b)["resources"].remove(_resource(b, "session-secret")), "value_from without a resource"),
+        (lambda b: _resource(b, "sql-warehouse").update(name="warehouse"), "resources not used"),
+    ],
+)
 def test_the_agreement_check_refuses_a_bundle_out_of_step_with_app_yaml(change, problem):
     problems = agreement_problems(_broken(change), APP_YAML)
     assert any(problem in p for p in problems), problems
 
 
 # -- the walkthrough in docs/databricks.md uses this bundle as it is -------------------------------------------------
+
 
 def walkthrough() -> str:
     text = (ROOT / "docs" / "databricks.md").read_text(encoding="utf-8")

@@ -24,10 +24,16 @@ def workspace(monkeypatch) -> Iterator[FakeWorkspace]:
 
 
 def test_embed_url_is_host_dashboard_and_workspace_only():
-    settings = load_settings({"DATABRICKS_HOST": "https://adb-1.azuredatabricks.net/", "DASHBOARD_ID": DASHBOARD,
-                              "DATABRICKS_WORKSPACE_ID": "1234567890123456"})
+    settings = load_settings(
+        {
+            "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net/",
+            "DASHBOARD_ID": DASHBOARD,
+            "DATABRICKS_WORKSPACE_ID": "1234567890123456",
+        }
+    )
     assert embed_url(settings) == (
-        f"https://adb-1.azuredatabricks.net/embed/dashboardsv3/{DASHBOARD}?o=1234567890123456")
+        f"https://adb-1.azuredatabricks.net/embed/dashboardsv3/{DASHBOARD}?o=1234567890123456"
+    )
 
 
 def test_embed_url_accepts_a_host_without_scheme_as_databricks_apps_set_it():
@@ -36,24 +42,38 @@ def test_embed_url_accepts_a_host_without_scheme_as_databricks_apps_set_it():
 
 
 def test_embed_url_never_carries_a_secret_even_when_secrets_are_configured():
-    secrets = {"DATABRICKS_TOKEN": "dapi-secret-token", "DATABRICKS_CLIENT_SECRET": "sp-secret",
-               "PGPASSWORD": "pg-secret", "PANEL_COOKIE_SECRET": "cookie-secret"}
-    settings = load_settings({"DATABRICKS_HOST": "https://user:pw@dbc-1.cloud.databricks.com",
-                              "DASHBOARD_ID": DASHBOARD, **secrets})
+    secrets = {
+        "DATABRICKS_TOKEN": "dapi-secret-token",
+        "DATABRICKS_CLIENT_SECRET": "sp-secret",
+        "PGPASSWORD": "pg-secret",
+        "PANEL_COOKIE_SECRET": "cookie-secret",
+    }
+    settings = load_settings(
+        {"DATABRICKS_HOST": "https://user:pw@dbc-1.cloud.databricks.com", "DASHBOARD_ID": DASHBOARD, **secrets}
+    )
     assert embed_url(settings) is None  # credentials inside the host are refused rather than passed on
-    settings = load_settings({"DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com", "DASHBOARD_ID": DASHBOARD,
-                              "DATABRICKS_WORKSPACE_ID": "42", **secrets})
+    settings = load_settings(
+        {
+            "DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com",
+            "DASHBOARD_ID": DASHBOARD,
+            "DATABRICKS_WORKSPACE_ID": "42",
+            **secrets,
+        }
+    )
     url = embed_url(settings)
     assert url is not None
     assert not any(secret in url for secret in secrets.values())
     assert "token" not in url.lower() and "secret" not in url.lower()
 
 
-@pytest.mark.parametrize("env", [
-    {"DASHBOARD_ID": DASHBOARD},
-    {"DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com"},
-    {"DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com", "DASHBOARD_ID": "x/../../admin"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DASHBOARD_ID": DASHBOARD},
+        {"DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com"},
+        {"DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com", "DASHBOARD_ID": "x/../../admin"},
+    ],
+)
 def test_no_embed_url_without_a_usable_host_and_dashboard(env):
     settings = load_settings(env)
     assert embed_url(settings) is None

@@ -22,14 +22,21 @@ from tests.integration.test_databricks_doctor import Deployment, deployment
 pytestmark = pytest.mark.postgres
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "databricks.md"
-OK = ["ok  credentials", "ok  login", "ok  grants", "ok  dashboard published", "ok  dashboard shared",
-      "ok  embedding allowed", "ok  websocket origin"]
+OK = [
+    "ok  credentials",
+    "ok  login",
+    "ok  grants",
+    "ok  dashboard published",
+    "ok  dashboard shared",
+    "ok  embedding allowed",
+    "ok  websocket origin",
+]
 
 
 def _blocks(section_start: str, section_end: str) -> list[str]:
     text = DOC.read_text(encoding="utf-8")
     start = text.index(section_start)
-    body = text[start:text.index(section_end, start)]
+    body = text[start : text.index(section_end, start)]
     return re.findall(r"```bash\n(.*?)```", body, flags=re.S)
 
 
@@ -74,9 +81,16 @@ def _as_new_user(dep: Deployment) -> dict[str, str]:
     dep.monkeypatch.setenv("PGSSLMODE", "disable")
     for name in ("PGHOST", "PGUSER", "PGDATABASE", "PGENDPOINT", "DASHBOARD_ID"):
         dep.monkeypatch.delenv(name, raising=False)
-    return {"<project>": "inventory", "<branch>": "main", "<endpoint>": "primary", "<endpoint host>": dep.host,
-            "<your e-mail>": dep.owner, "<warehouse id>": "wh-123", "<users group>": "inventory-users",
-            "databricks_postgres": dep.database}
+    return {
+        "<project>": "inventory",
+        "<branch>": "main",
+        "<endpoint>": "primary",
+        "<endpoint host>": dep.host,
+        "<your e-mail>": dep.owner,
+        "<warehouse id>": "wh-123",
+        "<users group>": "inventory-users",
+        "databricks_postgres": dep.database,
+    }
 
 
 def test_section_4_setup_then_doctor_without_the_bundle(pg_server, capsys):
@@ -93,8 +107,12 @@ def test_the_bundle_walkthrough_setup_then_doctor(pg_server, capsys):
         workspace.apps["lakebase-inventory-dev"] = {**workspace.apps["inventory"], "name": "lakebase-inventory-dev"}
         # What `databricks bundle deploy` made: the dashboard, published, readable by the app and the users group.
         dashboard_id = "01f0bundle0dashboard0000000000ab"
-        workspace.dashboards[dashboard_id] = {"dashboard_id": dashboard_id, "display_name": "Lakebase Inventory",
-                                              "etag": "1", "update_time": "t"}
+        workspace.dashboards[dashboard_id] = {
+            "dashboard_id": dashboard_id,
+            "display_name": "Lakebase Inventory",
+            "etag": "1",
+            "update_time": "t",
+        }
         workspace.published[dashboard_id] = {"display_name": "Lakebase Inventory", "warehouse_id": "wh-123"}
         workspace.grant("dashboards", dashboard_id, "service_principal_name", dep.principal, "CAN_READ")
         workspace.grant("dashboards", dashboard_id, "group_name", "users", "CAN_READ")

@@ -53,9 +53,16 @@ class Deployment:
 
     def _env(self, user: str, **extra: str) -> None:
         isolate_environment(self.monkeypatch)
-        env = {"DATABRICKS_HOST": self.workspace.url, "PGHOST": self.host, "PGPORT": str(self.port),
-               "PGDATABASE": self.database, "PGUSER": user, "PGSSLMODE": "disable",
-               "PGENDPOINT": self.workspace.endpoint, **extra}
+        env = {
+            "DATABRICKS_HOST": self.workspace.url,
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGDATABASE": self.database,
+            "PGUSER": user,
+            "PGSSLMODE": "disable",
+            "PGENDPOINT": self.workspace.endpoint,
+            **extra,
+        }
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
 
@@ -65,9 +72,13 @@ class Deployment:
 
     def as_app(self, dashboard_id: str = "") -> None:
         """The deployed app's environment: its service principal's OAuth login, its own PostgreSQL role."""
-        self._env(self.principal, DATABRICKS_CLIENT_ID=self.workspace.client_id,
-                  DATABRICKS_CLIENT_SECRET=self.workspace.client_secret, DATABRICKS_APP_NAME=APP,
-                  DASHBOARD_ID=dashboard_id)
+        self._env(
+            self.principal,
+            DATABRICKS_CLIENT_ID=self.workspace.client_id,
+            DATABRICKS_CLIENT_SECRET=self.workspace.client_secret,
+            DATABRICKS_APP_NAME=APP,
+            DASHBOARD_ID=dashboard_id,
+        )
 
     def sql(self, statement: str) -> None:
         with self.admin.connect() as conn:
@@ -87,10 +98,13 @@ class Deployment:
         engine = sa.create_engine(self.admin.url.set(database=self.database))
         try:
             with engine.connect() as conn:
-                rows = conn.execute(sa.text(
-                    "SELECT c.relname, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'inventory_app' UNION ALL "
-                    "SELECT nspname, nspacl::text FROM pg_namespace WHERE nspname = 'inventory_app'")).all()
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT c.relname, c.relacl::text FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'inventory_app' UNION ALL "
+                        "SELECT nspname, nspacl::text FROM pg_namespace WHERE nspname = 'inventory_app'"
+                    )
+                ).all()
         finally:
             engine.dispose()
         return dict(rows)
@@ -123,8 +137,10 @@ def deployment(pg_server) -> Iterator[Deployment]:
         dep.sql(f"CREATE ROLE \"{owner}\" LOGIN PASSWORD '{token}'")
         dep.sql(f'CREATE DATABASE "{database}" OWNER "{owner}"')
         # What Lakebase creates for the app's service principal: a login role with no privileges at all.
-        dep.sql(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{dep.principal}') THEN "
-                f"CREATE ROLE \"{dep.principal}\" LOGIN; END IF; END $$")
+        dep.sql(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{dep.principal}') THEN "
+            f'CREATE ROLE "{dep.principal}" LOGIN; END IF; END $$'
+        )
         dep.sql(f"ALTER ROLE \"{dep.principal}\" PASSWORD '{token}'")
         try:
             yield dep
@@ -161,8 +177,15 @@ def test_setup_makes_the_app_work_from_a_principal_with_no_grants_and_is_idempot
 
     dep.as_app(dashboard_id)
     code, lines = run(capsys, *DOCTOR)
-    assert lines == ["ok  credentials", "ok  login", "ok  grants", "ok  dashboard published", "ok  dashboard shared",
-                     "ok  embedding allowed", "ok  websocket origin"]
+    assert lines == [
+        "ok  credentials",
+        "ok  login",
+        "ok  grants",
+        "ok  dashboard published",
+        "ok  dashboard shared",
+        "ok  embedding allowed",
+        "ok  websocket origin",
+    ]
     assert code == 0
 
     # The app, as its service principal: reads, writes, audits; the audit trail stays append-only for it.
@@ -198,6 +221,7 @@ def test_setup_makes_the_app_work_from_a_principal_with_no_grants_and_is_idempot
 
 # -- each missing grant is named by doctor ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def deployed(pg_server) -> Iterator[tuple[Deployment, str]]:
     """One deployment set up once; each test below takes one grant away, runs doctor, and gives it back."""
@@ -211,8 +235,10 @@ def deployed(pg_server) -> Iterator[tuple[Deployment, str]]:
 
 def _privileges() -> list[grants.Privilege]:
     tables = build_tables("inventory_items", "inventory_app")
-    seqs = [f"{t}_id_seq" for t in ("inventory_items", "inventory_items_movements",
-                                                       "inventory_items_audit", "inventory_items_stats")]
+    seqs = [
+        f"{t}_id_seq"
+        for t in ("inventory_items", "inventory_items_movements", "inventory_items_audit", "inventory_items_stats")
+    ]
     need, _ = grants.wanted(tables, seqs)
     return need
 
@@ -250,24 +276,44 @@ def test_doctor_refuses_a_principal_that_may_change_the_audit(deployed, capsys):
         lines = _doctor_lines(capsys)
     finally:
         dep.db_sql(f'REVOKE DELETE ON {audit} FROM "{dep.principal}"')
-    assert 'FAIL grants: ' in lines[2] and 'must not have DELETE on table "inventory_app"."inventory_items_audit"' \
-        in lines[2]
+    assert (
+        "FAIL grants: " in lines[2]
+        and 'must not have DELETE on table "inventory_app"."inventory_items_audit"' in lines[2]
+    )
 
 
-@pytest.mark.parametrize(("take_away", "failing", "words"), [
-    (lambda dep, dash: dep.workspace.revoke("database-projects", dep.workspace.project, dep.principal),
-     ["credentials", "login", "grants"], ["CAN_USE", "setup"]),
-    (lambda dep, dash: dep.workspace.revoke("dashboards", dash, dep.principal),
-     ["dashboard published", "dashboard shared"], ["cannot read dashboard", "share"]),
-    (lambda dep, dash: dep.workspace.revoke("dashboards", dash, GROUP),
-     ["dashboard shared"], [f"no CAN_READ for group {GROUP}"]),
-    (lambda dep, dash: dep.workspace.approved_domains.clear(),
-     ["embedding allowed"], ["not an approved embedding domain", "--approve-embedding-domain"]),
-    (lambda dep, dash: setattr(dep.workspace, "embedding_policy", "DENY_ALL_DOMAINS"),
-     ["embedding allowed"], ["denies embedding"]),
-    (lambda dep, dash: dep.workspace.published.pop(dash),
-     ["dashboard published"], ["is not published"]),
-], ids=["database-use", "dashboard-app", "dashboard-group", "embedding-domain", "embedding-policy", "unpublished"])
+@pytest.mark.parametrize(
+    ("take_away", "failing", "words"),
+    [
+        (
+            lambda dep, dash: dep.workspace.revoke("database-projects", dep.workspace.project, dep.principal),
+            ["credentials", "login", "grants"],
+            ["CAN_USE", "setup"],
+        ),
+        (
+            lambda dep, dash: dep.workspace.revoke("dashboards", dash, dep.principal),
+            ["dashboard published", "dashboard shared"],
+            ["cannot read dashboard", "share"],
+        ),
+        (
+            lambda dep, dash: dep.workspace.revoke("dashboards", dash, GROUP),
+            ["dashboard shared"],
+            [f"no CAN_READ for group {GROUP}"],
+        ),
+        (
+            lambda dep, dash: dep.workspace.approved_domains.clear(),
+            ["embedding allowed"],
+            ["not an approved embedding domain", "--approve-embedding-domain"],
+        ),
+        (
+            lambda dep, dash: setattr(dep.workspace, "embedding_policy", "DENY_ALL_DOMAINS"),
+            ["embedding allowed"],
+            ["denies embedding"],
+        ),
+        (lambda dep, dash: dep.workspace.published.pop(dash), ["dashboard published"], ["is not published"]),
+    ],
+    ids=["database-use", "dashboard-app", "dashboard-group", "embedding-domain", "embedding-policy", "unpublished"],
+)
 def test_doctor_names_each_missing_workspace_grant(deployed, capsys, take_away, failing, words):
     dep, dashboard_id = deployed
     acl = {k: dict(v) for k, v in dep.workspace.acl.items()}
@@ -296,13 +342,15 @@ def test_doctor_run_by_a_person_checks_the_app_principal_too(deployed, capsys):
         dep.db_sql(f'REVOKE SELECT ON "inventory_app"."inventory_items" FROM "{dep.principal}"')
         lines = _doctor_lines(capsys)
     finally:
-        dep.workspace.grant("database-projects", dep.workspace.project, "service_principal_name", dep.principal,
-                            "CAN_USE")
+        dep.workspace.grant(
+            "database-projects", dep.workspace.project, "service_principal_name", dep.principal, "CAN_USE"
+        )
         dep.db_sql(f'GRANT SELECT ON "inventory_app"."inventory_items" TO "{dep.principal}"')
         dep.as_app(dashboard_id)
     # The person's own credential and login work; what the app lacks is named all the same.
-    assert lines[0].startswith(f"FAIL credentials: the app's service principal {dep.principal} has no CAN_USE on "
-                               "database-projects/inventory")
+    assert lines[0].startswith(
+        f"FAIL credentials: the app's service principal {dep.principal} has no CAN_USE on database-projects/inventory"
+    )
     assert lines[1] == "ok  login"
     assert lines[2].startswith(f'FAIL grants: {dep.principal} lacks SELECT on table "inventory_app"."inventory_items"')
 
@@ -335,8 +383,10 @@ def test_doctor_says_a_personal_access_token_would_be_the_password(deployed, cap
     finally:
         dep.as_app(dashboard_id)
     assert code == 1
-    assert lines[0].startswith("FAIL credentials: Lakebase accepts only OAuth tokens, but Databricks authentication "
-                               "here is a personal access token")
+    assert lines[0].startswith(
+        "FAIL credentials: Lakebase accepts only OAuth tokens, but Databricks authentication "
+        "here is a personal access token"
+    )
     assert "CAN_USE" not in lines[0]  # the fix is an OAuth login or PGENDPOINT, not a permission
     assert lines[1].startswith("FAIL login")
 
@@ -357,6 +407,7 @@ def test_doctor_cannot_run_without_lakebase_settings(monkeypatch, capsys):
 
 
 # -- init-db --grant-to: the grants re-applied after the migrations -------------------------------------------------
+
 
 def test_init_db_as_the_owner_grants_the_app_role_after_migrating(fresh, capsys):
     dep = fresh
@@ -391,13 +442,18 @@ def test_the_setup_notebook_grants_the_same_and_doctor_is_all_ok(fresh, capsys):
 
     dep = fresh
     dep.as_owner()
-    for name, value in {"INVENTORY_APP_NAME": APP, "DATABRICKS_WAREHOUSE_ID": "wh-123", "INVENTORY_USERS_GROUP": GROUP,
-                        "APPROVE_EMBEDDING_DOMAIN": "true"}.items():
+    for name, value in {
+        "INVENTORY_APP_NAME": APP,
+        "DATABRICKS_WAREHOUSE_ID": "wh-123",
+        "INVENTORY_USERS_GROUP": GROUP,
+        "APPROVE_EMBEDDING_DOMAIN": "true",
+    }.items():
         dep.monkeypatch.setenv(name, value)
     root = Path(__file__).resolve().parents[2]
     notebook = nbformat.read(root / "notebooks" / "lakebase_setup.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root / "notebooks")}}
+    ).execute()
     text = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
     assert "grants         granted" in text and "TO DO" not in text, text
 

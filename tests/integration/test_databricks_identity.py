@@ -36,10 +36,16 @@ from tests.support.fake_workspace import FakeWorkspace, isolate_environment
 from tests.support.postgres import free_port
 
 APP = {"DATABRICKS_APP_NAME": "inventory"}
-FORWARDED = {"X-Forwarded-Email": "ana@example.com", "X-Forwarded-Preferred-Username": "ana",
-             "X-Forwarded-User": "4242@1234567890123456"}
-BOSS = {"X-Forwarded-Email": "boss@example.com", "X-Forwarded-Preferred-Username": "boss",
-        "X-Forwarded-User": "1@1234567890123456"}
+FORWARDED = {
+    "X-Forwarded-Email": "ana@example.com",
+    "X-Forwarded-Preferred-Username": "ana",
+    "X-Forwarded-User": "4242@1234567890123456",
+}
+BOSS = {
+    "X-Forwarded-Email": "boss@example.com",
+    "X-Forwarded-Preferred-Username": "boss",
+    "X-Forwarded-User": "1@1234567890123456",
+}
 SECRET = secrets.token_hex(32)
 APP_AUTH = Path(__file__).resolve().parents[2] / "inventory_panel" / "databricks" / "app_auth.py"
 
@@ -76,7 +82,8 @@ def test_an_app_request_without_identity_is_anonymous_and_never_the_local_admin(
 def test_panel_auth_user_when_not_behind_the_apps_proxy(clean_env):
     settings = load_settings({"INVENTORY_ADMINS": "root@example.com"})
     assert resolve_user(settings, headers=FORWARDED, panel_user="root@example.com") == User(
-        "root@example.com", "admin", "panel-auth")
+        "root@example.com", "admin", "panel-auth"
+    )
     assert resolve_user(settings, panel_user="guest").role == "viewer"
 
 
@@ -116,8 +123,9 @@ def test_a_header_sent_twice_is_no_identity(clean_env):
 
 def test_in_an_app_panel_auth_cookies_do_not_count(clean_env):
     # Behind the Apps proxy a cookie-borne Panel user (e.g. "guest") is not the proxy's word.
-    assert resolve_user(load_settings(APP), panel_user="root@example.com") == User("anonymous", "viewer",
-                                                                                  "databricks-app")
+    assert resolve_user(load_settings(APP), panel_user="root@example.com") == User(
+        "anonymous", "viewer", "databricks-app"
+    )
 
 
 def test_an_app_needs_a_strong_session_secret(clean_env):
@@ -133,8 +141,12 @@ def test_only_session_ids_signed_with_the_secret_pass(clean_env):
 
     env = {"BOKEH_SECRET_KEY": SECRET}
     require_signed_session(generate_session_id(secret_key=SECRET.encode(), signed=True), env)
-    for session_id in (generate_session_id(signed=False), generate_session_id(secret_key=b"x" * 32, signed=True),
-                       "", None):
+    for session_id in (
+        generate_session_id(signed=False),
+        generate_session_id(secret_key=b"x" * 32, signed=True),
+        "",
+        None,
+    ):
         with pytest.raises(ConfigurationError, match="session ids are not signed"):
             require_signed_session(session_id, env)
 
@@ -168,8 +180,18 @@ def serve() -> Iterator:
             from bokeh.server.auth_provider import AuthModule
 
             signing["auth_provider"] = AuthModule(str(APP_AUTH))
-        servers.append(pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True, verbose=False,
-                                websocket_origin=[f"127.0.0.1:{port}"], **signing))
+        servers.append(
+            pn.serve(
+                app,
+                port=port,
+                address="127.0.0.1",
+                show=False,
+                threaded=True,
+                verbose=False,
+                websocket_origin=[f"127.0.0.1:{port}"],
+                **signing,
+            )
+        )
         return f"http://127.0.0.1:{port}/"
 
     yield start
@@ -192,10 +214,13 @@ def _open_session(url: str, headers: dict[str, str], status: int = 200) -> None:
     raise AssertionError(f"{url} did not answer")
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({**APP, "BOKEH_SECRET_KEY": SECRET}, User("ana@example.com", "viewer", "databricks-app")),
-    ({"INVENTORY_USER": "dev@example.com"}, User("dev@example.com", "admin", "local")),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({**APP, "BOKEH_SECRET_KEY": SECRET}, User("ana@example.com", "viewer", "databricks-app")),
+        ({"INVENTORY_USER": "dev@example.com"}, User("dev@example.com", "admin", "local")),
+    ],
+)
 def test_identity_of_a_real_panel_session(env, expected, serve, clean_env):
     for key, value in env.items():
         clean_env.setenv(key, value)
@@ -235,7 +260,8 @@ def test_an_app_session_with_an_unsigned_id_is_refused(serve, clean_env):
         "session ids are not signed: a Databricks App must be served with --session-ids signed and "
         "BOKEH_SECRET_KEY set (see app.yaml)",
         "BOKEH_SECRET_KEY is not set: a Databricks App must sign its session ids with a secret "
-        "(add the session-secret resource, see docs/databricks.md)"]
+        "(add the session-secret resource, see docs/databricks.md)",
+    ]
 
 
 def test_a_forged_token_is_refused_by_a_signing_server(serve, clean_env):

@@ -50,8 +50,15 @@ class LakebaseServer:
 
     def can_login(self, role: str, password: str, database: str) -> bool:
         try:
-            psycopg2.connect(host=self.host, port=self.port, user=role, password=password, dbname=database,
-                             sslmode="disable", connect_timeout=5).close()
+            psycopg2.connect(
+                host=self.host,
+                port=self.port,
+                user=role,
+                password=password,
+                dbname=database,
+                sslmode="disable",
+                connect_timeout=5,
+            ).close()
         except psycopg2.OperationalError:
             return False
         return True
@@ -78,11 +85,19 @@ def role(lakebase) -> Iterator[str]:
     lakebase.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'")
 
 
-def lakebase_env(monkeypatch, lakebase: LakebaseServer, workspace: FakeWorkspace, role: str, database: str,
-                 **extra: str) -> None:
+def lakebase_env(
+    monkeypatch, lakebase: LakebaseServer, workspace: FakeWorkspace, role: str, database: str, **extra: str
+) -> None:
     isolate_environment(monkeypatch)
-    env = {"PGHOST": lakebase.host, "PGPORT": str(lakebase.port), "PGUSER": role, "PGDATABASE": database,
-           "PGSSLMODE": "disable", **workspace.env(), **extra}
+    env = {
+        "PGHOST": lakebase.host,
+        "PGPORT": str(lakebase.port),
+        "PGUSER": role,
+        "PGDATABASE": database,
+        "PGSSLMODE": "disable",
+        **workspace.env(),
+        **extra,
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
 
@@ -95,8 +110,11 @@ def current_user(inv: ip.Inventory) -> str:
 @pytest.mark.parametrize("flavour", ["autoscaling", "provisioned"])
 def test_connects_with_the_issued_lakebase_credential(flavour, lakebase, workspace, role, monkeypatch):
     database = lakebase.create_role_and_database(role, workspace.database_token.value)
-    extra = {"PGENDPOINT": workspace.endpoint} if flavour == "autoscaling" else {
-        "LAKEBASE_INSTANCE_NAME": workspace.instance}
+    extra = (
+        {"PGENDPOINT": workspace.endpoint}
+        if flavour == "autoscaling"
+        else {"LAKEBASE_INSTANCE_NAME": workspace.instance}
+    )
     lakebase_env(monkeypatch, lakebase, workspace, role, database, **extra)
 
     inv = ip.connect(user="ana@example.com")
@@ -123,8 +141,7 @@ def test_connects_with_the_issued_lakebase_credential(flavour, lakebase, workspa
     assert calls[0].authorization == f"Bearer {workspace.oauth_token.value}"
 
 
-def test_without_lakebase_variables_the_workspace_oauth_token_is_the_password(lakebase, workspace, role,
-                                                                              monkeypatch):
+def test_without_lakebase_variables_the_workspace_oauth_token_is_the_password(lakebase, workspace, role, monkeypatch):
     database = lakebase.create_role_and_database(role, workspace.oauth_token.value)
     lakebase_env(monkeypatch, lakebase, workspace, role, database)
 
@@ -144,8 +161,9 @@ def _login_with_a_pat(monkeypatch, workspace: FakeWorkspace) -> None:
     monkeypatch.setenv("DATABRICKS_TOKEN", workspace.pat)
 
 
-def test_with_a_personal_access_token_and_no_lakebase_variables_it_says_what_to_configure(lakebase, workspace, role,
-                                                                                           monkeypatch):
+def test_with_a_personal_access_token_and_no_lakebase_variables_it_says_what_to_configure(
+    lakebase, workspace, role, monkeypatch
+):
     # Lakebase accepts only OAuth tokens: the PAT must never be sent as the password (here it would even work,
     # because this stand-in for Lakebase accepts any password it was given, so a login proves the PAT was sent).
     database = lakebase.create_role_and_database(role, workspace.pat)
@@ -157,8 +175,9 @@ def test_with_a_personal_access_token_and_no_lakebase_variables_it_says_what_to_
         ip.connect(user="ana@example.com")
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith("Lakebase accepts only OAuth tokens, but Databricks authentication here is a personal "
-                              "access token")
+    assert message.startswith(
+        "Lakebase accepts only OAuth tokens, but Databricks authentication here is a personal access token"
+    )
     for what in ("PGENDPOINT", "LAKEBASE_INSTANCE_NAME", "databricks auth login", "DATABRICKS_CLIENT_ID"):
         assert what in message
     assert not workspace.requests(path="/oidc/v1/token")
@@ -175,8 +194,9 @@ def test_the_cli_reports_the_pat_error_in_one_line(lakebase, workspace, role, mo
 
 
 @pytest.mark.parametrize("variable", ["PGENDPOINT", "LAKEBASE_INSTANCE_NAME"])
-def test_with_a_personal_access_token_the_lakebase_api_issues_the_credential(variable, lakebase, workspace, role,
-                                                                             monkeypatch):
+def test_with_a_personal_access_token_the_lakebase_api_issues_the_credential(
+    variable, lakebase, workspace, role, monkeypatch
+):
     # A PAT may still call the credential API: the password is then the OAuth credential Lakebase issued.
     database = lakebase.create_role_and_database(role, workspace.database_token.value)
     target = workspace.endpoint if variable == "PGENDPOINT" else workspace.instance
@@ -191,8 +211,9 @@ def test_with_a_personal_access_token_the_lakebase_api_issues_the_credential(var
     assert [c.authorization for c in calls] == [f"Bearer {workspace.pat}"]
 
 
-def test_rotation_new_connections_use_the_new_token_and_work_in_flight_completes(lakebase, workspace, role,
-                                                                                monkeypatch):
+def test_rotation_new_connections_use_the_new_token_and_work_in_flight_completes(
+    lakebase, workspace, role, monkeypatch
+):
     workspace.token_ttl = timedelta(seconds=8)
     first = workspace.rotate_database_token()
     expires = time.monotonic() + 8
@@ -214,8 +235,9 @@ def test_rotation_new_connections_use_the_new_token_and_work_in_flight_completes
         def in_flight() -> None:
             try:
                 with engine.connect() as conn, conn.begin():
-                    conn.execute(sa.text(f"UPDATE inventory_app.inventory_items SET quantity = 99 "
-                                         f"WHERE id = {item['id']}"))
+                    conn.execute(
+                        sa.text(f"UPDATE inventory_app.inventory_items SET quantity = 99 WHERE id = {item['id']}")
+                    )
                     started.set()
                     release.wait(20)
                     conn.execute(sa.text("SELECT pg_sleep(0.2)"))
@@ -256,8 +278,9 @@ def test_lakebase_engine_requires_tls_by_default_and_pre_pings(workspace, monkey
     from inventory_panel.storage.engines import create_database
 
     isolate_environment(monkeypatch)
-    settings = load_settings({"PGHOST": "instance.database.cloud.databricks.com", "PGUSER": "sp",
-                              "PGENDPOINT": workspace.endpoint})
+    settings = load_settings(
+        {"PGHOST": "instance.database.cloud.databricks.com", "PGUSER": "sp", "PGENDPOINT": workspace.endpoint}
+    )
     db = create_database(settings)
     try:
         assert db.engine.url.query["sslmode"] == "require"
@@ -311,10 +334,10 @@ def test_a_failed_refresh_keeps_using_the_still_valid_token(workspace, monkeypat
     assert len(workspace.requests("POST", "/api/2.0/database/credentials")) == 3
 
 
-def test_an_unknown_endpoint_fails_at_start_with_one_line_naming_the_variable(lakebase, workspace, role,
-                                                                              monkeypatch):
-    lakebase_env(monkeypatch, lakebase, workspace, role, "postgres",
-                 PGENDPOINT="projects/nope/branches/main/endpoints/primary")
+def test_an_unknown_endpoint_fails_at_start_with_one_line_naming_the_variable(lakebase, workspace, role, monkeypatch):
+    lakebase_env(
+        monkeypatch, lakebase, workspace, role, "postgres", PGENDPOINT="projects/nope/branches/main/endpoints/primary"
+    )
     with pytest.raises(ip.ConfigurationError) as caught:
         ip.connect()
     message = str(caught.value)
@@ -332,8 +355,12 @@ def test_a_refused_credential_fails_at_start_with_one_clear_line(lakebase, works
 
 def test_without_any_databricks_authentication_the_error_says_what_to_set(lakebase, role, monkeypatch):
     isolate_environment(monkeypatch)
-    for key, value in {"PGHOST": lakebase.host, "PGPORT": str(lakebase.port), "PGUSER": role,
-                       "PGSSLMODE": "disable"}.items():
+    for key, value in {
+        "PGHOST": lakebase.host,
+        "PGPORT": str(lakebase.port),
+        "PGUSER": role,
+        "PGSSLMODE": "disable",
+    }.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(ip.ConfigurationError) as caught:
         ip.connect()

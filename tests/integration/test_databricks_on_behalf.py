@@ -48,8 +48,13 @@ def app_env(workspace, monkeypatch):
     """The environment of a deployed App with this workspace; ``app_env(**extra)`` sets more."""
 
     def set_env(**extra: str) -> dict[str, str]:
-        env = workspace.env(DATABRICKS_APP_NAME="lakebase-inventory", BOKEH_SECRET_KEY=SECRET,
-                            DATABRICKS_WORKSPACE_ID=workspace.workspace_id, DASHBOARD_ID=DASHBOARD_ID, **extra)
+        env = workspace.env(
+            DATABRICKS_APP_NAME="lakebase-inventory",
+            BOKEH_SECRET_KEY=SECRET,
+            DATABRICKS_WORKSPACE_ID=workspace.workspace_id,
+            DASHBOARD_ID=DASHBOARD_ID,
+            **extra,
+        )
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return env
@@ -63,9 +68,19 @@ def serve() -> Iterator:
 
     def start(app) -> str:
         port = free_port()
-        servers.append(pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True, verbose=False,
-                                websocket_origin=[f"127.0.0.1:{port}"], sign_sessions=True,
-                                secret_key=SECRET.encode()))
+        servers.append(
+            pn.serve(
+                app,
+                port=port,
+                address="127.0.0.1",
+                show=False,
+                threaded=True,
+                verbose=False,
+                websocket_origin=[f"127.0.0.1:{port}"],
+                sign_sessions=True,
+                secret_key=SECRET.encode(),
+            )
+        )
         return f"http://127.0.0.1:{port}/"
 
     yield start
@@ -168,8 +183,9 @@ def test_the_user_token_is_refused_on_its_own_terms(workspace, app_env):
     assert not workspace.requests(path="/oidc/v1/token")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("", False), ("false", False), ("0", False), ("TRUE", True),
-                                               ("yes", True), ("1", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("", False), ("false", False), ("0", False), ("TRUE", True), ("yes", True), ("1", True)]
+)
 def test_the_option_reads_true_or_false(raw, expected):
     assert load_settings({"INVENTORY_ON_BEHALF_OF_USER": raw}).on_behalf_of_user is expected
 
@@ -199,5 +215,9 @@ def test_the_person_s_own_rights_decide_what_the_check_says(workspace, app_env, 
     open_session(url, FORWARDED)
 
     assert [(token is not None, status.state) for token, status in seen] == [
-        (True, "published"), (False, "unknown"), (True, "unknown"), (False, "published")]
+        (True, "published"),
+        (False, "unknown"),
+        (True, "unknown"),
+        (False, "published"),
+    ]
     assert "with your own Databricks permissions" in seen[2][1].message

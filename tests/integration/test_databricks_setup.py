@@ -37,14 +37,23 @@ def workspace(monkeypatch) -> Iterator[FakeWorkspace]:
 
 
 def targets(workspace: FakeWorkspace) -> dict[str, setup.LakebaseTarget]:
-    return {"autoscaling": setup.LakebaseTarget("databricks_postgres", endpoint=workspace.endpoint),
-            "provisioned": setup.LakebaseTarget("databricks_postgres", instance_name=workspace.instance)}
+    return {
+        "autoscaling": setup.LakebaseTarget("databricks_postgres", endpoint=workspace.endpoint),
+        "provisioned": setup.LakebaseTarget("databricks_postgres", instance_name=workspace.instance),
+    }
 
 
 def run(workspace: FakeWorkspace, target: setup.LakebaseTarget) -> setup.SetupResult:
-    return setup.run_setup(workspace_client(), target, catalog="inventory_lb", app_name="inventory",
-                           warehouse_id="wh-123", dashboard_parent="/Shared/inv", users_group=GROUP,
-                           approve_embedding_domain=True)
+    return setup.run_setup(
+        workspace_client(),
+        target,
+        catalog="inventory_lb",
+        app_name="inventory",
+        warehouse_id="wh-123",
+        dashboard_parent="/Shared/inv",
+        users_group=GROUP,
+        approve_embedding_domain=True,
+    )
 
 
 def test_autoscaling_setup_sends_the_expected_calls_and_is_idempotent(workspace):
@@ -55,12 +64,18 @@ def test_autoscaling_setup_sends_the_expected_calls_and_is_idempotent(workspace)
     branch = "projects/inventory/branches/main"
     role = writes[("POST", f"/api/2.0/postgres/{branch}/roles")]
     assert role.query == {"role_id": APP_SP}
-    assert role.body["spec"] == {"postgres_role": APP_SP, "identity_type": "SERVICE_PRINCIPAL",
-                                 "auth_method": "LAKEBASE_OAUTH_V1"}
+    assert role.body["spec"] == {
+        "postgres_role": APP_SP,
+        "identity_type": "SERVICE_PRINCIPAL",
+        "auth_method": "LAKEBASE_OAUTH_V1",
+    }
     catalog = writes[("POST", "/api/2.0/postgres/catalogs")]
     assert catalog.query == {"catalog_id": "inventory_lb"}
-    assert catalog.body["spec"] == {"postgres_database": "databricks_postgres", "branch": branch,
-                                    "create_database_if_missing": True}
+    assert catalog.body["spec"] == {
+        "postgres_database": "databricks_postgres",
+        "branch": branch,
+        "create_database_if_missing": True,
+    }
     access = writes[("PATCH", "/api/2.0/permissions/database-projects/inventory")]
     assert access.body == {"access_control_list": [{"service_principal_name": APP_SP, "permission_level": "CAN_USE"}]}
     _assert_dashboard_calls(workspace, writes, result)
@@ -72,8 +87,14 @@ def test_autoscaling_setup_sends_the_expected_calls_and_is_idempotent(workspace)
     assert workspace.writes() == []
     assert not again.changed
     assert [(s.step, s.action) for s in again.steps] == [
-        ("app role", "exists"), ("database use", "exists"), ("catalog", "exists"), ("dashboard", "unchanged"),
-        ("publish", "exists"), ("share", "exists"), ("embedding", "exists")]
+        ("app role", "exists"),
+        ("database use", "exists"),
+        ("catalog", "exists"),
+        ("dashboard", "unchanged"),
+        ("publish", "exists"),
+        ("share", "exists"),
+        ("embedding", "exists"),
+    ]
     assert again.dashboard_id == result.dashboard_id
 
 
@@ -85,8 +106,12 @@ def test_provisioned_setup_sends_the_expected_calls_and_is_idempotent(workspace)
     role = writes[("POST", f"/api/2.0/database/instances/{workspace.instance}/roles")]
     assert role.body == {"name": APP_SP, "identity_type": "SERVICE_PRINCIPAL"}
     catalog = writes[("POST", "/api/2.0/database/catalogs")]
-    assert catalog.body == {"name": "inventory_lb", "database_instance_name": workspace.instance,
-                            "database_name": "databricks_postgres", "create_database_if_not_exists": True}
+    assert catalog.body == {
+        "name": "inventory_lb",
+        "database_instance_name": workspace.instance,
+        "database_name": "databricks_postgres",
+        "create_database_if_not_exists": True,
+    }
     access = writes[("PATCH", f"/api/2.0/permissions/database-instances/{workspace.instance}")]
     assert access.body == {"access_control_list": [{"service_principal_name": APP_SP, "permission_level": "CAN_USE"}]}
     _assert_dashboard_calls(workspace, writes, result)
@@ -110,13 +135,24 @@ def _assert_dashboard_calls(workspace: FakeWorkspace, writes, result: setup.Setu
     assert workspace.published[result.dashboard_id]["warehouse_id"] == "wh-123"
     assert f"DASHBOARD_ID={result.dashboard_id}" in str(result)
     shared = writes[("PATCH", f"/api/2.0/permissions/dashboards/{result.dashboard_id}")].body
-    assert shared == {"access_control_list": [{"service_principal_name": APP_SP, "permission_level": "CAN_READ"},
-                                              {"group_name": GROUP, "permission_level": "CAN_READ"}]}
+    assert shared == {
+        "access_control_list": [
+            {"service_principal_name": APP_SP, "permission_level": "CAN_READ"},
+            {"group_name": GROUP, "permission_level": "CAN_READ"},
+        ]
+    }
     domains = writes[("PATCH", "/api/2.0/settings/types/aibi_dash_embed_ws_apprvd_domains/names/default")].body
     field_mask = "aibi_dashboard_embedding_approved_domains.approved_domains"
-    assert domains == {"allow_missing": True, "field_mask": field_mask,
-                       "setting": {"aibi_dashboard_embedding_approved_domains": {
-                           "approved_domains": ["inventory-1234567890123456.aws.databricksapps.com"]}, "etag": "0"}}
+    assert domains == {
+        "allow_missing": True,
+        "field_mask": field_mask,
+        "setting": {
+            "aibi_dashboard_embedding_approved_domains": {
+                "approved_domains": ["inventory-1234567890123456.aws.databricksapps.com"]
+            },
+            "etag": "0",
+        },
+    }
 
 
 def test_a_dashboard_changed_in_the_workspace_is_put_back_and_republished(workspace):
@@ -129,7 +165,8 @@ def test_a_dashboard_changed_in_the_workspace_is_put_back_and_republished(worksp
     second = run(workspace, target)
     assert [(c.method, c.path) for c in workspace.writes()] == [
         ("PATCH", f"/api/2.0/lakeview/dashboards/{first.dashboard_id}"),
-        ("POST", f"/api/2.0/lakeview/dashboards/{first.dashboard_id}/published")]
+        ("POST", f"/api/2.0/lakeview/dashboards/{first.dashboard_id}/published"),
+    ]
     assert [s.action for s in second.steps if s.step in ("dashboard", "publish")] == ["updated", "published"]
     assert json.loads(draft["serialized_dashboard"])["datasets"]
 
@@ -140,11 +177,14 @@ def test_setup_without_warehouse_or_app_skips_those_steps(workspace):
     assert result.dashboard_id is None
 
 
-@pytest.mark.parametrize(("kwargs", "words"), [
-    ({"app_name": "missing"}, ["missing", "does not exist"]),
-    ({"target": setup.LakebaseTarget("db", endpoint="projects/x/branches/y/endpoints/z")}, ["PGENDPOINT"]),
-    ({"target": setup.LakebaseTarget("db", instance_name="nope")}, ["LAKEBASE_INSTANCE_NAME", "nope"]),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"app_name": "missing"}, ["missing", "does not exist"]),
+        ({"target": setup.LakebaseTarget("db", endpoint="projects/x/branches/y/endpoints/z")}, ["PGENDPOINT"]),
+        ({"target": setup.LakebaseTarget("db", instance_name="nope")}, ["LAKEBASE_INSTANCE_NAME", "nope"]),
+    ],
+)
 def test_setup_errors_are_one_clear_line(workspace, kwargs, words):
     kwargs.setdefault("target", targets(workspace)["provisioned"])
     with pytest.raises(ConfigurationError) as caught:
@@ -154,8 +194,11 @@ def test_setup_errors_are_one_clear_line(workspace, kwargs, words):
 
 def test_a_catalog_registering_another_database_is_refused(workspace):
     target = targets(workspace)["provisioned"]
-    workspace.database_catalogs["inventory_lb"] = {"name": "inventory_lb", "database_name": "other",
-                                                   "database_instance_name": workspace.instance}
+    workspace.database_catalogs["inventory_lb"] = {
+        "name": "inventory_lb",
+        "database_name": "other",
+        "database_instance_name": workspace.instance,
+    }
     with pytest.raises(ConfigurationError, match="already registers Lakebase database 'other'"):
         setup.ensure_catalog(workspace_client(), target, "inventory_lb")
 
@@ -166,15 +209,18 @@ def test_lakebase_target_needs_exactly_one_valid_flavour(kwargs):
         setup.LakebaseTarget("db", **kwargs)
 
 
-@pytest.mark.parametrize(("domain", "approved", "allowed"), [
-    ("inv-1.aws.databricksapps.com", ["inv-1.aws.databricksapps.com"], True),
-    ("inv-1.aws.databricksapps.com", ["*.databricksapps.com"], True),
-    ("inv-1.aws.databricksapps.com", ["https://inv-1.aws.databricksapps.com/"], True),
-    ("inv-1.aws.databricksapps.com", ["INV-1.AWS.databricksapps.com"], True),
-    ("inv-1.aws.databricksapps.com", ["inv-2.aws.databricksapps.com", "databricksapps.com"], False),
-    ("evil-databricksapps.com", ["*.databricksapps.com"], False),
-    ("inv-1.aws.databricksapps.com", [], False),
-])
+@pytest.mark.parametrize(
+    ("domain", "approved", "allowed"),
+    [
+        ("inv-1.aws.databricksapps.com", ["inv-1.aws.databricksapps.com"], True),
+        ("inv-1.aws.databricksapps.com", ["*.databricksapps.com"], True),
+        ("inv-1.aws.databricksapps.com", ["https://inv-1.aws.databricksapps.com/"], True),
+        ("inv-1.aws.databricksapps.com", ["INV-1.AWS.databricksapps.com"], True),
+        ("inv-1.aws.databricksapps.com", ["inv-2.aws.databricksapps.com", "databricksapps.com"], False),
+        ("evil-databricksapps.com", ["*.databricksapps.com"], False),
+        ("inv-1.aws.databricksapps.com", [], False),
+    ],
+)
 def test_approved_embedding_domains_match_exactly_or_by_wildcard(domain, approved, allowed):
     assert sharing.domain_allowed(domain, approved) is allowed
 
@@ -238,17 +284,20 @@ def test_the_shipped_dashboard_is_consistent_with_the_inventory_tables():
                     assert column in columns | aliases[dataset], (widget["name"], column)
         encodings = widget["spec"]["encodings"]
         used = [e["fieldName"] for e in encodings.get("columns", [])] + [
-            e["fieldName"] for key, e in encodings.items() if key != "columns"]
+            e["fieldName"] for key, e in encodings.items() if key != "columns"
+        ]
         assert set(used) <= names, widget["name"]
 
 
 def _execute(notebook) -> str:
     from nbclient import NotebookClient
 
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
-    return "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                   for out in cell.get("outputs", []))
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
+    ).execute()
+    return "".join(
+        out.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+    )
 
 
 def _notebook_env(workspace: FakeWorkspace, monkeypatch) -> None:
@@ -316,8 +365,9 @@ def test_the_setup_notebook_installs_then_restarts_python_before_importing_the_s
     notebook = nbformat.read(ROOT / "notebooks" / "lakebase_setup.ipynb", as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     restart = next(c for c in code if "restartPython" in c.source)
-    statements = [line.strip() for line in restart.source.splitlines()
-                  if line.strip() and not line.strip().startswith("#")]
+    statements = [
+        line.strip() for line in restart.source.splitlines() if line.strip() and not line.strip().startswith("#")
+    ]
     assert statements[-1].startswith("dbutils.library.restartPython()")  # its own cell: nothing else runs there
     assert all(s.startswith(("if ", "dbutils.library.restartPython()")) for s in statements)
     assert code.index(restart) == code.index(next(c for c in code if '"pip"' in c.source)) + 1

@@ -37,14 +37,21 @@ def test_export_format_from_the_extension_or_the_option(db_url, tmp_path):
 
 def test_a_binary_export_goes_to_a_pipe_but_not_to_a_terminal(sqlite_url):
     _load(sqlite_url)
-    piped = subprocess.run([sys.executable, "-m", "inventory_panel.cli", "--database-url", sqlite_url, "export",
-                            "--format", "parquet"], capture_output=True, timeout=120)
+    piped = subprocess.run(
+        [sys.executable, "-m", "inventory_panel.cli", "--database-url", sqlite_url, "export", "--format", "parquet"],
+        capture_output=True,
+        timeout=120,
+    )
     assert piped.returncode == 0, piped.stderr
     assert pq.read_table(io.BytesIO(piped.stdout)).num_rows == 10
     main, terminal = pty.openpty()
     try:
-        shown = subprocess.run([sys.executable, "-m", "inventory_panel.cli", "--database-url", sqlite_url, "export",
-                                "--format", "xlsx"], stdout=terminal, stderr=subprocess.PIPE, timeout=120)
+        shown = subprocess.run(
+            [sys.executable, "-m", "inventory_panel.cli", "--database-url", sqlite_url, "export", "--format", "xlsx"],
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
         os.set_blocking(main, False)
         try:
             written = os.read(main, 65536)

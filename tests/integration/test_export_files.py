@@ -27,16 +27,52 @@ from inventory_panel.fields import FIELD_NAMES, MAX_INT, MAX_PRICE
 ROOT = Path(__file__).resolve().parents[2]
 LONG = "Lorem ipsum dolor sit amet, " * 71 + "end."  # 1,992 characters, near description's 2,000
 TRICKY = [
-    {"item_name": "=1+1", "category": "Formulas", "quantity": 0, "unit_price": "9999999999.99", "sku": "F-1",
-     "description": "=HYPERLINK(\"http://evil.example\",\"x\")", "supplier": "+1", "location": "-2+3"},
-    {"item_name": "@SUM(A1)", "category": "Formulas", "quantity": MAX_INT, "unit_price": "0", "minimum_stock": 0,
-     "sku": "F-2", "description": "'=1+1"},
-    {"item_name": "Café ☕ 日本語 Ünïcödé", "category": "Ünicode", "quantity": 7, "unit_price": "0.01",
-     "minimum_stock": 10, "sku": "U-1", "description": LONG, "supplier": "Zoë & Søren", "location": "Ålesund"},
-    {"item_name": "Two\nlines", "category": "Text", "quantity": 12, "unit_price": "1234567.89", "sku": "T-1",
-     "description": 'quote " and, comma'},
-    {"item_name": "00123", "category": "Text", "quantity": 1, "unit_price": "12.30", "sku": "000123",
-     "description": "1e5"},
+    {
+        "item_name": "=1+1",
+        "category": "Formulas",
+        "quantity": 0,
+        "unit_price": "9999999999.99",
+        "sku": "F-1",
+        "description": '=HYPERLINK("http://evil.example","x")',
+        "supplier": "+1",
+        "location": "-2+3",
+    },
+    {
+        "item_name": "@SUM(A1)",
+        "category": "Formulas",
+        "quantity": MAX_INT,
+        "unit_price": "0",
+        "minimum_stock": 0,
+        "sku": "F-2",
+        "description": "'=1+1",
+    },
+    {
+        "item_name": "Café ☕ 日本語 Ünïcödé",
+        "category": "Ünicode",
+        "quantity": 7,
+        "unit_price": "0.01",
+        "minimum_stock": 10,
+        "sku": "U-1",
+        "description": LONG,
+        "supplier": "Zoë & Søren",
+        "location": "Ålesund",
+    },
+    {
+        "item_name": "Two\nlines",
+        "category": "Text",
+        "quantity": 12,
+        "unit_price": "1234567.89",
+        "sku": "T-1",
+        "description": 'quote " and, comma',
+    },
+    {
+        "item_name": "00123",
+        "category": "Text",
+        "quantity": 1,
+        "unit_price": "12.30",
+        "sku": "000123",
+        "description": "1e5",
+    },
 ]
 
 
@@ -64,9 +100,21 @@ def _to_csv_with_libreoffice(soffice: str, xlsx: Path, tmp_path: Path) -> list[l
     """The first sheet as LibreOffice shows it (cells formatted as displayed), through its CSV export filter."""
     out = tmp_path / "lo"
     # 44 comma, 34 quote, 76 UTF-8, from line 1, ..., token 9 true: save cell contents as shown
-    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
-                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false",
-                    "--outdir", str(out), str(xlsx)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false",
+            "--outdir",
+            str(out),
+            str(xlsx),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     with (out / (xlsx.stem + ".csv")).open(encoding="utf-8", newline="") as fh:
         return list(csv.reader(fh))
 
@@ -229,15 +277,19 @@ def test_to_frame_returns_the_filtered_items_exactly(inv):
     assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
     page = inv.query(category="Formulas", sort_by="sku").rows
     for name in FIELD_NAMES:
-        assert [None if v is None or v != v else v for v in page[name]] == \
-            [None if v is None or v is __import__("pandas").NA or v != v else v for v in frame[name]], name
+        assert [None if v is None or v != v else v for v in page[name]] == [
+            None if v is None or v is __import__("pandas").NA or v != v else v for v in frame[name]
+        ], name
 
 
 def test_to_frame_as_arrow_and_the_limit_reads_no_more_than_asked(inv):
     _add_tricky(inv)
     statements: list[str] = []
-    sa.event.listen(inv.db.engine, "before_cursor_execute",
-                    lambda conn, cursor, stmt, params, context, many: statements.append(stmt))
+    sa.event.listen(
+        inv.db.engine,
+        "before_cursor_execute",
+        lambda conn, cursor, stmt, params, context, many: statements.append(stmt),
+    )
     table = inv.to_frame(limit=2, sort_by="sku", as_arrow=True)
     assert isinstance(table, pa.Table) and table.num_rows == 2
     assert table.column("sku").to_pylist() == ["000123", "F-1"]
@@ -251,8 +303,12 @@ def test_to_frame_as_arrow_and_the_limit_reads_no_more_than_asked(inv):
 
 def test_exports_and_to_frame_need_the_export_permission(inv, tmp_path):
     nobody = inv.as_user(User("guest@example.com", "guest"))
-    for call in (lambda: nobody.to_frame(), lambda: nobody.export_xlsx(tmp_path / "x.xlsx"),
-                 lambda: nobody.export_parquet(tmp_path / "x.parquet"), lambda: nobody.export(tmp_path / "x.csv")):
+    for call in (
+        lambda: nobody.to_frame(),
+        lambda: nobody.export_xlsx(tmp_path / "x.xlsx"),
+        lambda: nobody.export_parquet(tmp_path / "x.parquet"),
+        lambda: nobody.export(tmp_path / "x.csv"),
+    ):
         with pytest.raises(PermissionDeniedError, match="export items"):
             call()
     assert not list(tmp_path.glob("x.*"))
@@ -264,8 +320,14 @@ def test_export_refuses_an_unknown_format(inv, tmp_path):
 
 
 def _probe(*args: str) -> dict:
-    result = subprocess.run([sys.executable, "-m", "tests.support.export_probe", *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.support.export_probe", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else {}
 
 

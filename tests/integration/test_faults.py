@@ -76,8 +76,10 @@ def _snapshot(server: PostgresServer, inv: Inventory) -> dict[str, Any]:
     """Rows of every table, read through a brand-new connection (not the app's pool)."""
     engine = sa.create_engine(inv.db.engine.url)
     with engine.connect() as conn:
-        data = {t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)))
-                for t in (inv.t.items, inv.t.movements, inv.t.audit)}
+        data = {
+            t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)))
+            for t in (inv.t.items, inv.t.movements, inv.t.audit)
+        }
     engine.dispose()
     return data
 
@@ -119,8 +121,10 @@ def test_connection_killed_in_the_middle_of_a_write_saves_nothing(running, inv, 
 
     def kill_then_audit(self, conn, *args, **kwargs):
         # The item row is already updated inside the transaction when the server drops the connection.
-        running.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        f"WHERE datname = '{inv.db.engine.url.database}' AND pid <> pg_backend_pid()")
+        running.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{inv.db.engine.url.database}' AND pid <> pg_backend_pid()"
+        )
         return original(self, conn, *args, **kwargs)
 
     monkeypatch.setattr(AuditWriter, "record", kill_then_audit)
@@ -202,8 +206,13 @@ def test_killed_import_process_leaves_nothing_half_written(running, backend, tmp
     source.write_bytes(_csv(3000))
     script = tmp_path / "crash.py"
     script.write_text(CRASHING_IMPORT)
-    child = subprocess.Popen([sys.executable, str(script), url, str(source)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    child = subprocess.Popen(
+        [sys.executable, str(script), url, str(source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         assert child.stdout.readline().strip() == "WRITING", child.stderr.read()
         child.send_signal(signal.SIGKILL)  # a crash: no exception handler, no rollback by the client
@@ -237,8 +246,9 @@ def test_cli_against_a_stopped_server_exits_2_with_one_line(running, inv, capsys
 
 
 def test_wrong_password_is_reported_as_unavailable_not_as_a_traceback(running):
-    running.execute("DO $$ BEGIN CREATE ROLE wrongpw LOGIN PASSWORD 'right'; EXCEPTION WHEN duplicate_object "
-                    "THEN NULL; END $$")
+    running.execute(
+        "DO $$ BEGIN CREATE ROLE wrongpw LOGIN PASSWORD 'right'; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
     with pytest.raises(DatabaseUnavailableError) as exc:
         ip.connect(running.url_for("wrongpw", "wrong"), user="ops@example.com", settings=load_settings({}))
     assert "password authentication failed" in _one_line(exc.value)
@@ -286,8 +296,14 @@ def test_a_restart_with_an_expired_credential_fails_clearly_then_recovers_with_a
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
-    return subprocess.run([sys.executable, "-m", "inventory_panel.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    return subprocess.run(
+        [sys.executable, "-m", "inventory_panel.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def _one_cli_line(status: int, err: str) -> str:
@@ -336,8 +352,9 @@ def test_a_read_only_database_is_one_line_and_nothing_is_saved(running, backend,
 
 def _mount_tiny_tmpfs(folder: Path) -> None:
     folder.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"a full disk on PostgreSQL needs a 1 MB tmpfs, and mount failed: {result.stderr.strip()}")
 
@@ -345,8 +362,10 @@ def _mount_tiny_tmpfs(folder: Path) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_full_database_disk_is_one_line_and_nothing_is_saved(running, backend, tmp_path, monkeypatch, capsys):
     source = tmp_path / "bolts.csv"  # 20,000 rows, 2.5 MB of text: more than the 1 MB tablespace below
-    source.write_text("item_name,category,quantity,unit_price,description\n"
-                      + "".join(f"Bolt {i},Hardware,1,0.10,{'zinc plated ' * 10}\n" for i in range(20_000)))
+    source.write_text(
+        "item_name,category,quantity,unit_price,description\n"
+        + "".join(f"Bolt {i},Hardware,1,0.10,{'zinc plated ' * 10}\n" for i in range(20_000))
+    )
     if backend == "sqlite":
         from inventory_panel.storage import engines
 

@@ -43,8 +43,17 @@ def _table(inv: ip.Inventory, table: sa.Table) -> str:
 
 def _raw_item(item_id: int | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
-    row = {"item_name": "Raw", "category": "IT", "quantity": 1, "unit_price": "5.00", "version": 1,
-           "created_at": now, "created_by": "x", "updated_at": now, "updated_by": "x"}
+    row = {
+        "item_name": "Raw",
+        "category": "IT",
+        "quantity": 1,
+        "unit_price": "5.00",
+        "version": 1,
+        "created_at": now,
+        "created_by": "x",
+        "updated_at": now,
+        "updated_by": "x",
+    }
     return row if item_id is None else {"id": item_id, **row}
 
 
@@ -82,8 +91,9 @@ def test_a_reset_sequence_cannot_hand_out_a_deleted_items_id(inv, deleted):
         if inv.db.dialect == "sqlite":  # forget the high-water mark: SQLite falls back to the highest id + 1
             conn.exec_driver_sql("UPDATE sqlite_sequence SET seq = 0 WHERE name = ?", (inv.t.items.name,))
         else:
-            conn.execute(sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"),
-                         {"t": items, "v": deleted["id"] - 1})
+            conn.execute(
+                sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": items, "v": deleted["id"] - 1}
+            )
     with pytest.raises(IntegrityError, match="item ids are never reused"):
         inv.add(LAPTOP)
     assert inv.summary()["items"] == 1 and inv.query().rows["item_name"].tolist() == ["First"]
@@ -105,7 +115,8 @@ def test_sqlite_replace_cannot_swap_an_item(sqlite_url, settings, verb):
             conn.exec_driver_sql(
                 f"{verb} INTO inventory_items (id, item_name, category, quantity, unit_price, version, created_at, "
                 f"created_by, updated_at, updated_by) VALUES ({item['id']}, 'Swapped', 'IT', 1, 500, 1, "
-                "'2024-01-01 00:00:00', 'x', '2024-01-01 00:00:00', 'x')")
+                "'2024-01-01 00:00:00', 'x', '2024-01-01 00:00:00', 'x')"
+            )
         assert inv.get(item["id"]) == item and inv.summary()["units"] == PALLET["quantity"]
     finally:
         inv.close()
@@ -120,20 +131,26 @@ AUDIT_COLUMNS = "id, at, actor, action, item_id, changes"
 FORGED = "1, '2024-01-01 00:00:00+00', 'mallory@example.com', 'add', 1, '{}'"
 
 
-UPSERT = (f"INSERT INTO AUDIT_TABLE ({AUDIT_COLUMNS}) VALUES ({FORGED}) "
-          "ON CONFLICT (id) DO UPDATE SET actor = excluded.actor, changes = excluded.changes")
+UPSERT = (
+    f"INSERT INTO AUDIT_TABLE ({AUDIT_COLUMNS}) VALUES ({FORGED}) "
+    "ON CONFLICT (id) DO UPDATE SET actor = excluded.actor, changes = excluded.changes"
+)
 
 
-@pytest.mark.parametrize(("database", "statement"), [
-    ("sqlite", f"INSERT OR REPLACE INTO AUDIT_TABLE ({AUDIT_COLUMNS}) VALUES ({FORGED})"),
-    ("sqlite", f"REPLACE INTO AUDIT_TABLE ({AUDIT_COLUMNS}) VALUES ({FORGED})"),
-    # ON CONFLICT DO UPDATE runs the UPDATE triggers (0001), which refuse it: kept that way.
-    ("sqlite", UPSERT),
-    pytest.param("pg", UPSERT, marks=pytest.mark.postgres),
-])
+@pytest.mark.parametrize(
+    ("database", "statement"),
+    [
+        ("sqlite", f"INSERT OR REPLACE INTO AUDIT_TABLE ({AUDIT_COLUMNS}) VALUES ({FORGED})"),
+        ("sqlite", f"REPLACE INTO AUDIT_TABLE ({AUDIT_COLUMNS}) VALUES ({FORGED})"),
+        # ON CONFLICT DO UPDATE runs the UPDATE triggers (0001), which refuse it: kept that way.
+        ("sqlite", UPSERT),
+        pytest.param("pg", UPSERT, marks=pytest.mark.postgres),
+    ],
+)
 def test_the_audit_log_cannot_be_rewritten_by_an_insert(request, settings, item_values, database, statement):
-    inv = ip.connect(request.getfixturevalue(f"{database}_url"), user="admin@example.com", role="admin",
-                     settings=settings)
+    inv = ip.connect(
+        request.getfixturevalue(f"{database}_url"), user="admin@example.com", role="admin", settings=settings
+    )
     request.addfinalizer(inv.close)
     inv.add(item_values)
     before = _audit_rows(inv)

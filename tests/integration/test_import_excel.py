@@ -57,11 +57,13 @@ def test_dates_are_iso_text_and_rejected_in_number_columns(inv):
         sheets["Items"].write_datetime(1, 1, dt.datetime(2025, 1, 31), fmt["date"])  # category: a date
         sheets["Items"].write_datetime(2, 2, dt.datetime(2025, 1, 31), fmt["date"])  # quantity: a date
 
-    data = workbook({"Items": [(0, HEADER), (1, ["Drill", None, 1, 1, "D-1"]), (2, ["Saw", "Tools", None, 1, "D-2"])]},
-                    dates)
+    data = workbook(
+        {"Items": [(0, HEADER), (1, ["Drill", None, 1, 1, "D-1"]), (2, ["Saw", "Tools", None, 1, "D-2"])]}, dates
+    )
     report = inv.import_file(data)
     assert report.errors.to_dict("records") == [
-        {"row": 3, "column": "quantity", "value": "2025-01-31", "message": "Quantity must be a whole number such as 5"}]
+        {"row": 3, "column": "quantity", "value": "2025-01-31", "message": "Quantity must be a whole number such as 5"}
+    ]
     assert inv.query().rows.iloc[0]["category"] == "2025-01-31"
 
 
@@ -83,11 +85,14 @@ def test_formulas_give_their_cached_value_and_none_without_one_with_a_warning(in
         sheets["Items"].write_formula(1, 2, "=2+3", None, 5)  # quantity: cached 5
         sheets["Items"].write_formula(2, 2, "=1+1", None, 2)  # quantity: cached value removed below
 
-    data = workbook({"Items": [(0, HEADER), (1, ["Drill", "Tools", None, 1, "F-1"]),
-                               (2, ["Saw", "Tools", None, 1, "F-2"])]}, formulas)
+    data = workbook(
+        {"Items": [(0, HEADER), (1, ["Drill", "Tools", None, 1, "F-1"]), (2, ["Saw", "Tools", None, 1, "F-2"])]},
+        formulas,
+    )
     report = inv.import_file(_drop_cached_value(data, "1+1"), dry_run=True)
     assert report.errors.to_dict("records") == [
-        {"row": 3, "column": "quantity", "value": "", "message": "Quantity is required"}]
+        {"row": 3, "column": "quantity", "value": "", "message": "Quantity is required"}
+    ]
     assert report.inserted == 1
     assert any("Formulas without a saved value were read as empty cells (1 formula;" in w for w in report.warnings)
     assert not any("Formulas" in w for w in inv.import_file(data, dry_run=True).warnings)
@@ -97,13 +102,15 @@ def test_merged_cells_hold_their_value_top_left_with_a_warning(inv):
     def merge(book, sheets, fmt):
         sheets["Items"].merge_range(1, 0, 1, 1, "Drill")  # item_name and category merged: category is empty
 
-    data = workbook({"Items": [(0, HEADER), (1, [None, None, 1, 1, "M-1"]), (2, ["Saw", "Tools", 1, 1, "M-2"])]},
-                    merge)
+    data = workbook({"Items": [(0, HEADER), (1, [None, None, 1, 1, "M-1"]), (2, ["Saw", "Tools", 1, 1, "M-2"])]}, merge)
     report = inv.import_file(data, dry_run=True)
     assert report.errors.to_dict("records") == [
-        {"row": 2, "column": "category", "value": "", "message": "Category is required"}]
-    assert report.warnings == ["The sheet has 1 merged cell range: a merged cell's value is read from its top-left "
-                               "cell; the other cells of the range are empty."]
+        {"row": 2, "column": "category", "value": "", "message": "Category is required"}
+    ]
+    assert report.warnings == [
+        "The sheet has 1 merged cell range: a merged cell's value is read from its top-left "
+        "cell; the other cells of the range are empty."
+    ]
 
 
 def test_hidden_rows_are_imported_with_a_warning(inv):
@@ -111,8 +118,7 @@ def test_hidden_rows_are_imported_with_a_warning(inv):
         sheets["Items"].set_row(2, None, None, {"hidden": True})
         sheets["Items"].set_row(3, None, None, {"hidden": True})
 
-    data = workbook({"Items": [(0, HEADER)] + [(i, [f"Item {i}", "Tools", 1, 1, f"H-{i}"]) for i in (1, 2, 3)]},
-                    hide)
+    data = workbook({"Items": [(0, HEADER)] + [(i, [f"Item {i}", "Tools", 1, 1, f"H-{i}"]) for i in (1, 2, 3)]}, hide)
     report = inv.import_file(data)
     assert report.inserted == 3
     assert report.warnings == ["Hidden rows were imported like the visible ones (2 hidden rows)."]
@@ -122,24 +128,40 @@ def test_empty_trailing_columns_are_ignored_but_a_value_past_the_header_is_too_m
     def wide(book, sheets, fmt):
         sheets["Items"].write_blank(1, 9, None, book.add_format({"bold": True}))  # a formatted empty cell in J
 
-    data = workbook({"Items": [(0, HEADER), (1, ["Drill", "Tools", 1, 1, "W-1"]),
-                               (2, ["Saw", "Tools", 1, 1, "W-2", None, None, "stray"])]}, wide)
+    data = workbook(
+        {
+            "Items": [
+                (0, HEADER),
+                (1, ["Drill", "Tools", 1, 1, "W-1"]),
+                (2, ["Saw", "Tools", 1, 1, "W-2", None, None, "stray"]),
+            ]
+        },
+        wide,
+    )
     report = inv.import_file(data, dry_run=True)
     assert (report.rows, report.inserted, report.skipped) == (2, 1, 1)
-    assert report.errors.iloc[0]["row"] == 3 and "this row has 8 cells but the header has 5" in \
-        report.errors.iloc[0]["message"]
+    assert (
+        report.errors.iloc[0]["row"] == 3
+        and "this row has 8 cells but the header has 5" in report.errors.iloc[0]["message"]
+    )
     assert report.warnings == []
 
 
 def test_numbers_follow_the_csv_rules(inv):
-    data = simple(["A", "Tools", 5.0, 12.5, "N-1"], ["B", "Tools", 7, "12.50", 1001],
-                  ["C", "Tools", 1, 12.499999, "N-3"], ["D", "Tools", True, 1, "N-4"],
-                  ["E", "Tools", 1e20, 1, "N-5"], ["F", "Tools", -0.0, -0.0, "N-6"])
+    data = simple(
+        ["A", "Tools", 5.0, 12.5, "N-1"],
+        ["B", "Tools", 7, "12.50", 1001],
+        ["C", "Tools", 1, 12.499999, "N-3"],
+        ["D", "Tools", True, 1, "N-4"],
+        ["E", "Tools", 1e20, 1, "N-5"],
+        ["F", "Tools", -0.0, -0.0, "N-6"],
+    )
     report = inv.import_file(data)
     assert [(e["row"], e["column"], e["value"], e["message"]) for e in report.errors.to_dict("records")] == [
         (4, "unit_price", "12.499999", "Unit price may have at most 2 decimal places"),
         (5, "quantity", "TRUE", "Quantity must be a whole number such as 5"),
-        (6, "quantity", "100000000000000000000", "Quantity must be at most 2147483647")]
+        (6, "quantity", "100000000000000000000", "Quantity must be at most 2147483647"),
+    ]
     rows = inv.query().rows.set_index("item_name")
     assert rows.loc["A", "quantity"] == 5 and rows.loc["A", "unit_price"] == Decimal("12.50")
     assert rows.loc["B", "sku"] == "1001"
@@ -191,8 +213,7 @@ def test_too_many_cells_are_refused_before_the_sheet_is_read(inv, monkeypatch):
     data = simple(*[["Drill", "Tools", 1, 1, f"C-{i}"] for i in range(100)])  # A1:E101 = 505 cells
     monkeypatch.setattr(excel, "MAX_CELLS", 500)
     loaded = []
-    monkeypatch.setattr(excel.calamine.CalamineWorkbook, "get_sheet_by_name",
-                        lambda self, name: loaded.append(name))
+    monkeypatch.setattr(excel.calamine.CalamineWorkbook, "get_sheet_by_name", lambda self, name: loaded.append(name))
     with pytest.raises(ImportRefusedError, match="The sheet 'Items' has 505 cells; at most 500 are accepted"):
         inv.import_file(data)
     assert loaded == []  # refused from the <dimension>, before calamine loaded a cell
@@ -260,17 +281,24 @@ def test_a_damaged_workbook_is_refused_in_one_sentence(inv):
 
 def test_cli_imports_an_xlsx_sheet_with_spreadsheet_rows_and_the_same_exit_codes(sqlite_url, tmp_path):
     path = tmp_path / "stock.xlsx"
-    path.write_bytes(workbook({"Notes": [(0, ["notes"])],
-                               "Stock": [(0, HEADER), (2, ["Drill", "Tools", 2, 9.5, "C-1"]),
-                                         (3, ["Saw", "Tools", -1, 1, "C-2"])]}))
+    path.write_bytes(
+        workbook(
+            {
+                "Notes": [(0, ["notes"])],
+                "Stock": [(0, HEADER), (2, ["Drill", "Tools", 2, 9.5, "C-1"]), (3, ["Saw", "Tools", -1, 1, "C-2"])],
+            }
+        )
+    )
     errors_out = tmp_path / "errors.csv"
-    result = run("--database-url", sqlite_url, "import", str(path), "--sheet", "Stock", "--json",
-                 "--errors-out", str(errors_out))
+    result = run(
+        "--database-url", sqlite_url, "import", str(path), "--sheet", "Stock", "--json", "--errors-out", str(errors_out)
+    )
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert (report["file"], report["rows"], report["inserted"], report["skipped"]) == ("stock.xlsx", 2, 1, 1)
-    assert report["errors"] == [{"row": 4, "column": "quantity", "value": "-1",
-                                 "message": "Quantity must be 0 or greater"}]
+    assert report["errors"] == [
+        {"row": 4, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}
+    ]
     assert errors_out.read_text(encoding="utf-8").splitlines()[1].startswith("Saw,Tools,'-1,1,C-2,")
     refused = run("--database-url", sqlite_url, "import", str(path), "--sheet", "Nope")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

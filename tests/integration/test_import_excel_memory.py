@@ -29,8 +29,14 @@ GROWTH_BOUND_MB = 160
 
 def probe(*args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_")}
-    result = subprocess.run([sys.executable, "-m", "tests.support.xlsx_probe", *args], capture_output=True,
-                            text=True, cwd=ROOT, env=env, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.support.xlsx_probe", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 

@@ -24,8 +24,13 @@ COLUMNS = ["item_name", "category", "quantity", "unit_price", "sku"]
 
 
 def items(n: int, start: int = 0) -> dict[str, list]:
-    return {"item_name": [f"Item {i}" for i in range(start, start + n)], "category": ["Tools"] * n,
-            "quantity": list(range(n)), "unit_price": [1.25] * n, "sku": [f"S-{i}" for i in range(start, start + n)]}
+    return {
+        "item_name": [f"Item {i}" for i in range(start, start + n)],
+        "category": ["Tools"] * n,
+        "quantity": list(range(n)),
+        "unit_price": [1.25] * n,
+        "sku": [f"S-{i}" for i in range(start, start + n)],
+    }
 
 
 class CapsuleOnly:
@@ -67,14 +72,27 @@ def test_every_frame_kind_imports_with_0_based_rows_and_its_name(inv, kind):
     data = items(3)
     data["quantity"] = [1, -1, 2]
     table = pa.table(data)
-    frame = {"pandas": lambda: pd.DataFrame(data), "polars": lambda: pl.DataFrame(data), "arrow": lambda: table,
-             "batch": lambda: table.to_batches()[0], "reader": table.to_reader, "capsule": lambda: CapsuleOnly(table)}
+    frame = {
+        "pandas": lambda: pd.DataFrame(data),
+        "polars": lambda: pl.DataFrame(data),
+        "arrow": lambda: table,
+        "batch": lambda: table.to_batches()[0],
+        "reader": table.to_reader,
+        "capsule": lambda: CapsuleOnly(table),
+    }
     report = inv.import_frame(frame[kind]())
     assert (report.rows, report.inserted, report.skipped) == (3, 2, 1)
     assert report.errors.to_dict("records") == [
-        {"row": 1, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}]
-    names = {"pandas": "<pandas DataFrame>", "polars": "<Polars DataFrame>", "arrow": "<Arrow Table>",
-             "batch": "<Arrow Table>", "reader": "<Arrow RecordBatchReader>", "capsule": "<CapsuleOnly>"}
+        {"row": 1, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}
+    ]
+    names = {
+        "pandas": "<pandas DataFrame>",
+        "polars": "<Polars DataFrame>",
+        "arrow": "<Arrow Table>",
+        "batch": "<Arrow Table>",
+        "reader": "<Arrow RecordBatchReader>",
+        "capsule": "<CapsuleOnly>",
+    }
     assert report.file == names[kind]
     added = inv.audit_log(action="add").rows
     assert set(added["detail"]) == {f"DataFrame import of {names[kind]}"}
@@ -88,7 +106,8 @@ def test_rows_are_positions_not_the_pandas_index_and_span_batches(inv, monkeypat
     report = inv.import_frame(frame, file_name="stock frame")
     assert (report.rows, report.inserted, report.skipped, report.file) == (2500, 2499, 1, "stock frame")
     assert report.errors.to_dict("records") == [
-        {"row": 2100, "column": "sku", "value": "S-5", "message": "sku is repeated in this file (first used on row 5)"}]
+        {"row": 2100, "column": "sku", "value": "S-5", "message": "sku is repeated in this file (first used on row 5)"}
+    ]
 
 
 def test_spark_is_read_in_batches_through_to_local_iterator_never_collected(inv, monkeypatch):
@@ -126,13 +145,15 @@ def test_column_names_follow_the_header_rules(inv):
 
 
 def test_object_columns_follow_the_value_rules(inv):
-    frame = pd.DataFrame({
-        "item_name": ["A", "B", "C", "D", "E", "F"],
-        "category": ["T", dt.date(2025, 1, 31), pd.NA, "T", np.int64(5), True],
-        "quantity": [np.int64(3), np.float64(4.0), 1, "7", pd.NaT, np.bool_(True)],
-        "unit_price": [Decimal("12.50"), 0.1 + 0.2, Decimal("-0.00"), "3", 1, 1],
-        "sku": ["K-1", "K-2", "K-3", "K-4", "K-5", "K-6"],
-    })
+    frame = pd.DataFrame(
+        {
+            "item_name": ["A", "B", "C", "D", "E", "F"],
+            "category": ["T", dt.date(2025, 1, 31), pd.NA, "T", np.int64(5), True],
+            "quantity": [np.int64(3), np.float64(4.0), 1, "7", pd.NaT, np.bool_(True)],
+            "unit_price": [Decimal("12.50"), 0.1 + 0.2, Decimal("-0.00"), "3", 1, 1],
+            "sku": ["K-1", "K-2", "K-3", "K-4", "K-5", "K-6"],
+        }
+    )
     report = inv.import_frame(frame, dry_run=True)
     assert [(e["row"], e["column"], e["value"], e["message"]) for e in report.errors.to_dict("records")] == [
         (1, "unit_price", "0.30000000000000004", "Unit price may have at most 2 decimal places"),
@@ -148,15 +169,38 @@ def test_unsupported_objects_are_a_type_error(inv):
         inv.import_frame([{"item_name": "A"}])
 
 
-FLOATS = [0.0, -0.0, 5.0, 12.5, 12.499999, 0.1 + 0.2, 1e-05, 2.675, 1e16, 1e20, 1.5e300, -3.25, 2.0**53, 2.0**53 + 2,
-          float("inf"), float("-inf"), 123456789.125, 1 / 3]
+FLOATS = [
+    0.0,
+    -0.0,
+    5.0,
+    12.5,
+    12.499999,
+    0.1 + 0.2,
+    1e-05,
+    2.675,
+    1e16,
+    1e20,
+    1.5e300,
+    -3.25,
+    2.0**53,
+    2.0**53 + 2,
+    float("inf"),
+    float("-inf"),
+    123456789.125,
+    1 / 3,
+]
 
 
 def test_arrow_and_python_print_every_float_alike():
     assert arrow_texts(pa.array(FLOATS)) == [cell_text(f) for f in FLOATS]
     assert arrow_texts(pa.array(FLOATS, type=pa.float32())) == [cell_text(float(np.float32(f))) for f in FLOATS]
-    assert [cell_text(f) for f in (5.0, -0.0, 12.5, 1e-05, 1e20)] == ["5", "0", "12.5", "0.00001",
-                                                                      "100000000000000000000"]
+    assert [cell_text(f) for f in (5.0, -0.0, 12.5, 1e-05, 1e20)] == [
+        "5",
+        "0",
+        "12.5",
+        "0.00001",
+        "100000000000000000000",
+    ]
 
 
 def test_arrow_columns_of_every_usual_type_become_the_csv_text():

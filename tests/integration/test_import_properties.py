@@ -59,8 +59,23 @@ def not_an_escaped_formula(text: str) -> bool:
 characters = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 text_cells = st.one_of(
     st.text(characters, max_size=12),
-    st.sampled_from(["", "  ", " padded ", "=SUM(A1)", "-minus", "a,b;c\td", 'say "hi"', "two\nlines", "\x01x",
-                     "\\N", "back\\slash", "\\.", "NULL"]),
+    st.sampled_from(
+        [
+            "",
+            "  ",
+            " padded ",
+            "=SUM(A1)",
+            "-minus",
+            "a,b;c\td",
+            'say "hi"',
+            "two\nlines",
+            "\x01x",
+            "\\N",
+            "back\\slash",
+            "\\.",
+            "NULL",
+        ]
+    ),
     st.integers(0, 3).map(lambda n: "x" * (50 + 50 * n + n % 2)),
 ).filter(not_an_escaped_formula)
 integer_cells = st.one_of(
@@ -111,8 +126,10 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 
 @settings(max_examples=30, deadline=None)
-@given(rows=st.lists(row_strategy, min_size=1, max_size=12),
-       sku_kinds=st.lists(st.sampled_from(["unique", "empty", "too long"]), min_size=12, max_size=12))
+@given(
+    rows=st.lists(row_strategy, min_size=1, max_size=12),
+    sku_kinds=st.lists(st.sampled_from(["unique", "empty", "too long"]), min_size=12, max_size=12),
+)
 def test_valid_rows_are_imported_exactly_and_each_invalid_cell_reported_once(shared_inv, rows, sku_kinds):
     inv = emptied(shared_inv)
     for i, row in enumerate(rows):
@@ -121,19 +138,24 @@ def test_valid_rows_are_imported_exactly_and_each_invalid_cell_reported_once(sha
     if not counted:
         return  # every row blank: the file is refused as having no data rows (tested elsewhere)
     report = inv.import_csv(to_csv(rows))
-    listed = list(zip(report.errors["row"].tolist(), report.errors["column"], report.errors["message"],
-                      strict=True))
+    listed = list(zip(report.errors["row"].tolist(), report.errors["column"], report.errors["message"], strict=True))
     assert len(listed) == len(set(listed)), "a cell was reported twice"
     assert set(listed) == errors
     assert (report.rows, report.inserted, report.skipped) == (counted, len(items), counted - len(items))
     assert stored(inv) == items
 
 
-item_text = st.one_of(
-    st.text(st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\t\n\r"), min_size=1, max_size=20),
-    st.sampled_from(["=SUM(A1)", "-5 units", "+plus", "@home", "a,b", 'quo"te', "multi\nline", "\\N", "C:\\dir",
-                     "\\."]),
-).map(str.strip).filter(bool).filter(not_an_escaped_formula)
+item_text = (
+    st.one_of(
+        st.text(st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\t\n\r"), min_size=1, max_size=20),
+        st.sampled_from(
+            ["=SUM(A1)", "-5 units", "+plus", "@home", "a,b", 'quo"te', "multi\nline", "\\N", "C:\\dir", "\\."]
+        ),
+    )
+    .map(str.strip)
+    .filter(bool)
+    .filter(not_an_escaped_formula)
+)
 
 
 def limited(name: str) -> st.SearchStrategy[str]:
@@ -144,13 +166,18 @@ def optional(strategy: st.SearchStrategy) -> st.SearchStrategy:
     return st.none() | strategy
 
 
-item_strategy = st.fixed_dictionaries({
-    "item_name": limited("item_name"), "category": limited("category"),
-    "quantity": st.integers(0, MAX_INT),
-    "unit_price": st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2),
-    "description": optional(limited("description")), "supplier": optional(limited("supplier")),
-    "location": optional(limited("location")), "minimum_stock": optional(st.integers(0, MAX_INT)),
-})
+item_strategy = st.fixed_dictionaries(
+    {
+        "item_name": limited("item_name"),
+        "category": limited("category"),
+        "quantity": st.integers(0, MAX_INT),
+        "unit_price": st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2),
+        "description": optional(limited("description")),
+        "supplier": optional(limited("supplier")),
+        "location": optional(limited("location")),
+        "minimum_stock": optional(st.integers(0, MAX_INT)),
+    }
+)
 
 
 @settings(max_examples=15, deadline=None)

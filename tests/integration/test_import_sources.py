@@ -31,55 +31,76 @@ from inventory_panel.importing import ImportReport
 NAN = float("nan")
 HEADER = ["item_name", "category", "quantity", "unit_price", "sku"]
 CASES: dict[str, tuple[list[str], list[list[Any]]]] = {
-    "wrong types": (HEADER, [
-        ["Drill", "Tools", "abc", "1.00", "W-1"],
-        ["Saw", "Tools", (2.5, "2.5"), "ten", "W-2"],
-        ["Hammer", "Tools", (True, "TRUE"), (dt.date(2025, 1, 31), "2025-01-31"), "W-3"],
-        ["Level", (dt.date(2025, 1, 31), "2025-01-31"), 4, (False, "FALSE"), "W-4"],
-        ["Tape", "Tools", 3, "1.5", "W-5"],
-    ]),
-    "blanks and NaN": (HEADER, [
-        ["Drill", "Tools", (NAN, ""), "1.00", "B-1"],
-        [(None, ""), "Tools", 1, (NAN, ""), "B-2"],
-        [(None, ""), (None, ""), (NAN, ""), (None, ""), (None, "")],
-        ["Saw", "  ", 2, (None, ""), (None, "")],
-        ["Tape", "Tools", 3, (NAN, ""), (NAN, "")],
-    ]),
-    "numbers stored as text": (HEADER, [
-        ["Drill", "Tools", "7", "12.50", "T-1"],
-        ["Saw", "Tools", " 8 ", " 3 ", "T-2"],
-        ["Tape", "Tools", "1,000", "1.5.0", "T-3"],
-        ["Level", "Tools", "+4", "0012.5", "T-4"],
-        ["Rope", "Tools", "5.00", "-1", "T-5"],
-    ]),
-    "decimals that are floats": (HEADER, [
-        ["Drill", "Tools", (5.0, "5"), (12.499999, "12.499999"), "F-1"],
-        ["Saw", "Tools", (1.0, "1"), (12.5, "12.5"), "F-2"],
-        ["Tape", "Tools", (2.0, "2"), (2.675, "2.675"), "F-3"],  # 2.67499999… in binary: never rounded
-        ["Level", "Tools", (-0.0, "-0"), (-0.0, "-0"), "F-4"],
-        ["Rope", "Tools", (3.0, "3"), (19.99, "19.99"), "F-5"],
-        ["Glue", "Tools", (4.0, "4"), (1e-05, "0.00001"), "F-6"],
-    ]),
-    "huge ints": ([*HEADER, "minimum_stock"], [
-        ["Drill", "Tools", (10**20, "100000000000000000000"), "1", "H-1", 1],
-        ["Saw", "Tools", (2**31, "2147483648"), "1", "H-2", 1],
-        ["Tape", "Tools", 1, (10**16, "10000000000000000"), "H-3", 1],
-        ["Level", "Tools", 1, "1", "H-4", (-(10**18), "-1000000000000000000")],
-        ["Rope", "Tools", (2**31 - 1, "2147483647"), "1", "H-5", 0],
-    ]),
-    "duplicate skus": (HEADER, [
-        ["Drill", "Tools", 1, "1", "D-1"],
-        ["Saw", "Tools", 1, "1", "D-2"],
-        ["Drill again", "Tools", 1, "1", "D-1"],
-        ["Numbered", "Tools", 1, "1", (1001, "1001")],
-        ["Numbered as text", "Tools", 1, "1", "1001"],
-        ["Existing", "Tools", 1, "1", "OLD-1"],
-    ]),
-    "extra columns": (["Item Name", "Category", "Quantity", "Unit Price", "SKU", "Notes", "colour"], [
-        ["Drill", "Tools", 1, "1", "E-1", "keep dry", "red"],
-        ["Saw", "Tools", "x", "1", "E-2", (5.0, "5"), (None, "")],
-        ["Tape", "Tools", 2, "2", "E-3", (None, ""), (True, "TRUE")],
-    ]),
+    "wrong types": (
+        HEADER,
+        [
+            ["Drill", "Tools", "abc", "1.00", "W-1"],
+            ["Saw", "Tools", (2.5, "2.5"), "ten", "W-2"],
+            ["Hammer", "Tools", (True, "TRUE"), (dt.date(2025, 1, 31), "2025-01-31"), "W-3"],
+            ["Level", (dt.date(2025, 1, 31), "2025-01-31"), 4, (False, "FALSE"), "W-4"],
+            ["Tape", "Tools", 3, "1.5", "W-5"],
+        ],
+    ),
+    "blanks and NaN": (
+        HEADER,
+        [
+            ["Drill", "Tools", (NAN, ""), "1.00", "B-1"],
+            [(None, ""), "Tools", 1, (NAN, ""), "B-2"],
+            [(None, ""), (None, ""), (NAN, ""), (None, ""), (None, "")],
+            ["Saw", "  ", 2, (None, ""), (None, "")],
+            ["Tape", "Tools", 3, (NAN, ""), (NAN, "")],
+        ],
+    ),
+    "numbers stored as text": (
+        HEADER,
+        [
+            ["Drill", "Tools", "7", "12.50", "T-1"],
+            ["Saw", "Tools", " 8 ", " 3 ", "T-2"],
+            ["Tape", "Tools", "1,000", "1.5.0", "T-3"],
+            ["Level", "Tools", "+4", "0012.5", "T-4"],
+            ["Rope", "Tools", "5.00", "-1", "T-5"],
+        ],
+    ),
+    "decimals that are floats": (
+        HEADER,
+        [
+            ["Drill", "Tools", (5.0, "5"), (12.499999, "12.499999"), "F-1"],
+            ["Saw", "Tools", (1.0, "1"), (12.5, "12.5"), "F-2"],
+            ["Tape", "Tools", (2.0, "2"), (2.675, "2.675"), "F-3"],  # 2.67499999… in binary: never rounded
+            ["Level", "Tools", (-0.0, "-0"), (-0.0, "-0"), "F-4"],
+            ["Rope", "Tools", (3.0, "3"), (19.99, "19.99"), "F-5"],
+            ["Glue", "Tools", (4.0, "4"), (1e-05, "0.00001"), "F-6"],
+        ],
+    ),
+    "huge ints": (
+        [*HEADER, "minimum_stock"],
+        [
+            ["Drill", "Tools", (10**20, "100000000000000000000"), "1", "H-1", 1],
+            ["Saw", "Tools", (2**31, "2147483648"), "1", "H-2", 1],
+            ["Tape", "Tools", 1, (10**16, "10000000000000000"), "H-3", 1],
+            ["Level", "Tools", 1, "1", "H-4", (-(10**18), "-1000000000000000000")],
+            ["Rope", "Tools", (2**31 - 1, "2147483647"), "1", "H-5", 0],
+        ],
+    ),
+    "duplicate skus": (
+        HEADER,
+        [
+            ["Drill", "Tools", 1, "1", "D-1"],
+            ["Saw", "Tools", 1, "1", "D-2"],
+            ["Drill again", "Tools", 1, "1", "D-1"],
+            ["Numbered", "Tools", 1, "1", (1001, "1001")],
+            ["Numbered as text", "Tools", 1, "1", "1001"],
+            ["Existing", "Tools", 1, "1", "OLD-1"],
+        ],
+    ),
+    "extra columns": (
+        ["Item Name", "Category", "Quantity", "Unit Price", "SKU", "Notes", "colour"],
+        [
+            ["Drill", "Tools", 1, "1", "E-1", "keep dry", "red"],
+            ["Saw", "Tools", "x", "1", "E-2", (5.0, "5"), (None, "")],
+            ["Tape", "Tools", 2, "2", "E-3", (None, ""), (True, "TRUE")],
+        ],
+    ),
 }
 
 
@@ -135,8 +156,12 @@ def _arrow_column(cells: list[Any]) -> pa.Array:
         pass
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if v is not None):
         return pa.array([None if v is None else float(v) for v in values], type=pa.float64(), from_pandas=True)
-    return pa.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else text(c)
-                     for v, c in zip(values, cells, strict=True)])
+    return pa.array(
+        [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else text(c)
+            for v, c in zip(values, cells, strict=True)
+        ]
+    )
 
 
 def as_arrow(header: list[str], rows: list[list[Any]]) -> pa.Table:
@@ -149,15 +174,23 @@ def as_polars(header: list[str], rows: list[list[Any]]) -> pl.DataFrame:
 
 def comparable(report: ImportReport, shift: int) -> dict[str, Any]:
     """The report without its file name, rows renumbered to the CSV's (``shift`` added, in messages too)."""
+
     def renumber(text: str) -> str:
         return re.sub(r"on row (\d+)", lambda m: f"on row {int(m[1]) + shift}", text)
 
     errors = report.errors.copy()
     errors["row"] = errors["row"] + shift
     errors["message"] = errors["message"].map(renumber)
-    return {"rows": report.rows, "inserted": report.inserted, "updated": report.updated,
-            "unchanged": report.unchanged, "skipped": report.skipped, "warnings": report.warnings,
-            "errors": errors.to_dict("records"), "error_file": renumber(report.error_csv())}
+    return {
+        "rows": report.rows,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "skipped": report.skipped,
+        "warnings": report.warnings,
+        "errors": errors.to_dict("records"),
+        "error_file": renumber(report.error_csv()),
+    }
 
 
 FORMATS = {"xlsx": (as_xlsx, 0), "pandas": (as_pandas, 2), "polars": (as_polars, 2), "arrow": (as_arrow, 2)}
@@ -187,7 +220,10 @@ def test_the_reference_reports_say_what_the_rules_say(inv):
     inv.add({"item_name": "Existing", "category": "Tools", "quantity": 1, "unit_price": "1", "sku": "OLD-1"})
     floats = _run(inv, "csv", *CASES["decimals that are floats"])
     assert [(e["row"], e["column"]) for e in floats.errors.to_dict("records")] == [
-        (2, "unit_price"), (4, "unit_price"), (7, "unit_price")]
+        (2, "unit_price"),
+        (4, "unit_price"),
+        (7, "unit_price"),
+    ]
     assert floats.inserted == 3
     huge = _run(inv, "csv", *CASES["huge ints"]).errors
     assert set(huge["row"]) == {2, 3, 4, 5}
@@ -201,8 +237,10 @@ def test_the_reference_reports_say_what_the_rules_say(inv):
 def test_imported_values_are_stored_exactly(inv, fmt):
     """A real (not dry) import: 5.0 is the integer 5, 12.5 the money 12.50, -0 is 0, 1001 the sku "1001"."""
     header = HEADER
-    rows = [["Drill", "Tools", (5.0, "5"), (12.5, "12.5"), (1001, "1001")],
-            ["Saw", "Tools", (-0.0, "-0"), (-0.0, "-0"), "S-2"]]
+    rows = [
+        ["Drill", "Tools", (5.0, "5"), (12.5, "12.5"), (1001, "1001")],
+        ["Saw", "Tools", (-0.0, "-0"), (-0.0, "-0"), "S-2"],
+    ]
     source = as_xlsx(header, rows) if fmt == "xlsx" else as_pandas(header, rows)
     report = inv.import_file(source) if fmt == "xlsx" else inv.import_frame(source)
     assert (report.inserted, report.skipped) == (2, 0)
@@ -228,9 +266,21 @@ def test_ods_and_xls_written_by_libreoffice_give_the_csv_report(inv, fmt, tmp_pa
     for i, case in enumerate(SPREADSHEET_CASES):
         sources.append(tmp_path / f"case{i}.xlsx")
         sources[-1].write_bytes(as_xlsx(*CASES[case]))
-    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
-                    "--convert-to", fmt, "--outdir", str(tmp_path / "out"), *map(str, sources)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(tmp_path / "out"),
+            *map(str, sources),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     for i, case in enumerate(SPREADSHEET_CASES):
         converted = tmp_path / "out" / f"case{i}.{fmt}"
         reference = comparable(_run(inv, "csv", *CASES[case]), 0)

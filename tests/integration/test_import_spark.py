@@ -18,8 +18,13 @@ def spark():
         from pyspark.sql import SparkSession
     except ImportError:  # a pinned test dependency (requirements-dev.txt): never a silent skip
         pytest.fail("pyspark is missing: run `make .venv/.installed`")
-    session = (SparkSession.builder.master("local[2]").appName("inventory-import-test")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("inventory-import-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -37,8 +42,9 @@ def never_whole(monkeypatch, spark):
         monkeypatch.setattr(frame_type, name, refuse)
 
 
-@pytest.mark.parametrize("case", ["numbers stored as text", "decimals that are floats", "huge ints",
-                                  "duplicate skus", "extra columns"])
+@pytest.mark.parametrize(
+    "case", ["numbers stored as text", "decimals that are floats", "huge ints", "duplicate skus", "extra columns"]
+)
 def test_a_spark_frame_gives_the_csv_report(inv, spark, case):
     inv.add({"item_name": "Existing", "category": "Tools", "quantity": 1, "unit_price": "1", "sku": "OLD-1"})
     header, rows = CASES[case]
@@ -52,8 +58,9 @@ def test_a_spark_frame_gives_the_csv_report(inv, spark, case):
 def test_spark_rows_come_in_batches_numbered_by_position(inv, spark, monkeypatch, never_whole):
     monkeypatch.setattr(frames, "BATCH_ROWS", 100)
     data = [(f"Item {i}", "Tools", i % 7, 1.25, f"S-{i % 240}") for i in range(250)]  # S-0..S-9 again from row 240
-    frame = spark.createDataFrame(data, "item_name string, category string, quantity long, unit_price double, "
-                                        "sku string")  # two partitions (local[2]), in the list's order
+    frame = spark.createDataFrame(
+        data, "item_name string, category string, quantity long, unit_price double, sku string"
+    )  # two partitions (local[2]), in the list's order
     assert frame.rdd.getNumPartitions() == 2
     sizes = []
     original = frames.FrameSource.chunks
@@ -68,4 +75,5 @@ def test_spark_rows_come_in_batches_numbered_by_position(inv, spark, monkeypatch
     assert sizes == [100, 100, 50]
     assert (report.rows, report.inserted, report.skipped) == (250, 240, 10)
     assert [(e["row"], e["message"]) for e in report.errors.to_dict("records")] == [
-        (240 + i, f"sku is repeated in this file (first used on row {i})") for i in range(10)]
+        (240 + i, f"sku is repeated in this file (first used on row {i})") for i in range(10)
+    ]

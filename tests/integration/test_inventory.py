@@ -15,8 +15,17 @@ from inventory_panel.errors import (
 
 
 def _add(inv, name, category="Tools", quantity=10, price="1.00", minimum=None, sku=None, location="A"):
-    return inv.add({"item_name": name, "category": category, "quantity": quantity, "unit_price": price,
-                    "minimum_stock": minimum, "sku": sku, "location": location})
+    return inv.add(
+        {
+            "item_name": name,
+            "category": category,
+            "quantity": quantity,
+            "unit_price": price,
+            "minimum_stock": minimum,
+            "sku": sku,
+            "location": location,
+        }
+    )
 
 
 def test_add_stores_exact_money_and_audit_fields(inv, item_values):
@@ -30,15 +39,18 @@ def test_add_stores_exact_money_and_audit_fields(inv, item_values):
 def test_add_rejects_invalid_values_with_field_messages(inv):
     with pytest.raises(ValidationError) as exc:
         inv.add({"item_name": "", "category": "X", "quantity": "nan", "unit_price": "-1"})
-    assert exc.value.errors == {"item_name": "Item name is required",
-                                "quantity": "Quantity must be a whole number such as 5",
-                                "unit_price": "Unit price must be 0 or greater"}
+    assert exc.value.errors == {
+        "item_name": "Item name is required",
+        "quantity": "Quantity must be a whole number such as 5",
+        "unit_price": "Unit price must be 0 or greater",
+    }
     assert inv.summary()["items"] == 0
 
 
 def test_query_filters_sorts_and_pages_in_sql(inv):
-    for i, (cat, qty, minimum, price) in enumerate([("Tools", 0, 5, "3.00"), ("Tools", 2, 5, "9.99"),
-                                                    ("Desks", 50, 5, "120.00"), ("Desks", 7, None, "0.50")]):
+    for i, (cat, qty, minimum, price) in enumerate(
+        [("Tools", 0, 5, "3.00"), ("Tools", 2, 5, "9.99"), ("Desks", 50, 5, "120.00"), ("Desks", 7, None, "0.50")]
+    ):
         _add(inv, f"Item {i} widget", cat, qty, price, minimum, sku=f"S{i}", location="B" if i % 2 else "A")
     page = inv.query(sort_by="unit_price", descending=True, limit=2)
     assert page.total == 4 and list(page.rows["item_name"]) == ["Item 2 widget", "Item 1 widget"]
@@ -59,13 +71,25 @@ def test_summary_in_one_pass(inv):
     _add(inv, "a", "Tools", 3, "2.50", minimum=5)
     _add(inv, "b", "Desks", 0, "100.00", minimum=1)
     _add(inv, "c", "Desks", 10, "0.10")
-    assert inv.summary() == {"items": 3, "units": 13, "total_value": Decimal("8.50"), "categories": 2,
-                             "low_stock": 1, "out_of_stock": 1}
+    assert inv.summary() == {
+        "items": 3,
+        "units": 13,
+        "total_value": Decimal("8.50"),
+        "categories": 2,
+        "low_stock": 1,
+        "out_of_stock": 1,
+    }
 
 
 def test_empty_summary(inv):
-    assert inv.summary() == {"items": 0, "units": 0, "total_value": Decimal("0.00"), "categories": 0,
-                             "low_stock": 0, "out_of_stock": 0}
+    assert inv.summary() == {
+        "items": 0,
+        "units": 0,
+        "total_value": Decimal("0.00"),
+        "categories": 0,
+        "low_stock": 0,
+        "out_of_stock": 0,
+    }
 
 
 def test_update_with_current_version_bumps_it_and_audits_old_and_new(inv, item_values):
@@ -154,7 +178,9 @@ def test_analytics_are_computed_in_sql(inv):
     assert dict(inv.stock_status_counts().itertuples(index=False)) == {"ok": 2, "low": 0, "out": 1}
     assert list(inv.top_items_by_value(2)["item_name"]) == ["a", "b"]
     assert dict(zip(*[inv.quantity_by_location()[c] for c in ("location", "units")], strict=True)) == {
-        "A": 2, "(no location)": 1}
+        "A": 2,
+        "(no location)": 1,
+    }
     assert list(inv.low_stock()["item_name"]) == ["c"]
     assert inv.distinct_values("category") == ["Desks", "Tools"]
 

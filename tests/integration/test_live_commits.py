@@ -131,8 +131,12 @@ def test_the_database_key_names_the_data_not_the_object(tmp_path: Path, monkeypa
     absolute = connect(f"sqlite:///{tmp_path / 'a.db'}")
     relative = connect("sqlite:///a.db")
     elsewhere = connect(f"sqlite:///{tmp_path / 'b.db'}")
-    other_table = ip.connect(f"sqlite:///{tmp_path / 'a.db'}", user="a@example.com", role="admin",
-                             settings=load_settings({"POSTGRES_TABLE": "tools"}))
+    other_table = ip.connect(
+        f"sqlite:///{tmp_path / 'a.db'}",
+        user="a@example.com",
+        role="admin",
+        settings=load_settings({"POSTGRES_TABLE": "tools"}),
+    )
     memory, memory_too = connect("sqlite://"), connect("sqlite://")
     try:
         assert absolute.database_key == relative.database_key

@@ -78,8 +78,12 @@ def held_lock(inv: ip.Inventory, item_id: int) -> Iterator[Callable[[], None]]:
 @pytest.fixture
 def quick_busy(sqlite_url: str) -> Iterator[ip.Inventory]:
     """An admin on SQLite whose writes wait one second for a lock."""
-    inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin",
-                           settings=load_settings({"INVENTORY_SQLITE_BUSY_SECONDS": "1"}))
+    inventory = ip.connect(
+        sqlite_url,
+        user="admin@example.com",
+        role="admin",
+        settings=load_settings({"INVENTORY_SQLITE_BUSY_SECONDS": "1"}),
+    )
     yield inventory
     inventory.close()
 
@@ -90,8 +94,7 @@ def test_the_busy_error_is_typed_and_exported():
     assert str(ip.DatabaseBusyError()) == BUSY_MESSAGE
 
 
-def test_a_write_that_cannot_get_the_sqlite_lock_is_busy_after_the_timeout_and_writes_nothing(quick_busy,
-                                                                                            item_values):
+def test_a_write_that_cannot_get_the_sqlite_lock_is_busy_after_the_timeout_and_writes_nothing(quick_busy, item_values):
     inv = quick_busy
     item = inv.add(item_values)
     audit_rows = inv.audit_log().total
@@ -112,8 +115,12 @@ def test_a_write_that_cannot_get_the_sqlite_lock_is_busy_after_the_timeout_and_w
 def test_reads_do_not_wait_for_a_held_sqlite_write_lock(sqlite_url, item_values):
     # A read that took the write lock would wait the whole busy timeout (5 s) and fail: the bound is half of it,
     # far from both outcomes, so a loaded machine cannot flip it (checked: it fails when reads BEGIN IMMEDIATE).
-    inv = ip.connect(sqlite_url, user="admin@example.com", role="admin",
-                     settings=load_settings({"INVENTORY_SQLITE_BUSY_SECONDS": "5"}))
+    inv = ip.connect(
+        sqlite_url,
+        user="admin@example.com",
+        role="admin",
+        settings=load_settings({"INVENTORY_SQLITE_BUSY_SECONDS": "5"}),
+    )
     try:
         inv.add(item_values)
         with sqlite_write_lock(str(inv.db.engine.url)):
@@ -142,8 +149,9 @@ def test_a_lock_timeout_on_postgresql_is_the_same_busy_error(pg_url, item_values
     try:
         item = inv.add(item_values)
         inv.db.engine.dispose()
-        sa.event.listen(inv.db.engine, "connect",
-                        lambda dbapi_conn, _rec: dbapi_conn.cursor().execute("SET lock_timeout = '300ms'"))
+        sa.event.listen(
+            inv.db.engine, "connect", lambda dbapi_conn, _rec: dbapi_conn.cursor().execute("SET lock_timeout = '300ms'")
+        )
         with held_lock(inv, item["id"]), pytest.raises(ip.DatabaseBusyError, match="nothing was saved"):
             inv.update(item["id"], {"location": "Elsewhere"}, item["version"])
         assert inv.get(item["id"])["location"] == item["location"]
@@ -156,8 +164,7 @@ def test_the_cli_prints_one_busy_line_and_exits_2(sqlite_url, tmp_path):
     source = tmp_path / "items.csv"
     source.write_text("item_name,category,quantity,unit_price\nDesk,Furniture,2,100\n", encoding="utf-8")
     with sqlite_write_lock(sqlite_url):
-        result = run("--database-url", sqlite_url, "import", str(source),
-                     env={"INVENTORY_SQLITE_BUSY_SECONDS": "1"})
+        result = run("--database-url", sqlite_url, "import", str(source), env={"INVENTORY_SQLITE_BUSY_SECONDS": "1"})
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"inventory-panel: {BUSY_MESSAGE}\n"
     inv = ip.connect(sqlite_url)

@@ -30,8 +30,14 @@ ERROR_FILE_MB = 16  # importing.report.ERROR_FILE_MAX_CHARS, spelled out so that
 
 def probe(*args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
-    result = subprocess.run([sys.executable, "-m", "tests.support.memory_probe", *args], capture_output=True,
-                            text=True, cwd=ROOT, env=env, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.support.memory_probe", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -35,9 +35,15 @@ def _diff(inv):
         return type_ != "schema" or name == schema
 
     with inv.db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "include_object": include_object, "include_name": include_name, "include_schemas": schema is not None,
-            "compare_type": True})
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "include_object": include_object,
+                "include_name": include_name,
+                "include_schemas": schema is not None,
+                "compare_type": True,
+            },
+        )
         return compare_metadata(ctx, inv.db.tables.metadata)
 
 
@@ -61,12 +67,21 @@ def test_schema_and_table_names_from_the_environment(pg_url, item_values, tmp_pa
         inv.export_csv(tmp_path / "out.csv")
         assert inv.query().total == 1 and inv.summary()["items"] == 1
         with inv.db.engine.connect() as conn:
-            names = set(conn.execute(sa.text(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'warehouse_east'")).scalars())
-            assert names == {"stock_items", "stock_items_movements", "stock_items_audit", "stock_items_stats",
-                             "stock_items_alembic_version"}
-            public = conn.execute(sa.text(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")).scalar()
+            names = set(
+                conn.execute(
+                    sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'warehouse_east'")
+                ).scalars()
+            )
+            assert names == {
+                "stock_items",
+                "stock_items_movements",
+                "stock_items_audit",
+                "stock_items_stats",
+                "stock_items_alembic_version",
+            }
+            public = conn.execute(
+                sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            ).scalar()
             assert public == 0
         assert _diff(inv) == []
     finally:
@@ -97,8 +112,16 @@ def _at_0002(url: str, settings) -> ip.Inventory:
         command.upgrade(migrate.alembic_config(db, conn), "0002")
     old = Inventory(db, User("admin@example.com", "admin"), settings)
     for i in range(6):
-        item = old.add({"item_name": f"Item {i}", "category": ("Tools", "IT")[i % 2], "quantity": i,
-                        "unit_price": "2.50", "minimum_stock": 2, "sku": f"S-{i}"})
+        item = old.add(
+            {
+                "item_name": f"Item {i}",
+                "category": ("Tools", "IT")[i % 2],
+                "quantity": i,
+                "unit_price": "2.50",
+                "minimum_stock": 2,
+                "sku": f"S-{i}",
+            }
+        )
         old.adjust_stock(item["id"], 1, "received")
     old.delete(item["id"], version=2)  # the newest: the id SQLite without AUTOINCREMENT hands out again
     return old
@@ -109,14 +132,19 @@ def _schema_objects(inv: ip.Inventory) -> dict[str, set[str]]:
     t = inv.t.items.name
     with inv.db.engine.connect() as conn:
         if inv.db.dialect == "sqlite":
-            rows = conn.exec_driver_sql("SELECT tbl_name, type || ' ' || name FROM sqlite_master "
-                                        "WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_%'").all()
+            rows = conn.exec_driver_sql(
+                "SELECT tbl_name, type || ' ' || name FROM sqlite_master "
+                "WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_%'"
+            ).all()
         else:
-            rows = conn.execute(sa.text(
-                "SELECT tablename, 'index ' || indexname FROM pg_indexes WHERE schemaname = :s UNION ALL "
-                "SELECT c.relname, 'trigger ' || g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND NOT g.tgisinternal"),
-                {"s": inv.t.schema}).all()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT tablename, 'index ' || indexname FROM pg_indexes WHERE schemaname = :s UNION ALL "
+                    "SELECT c.relname, 'trigger ' || g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND NOT g.tgisinternal"
+                ),
+                {"s": inv.t.schema},
+            ).all()
     found: dict[str, set[str]] = {}
     for table, name in rows:
         if table.startswith(t):
@@ -126,8 +154,10 @@ def _schema_objects(inv: ip.Inventory) -> dict[str, set[str]]:
 
 def _dump(inv: ip.Inventory) -> dict[str, list[tuple]]:
     with inv.db.engine.connect() as conn:
-        return {table.name: [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
-                for table in (inv.t.items, inv.t.movements, inv.t.audit)}
+        return {
+            table.name: [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+            for table in (inv.t.items, inv.t.movements, inv.t.audit)
+        }
 
 
 def test_upgrading_a_0002_database_keeps_everything_and_reuses_no_id(db_url, settings):
@@ -142,8 +172,10 @@ def test_upgrading_a_0002_database_keeps_everything_and_reuses_no_id(db_url, set
         assert _dump(inv) == before and inv.summary() == summary
         objects = _schema_objects(inv)
         t = inv.t.items.name
-        added = {t: {f"trigger {t}_id_never_reused", f"trigger {t}_id_fixed"},
-                 f"{t}_audit": {f"index ix_{t}_audit_deleted"}}
+        added = {
+            t: {f"trigger {t}_id_never_reused", f"trigger {t}_id_fixed"},
+            f"{t}_audit": {f"index ix_{t}_audit_deleted"},
+        }
         if inv.db.dialect == "sqlite":
             added[t].add(f"trigger {t}_no_replace")
             added[f"{t}_audit"].add(f"trigger {t}_audit_no_replace")
@@ -169,8 +201,11 @@ def test_0003_recounts_totals_that_drifted(pg_url, settings):
     """Totals 0002's fold got wrong are right again after the upgrade (they are recounted from the items)."""
     old = _at_0002(pg_url, settings)
     with old.db.engine.begin() as conn:  # what a lost fold subset leaves: units, value and a low count missing
-        conn.execute(old.t.stats.insert().values(category="Tools", items=0, units=-7, value_cents=-1750,
-                                                 low_stock=-1, out_of_stock=0))
+        conn.execute(
+            old.t.stats.insert().values(
+                category="Tools", items=0, units=-7, value_cents=-1750, low_stock=-1, out_of_stock=0
+            )
+        )
     drifted = old.summary()
     old.db.dispose()
     inv = ip.connect(pg_url, user="admin@example.com", role="admin", settings=settings)
@@ -198,9 +233,12 @@ def _migration(name: str) -> ModuleType:
 def test_migrations_import_nothing_from_the_live_package():
     """History must not change when the live code does: a migration freezes the values it ran with."""
     for path in sorted(VERSIONS.glob("*.py")):
-        imported = [node.module if isinstance(node, ast.ImportFrom) else alias.name
-                    for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))
-                    for alias in node.names]
+        imported = [
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        ]
         assert not [m for m in imported if m and m.split(".")[0] == "inventory_panel"], path.name
 
 
@@ -209,11 +247,16 @@ def test_the_frozen_copies_still_match_the_live_rules():
     triggers and notifications with (else the indexes no longer serve the queries): changing one needs a migration."""
     p0002, p0003 = _migration("0002_performance"), _migration("0003_trust")
     items = build_tables().items
-    where = {ix.name: str(CreateIndex(ix).compile(dialect=sqlite.dialect())).split(" WHERE ", 1)[-1]
-             for ix in items.indexes}
+    where = {
+        ix.name: str(CreateIndex(ix).compile(dialect=sqlite.dialect())).split(" WHERE ", 1)[-1] for ix in items.indexes
+    }
     assert where["ix_inventory_items_low_stock"] == p0002.LOW_STOCK_SQL == p0003.LOW_STOCK_SQL
     assert where["ix_inventory_items_shortage"] == p0002.SHORT_STOCK_SQL
     assert p0002.SEARCH_DOCUMENT_SQL == postgres_backend.SEARCH_DOCUMENT_SQL
-    for schema, table in [(None, "inventory_items"), ("warehouse_east", "stock_items"), ("s" * 40, "t" * 40),
-                          ("é" * 30, "inventory_items")]:
+    for schema, table in [
+        (None, "inventory_items"),
+        ("warehouse_east", "stock_items"),
+        ("s" * 40, "t" * 40),
+        ("é" * 30, "inventory_items"),
+    ]:
         assert p0002.channel_name(schema, table) == notify.channel_name(schema, table)

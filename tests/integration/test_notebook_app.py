@@ -23,15 +23,19 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def rich_outputs(cell) -> list[dict]:
-    return [out.get("data", {}) for out in cell.get("outputs", [])
-            if out.get("output_type") in ("display_data", "execute_result")]
+    return [
+        out.get("data", {})
+        for out in cell.get("outputs", [])
+        if out.get("output_type") in ("display_data", "execute_result")
+    ]
 
 
 def run(path: Path, workdir: Path) -> list:
     """Execute the notebook as stored, in ``workdir``; fails on a cell's error or a traceback the kernel logged."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, kernel_name="python3", timeout=240, allow_errors=False,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        notebook, kernel_name="python3", timeout=240, allow_errors=False, resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute()  # raises CellExecutionError on the first cell that fails
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert not [out for cell in code for out in cell.outputs if out.output_type == "error"]
@@ -70,8 +74,16 @@ def test_the_tour_shows_one_component_per_cell_and_a_write_from_python(tmp_path)
     assert "Loaded 10 sample items" in "".join(out.get("text", "") for out in code[0].outputs)
     shown = [cell for cell in code if re.search(r"\n?\w+\((inventory=inv|report=dry)\)$", cell.source.rstrip())]
     names = [cell.source.rstrip().rsplit("\n", 1)[-1].split("(")[0] for cell in shown]
-    assert names == ["SummaryCards", "InventoryEditor", "CsvImporter", "ValidationReport", "LowStock", "Analytics",
-                     "DashboardFrame", "AuditLog"]
+    assert names == [
+        "SummaryCards",
+        "InventoryEditor",
+        "CsvImporter",
+        "ValidationReport",
+        "LowStock",
+        "Analytics",
+        "DashboardFrame",
+        "AuditLog",
+    ]
     for cell in shown:
         bundles = rich_outputs(cell)
         assert any(PANEL_MIME in data for data in bundles), f"{cell.source}: {[list(d) for d in bundles]}"

@@ -31,6 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "inventory_panel"
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -38,8 +39,11 @@ def _free_port() -> int:
 
 
 def _clean_env(venv: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_", "BOKEH_", "PYTHON", "VIRTUAL_ENV"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_", "BOKEH_", "PYTHON", "VIRTUAL_ENV"))
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -52,11 +56,27 @@ def installed(tmp_path_factory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(PACKAGE, source / "inventory_panel",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    shutil.copytree(
+        PACKAGE, source / "inventory_panel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    )
     wheels = work / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(wheels), str(source)], check=True, cwd=work, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(wheels),
+            str(source),
+        ],
+        check=True,
+        cwd=work,
+        timeout=300,
+    )
     (wheel,) = wheels.glob("inventory_panel-*.whl")
 
     venv = work / "venv"
@@ -64,17 +84,41 @@ def installed(tmp_path_factory) -> Path:
     (target,) = venv.glob("lib/python*/site-packages")
     # The project venv's third-party packages, by path only (its editable-install hook is not run: see above).
     (target / "project_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
-                    "--no-deps", "--no-index", str(wheel)], check=True, cwd=work, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        cwd=work,
+        timeout=300,
+    )
     return venv
 
 
 @pytest.mark.slow
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed, tmp_path):
-    where = subprocess.run([str(installed / "bin" / "python"), "-c",
-                            "import inventory_panel, inventory_panel.data as d; "
-                            "print(inventory_panel.__file__); print(d.SAMPLE_CSV.is_file())"],
-                           capture_output=True, text=True, cwd=tmp_path, env=_clean_env(installed), timeout=120)
+    where = subprocess.run(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "import inventory_panel, inventory_panel.data as d; "
+            "print(inventory_panel.__file__); print(d.SAMPLE_CSV.is_file())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_clean_env(installed),
+        timeout=120,
+    )
     assert where.returncode == 0, where.stderr
     location, sample_found = where.stdout.split()
     assert Path(location).is_relative_to(installed), location
@@ -87,15 +131,27 @@ def test_load_sample_and_serve_work_outside_the_checkout(installed, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'inventory.db'}"
     cli = str(installed / "bin" / "inventory-panel")
 
-    loaded = subprocess.run([cli, "--database-url", db_url, "load-sample"], capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=180)
+    loaded = subprocess.run(
+        [cli, "--database-url", db_url, "load-sample"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=180,
+    )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert "Loaded 10 sample items." in loaded.stdout
 
     port = _free_port()
     log = (tmp_path / "serve.log").open("w+")
-    server = subprocess.Popen([cli, "--database-url", db_url, "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [cli, "--database-url", db_url, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         page = ""
         deadline = time.monotonic() + 120
@@ -144,7 +200,7 @@ def _third_party_imports() -> dict[str, set[str]]:
 # Imported but deliberately not declared, with the reason.
 NOT_DECLARED = {
     "pyspark": "the Databricks runtime's own Spark: imported only inside a notebook, in a try that treats its "
-               "absence as 'no Spark session' (databricks/notebook.py, databricks/uc_import.py)",
+    "absence as 'no Spark session' (databricks/notebook.py, databricks/uc_import.py)",
 }
 
 

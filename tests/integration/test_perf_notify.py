@@ -81,8 +81,9 @@ def test_an_import_is_one_announcement_of_its_newest_token(pair):
 def test_the_listener_reconnects_and_catches_up_on_what_it_missed(pair):
     writer, _reader, listener = pair
     start = listener.wait(0, 0.1)
-    listening = ("FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' "
-                 "AND pid <> pg_backend_pid()")
+    listening = (
+        "FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+    )
 
     def count() -> int:
         with writer.db.engine.connect() as conn:  # a new transaction: pg_stat_activity is a per-transaction snapshot
@@ -173,6 +174,7 @@ def test_channel_names_fit_postgresql_and_stay_distinct():
 def test_the_notify_trigger_uses_the_channel_the_listener_listens_on(pair):
     writer, _reader, listener = pair
     with writer.db.engine.connect() as conn:
-        source = conn.execute(sa.text("SELECT prosrc FROM pg_proc WHERE proname = :n"),
-                              {"n": f"{writer.t.items.name}_audit_notify"}).scalar_one()
+        source = conn.execute(
+            sa.text("SELECT prosrc FROM pg_proc WHERE proname = :n"), {"n": f"{writer.t.items.name}_audit_notify"}
+        ).scalar_one()
     assert f"'{listener.channel}'" in source

@@ -35,8 +35,10 @@ def _rows(n: int) -> str:
         supplier = SUPPLIERS[i % len(SUPPLIERS)] or ""
         location = "" if i % 6 == 0 else f"Aisle {i % 4}"
         sku = f"SKU-{i:04d}" if i % 3 else ""
-        lines.append(f"Item {i % 17:02d} {'Drill' if i % 10 == 3 else 'Box'},{CATEGORIES[i % 3]},{quantity},"
-                     f"{(i * 37) % 500}.{i % 100:02d},{supplier},{location},{minimum},{sku},batch {i}")
+        lines.append(
+            f"Item {i % 17:02d} {'Drill' if i % 10 == 3 else 'Box'},{CATEGORIES[i % 3]},{quantity},"
+            f"{(i * 37) % 500}.{i % 100:02d},{supplier},{location},{minimum},{sku},batch {i}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -76,11 +78,14 @@ def _status(item: dict) -> str:
 
 def _reference_summary(inv) -> dict:
     items = _all_items(inv)
-    return {"items": len(items), "units": sum(i["quantity"] for i in items),
-            "total_value": sum((i["quantity"] * i["unit_price"] for i in items), Decimal("0.00")),
-            "categories": len({i["category"] for i in items}),
-            "low_stock": sum(_status(i) == "low" for i in items),
-            "out_of_stock": sum(_status(i) == "out" for i in items)}
+    return {
+        "items": len(items),
+        "units": sum(i["quantity"] for i in items),
+        "total_value": sum((i["quantity"] * i["unit_price"] for i in items), Decimal("0.00")),
+        "categories": len({i["category"] for i in items}),
+        "low_stock": sum(_status(i) == "low" for i in items),
+        "out_of_stock": sum(_status(i) == "out" for i in items),
+    }
 
 
 def _raw(inv, sql: str, **params) -> None:
@@ -104,8 +109,14 @@ def test_summary_follows_every_kind_of_write(filled):
     _raw(inv, "DELETE FROM {t} WHERE quantity > 10")
     assert inv.summary() == _reference_summary(inv)
     _raw(inv, "DELETE FROM {t}")
-    assert inv.summary() == {"items": 0, "units": 0, "total_value": Decimal("0.00"), "categories": 0,
-                             "low_stock": 0, "out_of_stock": 0}
+    assert inv.summary() == {
+        "items": 0,
+        "units": 0,
+        "total_value": Decimal("0.00"),
+        "categories": 0,
+        "low_stock": 0,
+        "out_of_stock": 0,
+    }
 
 
 def test_summary_is_unchanged_by_a_rolled_back_write(filled):
@@ -123,8 +134,12 @@ def test_postgres_totals_stay_exact_across_many_small_writes(pg_url):
     try:
         inv.import_csv(_rows(30).encode())
         for i in range(300):
-            _raw(inv, "UPDATE {t} SET quantity = quantity + 1, category = :c WHERE id = :id",
-                 c=CATEGORIES[i % 2], id=1 + i % 30)
+            _raw(
+                inv,
+                "UPDATE {t} SET quantity = quantity + 1, category = :c WHERE id = :id",
+                c=CATEGORIES[i % 2],
+                id=1 + i % 30,
+            )
         assert inv.summary() == _reference_summary(inv)
         with inv.db.engine.connect() as conn:
             deltas = conn.execute(sa.select(sa.func.count()).select_from(inv.t.stats)).scalar_one()
@@ -142,10 +157,24 @@ def test_migration_0002_counts_items_that_existed_before_it(db_url):
             command.upgrade(migrate.alembic_config(db, conn), "0001")
         now = "2024-01-01 00:00:00+00"
         with db.engine.begin() as conn:
-            conn.execute(db.tables.items.insert(), [
-                {"item_name": f"Old {i}", "category": CATEGORIES[i % 3], "quantity": i % 4,
-                 "unit_price": Decimal("2.50"), "minimum_stock": 2, "version": 1, "created_at": _aware(now),
-                 "created_by": "x", "updated_at": _aware(now), "updated_by": "x"} for i in range(10)])
+            conn.execute(
+                db.tables.items.insert(),
+                [
+                    {
+                        "item_name": f"Old {i}",
+                        "category": CATEGORIES[i % 3],
+                        "quantity": i % 4,
+                        "unit_price": Decimal("2.50"),
+                        "minimum_stock": 2,
+                        "version": 1,
+                        "created_at": _aware(now),
+                        "created_by": "x",
+                        "updated_at": _aware(now),
+                        "updated_by": "x",
+                    }
+                    for i in range(10)
+                ],
+            )
     finally:
         db.dispose()
     inv = ip.connect(db_url, user="a@example.com", role="admin", settings=load_settings({}))
@@ -173,25 +202,38 @@ def _expected(inv, sort_by: str, descending: bool, keep=lambda item: True) -> li
     return [r["id"] for r in rows if keep(r)]
 
 
-@pytest.mark.parametrize(("sort_by", "descending"), [("item_name", False), ("unit_price", True),
-                                                     ("supplier", False), ("minimum_stock", True)])
+@pytest.mark.parametrize(
+    ("sort_by", "descending"),
+    [("item_name", False), ("unit_price", True), ("supplier", False), ("minimum_stock", True)],
+)
 def test_every_page_equals_the_slice_of_the_fully_sorted_items(shared, sort_by, descending):
     expected = _expected(shared, sort_by, descending)
     seen = []
     for offset in range(0, 120, 25):  # pages in both halves: the back half is read from the other end
         page = shared.query(sort_by=sort_by, descending=descending, offset=offset, limit=25)
         assert page.total == 120
-        assert list(page.rows["id"]) == expected[offset:offset + 25]
+        assert list(page.rows["id"]) == expected[offset : offset + 25]
         seen += list(page.rows["id"])
     assert seen == expected
     assert shared.query(offset=120).rows.empty and shared.query(offset=500).total == 120
 
 
-@pytest.mark.parametrize("filters", [
-    {"category": "Tools"}, {"status": "low"}, {"status": "out"}, {"status": "ok"},
-    {"category": "Safety", "status": "low"}, {"location": "Aisle 2"}, {"location": "Aisle 1", "status": "ok"},
-    {"search": "drill"}, {"search": "ACME"}, {"search": "sku-00"}, {"search": "Drill", "category": "Office"},
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"category": "Tools"},
+        {"status": "low"},
+        {"status": "out"},
+        {"status": "ok"},
+        {"category": "Safety", "status": "low"},
+        {"location": "Aisle 2"},
+        {"location": "Aisle 1", "status": "ok"},
+        {"search": "drill"},
+        {"search": "ACME"},
+        {"search": "sku-00"},
+        {"search": "Drill", "category": "Office"},
+    ],
+)
 def test_counts_and_pages_of_filters_match_the_items(shared, filters):
     def keep(item: dict) -> bool:
         if "category" in filters and item["category"] != filters["category"]:
@@ -226,8 +268,7 @@ def test_search_never_matches_across_two_fields(inv):
 def test_sqlite_search_plans_agree(tmp_path, sample, monkeypatch):
     """Rare terms (all matches collected) and common ones (sort index walked) give the same pages and totals."""
     monkeypatch.setattr(sqlite_backend, "SEARCH_SAMPLE", sample)
-    inv = ip.connect(f"sqlite:///{tmp_path / 'x.db'}", user="a@example.com", role="admin",
-                     settings=load_settings({}))
+    inv = ip.connect(f"sqlite:///{tmp_path / 'x.db'}", user="a@example.com", role="admin", settings=load_settings({}))
     try:
         inv.import_csv(io.BytesIO(_rows(120).encode()))
         page = inv.query(search="drill", sort_by="unit_price", descending=True, offset=5, limit=4)
@@ -282,12 +323,14 @@ def test_keyset_flips_give_the_offset_pages(shared, sort_by, descending):
     by_offset = [shared.query(sort_by=sort_by, descending=descending, offset=o, limit=9) for o in range(0, 120, 9)]
     page = by_offset[0]
     for expected in by_offset[1:]:
-        page = shared.query(sort_by=sort_by, descending=descending, offset=expected.offset, limit=9,
-                            after=page.last_key)
+        page = shared.query(
+            sort_by=sort_by, descending=descending, offset=expected.offset, limit=9, after=page.last_key
+        )
         assert list(page.rows["id"]) == list(expected.rows["id"]) and page.total == 120
     for expected in reversed(by_offset[:-1]):
-        page = shared.query(sort_by=sort_by, descending=descending, offset=expected.offset, limit=9,
-                            before=page.first_key)
+        page = shared.query(
+            sort_by=sort_by, descending=descending, offset=expected.offset, limit=9, before=page.first_key
+        )
         assert list(page.rows["id"]) == list(expected.rows["id"])
     assert shared.query(sort_by=sort_by, descending=descending, after=by_offset[-1].last_key).rows.empty
 
@@ -322,8 +365,7 @@ def test_a_search_counts_up_to_the_limit_past_the_page(shared, sample, monkeypat
 
 def test_sqlite_low_stock_walks_the_shortage_index(tmp_path):
     """The Low stock view's query reads the short items in index order: no sort of every short item."""
-    inv = ip.connect(f"sqlite:///{tmp_path / 'x.db'}", user="a@example.com", role="admin",
-                     settings=load_settings({}))
+    inv = ip.connect(f"sqlite:///{tmp_path / 'x.db'}", user="a@example.com", role="admin", settings=load_settings({}))
     statements: list[tuple[str, object]] = []
 
     def capture(_conn, _cursor, statement, parameters, _context, _many):

@@ -30,8 +30,13 @@ def test_the_readme_component_examples_run_as_written(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(block) for block in blocks]
-    client = NotebookClient(notebook, kernel_name="python3", timeout=240, allow_errors=False,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=240,
+        allow_errors=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()  # raises CellExecutionError on the first cell that fails
 
     for cell in notebook.cells:

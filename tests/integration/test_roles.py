@@ -54,8 +54,15 @@ def _state(admin: ip.Inventory) -> tuple[list[dict[str, Any]], int]:
 
 
 def _new_item(admin: ip.Inventory) -> dict[str, Any]:
-    return admin.add({"item_name": "Torque wrench", "category": "Tools", "quantity": 10, "unit_price": "45.00",
-                      "sku": f"TW-{uuid.uuid4().hex[:8]}"})
+    return admin.add(
+        {
+            "item_name": "Torque wrench",
+            "category": "Tools",
+            "quantity": 10,
+            "unit_price": "45.00",
+            "sku": f"TW-{uuid.uuid4().hex[:8]}",
+        }
+    )
 
 
 # operation name -> (permission it needs, call(inv, item) -> result, check(admin, item, result) after success)
@@ -94,19 +101,34 @@ def _export(inv, item):
 
 
 OPERATIONS: dict[str, Operation] = {
-    "query": ("read", lambda inv, item: inv.query(search=item["sku"]),
-              lambda _a, _i, page: _expect(page.total == 1)),
+    "query": ("read", lambda inv, item: inv.query(search=item["sku"]), lambda _a, _i, page: _expect(page.total == 1)),
     "get": ("read", lambda inv, item: inv.get(item["id"]), lambda _a, item, got: _expect(got["id"] == item["id"])),
     "summary": ("read", lambda inv, _item: inv.summary(), lambda _a, _i, s: _expect(s["items"] >= 1)),
     "history": ("read", lambda inv, item: inv.history(item["id"]), lambda _a, _i, h: _expect(len(h) >= 1)),
-    "analytics": ("read", lambda inv, _item: (inv.value_by_category(), inv.low_stock(), inv.stock_status_counts(),
-                                              inv.top_items_by_value(), inv.quantity_by_location()),
-                  lambda _a, _i, frames: _expect(len(frames[0]) >= 1)),
+    "analytics": (
+        "read",
+        lambda inv, _item: (
+            inv.value_by_category(),
+            inv.low_stock(),
+            inv.stock_status_counts(),
+            inv.top_items_by_value(),
+            inv.quantity_by_location(),
+        ),
+        lambda _a, _i, frames: _expect(len(frames[0]) >= 1),
+    ),
     "export": ("export", _export, _check_exported),
-    "add": ("add", lambda inv, _item: inv.add({"item_name": "Anchor", "category": "Hardware", "quantity": 1,
-                                               "unit_price": "0.50"}), _check_added),
-    "edit": ("edit", lambda inv, item: inv.update(item["id"], {"unit_price": "50.00"}, version=item["version"]),
-             _check_edited),
+    "add": (
+        "add",
+        lambda inv, _item: inv.add(
+            {"item_name": "Anchor", "category": "Hardware", "quantity": 1, "unit_price": "0.50"}
+        ),
+        _check_added,
+    ),
+    "edit": (
+        "edit",
+        lambda inv, item: inv.update(item["id"], {"unit_price": "50.00"}, version=item["version"]),
+        _check_edited,
+    ),
     "adjust": ("adjust", lambda inv, item: inv.adjust_stock(item["id"], 3, "delivery"), _check_adjusted),
     "import": ("import", lambda inv, _item: inv.import_csv(CSV), _check_imported),
     "delete": ("delete", lambda inv, item: inv.delete(item["id"], version=item["version"]), _check_deleted),
@@ -143,10 +165,15 @@ def test_role_by_operation_through_the_service(role_db, role, operation):
 
 def test_the_matrix_refuses_exactly_what_the_issue_says(role_db):
     # Guard against the matrix above silently passing because every role could do everything.
-    refused = {role: sorted(op for op, (perm, _c, _k) in OPERATIONS.items()
-                            if not _acting(role_db, role).user.can(perm)) for role in USERS}
-    assert refused == {"viewer": ["add", "adjust", "audit", "delete", "edit", "import"],
-                       "editor": ["audit", "delete"], "admin": []}
+    refused = {
+        role: sorted(op for op, (perm, _c, _k) in OPERATIONS.items() if not _acting(role_db, role).user.can(perm))
+        for role in USERS
+    }
+    assert refused == {
+        "viewer": ["add", "adjust", "audit", "delete", "edit", "import"],
+        "editor": ["audit", "delete"],
+        "admin": [],
+    }
 
 
 # -- through the CLI -------------------------------------------------------------------------------------------------
@@ -201,8 +228,9 @@ def test_cli_export_is_allowed_to_every_role(role_db, cli_env, role, capsys, mon
     monkeypatch.setenv("INVENTORY_DEFAULT_ROLE", "viewer")
     item = _new_item(role_db)
     target = tmp_path / "out.csv"
-    status = cli_main(["--database-url", cli_env, "--user", USERS[role], "export", "--output", str(target),
-                       "--search", item["sku"]])
+    status = cli_main(
+        ["--database-url", cli_env, "--user", USERS[role], "export", "--output", str(target), "--search", item["sku"]]
+    )
     assert status == 0, capsys.readouterr().err
     assert item["sku"] in target.read_text(encoding="utf-8")
 
@@ -222,4 +250,5 @@ def test_cli_local_user_without_a_default_role_is_admin(role_db, cli_env, csv_fi
     status = cli_main(["--database-url", cli_env, "--user", "someone-unlisted@example.com", "import", csv_file])
     assert status == 0, capsys.readouterr().err
     assert role_db.query(sort_by="id", descending=True, limit=1).rows.iloc[0]["created_by"] == (
-        "someone-unlisted@example.com")
+        "someone-unlisted@example.com"
+    )

@@ -18,15 +18,24 @@ def test_the_python_predicate_and_the_sql_expression_agree(db_url):
     items = build_tables("probe").items  # the items table's columns, nothing else created
     try:
         with engine.begin() as conn:
-            probe = sa.Table("status_probe", sa.MetaData(), sa.Column("id", sa.Integer(), primary_key=True),
-                             sa.Column("quantity", items.c.quantity.type, nullable=False),
-                             sa.Column("minimum_stock", items.c.minimum_stock.type, nullable=True))
+            probe = sa.Table(
+                "status_probe",
+                sa.MetaData(),
+                sa.Column("id", sa.Integer(), primary_key=True),
+                sa.Column("quantity", items.c.quantity.type, nullable=False),
+                sa.Column("minimum_stock", items.c.minimum_stock.type, nullable=True),
+            )
             probe.create(conn)
-            conn.execute(probe.insert(),
-                         [{"id": i, "quantity": q, "minimum_stock": m} for i, (q, m) in enumerate(GRID)])
+            conn.execute(
+                probe.insert(), [{"id": i, "quantity": q, "minimum_stock": m} for i, (q, m) in enumerate(GRID)]
+            )
             in_sql = dict(conn.execute(sa.select(probe.c.id, stock_status.status_case(probe))).all())
-            by_condition = {status: set(conn.execute(sa.select(probe.c.id).where(
-                stock_status.status_condition(probe, status))).scalars()) for status in stock_status.STATUSES}
+            by_condition = {
+                status: set(
+                    conn.execute(sa.select(probe.c.id).where(stock_status.status_condition(probe, status))).scalars()
+                )
+                for status in stock_status.STATUSES
+            }
             short = set(conn.execute(sa.select(probe.c.id).where(stock_status.short_condition(probe))).scalars())
             surplus = dict(conn.execute(sa.select(probe.c.id, stock_status.surplus(probe))).all())
     finally:
@@ -43,8 +52,9 @@ def test_the_maintained_totals_and_the_filters_count_what_the_rule_says(inv):
     """The totals kept by the migrations' triggers (their frozen copy of the rule) and the status filter (the live
     rule, through the partial index) agree with the Python predicate: a changed rule needs a new migration."""
     for i, (q, m) in enumerate(GRID):
-        inv.add({"item_name": f"Item {i}", "category": "Tools", "quantity": q, "unit_price": "1.00",
-                 "minimum_stock": m})
+        inv.add(
+            {"item_name": f"Item {i}", "category": "Tools", "quantity": q, "unit_price": "1.00", "minimum_stock": m}
+        )
     expected = {s: sum(stock_status.status_of(q, m) == s for q, m in GRID) for s in stock_status.STATUSES}
     summary = inv.summary()
     assert (summary["low_stock"], summary["out_of_stock"]) == (expected["low"], expected["out"])

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-GROUPED = '''
+GROUPED = """
 import os
 
 import pytest
@@ -24,15 +24,21 @@ import pytest
 def test_grouped(i):
     with open(os.environ["WORKERS_FILE"], "a") as fh:
         fh.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
-'''
+"""
 
 
 def test_loadgroup_still_spreads_a_group_over_workers(tmp_path: Path) -> None:
     (tmp_path / "test_grouped.py").write_text(GROUPED)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "WORKERS_FILE": str(tmp_path / "workers")}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
-                             "-q"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     workers = set((tmp_path / "workers").read_text().split())
     # Grouping fixed: all four on one worker. Then switch the Makefile to --dist loadgroup and delete this test.

@@ -41,8 +41,7 @@ def test_xlsx_template_marks_the_required_columns():
     optional = {styles[letters[i]] for i, f in enumerate(FIELDS) if not f.required}
     assert len(required) == 1 and len(optional) == 1 and required != optional
     xfs = re.findall(r"<xf [^>]*?/?>", _xml(data, "xl/styles.xml").split("<cellXfs")[1])
-    fonts = re.findall(r"<font>.*?</font>|<font/>", _xml(data, "xl/styles.xml").split("<fonts")[1].split(
-        "</fonts>")[0])
+    fonts = re.findall(r"<font>.*?</font>|<font/>", _xml(data, "xl/styles.xml").split("<fonts")[1].split("</fonts>")[0])
     for index in required | optional:
         font = int(re.search(r'fontId="(\d+)"', xfs[int(index)]).group(1))
         assert "<b/>" in fonts[font]  # both headers bold; the required one also tinted
@@ -65,7 +64,7 @@ def test_xlsx_template_has_a_validation_hint_per_column():
         attrs, body = by_column["ABCDEFGHI"[index]]
         formulas = re.findall(r"<formula\d>([^<]*)</formula\d>", body)
         assert f'prompt="{field.help}"' in attrs.replace("&quot;", '"'), field.name
-        assert 'errorStyle' not in attrs or 'errorStyle="stop"' in attrs
+        assert "errorStyle" not in attrs or 'errorStyle="stop"' in attrs
         if field.kind == "integer":
             assert 'type="whole"' in attrs and formulas == ["0", str(MAX_INT)]
         elif field.kind == "decimal":

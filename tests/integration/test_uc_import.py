@@ -37,13 +37,23 @@ from tests.support.fake_workspace import ISOLATED_PREFIXES, FakeWorkspace, isola
 
 TABLE = "main.inventory.items"
 COLUMNS = ["sku", "item_name", "category", "quantity", "unit_price", "supplier", "location", "minimum_stock"]
-TYPES = [pa.string(), pa.string(), pa.string(), pa.int32(), pa.decimal128(10, 2), pa.string(), pa.string(),
-         pa.int32()]
+TYPES = [pa.string(), pa.string(), pa.string(), pa.int32(), pa.decimal128(10, 2), pa.string(), pa.string(), pa.int32()]
 
 
 def clean_rows(n: int) -> list[list[Any]]:
-    return [[f"SKU-{i:05d}", f"Item {i}", ["Tools", "Safety", "Office"][i % 3], i % 50,
-             Decimal(f"{i % 997}.{i % 100:02d}"), f"Supplier {i % 7}", f"Aisle {i % 11}", i % 5] for i in range(n)]
+    return [
+        [
+            f"SKU-{i:05d}",
+            f"Item {i}",
+            ["Tools", "Safety", "Office"][i % 3],
+            i % 50,
+            Decimal(f"{i % 997}.{i % 100:02d}"),
+            f"Supplier {i % 7}",
+            f"Aisle {i % 11}",
+            i % 5,
+        ]
+        for i in range(n)
+    ]
 
 
 def as_table(rows: list[list[Any]], types: list[pa.DataType] = TYPES) -> pa.Table:
@@ -62,10 +72,10 @@ def as_csv(rows: list[list[Any]]) -> bytes:
 # Messy rows as a table of text columns (what a UC table filled from spreadsheets holds) and as CSV.
 MESSY = [
     ["M-1", "Good", "Tools", "3", "1.50", "S", "A", "1"],
-    ["M-2", None, "Tools", "3", "1.50", "S", "A", "1"],           # blank item_name
-    ["M-3", "Bad qty", "Tools", "3x", "1.50", "S", "A", "1"],     # not a number
-    ["M-4", "Neg", "Tools", "-2", "1.50", "S", "A", "1"],         # negative quantity
-    ["M-1", "Dup", "Tools", "1", "1.00", "S", "A", "1"],          # duplicate sku
+    ["M-2", None, "Tools", "3", "1.50", "S", "A", "1"],  # blank item_name
+    ["M-3", "Bad qty", "Tools", "3x", "1.50", "S", "A", "1"],  # not a number
+    ["M-4", "Neg", "Tools", "-2", "1.50", "S", "A", "1"],  # negative quantity
+    ["M-1", "Dup", "Tools", "1", "1.00", "S", "A", "1"],  # duplicate sku
     ["M-6", "Float price", "Tools", "1", "12.499999", "S", "A", "1"],
     ["M-7", "Huge", "Tools", "99999999999999999999", "1", "S", "A", "1"],
     ["M-8", "Fine", "Office", "0", "0", "S", "A", "0"],
@@ -88,6 +98,7 @@ def _normalised(report: ip.ImportReport, first_row: int) -> dict[str, Any]:
     """The report with rows renumbered from 0 (a CSV numbers them from 2, as a spreadsheet shows them)."""
     data = report.to_dict()
     data.pop("file")
+
     def shift(message: str) -> str:  # "first used on row N" names a row too
         return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) - first_row}", message)
 
@@ -101,8 +112,9 @@ def _items(inv: ip.Inventory) -> list[tuple]:
 
 
 def _other(tmp_path, name: str) -> ip.Inventory:
-    return ip.connect(f"sqlite:///{tmp_path / name}", user="admin@example.com", role="admin",
-                      settings=load_settings({}))
+    return ip.connect(
+        f"sqlite:///{tmp_path / name}", user="admin@example.com", role="admin", settings=load_settings({})
+    )
 
 
 def test_a_table_over_several_chunks_imports_like_the_same_data_as_csv(workspace, inv, tmp_path):
@@ -135,8 +147,9 @@ def test_inline_json_array_results_give_the_same_report(workspace, sqlite_url, t
     rows = clean_rows(2_500)
     warehouse.add_table(TABLE, as_table(rows))
     first = ip.connect(sqlite_url, user="admin@example.com", role="admin", settings=load_settings({}))
-    second = ip.connect(f"sqlite:///{tmp_path / 'b.db'}", user="admin@example.com", role="admin",
-                        settings=load_settings({}))
+    second = ip.connect(
+        f"sqlite:///{tmp_path / 'b.db'}", user="admin@example.com", role="admin", settings=load_settings({})
+    )
     try:
         arrow = first.import_table(TABLE, warehouse_id=warehouse.warehouse_id)
         inline = second.import_table(TABLE, warehouse_id=warehouse.warehouse_id, disposition="INLINE")
@@ -211,7 +224,10 @@ def test_an_expired_link_is_asked_for_again(workspace, inv):
         result = original(statement, chunk)
         if len(issued) == 1:
             warehouse._links[result["external_links"][0]["external_link"].rsplit("/", 1)[-1]] = (
-                statement.statement_id, chunk, datetime.now(UTC) - timedelta(seconds=1))
+                statement.statement_id,
+                chunk,
+                datetime.now(UTC) - timedelta(seconds=1),
+            )
         return result
 
     warehouse._result = first_link_expired
@@ -246,8 +262,10 @@ def test_a_principal_without_can_use_on_the_warehouse_is_told_so(workspace, inv,
     monkeypatch.delenv("DATABRICKS_TOKEN")
     for key, value in fake.env().items():  # the app's service principal: not in "users", no CAN_USE
         monkeypatch.setenv(key, value)
-    with pytest.raises(TableAccessDeniedError, match=f"CAN USE on the warehouse.*{warehouse.warehouse_id}|"
-                                                     f"warehouse {warehouse.warehouse_id}.*CAN USE"):
+    with pytest.raises(
+        TableAccessDeniedError,
+        match=f"CAN USE on the warehouse.*{warehouse.warehouse_id}|warehouse {warehouse.warehouse_id}.*CAN USE",
+    ):
         inv.import_table(TABLE, warehouse_id=warehouse.warehouse_id)
 
 
@@ -301,10 +319,21 @@ def test_a_warehouse_that_fails_to_start_is_reported(workspace, inv):
         inv.import_table(TABLE, warehouse_id=warehouse.warehouse_id)
 
 
-@pytest.mark.parametrize("name", ["main.inventory.items; DROP TABLE x", "main.inventory", "a.b.c.d",
-                                  "main.inventory.`it`ems`", "main. inventory.items", "main.inventory.items`",
-                                  "main.inventory.it\nems",
-                                  "main.inv/x.items", "", "main..items"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "main.inventory.items; DROP TABLE x",
+        "main.inventory",
+        "a.b.c.d",
+        "main.inventory.`it`ems`",
+        "main. inventory.items",
+        "main.inventory.items`",
+        "main.inventory.it\nems",
+        "main.inv/x.items",
+        "",
+        "main..items",
+    ],
+)
 def test_names_that_are_not_three_identifiers_are_refused_before_any_statement(workspace, inv, name):
     fake, warehouse = workspace
     with pytest.raises(InvalidArgumentError):
@@ -315,12 +344,17 @@ def test_names_that_are_not_three_identifiers_are_refused_before_any_statement(w
 def test_names_and_columns_are_backtick_quoted(workspace, inv):
     fake, warehouse = workspace
     warehouse.add_table("my-catalog.inventory.items", as_table(clean_rows(5)))
-    report = inv.import_table("`my-catalog`.inventory.items", warehouse_id=warehouse.warehouse_id,
-                              columns=["item_name", "category", "quantity", "unit_price"], order_by=["quantity"])
+    report = inv.import_table(
+        "`my-catalog`.inventory.items",
+        warehouse_id=warehouse.warehouse_id,
+        columns=["item_name", "category", "quantity", "unit_price"],
+        order_by=["quantity"],
+    )
     assert report.inserted == 5
     assert fake.requests("POST", "/api/2.0/sql/statements")[0].body["statement"] == (
         "SELECT `item_name`, `category`, `quantity`, `unit_price` FROM `my-catalog`.`inventory`.`items` "
-        "ORDER BY `quantity`")
+        "ORDER BY `quantity`"
+    )
     with pytest.raises(InvalidArgumentError):
         inv.import_table(TABLE, warehouse_id=warehouse.warehouse_id, columns=["sku` FROM x --"])
 
@@ -334,14 +368,19 @@ def test_a_viewer_is_refused_before_the_warehouse_runs_anything(workspace, inv):
     assert fake.requests("POST", "/api/2.0/sql/statements") == [] and inv.summary()["items"] == 0
 
 
-def test_the_warehouse_comes_from_the_setting_and_its_absence_is_a_configuration_error(workspace, tmp_path,
-                                                                                        monkeypatch):
+def test_the_warehouse_comes_from_the_setting_and_its_absence_is_a_configuration_error(
+    workspace, tmp_path, monkeypatch
+):
     _, warehouse = workspace
     warehouse.add_table(TABLE, as_table(clean_rows(5)))
     monkeypatch.setattr(uc_import, "active_spark_session", lambda: None)
     url = f"sqlite:///{tmp_path / 's.db'}"
-    configured = ip.connect(url, user="a@example.com", role="admin",
-                            settings=load_settings({"DATABRICKS_WAREHOUSE_ID": warehouse.warehouse_id}))
+    configured = ip.connect(
+        url,
+        user="a@example.com",
+        role="admin",
+        settings=load_settings({"DATABRICKS_WAREHOUSE_ID": warehouse.warehouse_id}),
+    )
     bare = ip.connect(url, user="a@example.com", role="admin", settings=load_settings({}))
     try:
         assert configured.import_table(TABLE).inserted == 5
@@ -353,6 +392,7 @@ def test_the_warehouse_comes_from_the_setting_and_its_absence_is_a_configuration
 
 
 # -- through Spark (a stand-in: pyspark needs a JVM, which this machine does not have) -------------------------
+
 
 class StandInDataFrame:
     """What the import uses of a pyspark DataFrame: ``columns``, ``schema``, ``toLocalIterator``, ``toArrow``."""
@@ -398,8 +438,7 @@ def test_spark_session_reads_the_table_with_the_same_report(workspace, inv, tmp_
     through_spark = inv.import_table(TABLE, spark=spark)
     assert spark.asked == ["`main`.`inventory`.`items`"]
     assert not spark.frames[0].collected  # read with toLocalIterator, never toArrow() whole
-    other = ip.connect(f"sqlite:///{tmp_path / 'w.db'}", user="a@example.com", role="admin",
-                       settings=load_settings({}))
+    other = ip.connect(f"sqlite:///{tmp_path / 'w.db'}", user="a@example.com", role="admin", settings=load_settings({}))
     try:
         through_warehouse = other.import_table(TABLE, warehouse_id=warehouse.warehouse_id)
         assert _normalised(through_spark, 0) == _normalised(through_warehouse, 0)
@@ -433,19 +472,37 @@ def test_peak_memory_of_a_table_import_stays_near_one_chunk(workspace, tmp_path)
     table_text_mb = n * 1_000 / 1_048_576  # the descriptions alone
 
     def table(rows: int) -> pa.Table:
-        return pa.table({
-            "sku": [f"S-{i}" for i in range(rows)], "item_name": [f"Item {i}" for i in range(rows)],
-            "category": ["Tools"] * rows, "quantity": pa.array([i % 50 for i in range(rows)], pa.int32()),
-            "unit_price": pa.array([1.5] * rows, pa.float64()), "description": ["x" * 1_000] * rows})
+        return pa.table(
+            {
+                "sku": [f"S-{i}" for i in range(rows)],
+                "item_name": [f"Item {i}" for i in range(rows)],
+                "category": ["Tools"] * rows,
+                "quantity": pa.array([i % 50 for i in range(rows)], pa.int32()),
+                "unit_price": pa.array([1.5] * rows, pa.float64()),
+                "description": ["x" * 1_000] * rows,
+            }
+        )
 
     warehouse.add_table(TABLE, table(n))
     warehouse.add_table("main.inventory.warm_up", table(100))
     env = {k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_PREFIXES)}
     env.update(DATABRICKS_HOST=fake.url, DATABRICKS_TOKEN=fake.pat, DATABRICKS_CONFIG_FILE="/nonexistent")
     result = subprocess.run(
-        [sys.executable, "-m", "tests.support.uc_import_probe", f"sqlite:///{tmp_path / 'probe.db'}", TABLE,
-         "main.inventory.warm_up", warehouse.warehouse_id],
-        capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "tests.support.uc_import_probe",
+            f"sqlite:///{tmp_path / 'probe.db'}",
+            TABLE,
+            "main.inventory.warm_up",
+            warehouse.warehouse_id,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["rows"] == n and figures["errors"] == 0

@@ -33,13 +33,17 @@ def lab_browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def notebook_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     db = tmp_path_factory.mktemp("nbdb") / "inventory.db"
-    return {"INVENTORY_DATABASE_URL": f"sqlite:///{db}", "INVENTORY_USER": "analyst@example.com",
-            "PYTHONPATH": str(ROOT)}
+    return {
+        "INVENTORY_DATABASE_URL": f"sqlite:///{db}",
+        "INVENTORY_USER": "analyst@example.com",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, lab_browser: Any,
-        notebook_env: dict[str, str]) -> Iterator[JupyterLab]:
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, lab_browser: Any, notebook_env: dict[str, str]
+) -> Iterator[JupyterLab]:
     server = JupyterLab(tmp_path_factory.mktemp("lab"), lab_browser, env=notebook_env)
     try:
         yield server

@@ -120,8 +120,9 @@ class LabSession:
                 if re.search(r"Python 3.*\|\s*Idle", text):
                     return
             time.sleep(0.2)
-        raise AssertionError(f"no idle kernel for {self.name} within {timeout:.0f} s (status {text!r})\n"
-                             f"{self.report()}")
+        raise AssertionError(
+            f"no idle kernel for {self.name} within {timeout:.0f} s (status {text!r})\n{self.report()}"
+        )
 
     def wait_until_executed(self, timeout: float = 60.0) -> None:
         """Wait until no code cell is queued or running and every code cell has an execution count."""
@@ -129,7 +130,8 @@ class LabSession:
         prompts: list[str] = []
         while time.monotonic() < deadline:
             prompts = self.page.eval_on_selector_all(
-                ".jp-Notebook .jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent.trim())")
+                ".jp-Notebook .jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent.trim())"
+            )
             if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
                 return
             time.sleep(0.2)
@@ -145,19 +147,24 @@ class LabSession:
         """Text of every error traceback or stderr stream shown in a cell's output."""
         return self.page.eval_on_selector_all(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
-            "els => els.map(e => e.textContent)")
+            "els => els.map(e => e.textContent)",
+        )
 
     def log(self) -> str:
         """What the server and its kernels wrote to stderr since this session opened."""
-        return self.lab.log()[self.log_start:]
+        return self.lab.log()[self.log_start :]
 
     def log_errors(self) -> list[str]:
         return [line for line in self.log().splitlines() if LOG_ERROR.search(line)]
 
     def problems(self) -> dict[str, list[str]]:
-        return {"page errors": self.page_errors, "console errors": self.console_errors,
-                "external requests (blocked)": self.blocked, "cell errors/stderr": self.cell_errors(),
-                "server/kernel log errors": self.log_errors()}
+        return {
+            "page errors": self.page_errors,
+            "console errors": self.console_errors,
+            "external requests (blocked)": self.blocked,
+            "cell errors/stderr": self.cell_errors(),
+            "server/kernel log errors": self.log_errors(),
+        }
 
     def report(self) -> str:
         found = {k: v for k, v in self.problems().items() if v}
@@ -189,21 +196,39 @@ class JupyterLab:
         notif = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
         notif.parent.mkdir(parents=True, exist_ok=True)
         notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        full_env = {**os.environ, "JUPYTER_CONFIG_DIR": str(private / "config"),
-                    "JUPYTER_RUNTIME_DIR": str(private / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-                    "JUPYTERLAB_WORKSPACES_DIR": str(private / "workspaces"), "PYTHONUNBUFFERED": "1",
-                    **(env or {})}
+        full_env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(private / "config"),
+            "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
+            "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(private / "workspaces"),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         full_env.pop("DATABRICKS_RUNTIME_VERSION", None)
         full_env.update(env or {})
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-               "--port-retries=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
-               "--ServerApp.open_browser=False", "--allow-root", "--LabApp.extension_manager=readonly",
-               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--ServerApp.log_level=WARN"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port-retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.open_browser=False",
+            "--allow-root",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--ServerApp.log_level=WARN",
+        ]
         self.log_path = private / "server.log"
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            cmd, cwd=root, env=full_env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             self._wait_until_ready()
         except BaseException:
@@ -211,8 +236,9 @@ class JupyterLab:
             raise
 
     def _api(self, path: str, method: str = "GET") -> Any:
-        request = urllib.request.Request(f"{self.base}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -253,8 +279,10 @@ class JupyterLab:
         page.on("console", lambda msg: self._console(session, msg))
         # A workspace of its own, reset: the layout of an earlier case (its notebook tab) is not restored.
         workspace = Path(name).stem
-        page.goto(f"{self.base}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}",
-                  wait_until="domcontentloaded")
+        page.goto(
+            f"{self.base}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}",
+            wait_until="domcontentloaded",
+        )
         page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
         session.wait_for_kernel_idle()
         return session
@@ -269,8 +297,9 @@ class JupyterLab:
         if local is not None and local.is_file():
             session.served.append(url)
             ctype = mimetypes.guess_type(local.name)[0] or "application/octet-stream"
-            route.fulfill(status=200, body=local.read_bytes(), headers={
-                "Content-Type": ctype, "Access-Control-Allow-Origin": "*"})
+            route.fulfill(
+                status=200, body=local.read_bytes(), headers={"Content-Type": ctype, "Access-Control-Allow-Origin": "*"}
+            )
             return
         session.blocked.append(url)
         route.abort()

@@ -19,8 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
 # Issue 12: an import in one cell and a write from Python show up in every displayed component within this.
 LIVE_MS = 2_000
-LOW_AFTER_IMPORT = ("Nitrile Gloves (box of 100)", "Wireless Mouse Logitech MX Master 3S",
-                    "Whiteboard Markers (4-pack)", "27-inch 4K Monitor", "First Aid Kit")
+LOW_AFTER_IMPORT = (
+    "Nitrile Gloves (box of 100)",
+    "Wireless Mouse Logitech MX Master 3S",
+    "Whiteboard Markers (4-pack)",
+    "27-inch 4K Monitor",
+    "First Aid Kit",
+)
 
 
 # Whether every check holds, looking into the cells' shadow DOM (Panel renders there): [cell, selector, wanted, how].
@@ -67,15 +72,16 @@ def explained(session) -> Iterator[None]:
 
 
 def connect_cell(db: str) -> str:
-    return ("import inventory_panel as ip\n"
-            f'inv = ip.connect("sqlite:///{db}", user="ana@example.com", role="admin")\n')
+    return f'import inventory_panel as ip\ninv = ip.connect("sqlite:///{db}", user="ana@example.com", role="admin")\n'
 
 
 def test_the_readme_app_renders_with_the_sample_rows_and_the_import_drop_area(open_notebook):
-    session = open_notebook([
-        connect_cell("app.db") + f'inv.import_csv("{SAMPLE}").inserted',
-        "ip.InventoryApp(inventory=inv)   # no pn.extension anywhere",
-    ])
+    session = open_notebook(
+        [
+            connect_cell("app.db") + f'inv.import_csv("{SAMPLE}").inserted',
+            "ip.InventoryApp(inventory=inv)   # no pn.extension anywhere",
+        ]
+    )
     session.run_all()
     app = session.output(1)
     expect(app.locator(".tabulator-cell:has-text('Laptop Dell XPS 13')")).to_be_visible(timeout=30_000)
@@ -88,16 +94,18 @@ def test_the_readme_app_renders_with_the_sample_rows_and_the_import_drop_area(op
 
 
 def test_four_components_in_four_cells_share_an_import_and_a_write_from_python(open_notebook):
-    session = open_notebook([
-        connect_cell("four.db")
-        + "from inventory_panel.ui import CsvImporter, InventoryEditor, LowStock, SummaryCards\n"
-        'inv.add({"item_name": "Spare Fuses", "category": "Electrical", "quantity": 40, "unit_price": "0.80",'
-        ' "minimum_stock": 10, "sku": "FUS-1"})["id"]',
-        "CsvImporter(inventory=inv)",
-        "InventoryEditor(inventory=inv)",
-        "LowStock(inventory=inv)",
-        "SummaryCards(inventory=inv)",
-    ])
+    session = open_notebook(
+        [
+            connect_cell("four.db")
+            + "from inventory_panel.ui import CsvImporter, InventoryEditor, LowStock, SummaryCards\n"
+            'inv.add({"item_name": "Spare Fuses", "category": "Electrical", "quantity": 40, "unit_price": "0.80",'
+            ' "minimum_stock": 10, "sku": "FUS-1"})["id"]',
+            "CsvImporter(inventory=inv)",
+            "InventoryEditor(inventory=inv)",
+            "LowStock(inventory=inv)",
+            "SummaryCards(inventory=inv)",
+        ]
+    )
     session.run_all()
     with explained(session):
         check_four_cells(session)
@@ -118,26 +126,41 @@ def check_four_cells(session) -> None:
     # The importer told the shared model: the other three cells show the new rows — the low-stock table too, whose
     # rows were drawn while it was still hidden (it is hidden while empty).
     low_names = ".tabulator-row .tabulator-cell[tabulator-field='item_name']"
-    seen_import = seconds_until_shown(session, [
-        [2, ".tabulator-cell", "Laptop Dell XPS 13", "has"], [4, "[data-card='items'] .value", "11", "is"],
-        [3, ".sub", "5 items at or below their minimum", "has"], [3, low_names, list(LOW_AFTER_IMPORT), "list"]])
+    seen_import = seconds_until_shown(
+        session,
+        [
+            [2, ".tabulator-cell", "Laptop Dell XPS 13", "has"],
+            [4, "[data-card='items'] .value", "11", "is"],
+            [3, ".sub", "5 items at or below their minimum", "has"],
+            [3, low_names, list(LOW_AFTER_IMPORT), "list"],
+        ],
+    )
     expect(editor.locator(".tabulator-cell:has-text('Laptop Dell XPS 13')")).to_be_visible()
     expect(low.locator(low_names)).to_have_text(list(LOW_AFTER_IMPORT))
     expect(low.locator(".tabulator-cell:has-text('Spare Fuses')")).to_have_count(0)
 
     # A write from Python in a later cell, with no refresh call: every cell shows it.
-    session.add_cell_and_run('fuses = inv.query(search="FUS-1").rows.iloc[0]\n'
-                             'inv.adjust_stock(int(fuses["id"]), -40, "issued to the workshop")["quantity"]')
+    session.add_cell_and_run(
+        'fuses = inv.query(search="FUS-1").rows.iloc[0]\n'
+        'inv.adjust_stock(int(fuses["id"]), -40, "issued to the workshop")["quantity"]'
+    )
     # The cell has run (its prompt shows a count): the write is committed.
-    seen_write = seconds_until_shown(session, [
-        [3, ".tabulator-cell", "Spare Fuses", "has"],
-        [2, ".tabulator-row", ["Spare Fuses", ".tabulator-cell[tabulator-field='quantity']", "0"], "row"],
-        [4, "[data-card='out_of_stock'] .value", "2", "is"]])
+    seen_write = seconds_until_shown(
+        session,
+        [
+            [3, ".tabulator-cell", "Spare Fuses", "has"],
+            [2, ".tabulator-row", ["Spare Fuses", ".tabulator-cell[tabulator-field='quantity']", "0"], "row"],
+            [4, "[data-card='out_of_stock'] .value", "2", "is"],
+        ],
+    )
     expect(low.locator(".tabulator-cell:has-text('Spare Fuses')")).to_be_visible()
-    fuses_quantity = editor.locator(".tabulator-row:has(.tabulator-cell:has-text('Spare Fuses')) "
-                                    ".tabulator-cell[tabulator-field='quantity']")
+    fuses_quantity = editor.locator(
+        ".tabulator-row:has(.tabulator-cell:has-text('Spare Fuses')) .tabulator-cell[tabulator-field='quantity']"
+    )
     expect(fuses_quantity).to_have_text("0")
     expect(cards.locator("[data-card='out_of_stock'] .value")).to_have_text("2")
-    print(f"import finished {finished:.2f} s after the click; the three cells showed it {seen_import:.2f} s after "
-          f"that; the write {seen_write:.2f} s after its cell had run")
+    print(
+        f"import finished {finished:.2f} s after the click; the three cells showed it {seen_import:.2f} s after "
+        f"that; the write {seen_write:.2f} s after its cell had run"
+    )
     assert seen_import < LIVE_MS / 1000 and seen_write < LIVE_MS / 1000  # all three cells at once, not each one

@@ -26,12 +26,14 @@ PANEL_JS = re.compile(r"^https://cdn\.holoviz\.org/panel/[^/]+/dist/panel(\.min)
 def first_cell(db: str) -> str:
     """As a Databricks notebook is: the runtime's variable set, no Panel comms of its own (docs/databricks.md); a
     database of the test's own (the lab's root directory is shared by the module's tests)."""
-    return ('import os\nos.environ["DATABRICKS_RUNTIME_VERSION"] = "16.4"\n'
-            "import panel as pn\nimport inventory_panel as ip\nfrom inventory_panel.databricks.notebook import show\n\n"
-            'pn.extension("tabulator", "filedropper", "modal")\n'
-            f'inv = ip.connect("sqlite:///{db}", user="ana@example.com", role="admin")\n'
-            'inv.add({"item_name": "Spare Fuses", "category": "Electrical", "quantity": 40, "unit_price": "0.80",'
-            ' "minimum_stock": 10, "sku": "FUS-1"})["id"]')
+    return (
+        'import os\nos.environ["DATABRICKS_RUNTIME_VERSION"] = "16.4"\n'
+        "import panel as pn\nimport inventory_panel as ip\nfrom inventory_panel.databricks.notebook import show\n\n"
+        'pn.extension("tabulator", "filedropper", "modal")\n'
+        f'inv = ip.connect("sqlite:///{db}", user="ana@example.com", role="admin")\n'
+        'inv.add({"item_name": "Spare Fuses", "category": "Electrical", "quantity": 40, "unit_price": "0.80",'
+        ' "minimum_stock": 10, "sku": "FUS-1"})["id"]'
+    )
 
 
 SHOW = "app = ip.InventoryApp(inventory=inv)\nshow(app)"
@@ -100,8 +102,10 @@ def test_show_does_not_reload_bokehjs_under_the_widget(open_notebook):
             expect(app.locator(".tabulator-cell:has-text('Spare Fuses')")).to_be_visible(timeout=30_000)
             expect(cards.locator("[data-card='items'] .value")).to_have_text("1", timeout=30_000)
         except AssertionError as exc:
-            raise AssertionError(f"a widget did not render ({len(requests)} requests for panel.min.js):\n"
-                                 f"{cards.inner_text()[:1000]}\n{session.report()}") from exc
+            raise AssertionError(
+                f"a widget did not render ({len(requests)} requests for panel.min.js):\n"
+                f"{cards.inner_text()[:1000]}\n{session.report()}"
+            ) from exc
     finally:
         for route in held:  # let a reload finish, so the page closes cleanly either way
             route.fallback()

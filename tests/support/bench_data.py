@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 import sys
 
-COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location",
-           "minimum_stock")
+COLUMNS = ("item_name", "description", "category", "quantity", "unit_price", "supplier", "location", "minimum_stock")
 
 
 def main(rows: int, out: str) -> None:
@@ -18,9 +17,18 @@ def main(rows: int, out: str) -> None:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for i in range(rows):
-            writer.writerow([f"Drill {i:07d}" if i % 7 == 0 else f"Box {i:07d}", f"batch {i}", f"Cat {i % 5}",
-                             (i * 13) % 40, f"{(i * 37) % 900}.{i % 100:02d}", f"Supplier {i % 4}",
-                             f"Aisle {i % 6}", i % 25])
+            writer.writerow(
+                [
+                    f"Drill {i:07d}" if i % 7 == 0 else f"Box {i:07d}",
+                    f"batch {i}",
+                    f"Cat {i % 5}",
+                    (i * 13) % 40,
+                    f"{(i * 37) % 900}.{i % 100:02d}",
+                    f"Supplier {i % 4}",
+                    f"Aisle {i % 6}",
+                    i % 25,
+                ]
+            )
 
 
 if __name__ == "__main__":

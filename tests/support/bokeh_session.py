@@ -34,8 +34,9 @@ def page_token(html: str) -> str:
 
 async def _pull_document(ws_url: str, token: str, headers: dict[str, str]) -> str | None:
     try:
-        socket = await websocket_connect(HTTPRequest(ws_url, headers=headers, request_timeout=TIMEOUT),
-                                         subprotocols=["bokeh", token])
+        socket = await websocket_connect(
+            HTTPRequest(ws_url, headers=headers, request_timeout=TIMEOUT), subprotocols=["bokeh", token]
+        )
     except HTTPClientError:
         return None
     try:

@@ -40,8 +40,16 @@ def export(url: str, fmt: str, out: str) -> None:
     start = time.perf_counter()
     count = inv.export(out, format=fmt)
     seconds = time.perf_counter() - start
-    print(json.dumps({"rows": count, "baseline_mb": round(baseline, 1), "peak_mb": round(peak_mb(), 1),
-                      "seconds": round(seconds, 2)}))
+    print(
+        json.dumps(
+            {
+                "rows": count,
+                "baseline_mb": round(baseline, 1),
+                "peak_mb": round(peak_mb(), 1),
+                "seconds": round(seconds, 2),
+            }
+        )
+    )
     inv.close()
 
 

@@ -41,10 +41,17 @@ import pyarrow as pa
 from tests.support.fake_workspace import ApiError, FakeWorkspace
 
 _QUOTED = r"`[^`]+`"
-SELECT_RE = re.compile(rf"SELECT (\*|{_QUOTED}(?:, {_QUOTED})*) FROM ({_QUOTED})\.({_QUOTED})\.({_QUOTED})"
-                       rf"(?: ORDER BY ({_QUOTED}(?:, {_QUOTED})*))?")
-TYPE_NAMES = {pa.string(): "STRING", pa.int32(): "INT", pa.int64(): "LONG", pa.float64(): "DOUBLE",
-              pa.bool_(): "BOOLEAN"}
+SELECT_RE = re.compile(
+    rf"SELECT (\*|{_QUOTED}(?:, {_QUOTED})*) FROM ({_QUOTED})\.({_QUOTED})\.({_QUOTED})"
+    rf"(?: ORDER BY ({_QUOTED}(?:, {_QUOTED})*))?"
+)
+TYPE_NAMES = {
+    pa.string(): "STRING",
+    pa.int32(): "INT",
+    pa.int64(): "LONG",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+}
 
 
 @dataclass
@@ -126,8 +133,9 @@ class FakeSqlWarehouse:
         disposition = body.get("disposition", "INLINE")
         fmt = body.get("format", "JSON_ARRAY")
         if fmt == "ARROW_STREAM" and disposition != "EXTERNAL_LINKS":
-            raise ApiError(400, "INVALID_PARAMETER_VALUE",
-                           "ARROW_STREAM format is only supported with EXTERNAL_LINKS disposition")
+            raise ApiError(
+                400, "INVALID_PARAMETER_VALUE", "ARROW_STREAM format is only supported with EXTERNAL_LINKS disposition"
+            )
         wait = body.get("wait_timeout", "10s")
         seconds = int(wait[:-1]) if re.fullmatch(r"\d+s", wait) else -1
         if seconds != 0 and not 5 <= seconds <= 50:
@@ -136,8 +144,9 @@ class FakeSqlWarehouse:
         if warehouse != self.warehouse_id:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Warehouse {warehouse} does not exist.")
         if who not in self.workspace.admins and not self._has(who, "warehouse", warehouse):
-            raise ApiError(403, "PERMISSION_DENIED",
-                           f"User {who} does not have permission to use warehouse {warehouse}.")
+            raise ApiError(
+                403, "PERMISSION_DENIED", f"User {who} does not have permission to use warehouse {warehouse}."
+            )
         statement = Statement(f"01ef-{uuid.uuid4().hex}", who, disposition, fmt, self.start_polls)
         with self._lock:
             self.statements[statement.statement_id] = statement
@@ -149,39 +158,58 @@ class FakeSqlWarehouse:
     def _run(self, statement: Statement, sql: str) -> None:
         """Decide the outcome now (the data is read lazily, chunk by chunk, when the client asks for it)."""
         if self.fail_start:
-            statement.error = ("INTERNAL_ERROR", f"Warehouse {self.warehouse_id} failed to start: cluster "
-                                                 "launch failed (quota exceeded).", "XX000")
+            statement.error = (
+                "INTERNAL_ERROR",
+                f"Warehouse {self.warehouse_id} failed to start: cluster launch failed (quota exceeded).",
+                "XX000",
+            )
             return
         match = SELECT_RE.fullmatch(sql)
         if not match:
-            statement.error = ("BAD_REQUEST", f"[PARSE_SYNTAX_ERROR] Syntax error at or near {sql[:40]!r}. "
-                                              "SQLSTATE: 42601", "42601")
+            statement.error = (
+                "BAD_REQUEST",
+                f"[PARSE_SYNTAX_ERROR] Syntax error at or near {sql[:40]!r}. SQLSTATE: 42601",
+                "42601",
+            )
             return
         columns, catalog, schema, table, order = match.groups()
         catalog, schema, table = (p.strip("`") for p in (catalog, schema, table))
         who = statement.who
-        for kind, name, privilege, label in (("catalog", catalog, "USE CATALOG", "Catalog"),
-                                             ("schema", f"{catalog}.{schema}", "USE SCHEMA", "Schema"),
-                                             ("table", f"{catalog}.{schema}.{table}", "SELECT", "Table")):
+        for kind, name, privilege, label in (
+            ("catalog", catalog, "USE CATALOG", "Catalog"),
+            ("schema", f"{catalog}.{schema}", "USE SCHEMA", "Schema"),
+            ("table", f"{catalog}.{schema}.{table}", "SELECT", "Table"),
+        ):
             if kind == "table" and (catalog, schema, table) not in self.tables:
                 break
             if not self._has(who, kind, name):
-                statement.error = ("BAD_REQUEST", f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser "
-                                                  f"does not have {privilege} on {label} '{name}'. SQLSTATE: 42501",
-                                   "42501")
+                statement.error = (
+                    "BAD_REQUEST",
+                    f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser "
+                    f"does not have {privilege} on {label} '{name}'. SQLSTATE: 42501",
+                    "42501",
+                )
                 return
         data = self.tables.get((catalog, schema, table))
         if data is None:
-            statement.error = ("BAD_REQUEST", f"[TABLE_OR_VIEW_NOT_FOUND] The table or view `{catalog}`.`{schema}`."
-                                              f"`{table}` cannot be found. Verify the spelling and correctness of "
-                                              "the schema and catalog. SQLSTATE: 42P01", "42P01")
+            statement.error = (
+                "BAD_REQUEST",
+                f"[TABLE_OR_VIEW_NOT_FOUND] The table or view `{catalog}`.`{schema}`."
+                f"`{table}` cannot be found. Verify the spelling and correctness of "
+                "the schema and catalog. SQLSTATE: 42P01",
+                "42P01",
+            )
             return
         if columns != "*":
             names = [c.strip("`") for c in columns.split(", ")]
             missing = [c for c in names if c not in data.column_names]
             if missing:
-                statement.error = ("BAD_REQUEST", f"[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column with name "
-                                                  f"`{missing[0]}` cannot be resolved. SQLSTATE: 42703", "42703")
+                statement.error = (
+                    "BAD_REQUEST",
+                    f"[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column with name "
+                    f"`{missing[0]}` cannot be resolved. SQLSTATE: 42703",
+                    "42703",
+                )
                 return
             data = data.select(names)
         if order:
@@ -215,8 +243,11 @@ class FakeSqlWarehouse:
     def _chunk(self, statement_id: str, index: str, *, who: str, **_: Any) -> tuple[int, Any]:
         statement = self._statement(statement_id, who)
         if statement.state != "SUCCEEDED":
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Statement {statement_id} has no result to fetch "
-                                                           f"(state {statement.state}).")
+            raise ApiError(
+                400,
+                "INVALID_PARAMETER_VALUE",
+                f"Statement {statement_id} has no result to fetch (state {statement.state}).",
+            )
         chunk = int(index)
         if not 0 <= chunk < self._chunk_count(statement):
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Chunk index {chunk} is out of range.")
@@ -246,17 +277,32 @@ class FakeSqlWarehouse:
         for position, f in enumerate(data.schema):
             column: dict[str, Any] = {"name": f.name, "position": position}
             if pa.types.is_decimal(f.type):
-                column.update(type_name="DECIMAL", type_precision=f.type.precision, type_scale=f.type.scale,
-                              type_text=f"DECIMAL({f.type.precision},{f.type.scale})")
+                column.update(
+                    type_name="DECIMAL",
+                    type_precision=f.type.precision,
+                    type_scale=f.type.scale,
+                    type_text=f"DECIMAL({f.type.precision},{f.type.scale})",
+                )
             else:
                 column.update(type_name=TYPE_NAMES[f.type], type_text=TYPE_NAMES[f.type])
             columns.append(column)
         count = self._chunk_count(statement)
-        chunks = [{"chunk_index": i, "row_offset": i * self.chunk_rows,
-                   "row_count": min(self.chunk_rows, data.num_rows - i * self.chunk_rows)} for i in range(count)]
-        return {"format": statement.format, "schema": {"column_count": len(columns), "columns": columns},
-                "total_chunk_count": count, "total_row_count": data.num_rows, "chunks": chunks,
-                "truncated": False}
+        chunks = [
+            {
+                "chunk_index": i,
+                "row_offset": i * self.chunk_rows,
+                "row_count": min(self.chunk_rows, data.num_rows - i * self.chunk_rows),
+            }
+            for i in range(count)
+        ]
+        return {
+            "format": statement.format,
+            "schema": {"column_count": len(columns), "columns": columns},
+            "total_chunk_count": count,
+            "total_row_count": data.num_rows,
+            "chunks": chunks,
+            "truncated": False,
+        }
 
     def _result(self, statement: Statement, chunk: int) -> dict[str, Any]:
         assert statement.result is not None
@@ -268,19 +314,29 @@ class FakeSqlWarehouse:
             part = statement.result.slice(offset, rows)
             base["data_array"] = [[_text(v) for v in row.values()] for row in part.to_pylist()]
             if following is not None:
-                base.update(next_chunk_index=following,
-                            next_chunk_internal_link=f"/api/2.0/sql/statements/{statement.statement_id}"
-                                                     f"/result/chunks/{following}")
+                base.update(
+                    next_chunk_index=following,
+                    next_chunk_internal_link=f"/api/2.0/sql/statements/{statement.statement_id}"
+                    f"/result/chunks/{following}",
+                )
             return base
         token = secrets.token_urlsafe(16)
         expires = datetime.now(UTC) + self.link_ttl
         with self._lock:
             self._links[token] = (statement.statement_id, chunk, expires)
-        link = {**base, "byte_count": rows * 64, "external_link": f"{self.storage_url}/results/{token}",
-                "expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        link = {
+            **base,
+            "byte_count": rows * 64,
+            "external_link": f"{self.storage_url}/results/{token}",
+            "expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
         if following is not None:
-            link.update(next_chunk_index=following, next_chunk_internal_link=(
-                f"/api/2.0/sql/statements/{statement.statement_id}/result/chunks/{following}"))
+            link.update(
+                next_chunk_index=following,
+                next_chunk_internal_link=(
+                    f"/api/2.0/sql/statements/{statement.statement_id}/result/chunks/{following}"
+                ),
+            )
         return {"external_links": [link]}
 
     # -- cloud storage for external links ---------------------------------------------------------------------
@@ -313,13 +369,19 @@ class FakeSqlWarehouse:
 
     def _download(self, path: str, authorization: str | None) -> tuple[int, bytes, str]:
         if authorization:
-            return 400, b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message>" \
-                        b"</Error>", "application/xml"
+            return (
+                400,
+                b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>",
+                "application/xml",
+            )
         with self._lock:
             entry = self._links.get(path.rsplit("/", 1)[-1])
         if entry is None or entry[2] <= datetime.now(UTC):
-            return 403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", \
-                "application/xml"
+            return (
+                403,
+                b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+                "application/xml",
+            )
         statement_id, chunk, _ = entry
         with self._lock:
             statement = self.statements[statement_id]

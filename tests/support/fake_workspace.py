@@ -104,7 +104,8 @@ class FakeWorkspace:
         # Resources, keyed as the REST API names them.
         self.apps: dict[str, dict[str, Any]] = {}
         self.instances: dict[str, dict[str, Any]] = {
-            self.instance: {"name": self.instance, "state": "AVAILABLE", "pg_version": "16"}}
+            self.instance: {"name": self.instance, "state": "AVAILABLE", "pg_version": "16"}
+        }
         self.instance_roles: dict[tuple[str, str], dict[str, Any]] = {}
         self.database_catalogs: dict[str, dict[str, Any]] = {}
         self.endpoints: set[str] = {self.endpoint}
@@ -175,8 +176,12 @@ class FakeWorkspace:
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for an app running as this workspace's service principal (OAuth M2M)."""
-        return {"DATABRICKS_HOST": self.url, "DATABRICKS_CLIENT_ID": self.client_id,
-                "DATABRICKS_CLIENT_SECRET": self.client_secret, **extra}
+        return {
+            "DATABRICKS_HOST": self.url,
+            "DATABRICKS_CLIENT_ID": self.client_id,
+            "DATABRICKS_CLIENT_SECRET": self.client_secret,
+            **extra,
+        }
 
     # -- tokens ---------------------------------------------------------------------------------------------------
 
@@ -216,13 +221,18 @@ class FakeWorkspace:
         """Recorded calls, optionally only one method and/or paths starting with ``path``."""
         with self._lock:
             calls = list(self.calls)
-        return [c for c in calls
-                if (method is None or c.method == method) and (path is None or c.path.startswith(path))]
+        return [
+            c for c in calls if (method is None or c.method == method) and (path is None or c.path.startswith(path))
+        ]
 
     def writes(self) -> list[Call]:
         """Calls that create or change something (not token or credential requests)."""
-        return [c for c in self.requests() if c.method != "GET" and not c.path.startswith(
-            ("/oidc/", "/api/2.0/postgres/credentials", "/api/2.0/database/credentials"))]
+        return [
+            c
+            for c in self.requests()
+            if c.method != "GET"
+            and not c.path.startswith(("/oidc/", "/api/2.0/postgres/credentials", "/api/2.0/database/credentials"))
+        ]
 
     def clear(self) -> None:
         with self._lock:
@@ -259,8 +269,11 @@ class FakeWorkspace:
     def _dispatch(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None) -> tuple[int, Any]:
         for prefix, status in self.failing.items():
             if path.startswith(prefix):
-                raise ApiError(status, "TEMPORARILY_UNAVAILABLE" if status >= 500 else "PERMISSION_DENIED",
-                               f"injected failure for {prefix}")
+                raise ApiError(
+                    status,
+                    "TEMPORARILY_UNAVAILABLE" if status >= 500 else "PERMISSION_DENIED",
+                    f"injected failure for {prefix}",
+                )
         for verb, pattern, action in self._routes:
             match = pattern.fullmatch(path)
             if verb == method and match:
@@ -312,10 +325,22 @@ class FakeWorkspace:
             # Permissions and settings
             ("GET", r(r"/api/2\.0/permissions/([a-z-]+)/([^/]+)"), self._get_permissions),
             ("PATCH", r(r"/api/2\.0/permissions/([a-z-]+)/([^/]+)"), self._update_permissions),
-            ("GET", r(r"/api/2\.0/settings/types/(aibi_dash_embed_ws_acc_policy|aibi_dash_embed_ws_apprvd_domains)"
-                      r"/names/default"), self._get_setting),
-            ("PATCH", r(r"/api/2\.0/settings/types/(aibi_dash_embed_ws_acc_policy|aibi_dash_embed_ws_apprvd_domains)"
-                        r"/names/default"), self._update_setting),
+            (
+                "GET",
+                r(
+                    r"/api/2\.0/settings/types/(aibi_dash_embed_ws_acc_policy|aibi_dash_embed_ws_apprvd_domains)"
+                    r"/names/default"
+                ),
+                self._get_setting,
+            ),
+            (
+                "PATCH",
+                r(
+                    r"/api/2\.0/settings/types/(aibi_dash_embed_ws_acc_policy|aibi_dash_embed_ws_apprvd_domains)"
+                    r"/names/default"
+                ),
+                self._update_setting,
+            ),
         ]
 
     # -- auth endpoints -------------------------------------------------------------------------------------------
@@ -324,8 +349,10 @@ class FakeWorkspace:
         return 200, {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": self.workspace_id}
 
     def _oidc_discovery(self, **_: Any) -> tuple[int, Any]:
-        return 200, {"authorization_endpoint": f"{self.url}/oidc/v1/authorize",
-                     "token_endpoint": f"{self.url}/oidc/v1/token"}
+        return 200, {
+            "authorization_endpoint": f"{self.url}/oidc/v1/authorize",
+            "token_endpoint": f"{self.url}/oidc/v1/token",
+        }
 
     def _oidc_token(self, *, body: Any, auth: str | None, **_: Any) -> tuple[int, Any]:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
@@ -334,21 +361,31 @@ class FakeWorkspace:
         with self._lock:
             token = self._current_oauth_token()
             expires_in = max(int((token.expires - datetime.now(UTC)).total_seconds()), 1)
-            return 200, {"access_token": token.value, "token_type": "Bearer", "expires_in": expires_in,
-                         "scope": body.get("scope", "all-apis")}
+            return 200, {
+                "access_token": token.value,
+                "token_type": "Bearer",
+                "expires_in": expires_in,
+                "scope": body.get("scope", "all-apis"),
+            }
 
     # -- credentials ----------------------------------------------------------------------------------------------
 
     def _postgres_credential(self, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
         endpoint = body.get("endpoint", "")
         if not re.fullmatch(r"projects/[^/]+/branches/[^/]+/endpoints/[^/]+", endpoint):
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"endpoint must be projects/*/branches/*/endpoints/*, "
-                                                           f"got {endpoint!r}")
+            raise ApiError(
+                400, "INVALID_PARAMETER_VALUE", f"endpoint must be projects/*/branches/*/endpoints/*, got {endpoint!r}"
+            )
         if endpoint not in self.endpoints:
             raise ApiError(404, "NOT_FOUND", f"Endpoint '{endpoint}' not found")
         project = endpoint.split("/")[1]
-        self._require(who, "database-projects", project, "CAN_USE",
-                      f"User does not have CAN_USE permission on project '{project}'.")
+        self._require(
+            who,
+            "database-projects",
+            project,
+            "CAN_USE",
+            f"User does not have CAN_USE permission on project '{project}'.",
+        )
         with self._lock:
             token = self._current_database_token()
             return 200, {"token": token.value, "expire_time": _rfc3339(token.expires)}
@@ -361,8 +398,13 @@ class FakeWorkspace:
         if missing:
             raise ApiError(404, "NOT_FOUND", f"Database instance '{missing[0]}' not found")
         for name in names:
-            self._require(who, "database-instances", name, "CAN_USE",
-                          f"User does not have CAN_USE permission on database instance '{name}'.")
+            self._require(
+                who,
+                "database-instances",
+                name,
+                "CAN_USE",
+                f"User does not have CAN_USE permission on database instance '{name}'.",
+            )
         with self._lock:
             token = self._current_database_token()
             return 200, {"token": token.value, "expiration_time": _rfc3339(token.expires)}
@@ -446,9 +488,17 @@ class FakeWorkspace:
         if any((r["status"]["postgres_role"] == postgres_role) for r in self.pg_roles.get(branch, [])):
             raise ApiError(409, "ALREADY_EXISTS", f"Role '{postgres_role}' already exists")
         role_id = query.get("role_id") or uuid.uuid4().hex[:12]
-        role = {"name": f"{branch}/roles/{role_id}", "parent": branch, "spec": spec,
-                "status": {"postgres_role": postgres_role, "identity_type": spec.get("identity_type"),
-                           "auth_method": spec.get("auth_method"), "role_id": role_id}}
+        role = {
+            "name": f"{branch}/roles/{role_id}",
+            "parent": branch,
+            "spec": spec,
+            "status": {
+                "postgres_role": postgres_role,
+                "identity_type": spec.get("identity_type"),
+                "auth_method": spec.get("auth_method"),
+                "role_id": role_id,
+            },
+        }
         self.pg_roles.setdefault(branch, []).append(role)
         return self._operation(role)
 
@@ -463,8 +513,12 @@ class FakeWorkspace:
             raise ApiError(409, "ALREADY_EXISTS", f"Catalog '{catalog_id}' already exists")
         spec = body.get("spec") or {}
         self._get_branch(spec.get("branch", ""))
-        catalog = {"name": f"catalogs/{catalog_id}", "catalog_id": catalog_id, "spec": spec,
-                   "status": {"branch": spec.get("branch"), "postgres_database": spec.get("postgres_database")}}
+        catalog = {
+            "name": f"catalogs/{catalog_id}",
+            "catalog_id": catalog_id,
+            "spec": spec,
+            "status": {"branch": spec.get("branch"), "postgres_database": spec.get("postgres_database")},
+        }
         self.pg_catalogs[catalog_id] = catalog
         return self._operation(catalog)
 
@@ -485,8 +539,15 @@ class FakeWorkspace:
         json.loads(body["serialized_dashboard"])  # a real workspace refuses a definition that is not JSON
         dashboard_id = uuid.uuid4().hex
         now = _rfc3339(datetime.now(UTC))
-        self.dashboards[dashboard_id] = {**body, "dashboard_id": dashboard_id, "path": path, "etag": "1",
-                                         "lifecycle_state": "ACTIVE", "create_time": now, "update_time": now}
+        self.dashboards[dashboard_id] = {
+            **body,
+            "dashboard_id": dashboard_id,
+            "path": path,
+            "etag": "1",
+            "lifecycle_state": "ACTIVE",
+            "create_time": now,
+            "update_time": now,
+        }
         self.workspace_objects[path] = {"object_type": "DASHBOARD", "path": path, "resource_id": dashboard_id}
         self.grant("dashboards", dashboard_id, self._kind(who), who, "CAN_MANAGE")  # the creator manages it
         return 200, self.dashboards[dashboard_id]
@@ -494,8 +555,13 @@ class FakeWorkspace:
     def _dashboard(self, dashboard_id: str, who: str, level: str) -> dict[str, Any]:
         if dashboard_id not in self.dashboards:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Dashboard {dashboard_id} does not exist.")
-        self._require(who, "dashboards", dashboard_id, level,
-                      f"User {who} does not have {level} permission on dashboard {dashboard_id}.")
+        self._require(
+            who,
+            "dashboards",
+            dashboard_id,
+            level,
+            f"User {who} does not have {level} permission on dashboard {dashboard_id}.",
+        )
         return self.dashboards[dashboard_id]
 
     def _get_dashboard(self, dashboard_id: str, *, who: str, **_: Any) -> tuple[int, Any]:
@@ -511,9 +577,11 @@ class FakeWorkspace:
     def _publish_dashboard(self, dashboard_id: str, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
         current = self._dashboard(dashboard_id, who, "CAN_EDIT")
         self.published[dashboard_id] = {
-            "display_name": current["display_name"], "warehouse_id": body.get("warehouse_id") or current.get(
-                "warehouse_id"), "embed_credentials": body.get("embed_credentials", False),
-            "revision_create_time": current["update_time"]}
+            "display_name": current["display_name"],
+            "warehouse_id": body.get("warehouse_id") or current.get("warehouse_id"),
+            "embed_credentials": body.get("embed_credentials", False),
+            "revision_create_time": current["update_time"],
+        }
         return 200, self.published[dashboard_id]
 
     def _get_published(self, dashboard_id: str, *, who: str, **_: Any) -> tuple[int, Any]:
@@ -549,8 +617,11 @@ class FakeWorkspace:
         if who in self.admins:
             return len(order) - 1
         entries = self.acl.get((object_type, object_id), {})
-        mine = [level for (kind, name), level in entries.items()
-                if name == who or (kind == "group_name" and who in self.groups.get(name, set()))]
+        mine = [
+            level
+            for (kind, name), level in entries.items()
+            if name == who or (kind == "group_name" and who in self.groups.get(name, set()))
+        ]
         return max((order.index(level) for level in mine), default=-1)
 
     def _require(self, who: str, object_type: str, object_id: str, level: str, message: str) -> None:
@@ -558,30 +629,49 @@ class FakeWorkspace:
             raise ApiError(403, "PERMISSION_DENIED", message)
 
     def _object(self, object_type: str, object_id: str) -> None:
-        known = {"dashboards": self.dashboards, "database-instances": self.instances,
-                 "database-projects": {b.split("/")[1] for b in self.branches}}
+        known = {
+            "dashboards": self.dashboards,
+            "database-instances": self.instances,
+            "database-projects": {b.split("/")[1] for b in self.branches},
+        }
         if object_type not in known:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Unknown object type {object_type}")
         if object_id not in known[object_type]:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"{object_type} {object_id} does not exist.")
 
     def _permissions(self, object_type: str, object_id: str) -> dict[str, Any]:
-        acl = [{kind: name, "all_permissions": [{"permission_level": level, "inherited": False}]}
-               for (kind, name), level in sorted(self.acl.get((object_type, object_id), {}).items())]
-        return {"object_id": f"/{object_type}/{object_id}", "object_type": object_type.rstrip("s"),
-                "access_control_list": acl}
+        acl = [
+            {kind: name, "all_permissions": [{"permission_level": level, "inherited": False}]}
+            for (kind, name), level in sorted(self.acl.get((object_type, object_id), {}).items())
+        ]
+        return {
+            "object_id": f"/{object_type}/{object_id}",
+            "object_type": object_type.rstrip("s"),
+            "access_control_list": acl,
+        }
 
     def _get_permissions(self, object_type: str, object_id: str, *, who: str, **_: Any) -> tuple[int, Any]:
         self._object(object_type, object_id)
-        self._require(who, object_type, object_id, self.LEVELS[object_type][0],
-                      f"User {who} has no permission on {object_type} {object_id}.")
+        self._require(
+            who,
+            object_type,
+            object_id,
+            self.LEVELS[object_type][0],
+            f"User {who} has no permission on {object_type} {object_id}.",
+        )
         return 200, self._permissions(object_type, object_id)
 
-    def _update_permissions(self, object_type: str, object_id: str, *, body: Any, who: str,
-                            **_: Any) -> tuple[int, Any]:
+    def _update_permissions(
+        self, object_type: str, object_id: str, *, body: Any, who: str, **_: Any
+    ) -> tuple[int, Any]:
         self._object(object_type, object_id)
-        self._require(who, object_type, object_id, "CAN_MANAGE",
-                      f"User {who} does not have CAN_MANAGE permission on {object_type} {object_id}.")
+        self._require(
+            who,
+            object_type,
+            object_id,
+            "CAN_MANAGE",
+            f"User {who} does not have CAN_MANAGE permission on {object_type} {object_id}.",
+        )
         entries = body.get("access_control_list") or []
         for entry in entries:
             kinds = [k for k in self.PRINCIPAL_KINDS if entry.get(k)]
@@ -589,8 +679,9 @@ class FakeWorkspace:
             if len(kinds) != 1:
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", "Exactly one principal per access control entry")
             if level not in self.LEVELS[object_type]:
-                raise ApiError(400, "INVALID_PARAMETER_VALUE",
-                               f"Permission level {level} is not valid for {object_type}")
+                raise ApiError(
+                    400, "INVALID_PARAMETER_VALUE", f"Permission level {level} is not valid for {object_type}"
+                )
         for entry in entries:
             kind = next(k for k in self.PRINCIPAL_KINDS if entry.get(k))
             self.grant(object_type, object_id, kind, entry[kind], entry["permission_level"])
@@ -623,16 +714,28 @@ class FakeWorkspace:
             self.embedding_policy = setting["aibi_dashboard_embedding_access_policy"]["access_policy_type"]
         else:
             if self.embedding_policy != "ALLOW_APPROVED_DOMAINS":
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", "The approved domains list can't be mutated when "
-                                                              "the access policy is not ALLOW_APPROVED_DOMAINS")
+                raise ApiError(
+                    400,
+                    "INVALID_PARAMETER_VALUE",
+                    "The approved domains list can't be mutated when the access policy is not ALLOW_APPROVED_DOMAINS",
+                )
             domains = (setting.get("aibi_dashboard_embedding_approved_domains") or {}).get("approved_domains")
             self.approved_domains = list(domains or [])
         self.setting_etags[name] = self.setting_etags.get(name, 0) + 1
         return 200, self._setting(name)
 
 
-ISOLATED_PREFIXES = ("DATABRICKS_", "PG", "INVENTORY_", "LAKEBASE_", "POSTGRES_", "DASHBOARD_", "ARM_", "AZURE_",
-                     "GOOGLE_")
+ISOLATED_PREFIXES = (
+    "DATABRICKS_",
+    "PG",
+    "INVENTORY_",
+    "LAKEBASE_",
+    "POSTGRES_",
+    "DASHBOARD_",
+    "ARM_",
+    "AZURE_",
+    "GOOGLE_",
+)
 
 
 def isolate_environment(monkeypatch: pytest.MonkeyPatch) -> None:

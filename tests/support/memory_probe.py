@@ -89,8 +89,13 @@ def cli_import(db_url: str, path: str, errors_out: str | None) -> dict[str, Any]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli.main(args)
-    result: dict[str, Any] = {"baseline_mb": baseline, "peak_mb": peak_mb(), "status": status,
-                              "stdout_head": out.getvalue()[:2000], "stderr_head": err.getvalue()[:2000]}
+    result: dict[str, Any] = {
+        "baseline_mb": baseline,
+        "peak_mb": peak_mb(),
+        "status": status,
+        "stdout_head": out.getvalue()[:2000],
+        "stderr_head": err.getvalue()[:2000],
+    }
     if errors_out:
         result["errors_out_bytes"] = Path(errors_out).stat().st_size
     return result
@@ -98,8 +103,10 @@ def cli_import(db_url: str, path: str, errors_out: str | None) -> dict[str, Any]
 
 def _event(name: str, chunk: int, total: int, data: bytes) -> SimpleNamespace:
     """What Panel hands ``FileDropper._process_event`` for one chunk the browser sent."""
-    return SimpleNamespace(event_name="upload_event",
-                           data={"chunk": chunk, "data": data, "name": name, "total_chunks": total, "type": "text/csv"})
+    return SimpleNamespace(
+        event_name="upload_event",
+        data={"chunk": chunk, "data": data, "name": name, "total_chunks": total, "type": "text/csv"},
+    )
 
 
 def _send(dropper: Any, name: str, size: int, chunks: int | None = None) -> None:
@@ -124,8 +131,12 @@ def upload(case: str, db_url: str) -> dict[str, Any]:
     from inventory_panel.ui.model import InventoryModel
 
     limit = 16
-    inventory = ip.connect(db_url, user="editor@example.com", role="editor",
-                           settings=load_settings({"INVENTORY_MAX_UPLOAD_MB": str(limit)}))
+    inventory = ip.connect(
+        db_url,
+        user="editor@example.com",
+        role="editor",
+        settings=load_settings({"INVENTORY_MAX_UPLOAD_MB": str(limit)}),
+    )
     doc = Document()
     with set_curdoc(doc):
         view = ImportView(model=InventoryModel(inventory=inventory))
@@ -149,8 +160,13 @@ def upload(case: str, db_url: str) -> dict[str, Any]:
                 callback(context)
             gc.collect()
             result["after_close_mb"] = rss_mb()
-        result.update(baseline_mb=baseline, peak_mb=peak_mb(), refusal=view.refusal, step=view.step,
-                      value_names=list(dropper.value))
+        result.update(
+            baseline_mb=baseline,
+            peak_mb=peak_mb(),
+            refusal=view.refusal,
+            step=view.step,
+            value_names=list(dropper.value),
+        )
         del view, dropper
     inventory.close()
     pn.state.kill_all_servers()

@@ -24,8 +24,9 @@ def main(db_url: str, table: str, warm_up: str, warehouse_id: str) -> None:
     gc.collect()
     baseline = reset_peak()
     report = inv.import_table(table, warehouse_id=warehouse_id, dry_run=True)
-    print(json.dumps({"baseline_mb": baseline, "peak_mb": peak_mb(), "rows": report.rows,
-                      "errors": len(report.errors)}))
+    print(
+        json.dumps({"baseline_mb": baseline, "peak_mb": peak_mb(), "rows": report.rows, "errors": len(report.errors)})
+    )
     inv.close()
 
 

@@ -22,8 +22,16 @@ HEADER = ["item_name", "category", "quantity", "unit_price", "supplier", "locati
 
 def rows(count: int):
     for i in range(count):
-        yield [f"Item {i} with a longer name", f"Category {i % 20}", i % 500, round((i % 10_000) / 100 + 0.5, 2),
-               f"Supplier {i % 50}", f"Aisle {i % 30}", i % 7, f"SKU-{i:07d}"]
+        yield [
+            f"Item {i} with a longer name",
+            f"Category {i % 20}",
+            i % 500,
+            round((i % 10_000) / 100 + 0.5, 2),
+            f"Supplier {i % 50}",
+            f"Aisle {i % 30}",
+            i % 7,
+            f"SKU-{i:07d}",
+        ]
 
 
 def write(count: int, xlsx_path: str, csv_path: str | None = None) -> None:
@@ -53,8 +61,14 @@ def run_import(db_url: str, path: str, dry_run: bool = False) -> dict:
     started = time.perf_counter()
     report = inv.import_file(path, dry_run=dry_run)
     seconds = time.perf_counter() - started
-    figures = {"baseline_mb": round(baseline, 1), "peak_mb": round(peak_mb(), 1), "seconds": round(seconds, 3),
-               "rows": report.rows, "inserted": report.inserted, "skipped": report.skipped}
+    figures = {
+        "baseline_mb": round(baseline, 1),
+        "peak_mb": round(peak_mb(), 1),
+        "seconds": round(seconds, 3),
+        "rows": report.rows,
+        "inserted": report.inserted,
+        "skipped": report.skipped,
+    }
     inv.close()
     return figures
 

@@ -30,8 +30,15 @@ from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 START_TIMEOUT = 90.0
 # Generous waits: CI machines (2 cores, several suites at once) can be slow; a passing check returns at once.
@@ -77,16 +84,23 @@ class AppServer:
         self.inventory = ip.connect(db_url, user="admin@example.com", role="admin")
         # Not a Databricks App unless a test says so: the local user (INVENTORY_USER) is then an admin.
         full_env = {k: v for k, v in os.environ.items() if k != "DATABRICKS_APP_NAME"}
-        full_env.update({"INVENTORY_DATABASE_URL": db_url, "INVENTORY_USER": "tester@example.com",
-                         "PYTHONUNBUFFERED": "1", **(env or {})})
+        full_env.update(
+            {
+                "INVENTORY_DATABASE_URL": db_url,
+                "INVENTORY_USER": "tester@example.com",
+                "PYTHONUNBUFFERED": "1",
+                **(env or {}),
+            }
+        )
         cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), *serve_args(self.port, "127.0.0.1")]
         self._start(cmd, full_env)
 
     def _start(self, cmd: list[str], env: dict[str, str], ready_headers: dict[str, str] | None = None) -> None:
         """Run ``cmd`` in its own process group, logging to ``log_path``, and wait until the page answers."""
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         RUNNING.append(self)
         try:
             self._wait_until_ready(ready_headers or {})
@@ -154,7 +168,7 @@ def app_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cal
         server.close()
         # app.py failing after the page was made (say, in its session hooks) leaves the page working: catch it here.
         if "Error running application handler" in log:
-            broken.append(log[log.index("Error running application handler"):][:3000])
+            broken.append(log[log.index("Error running application handler") :][:3000])
     assert not broken, "app.py raised in a session:\n" + "\n".join(broken)
 
 

@@ -63,8 +63,9 @@ def test_table_shows_the_sample_rows_with_stock_colours(served_app, page):
 def test_sorting_and_paging_happen_in_the_database(served_app, page):
     inventory = served_app.inventory
     for i in range(12):
-        inventory.add({"item_name": f"Pager item {i:02d}", "category": "Paging", "quantity": 1000 + i,
-                       "unit_price": "1.00"})
+        inventory.add(
+            {"item_name": f"Pager item {i:02d}", "category": "Paging", "quantity": 1000 + i, "unit_price": "1.00"}
+        )
     total = inventory.summary()["items"]
     open_app(page, served_app)
     page.get_by_role("combobox").filter(has_text="per page").select_option(label="10 per page")

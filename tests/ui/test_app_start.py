@@ -43,13 +43,17 @@ def test_on_postgresql_edits_persist_and_reach_other_sessions(app_server_factory
     server = app_server_factory(db_url=pg_server.create_database(f"ui_{uuid.uuid4().hex[:12]}"), seed=True)
     first, second = open_app(new_page(), server), open_app(new_page(), server)
     quantity = first.locator(".tabulator-row", has_text="Safety Helmet EN 397").locator(
-        '.tabulator-cell[tabulator-field="quantity"]')
+        '.tabulator-cell[tabulator-field="quantity"]'
+    )
     quantity.click()
     quantity.locator("input").fill("44")
     quantity.locator("input").press("Enter")
     expect(first.locator(".notyf__message", has_text="Saved quantity of Safety Helmet EN 397.")).to_be_visible()
     assert server.inventory.query(search="Safety Helmet").rows.iloc[0]["quantity"] == 44
-    expect(second.locator(".tabulator-row", has_text="Safety Helmet EN 397").locator(
-        '.tabulator-cell[tabulator-field="quantity"]')).to_have_text("44", timeout=10_000)
+    expect(
+        second.locator(".tabulator-row", has_text="Safety Helmet EN 397").locator(
+            '.tabulator-cell[tabulator-field="quantity"]'
+        )
+    ).to_have_text("44", timeout=10_000)
     server.inventory.add({"item_name": "From another process", "category": "Misc", "quantity": 1, "unit_price": "1"})
     expect(second.locator(".tabulator-row", has_text="From another process")).to_be_visible(timeout=10_000)

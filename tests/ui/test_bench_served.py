@@ -26,9 +26,31 @@ def test_served_benchmark_measures_first_rows_flips_and_memory(tmp_path):
     out = tmp_path / "served.json"
     env = {**os.environ, "INVENTORY_BENCH_DATA": str(tmp_path), "INVENTORY_GEN_CSV": bench_data.__file__}
     done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_served", "--backend", "sqlite", "--rows", "200", "--sessions", "2",
-         "--flips", "2", "--first-loads", "1", "--think", "0.1-0.3", "--json", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_served",
+            "--backend",
+            "sqlite",
+            "--rows",
+            "200",
+            "--sessions",
+            "2",
+            "--flips",
+            "2",
+            "--first-loads",
+            "1",
+            "--think",
+            "0.1-0.3",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.exists(), done.stdout[-3000:] + done.stderr[-3000:]  # exit code 1 also means "a target missed"
     r = json.loads(out.read_text())
     assert r["rows"] == 200 and r["sessions"] == 2

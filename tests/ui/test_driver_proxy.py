@@ -28,8 +28,18 @@ pytestmark = pytest.mark.ui
 
 ORG, CLUSTER = "1234567890123456", "0101-123456-abcdefgh"
 PREFIX = re.compile(r"^/driver-proxy/o/[^/]+/[^/]+/(\d+)(/.*)?$")
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "content-length", "content-encoding",
-              "proxy-authorization", "te", "trailer", "host"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "content-encoding",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "host",
+}
 
 
 def _upstream(path: str) -> tuple[int, str]:
@@ -50,8 +60,14 @@ class ProxyHTTP(web.RequestHandler):
         headers = {k: v for k, v in self.request.headers.get_all() if k.lower() not in HOP_BY_HOP}
         self.application.settings["log"].append(("http", self.request.path, rest))
         response = await httpclient.AsyncHTTPClient().fetch(
-            url, method=self.request.method, headers=headers, follow_redirects=False, raise_error=False,
-            body=self.request.body if self.request.method == "POST" else None, decompress_response=True)
+            url,
+            method=self.request.method,
+            headers=headers,
+            follow_redirects=False,
+            raise_error=False,
+            body=self.request.body if self.request.method == "POST" else None,
+            decompress_response=True,
+        )
         self.set_status(response.code)
         for key, value in response.headers.get_all():
             if key.lower() not in HOP_BY_HOP:
@@ -79,7 +95,8 @@ class ProxyWebSocket(websocket.WebSocketHandler):
         protocols = [p.strip() for p in self.request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p]
         request = httpclient.HTTPRequest(
             f"ws://127.0.0.1:{port}{rest}" + (f"?{self.request.query}" if self.request.query else ""),
-            headers={"Origin": self.request.headers.get("Origin", "")})
+            headers={"Origin": self.request.headers.get("Origin", "")},
+        )
         self.upstream = await websocket.websocket_connect(request, subprotocols=protocols)
         IOLoop.current().add_callback(self._pump_upstream)
 
@@ -112,8 +129,9 @@ class DriverProxy:
         def run() -> None:
             asyncio.set_event_loop(asyncio.new_event_loop())
             self.loop = IOLoop.current()
-            app = web.Application([(r"/driver-proxy/.*/ws", ProxyWebSocket), (r"/driver-proxy/.*", ProxyHTTP)],
-                                  log=self.log)
+            app = web.Application(
+                [(r"/driver-proxy/.*/ws", ProxyWebSocket), (r"/driver-proxy/.*", ProxyHTTP)], log=self.log
+            )
             self.server = httpserver.HTTPServer(app)
             self.server.listen(self.port, "127.0.0.1")
             ready.set()
@@ -160,10 +178,27 @@ def _assert_everything_went_through_the_proxy(proxy: DriverProxy, port: int) -> 
 
 def test_the_inventory_app_from_a_notebook_works_through_the_driver_proxy(proxy, on_a_cluster, page, tmp_path):
     inventory = ip.connect(f"sqlite:///{tmp_path / 'inventory.db'}", user="nina@example.com", role="admin")
-    inventory.add({"item_name": "Torque Wrench", "category": "Tools", "quantity": 2, "unit_price": "89.00",
-                   "minimum_stock": 5, "supplier": "Acme Tools", "sku": "TW-1"})
-    inventory.add({"item_name": "Safety Gloves", "category": "Safety", "quantity": 400, "unit_price": "3.20",
-                   "minimum_stock": 50, "sku": "SG-1"})
+    inventory.add(
+        {
+            "item_name": "Torque Wrench",
+            "category": "Tools",
+            "quantity": 2,
+            "unit_price": "89.00",
+            "minimum_stock": 5,
+            "supplier": "Acme Tools",
+            "sku": "TW-1",
+        }
+    )
+    inventory.add(
+        {
+            "item_name": "Safety Gloves",
+            "category": "Safety",
+            "quantity": 400,
+            "unit_price": "3.20",
+            "minimum_stock": 50,
+            "sku": "SG-1",
+        }
+    )
     assert notebook.choose_mode(ipywidgets_ok=False) == "driver-proxy"
     shown = notebook.show(inventory, mode="driver-proxy", address="127.0.0.1", port=free_port())
     errors: list[str] = []
@@ -222,10 +257,12 @@ def test_a_driver_proxy_on_another_host_needs_inventory_ws_origins(proxy, on_a_c
 
     monkeypatch.setenv("INVENTORY_WS_ORIGINS", proxy_origin)
     inventory = ip.connect(f"sqlite:///{tmp_path / 'inventory.db'}", user="nina@example.com", role="admin")
-    inventory.add({"item_name": "Torque Wrench", "category": "Tools", "quantity": 2, "unit_price": "89.00",
-                   "sku": "TW-1"})
-    inventory.add({"item_name": "Safety Gloves", "category": "Safety", "quantity": 400, "unit_price": "3.20",
-                   "sku": "SG-1"})
+    inventory.add(
+        {"item_name": "Torque Wrench", "category": "Tools", "quantity": 2, "unit_price": "89.00", "sku": "TW-1"}
+    )
+    inventory.add(
+        {"item_name": "Safety Gloves", "category": "Safety", "quantity": 400, "unit_price": "3.20", "sku": "SG-1"}
+    )
     shown = notebook.show(inventory, mode="driver-proxy", address="127.0.0.1", port=free_port())
     errors: list[str] = []
     try:

@@ -47,8 +47,11 @@ RESOURCES = {"cookie-secret": secrets.token_hex(32), "session-secret": secrets.t
 
 def proxied(email: str) -> dict[str, str]:
     """The identity headers the Databricks Apps proxy adds to every request of a signed-in person."""
-    return {"X-Forwarded-Email": email, "X-Forwarded-Preferred-Username": email.split("@")[0],
-            "X-Forwarded-User": f"{abs(hash(email)) % 10_000}@1234567890123456"}
+    return {
+        "X-Forwarded-Email": email,
+        "X-Forwarded-Preferred-Username": email.split("@")[0],
+        "X-Forwarded-User": f"{abs(hash(email)) % 10_000}@1234567890123456",
+    }
 
 
 def forged_token(email: str) -> str:
@@ -71,15 +74,23 @@ class DeployedApp(AppServer):
         assert command[:3] == ["panel", "serve", "app.py"]
         command[command.index("--address") + 1] = "127.0.0.1"
         command += ["--allow-websocket-origin", f"127.0.0.1:{self.port}"]  # the test's own origin
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("DATABRICKS_", "BOKEH_", "PANEL_", "PG", "INVENTORY_", "POSTGRES_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DATABRICKS_", "BOKEH_", "PANEL_", "PG", "INVENTORY_", "POSTGRES_"))
+        }
         for entry in APP_YAML["env"]:
             if "value" in entry:
                 env[entry["name"]] = entry["value"]
             elif entry["valueFrom"] in RESOURCES:
                 env[entry["name"]] = RESOURCES[entry["valueFrom"]]
-        env.update(DATABRICKS_APP_NAME="lakebase-inventory", DATABRICKS_APP_PORT=str(self.port),
-                   INVENTORY_DATABASE_URL=self.db_url, INVENTORY_ADMINS=ADMIN, PYTHONUNBUFFERED="1")
+        env.update(
+            DATABRICKS_APP_NAME="lakebase-inventory",
+            DATABRICKS_APP_PORT=str(self.port),
+            INVENTORY_DATABASE_URL=self.db_url,
+            INVENTORY_ADMINS=ADMIN,
+            PYTHONUNBUFFERED="1",
+        )
         # Its log tail is added to a failing test's report (tests/ui/conftest.py); the proxy always names someone.
         self._start([sys.executable, "-m", *command], env, ready_headers=proxied(VIEWER))
 
@@ -122,7 +133,8 @@ def test_a_forged_token_in_the_page_url_is_refused(deployed, viewer_page):
     if response.status == 200:  # the app let the forged token in: carry the attack through, as an attacker would
         viewer_page.locator('[data-card="items"]').wait_for()
         viewer_page.locator(".tabulator-row", has_text=TARGET).locator(
-            '.tabulator-cell[tabulator-field="open"]').click()
+            '.tabulator-cell[tabulator-field="open"]'
+        ).click()
         viewer_page.get_by_role("button", name="Delete item…").click()
         viewer_page.get_by_role("button", name="Delete", exact=True).click()
         viewer_page.locator(".notyf__message").first.wait_for()

@@ -35,8 +35,9 @@ ITEM = "First Aid Kit"
 def server(app_server_factory):
     server = app_server_factory(env={"INVENTORY_SQLITE_BUSY_SECONDS": str(BUSY_SECONDS)}, seed=True)
     for i in range(30):  # 40 items: four pages of ten
-        server.inventory.add({"item_name": f"Paging item {i:02d}", "category": "Paging", "quantity": 100 + i,
-                              "unit_price": "1.00"})
+        server.inventory.add(
+            {"item_name": f"Paging item {i:02d}", "category": "Paging", "quantity": 100 + i, "unit_price": "1.00"}
+        )
     return server
 
 
@@ -55,7 +56,8 @@ def flip(page, button: str, expected: str, names: list[str]) -> float:
     page.get_by_role("button", name=button).click()
     expect(page.get_by_text(expected)).to_be_visible(timeout=60_000)
     expect(page.locator('.tabulator-row .tabulator-cell[tabulator-field="item_name"]')).to_have_text(
-        names, timeout=60_000)
+        names, timeout=60_000
+    )
     return time.monotonic() - start
 
 
@@ -82,9 +84,11 @@ def test_other_sessions_flip_and_load_pages_while_a_write_waits_on_the_lock(serv
         # The click reached the server and the write is waiting: the button shows it is busy.
         expect(writer.locator(".pn-loading", has_text="Apply")).to_have_count(1, timeout=LOAD_SECONDS * 1000)
 
-        flips = [flip(reader, "Next ›", f"Showing 11–20 of {total}", pages[1]),
-                 flip(reader, "Next ›", f"Showing 21–30 of {total}", pages[2]),
-                 flip(reader, "‹ Prev", f"Showing 11–20 of {total}", pages[1])]
+        flips = [
+            flip(reader, "Next ›", f"Showing 11–20 of {total}", pages[1]),
+            flip(reader, "Next ›", f"Showing 21–30 of {total}", pages[2]),
+            flip(reader, "‹ Prev", f"Showing 11–20 of {total}", pages[1]),
+        ]
         load_start = time.monotonic()
         third = open_app(new_page(), server)
         expect(third.locator(".tabulator-row", has_text=ITEM)).to_be_visible(timeout=60_000)

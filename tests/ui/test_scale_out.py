@@ -38,8 +38,7 @@ def test_a_change_in_one_process_shows_in_the_other(two_servers, new_page):
     print(f"edit on server one visible on server two after {time.monotonic() - saved:.2f} s")
 
     items = one.inventory.summary()["items"]
-    two.inventory.add({"item_name": "Scale-out Pallet", "category": "Logistics", "quantity": 3,
-                       "unit_price": "12.00"})
+    two.inventory.add({"item_name": "Scale-out Pallet", "category": "Logistics", "quantity": 3, "unit_price": "12.00"})
     expect(alice.locator('[data-card="items"] .value')).to_have_text(str(items + 1), timeout=LIVE_TIMEOUT_MS)
     expect(bob.locator('[data-card="items"] .value')).to_have_text(str(items + 1), timeout=LIVE_TIMEOUT_MS)
     expect(row(alice, "Scale-out Pallet")).to_be_visible(timeout=LIVE_TIMEOUT_MS)

@@ -100,8 +100,10 @@ def test_panel_gridbox_still_sizes_bokeh_charts_unevenly(tmp_path: Path) -> None
     """When this fails, GridBox gives both charts one width: AnalyticsView may use it again (docs/workarounds.md)."""
     page_file = tmp_path / "gridbox_charts.py"
     page_file.write_text(GRIDBOX_PAGE, encoding="utf-8")
-    with screenshots.serve("sqlite://", tmp_path / "unused.csv", tmp_path / "server.log", app=page_file) as url, \
-            sync_playwright() as playwright:
+    with (
+        screenshots.serve("sqlite://", tmp_path / "unused.csv", tmp_path / "server.log", app=page_file) as url,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": screenshots.WIDTH, "height": screenshots.HEIGHT})

@@ -34,7 +34,7 @@ from inventory_panel.ui.table import ItemsTable
 from tests.ui.conftest import open_app
 
 VIEWER = User("vera@example.com", "viewer", "panel-auth")
-PAYLOAD = 'window.__xss=(window.__xss||0)+1'
+PAYLOAD = "window.__xss=(window.__xss||0)+1"
 HOSTILE = {
     "item_name": f'<img src=x onerror="{PAYLOAD}">',
     "category": "<script>window.__xss=1</script>",
@@ -53,10 +53,12 @@ HOSTILE_USER = f'<img src=x onerror="{PAYLOAD}">@example.com'
 @pytest.fixture
 def shop(tmp_path) -> Iterator[tuple[ip.Inventory, ip.Inventory, dict[str, Any]]]:
     """(admin, viewer) on one SQLite database with one item."""
-    admin = ip.connect(f"sqlite:///{tmp_path / 'inventory.db'}", user="admin@example.com", role="admin",
-                       settings=load_settings({}))
-    item = admin.add({"item_name": "Pallet jack", "category": "Equipment", "quantity": 4, "unit_price": "310.00",
-                      "sku": "PJ-1"})
+    admin = ip.connect(
+        f"sqlite:///{tmp_path / 'inventory.db'}", user="admin@example.com", role="admin", settings=load_settings({})
+    )
+    item = admin.add(
+        {"item_name": "Pallet jack", "category": "Equipment", "quantity": 4, "unit_price": "310.00", "sku": "PJ-1"}
+    )
     yield admin, admin.as_user(VIEWER), item
     admin.close()
 
@@ -117,8 +119,11 @@ def test_viewer_forcing_the_hidden_form_buttons_changes_nothing(shop, caplog_ui)
 
     assert _fingerprint(admin) == before
     assert sorted(detail for _actor, detail in _denials(admin)) == [
-        "add refused for role viewer", "adjust refused for role viewer", "delete refused for role viewer",
-        "edit refused for role viewer"]
+        "add refused for role viewer",
+        "adjust refused for role viewer",
+        "delete refused for role viewer",
+        "edit refused for role viewer",
+    ]
     assert {actor for actor, _detail in _denials(admin)} == {"vera@example.com"}
     for words in ("may not edit items", "may not delete items", "may not adjust stock", "may not add items"):
         assert _told(caplog_ui, words), words
@@ -244,8 +249,9 @@ def test_script_bearing_text_renders_as_text_everywhere(hostile_app, page):
 @pytest.mark.ui
 def test_viewer_forcing_a_disabled_button_in_the_browser_changes_nothing(app_server_factory, page):
     server = app_server_factory(env={"INVENTORY_DEFAULT_ROLE": "viewer"})  # tester@example.com is a viewer
-    item = server.inventory.add({"item_name": "Forklift", "category": "Equipment", "quantity": 7,
-                                 "unit_price": "99.00"})
+    item = server.inventory.add(
+        {"item_name": "Forklift", "category": "Equipment", "quantity": 7, "unit_price": "99.00"}
+    )
     page.add_init_script(TOAST_RECORDER)
     open_app(page, server)
     page.locator(".tabulator-row", has_text="Forklift").locator('.tabulator-cell[tabulator-field="open"]').click()

@@ -47,13 +47,17 @@ def items_with_sku_prefix(inventory, prefix: str) -> list[dict]:
 
 def test_upload_preview_confirm_and_error_file(served_app, page, tmp_path):
     inventory = served_app.inventory
-    source = write_csv(tmp_path, "delivery.csv", [
-        ["Cordless Drill", "Tools", "12", "89.90", "Warehouse A", "IMP-1"],
-        ["Safety Goggles", "Safety Equipment", "-3", "7.50", "Safety Locker", "IMP-2"],
-        [XSS, "Tools", "4", "12.00", "Dock 3", "IMP-3"],
-        ["Pallet Jack", "Tools", "1.5", "450.00", "Warehouse B", "IMP-4"],
-        ["Label Printer", "Electronics", "4", "abc", "IT Storage Room", "IMP-5"],
-    ])
+    source = write_csv(
+        tmp_path,
+        "delivery.csv",
+        [
+            ["Cordless Drill", "Tools", "12", "89.90", "Warehouse A", "IMP-1"],
+            ["Safety Goggles", "Safety Equipment", "-3", "7.50", "Safety Locker", "IMP-2"],
+            [XSS, "Tools", "4", "12.00", "Dock 3", "IMP-3"],
+            ["Pallet Jack", "Tools", "1.5", "450.00", "Warehouse B", "IMP-4"],
+            ["Label Printer", "Electronics", "4", "abc", "IT Storage Room", "IMP-5"],
+        ],
+    )
     dialogs = open_import(page, served_app)
     expect(page.get_by_text("16 MB", exact=True)).to_be_visible()  # the upload limit is shown
     before = inventory.summary()["items"]

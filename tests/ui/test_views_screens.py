@@ -19,9 +19,13 @@ from tests.ui.conftest import open_app
 pytestmark = pytest.mark.ui
 
 XSS = "<img src=x onerror=alert(1)>"
-DASHBOARD_ENV = {"INVENTORY_DEFAULT_ROLE": "editor", "INVENTORY_ADMINS": "someone-else@example.com",
-                 "DATABRICKS_HOST": "https://adb-123.4.azuredatabricks.net", "DATABRICKS_WORKSPACE_ID": "123",
-                 "DASHBOARD_ID": "01ef0123456789abcdef"}
+DASHBOARD_ENV = {
+    "INVENTORY_DEFAULT_ROLE": "editor",
+    "INVENTORY_ADMINS": "someone-else@example.com",
+    "DATABRICKS_HOST": "https://adb-123.4.azuredatabricks.net",
+    "DATABRICKS_WORKSPACE_ID": "123",
+    "DASHBOARD_ID": "01ef0123456789abcdef",
+}
 
 
 def open_tab(page, server, title: str) -> list[str]:
@@ -39,8 +43,17 @@ def tab_titles(page) -> list[str]:
 @pytest.fixture(scope="module")
 def hostile_item(served_app):
     """An item named like an attack, low on stock, so it shows in every view."""
-    return served_app.inventory.add({"item_name": XSS, "category": XSS, "quantity": 1, "unit_price": "99999.00",
-                                     "minimum_stock": 30, "location": XSS, "supplier": XSS})
+    return served_app.inventory.add(
+        {
+            "item_name": XSS,
+            "category": XSS,
+            "quantity": 1,
+            "unit_price": "99999.00",
+            "minimum_stock": 30,
+            "location": XSS,
+            "supplier": XSS,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +80,12 @@ def test_low_stock_is_sorted_by_shortage_with_suppliers(served_app, hostile_item
 
 def test_analytics_draws_four_charts(served_app, hostile_item, page):
     dialogs = open_tab(page, served_app, "Analytics")
-    for heading in ("Stock value by category", "Items by stock status", "Top 10 items by value",
-                    "Units in stock by location"):
+    for heading in (
+        "Stock value by category",
+        "Items by stock status",
+        "Top 10 items by value",
+        "Units in stock by location",
+    ):
         expect(page.get_by_text(heading)).to_be_visible()
     canvases = page.locator(".bk-Canvas canvas")
     expect(canvases.first).to_be_visible()
@@ -102,7 +119,8 @@ def test_editors_see_no_audit_tab_and_the_configured_dashboard(editor_app, page)
     page.locator(".bk-tab", has_text=re.compile("^Dashboard$")).click()
     frame = page.locator("iframe[title='Databricks AI/BI dashboard']")
     expect(frame).to_have_attribute(
-        "src", "https://adb-123.4.azuredatabricks.net/embed/dashboardsv3/01ef0123456789abcdef?o=123")
+        "src", "https://adb-123.4.azuredatabricks.net/embed/dashboardsv3/01ef0123456789abcdef?o=123"
+    )
     assert "allow-scripts" in frame.get_attribute("sandbox")
 
 

@@ -20,7 +20,7 @@ def test_each_role_has_exactly_the_issue_permissions():
 @pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
 @pytest.mark.parametrize("action", sorted(READS | EDITS | ADMIN_ONLY))
 def test_user_can_matches_the_matrix(role, action):
-    expected = (action in READS or (action in EDITS and role != "viewer") or (action in ADMIN_ONLY and role == "admin"))
+    expected = action in READS or (action in EDITS and role != "viewer") or (action in ADMIN_ONLY and role == "admin")
     assert User("u@example.com", role).can(action) is expected
 
 
@@ -32,12 +32,14 @@ def test_unknown_role_and_unknown_action_allow_nothing():
 def test_every_action_has_words_for_the_denial_message():
     assert set(ACTION_WORDS) == READS | EDITS | ADMIN_ONLY
     assert str(PermissionDeniedError("ana@example.com", "viewer", ACTION_WORDS["delete"])) == (
-        "ana@example.com (viewer) may not delete items.")
+        "ana@example.com (viewer) may not delete items."
+    )
 
 
 def test_listed_admins_and_editors_match_case_insensitively():
-    settings = load_settings({"INVENTORY_ADMINS": " Boss@Example.com ,root@example.com",
-                              "INVENTORY_EDITORS": "Ed@example.com"})
+    settings = load_settings(
+        {"INVENTORY_ADMINS": " Boss@Example.com ,root@example.com", "INVENTORY_EDITORS": "Ed@example.com"}
+    )
     assert resolve_role("boss@example.com", settings, local=False) == "admin"
     assert resolve_role("ROOT@example.com ", settings, local=False) == "admin"
     assert resolve_role("ed@EXAMPLE.com", settings, local=False) == "editor"

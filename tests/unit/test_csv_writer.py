@@ -18,7 +18,13 @@ def test_cells_are_exact_text_and_formulas_are_escaped():
     cell = csv_writer.cell
     assert [cell(v) for v in (None, float("nan"), pd.NA, pd.NaT)] == ["", "", "", ""]
     assert [cell(v) for v in ("=1+1", "+1", "-2", "@x", "'quoted", "plain")] == [
-        "'=1+1", "'+1", "'-2", "'@x", "''quoted", "plain"]
+        "'=1+1",
+        "'+1",
+        "'-2",
+        "'@x",
+        "''quoted",
+        "plain",
+    ]
     assert cell(Decimal("1.50")) == "1.50" and cell(3) == 3 and cell(np.int64(4)) == 4
     assert cell(2.0) == 2 and cell(2.5) == 2.5  # pandas' integer column with a gap holds floats
     at = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -11,8 +11,14 @@ import pytest
 from inventory_panel.fields import FIELDS, VIEWS, Display, Field, View, column_names, form_rows, search_fields
 from inventory_panel.ui.model import InventoryModel
 
-COLOUR = Field("colour", "text", "Colour", "What colour the item is.", max_length=30,
-               display=Display(short_label="Col.", width=80, column=35, form_row=2))
+COLOUR = Field(
+    "colour",
+    "text",
+    "Colour",
+    "What colour the item is.",
+    max_length=30,
+    display=Display(short_label="Col.", width=80, column=35, form_row=2),
+)
 PLAIN = Field("batch", "integer", "Batch number", "Which batch the units came in.", minimum=0)  # no Display given
 
 
@@ -44,9 +50,11 @@ def test_every_field_is_shown_by_each_view_or_explicitly_hidden_from_it(inv):
     inv.add({"item_name": "Drill", "category": "Tools", "quantity": 1, "unit_price": "9.99", "minimum_stock": 4})
     model = InventoryModel(inventory=inv)
     names = {f.name for f in FIELDS}
-    shown = {"table": _shown_columns(ItemsTable(model=model)) & names,
-             "form": _shown_inputs(ItemForm(model=model)),
-             "low_stock": _shown_columns(LowStockView(model=model)) & names}
+    shown = {
+        "table": _shown_columns(ItemsTable(model=model)) & names,
+        "form": _shown_inputs(ItemForm(model=model)),
+        "low_stock": _shown_columns(LowStockView(model=model)) & names,
+    }
     assert set(shown) == set(VIEWS)
     for view, fields in shown.items():
         assert fields == _expected(view), view

@@ -8,8 +8,17 @@ from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, REQUIRED_FIELDS, 
 
 
 def test_spec_lists_the_item_fields_in_order():
-    assert FIELD_NAMES == ("item_name", "category", "quantity", "unit_price", "description", "supplier",
-                           "location", "minimum_stock", "sku")
+    assert FIELD_NAMES == (
+        "item_name",
+        "category",
+        "quantity",
+        "unit_price",
+        "description",
+        "supplier",
+        "location",
+        "minimum_stock",
+        "sku",
+    )
     assert REQUIRED_FIELDS == ("item_name", "category", "quantity", "unit_price")
     assert all(f.label and f.help for f in FIELD_BY_NAME.values())
 
@@ -19,42 +28,58 @@ def test_integers_accepted(raw, expected):
     assert FIELD_BY_NAME["quantity"].parse(raw) == expected
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("5.5", "Quantity must be a whole number such as 5"),
-    ("1e3", "Quantity must be a whole number such as 5"),
-    ("1,000", "Quantity must be a whole number such as 5"),
-    ("nan", "Quantity must be a whole number such as 5"),
-    ("inf", "Quantity must be a whole number such as 5"),
-    (float("nan"), "Quantity is required"),
-    (True, "Quantity must be a whole number such as 5"),
-    ("", "Quantity is required"),
-    (None, "Quantity is required"),
-    ("-1", "Quantity must be 0 or greater"),
-    ("2147483648", "Quantity must be at most 2147483647"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("5.5", "Quantity must be a whole number such as 5"),
+        ("1e3", "Quantity must be a whole number such as 5"),
+        ("1,000", "Quantity must be a whole number such as 5"),
+        ("nan", "Quantity must be a whole number such as 5"),
+        ("inf", "Quantity must be a whole number such as 5"),
+        (float("nan"), "Quantity is required"),
+        (True, "Quantity must be a whole number such as 5"),
+        ("", "Quantity is required"),
+        (None, "Quantity is required"),
+        ("-1", "Quantity must be 0 or greater"),
+        ("2147483648", "Quantity must be at most 2147483647"),
+    ],
+)
 def test_integers_refused(raw, message):
     with pytest.raises(ValueError) as exc:
         FIELD_BY_NAME["quantity"].parse(raw)
     assert str(exc.value) == message
 
 
-@pytest.mark.parametrize("raw, expected", [("12", "12.00"), ("12.5", "12.50"), ("12.50", "12.50"), ("0", "0.00"),
-                                           (Decimal("3.1"), "3.10"), (7, "7.00"), (" .5", "0.50")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("12", "12.00"),
+        ("12.5", "12.50"),
+        ("12.50", "12.50"),
+        ("0", "0.00"),
+        (Decimal("3.1"), "3.10"),
+        (7, "7.00"),
+        (" .5", "0.50"),
+    ],
+)
 def test_decimals_accepted_exactly(raw, expected):
     value = FIELD_BY_NAME["unit_price"].parse(raw)
     assert isinstance(value, Decimal) and str(value) == expected
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("nan", "Unit price must be a number such as 12.50"),
-    ("inf", "Unit price must be a number such as 12.50"),
-    ("abc", "Unit price must be a number such as 12.50"),
-    ("", "Unit price is required"),
-    ("-0.01", "Unit price must be 0 or greater"),
-    ("1.234", "Unit price may have at most 2 decimal places"),
-    ("10000000000", "Unit price must be at most 9999999999.99"),
-    (float("inf"), "Unit price must be a number such as 12.50"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("nan", "Unit price must be a number such as 12.50"),
+        ("inf", "Unit price must be a number such as 12.50"),
+        ("abc", "Unit price must be a number such as 12.50"),
+        ("", "Unit price is required"),
+        ("-0.01", "Unit price must be 0 or greater"),
+        ("1.234", "Unit price may have at most 2 decimal places"),
+        ("10000000000", "Unit price must be at most 9999999999.99"),
+        (float("inf"), "Unit price must be a number such as 12.50"),
+    ],
+)
 def test_decimals_refused(raw, message):
     with pytest.raises(ValueError) as exc:
         FIELD_BY_NAME["unit_price"].parse(raw)
@@ -78,8 +103,9 @@ def test_minimum_stock_empty_is_none_and_zero_stays_zero():
 
 
 def test_parse_record_reports_every_bad_field_and_unknown_names():
-    clean, errors = parse_record({"item_name": "", "category": "A", "quantity": "-2", "unit_price": "x",
-                                  "colour": "red"})
+    clean, errors = parse_record(
+        {"item_name": "", "category": "A", "quantity": "-2", "unit_price": "x", "colour": "red"}
+    )
     assert set(errors) == {"item_name", "quantity", "unit_price", "colour"}
     assert clean["category"] == "A"
 
@@ -112,8 +138,9 @@ def test_text_is_stored_nfc_and_its_length_counted_after():
     assert FIELD_BY_NAME["category"].parse("e\u0301" * 50) == "\u00e9" * 50  # 100 code points, 50 characters
 
 
-@pytest.mark.parametrize("raw", ["ZW-1\u200b", "\u200bZW-1", "ZW\u200c-1", "ZW-\u200d1", "\u2060ZW-1", "ZW-1\ufeff",
-                                 " ZW-1 \u200b "])
+@pytest.mark.parametrize(
+    "raw", ["ZW-1\u200b", "\u200bZW-1", "ZW\u200c-1", "ZW-\u200d1", "\u2060ZW-1", "ZW-1\ufeff", " ZW-1 \u200b "]
+)
 def test_zero_width_characters_are_removed_from_skus(raw):
     assert FIELD_BY_NAME["sku"].parse(raw) == "ZW-1"
 
@@ -122,8 +149,21 @@ def test_a_sku_of_zero_width_characters_only_is_no_sku():
     assert FIELD_BY_NAME["sku"].parse("\u200b\u200d") is None
 
 
-TRICKY_TEXT = ["a\x7fb", "a\x85b", "\x9f", "a\ud800", "Cafe\u0301", "e\u0301" * 50, "e\u0301" * 101, "ZW-1\u200b",
-               "\u200b", "\u200b\ufeff", " \u2060x ", "\u00a3\u00b0", "plain"]
+TRICKY_TEXT = [
+    "a\x7fb",
+    "a\x85b",
+    "\x9f",
+    "a\ud800",
+    "Cafe\u0301",
+    "e\u0301" * 50,
+    "e\u0301" * 101,
+    "ZW-1\u200b",
+    "\u200b",
+    "\u200b\ufeff",
+    " \u2060x ",
+    "\u00a3\u00b0",
+    "plain",
+]
 
 
 @pytest.mark.parametrize("name", ["item_name", "category", "description", "sku"])

@@ -134,18 +134,21 @@ def test_neither_utf8_nor_cp1252_is_refused():
 # -- hostile and empty input -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"", "empty"),
-    (codecs.BOM_UTF8, "empty"),
-    (b"\n\n  \n", "empty"),
-    (b"\n,,\n;;\n", "only blank lines"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
-    (b"PK\x03\x04\x14\x00\x06\x00", "ZIP archive (not an Excel"),  # a workbook is told apart before (excel.py)
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Excel 97-2003"),
-    (b"%PDF-1.7\n", "PDF"),
-    ("item_name,category\n".encode("utf-16"), "UTF-16"),
-    (f"{HEADER}\nA\x00,B,1,1\n".encode(), "NUL bytes"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"", "empty"),
+        (codecs.BOM_UTF8, "empty"),
+        (b"\n\n  \n", "empty"),
+        (b"\n,,\n;;\n", "only blank lines"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "ZIP archive (not an Excel"),  # a workbook is told apart before (excel.py)
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Excel 97-2003"),
+        (b"%PDF-1.7\n", "PDF"),
+        ("item_name,category\n".encode("utf-16"), "UTF-16"),
+        (f"{HEADER}\nA\x00,B,1,1\n".encode(), "NUL bytes"),
+    ],
+)
 def test_files_that_are_not_csv_text_are_refused(data: bytes, words: str):
     assert words in refused(data)
 
@@ -231,8 +234,11 @@ def test_row_numbers_count_blank_lines_and_multiline_cells_once():
     text = f'\n{HEADER},description\nA,B,1,1,x\n\nC,D,2,2,"two\nlines"\nE,F,3,3,y\r\nG,H,4,4,z'
     with CsvFile(text) as csv_file:
         assert csv_file.header_row == 2
-        got = [(chunk.first_row + i, r[0] if r else None) for chunk in csv_file.chunks()
-               for i, r in enumerate(chunk.records)]
+        got = [
+            (chunk.first_row + i, r[0] if r else None)
+            for chunk in csv_file.chunks()
+            for i, r in enumerate(chunk.records)
+        ]
     assert got == [(3, "A"), (4, None), (5, "C"), (6, "E"), (7, "G")]
 
 

@@ -32,13 +32,20 @@ def dry(inv: ip.Inventory, text: str, **kw) -> ImportReport:
 
 
 def test_to_dict_is_exactly_the_contract_json(inv):
-    report = dry(inv, "item_name,category,quantity,unit_price,colour\nA,B,1,1,red\nC,D,-1,1,blue\n",
-                 file_name="items.csv")
+    report = dry(
+        inv, "item_name,category,quantity,unit_price,colour\nA,B,1,1,red\nC,D,-1,1,blue\n", file_name="items.csv"
+    )
     assert json.loads(json.dumps(report.to_dict())) == {
-        "file": "items.csv", "rows": 2, "inserted": 1, "updated": 0, "skipped": 1, "dry_run": True,
+        "file": "items.csv",
+        "rows": 2,
+        "inserted": 1,
+        "updated": 0,
+        "skipped": 1,
+        "dry_run": True,
         "atomic": False,
         "errors": [{"row": 3, "column": "quantity", "value": "-1", "message": "Quantity must be 0 or greater"}],
-        "warnings": ["Unknown columns ignored: colour"]}
+        "warnings": ["Unknown columns ignored: colour"],
+    }
     assert list(report.errors.columns) == ["row", "column", "value", "message"]
     assert report.mode == "append" and not report.ok
 
@@ -50,20 +57,35 @@ def test_a_clean_file_is_ok_and_has_an_empty_error_file(inv):
 
 
 def test_error_file_keeps_rows_as_read_with_all_their_messages(inv, tmp_path: Path):
-    text = ('item_name,category,quantity,unit_price,description\n'
-            'Good,B,1,1,\n'
-            '" padded ",,x,1.001,"multi\nline, with comma"\n'
-            'Long,B,1,1,x,extra\n')
+    text = (
+        "item_name,category,quantity,unit_price,description\n"
+        "Good,B,1,1,\n"
+        '" padded ",,x,1.001,"multi\nline, with comma"\n'
+        "Long,B,1,1,x,extra\n"
+    )
     report = dry(inv, text)
     rows = list(csv.reader(io.StringIO(report.error_csv())))
     assert rows == [
         ["item_name", "category", "quantity", "unit_price", "description", "error"],
-        [" padded ", "", "x", "1.001", "multi\nline, with comma",
-         "Category is required; Quantity must be a whole number such as 5; Unit price may have at most 2 decimal "
-         "places"],
-        ["Long", "B", "1", "1", "x", "extra",
-         "this row has 6 cells but the header has 5; remove the extra cells, or quote cells that contain the "
-         "delimiter"],
+        [
+            " padded ",
+            "",
+            "x",
+            "1.001",
+            "multi\nline, with comma",
+            "Category is required; Quantity must be a whole number such as 5; Unit price may have at most 2 decimal "
+            "places",
+        ],
+        [
+            "Long",
+            "B",
+            "1",
+            "1",
+            "x",
+            "extra",
+            "this row has 6 cells but the header has 5; remove the extra cells, or quote cells that contain the "
+            "delimiter",
+        ],
     ]
     path = tmp_path / "errors.csv"
     report.write_error_file(path)
@@ -92,8 +114,12 @@ def test_unknown_mode_is_a_programming_error(inv):
 
 def test_error_listing_stops_at_the_cap_but_counts_stay_exact():
     log = ErrorLog()
-    log.extend(list(range(MAX_LISTED_ERRORS - 1)), ["c"] * (MAX_LISTED_ERRORS - 1),
-               ["v"] * (MAX_LISTED_ERRORS - 1), ["m"] * (MAX_LISTED_ERRORS - 1))
+    log.extend(
+        list(range(MAX_LISTED_ERRORS - 1)),
+        ["c"] * (MAX_LISTED_ERRORS - 1),
+        ["v"] * (MAX_LISTED_ERRORS - 1),
+        ["m"] * (MAX_LISTED_ERRORS - 1),
+    )
     log.extend([1, 2, 3], ["c"] * 3, ["v"] * 3, ["m"] * 3)
     assert len(log.frame()) == MAX_LISTED_ERRORS and log.unlisted == 2
 

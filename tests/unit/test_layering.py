@@ -25,7 +25,7 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 name = ".".join([*base, node.module] if node.module else base)
             else:
                 name = node.module or ""
@@ -58,8 +58,19 @@ def test_the_import_never_sees_the_service(module):
 
 
 def test_nothing_in_importing_reaches_the_service_or_the_ui():
-    assert _offenders(_modules("importing"), ("inventory_panel.inventory", "inventory_panel.service",
-                                              "inventory_panel.ui", "inventory_panel.databricks", "panel")) == {}
+    assert (
+        _offenders(
+            _modules("importing"),
+            (
+                "inventory_panel.inventory",
+                "inventory_panel.service",
+                "inventory_panel.ui",
+                "inventory_panel.databricks",
+                "panel",
+            ),
+        )
+        == {}
+    )
 
 
 def test_storage_and_the_service_never_import_databricks():
@@ -69,15 +80,31 @@ def test_storage_and_the_service_never_import_databricks():
 
 
 def test_storage_never_imports_the_service_the_import_or_panel():
-    assert _offenders(_modules("storage"), ("inventory_panel.inventory", "inventory_panel.service",
-                                            "inventory_panel.importing", "inventory_panel.ui", "panel")) == {}
+    assert (
+        _offenders(
+            _modules("storage"),
+            (
+                "inventory_panel.inventory",
+                "inventory_panel.service",
+                "inventory_panel.importing",
+                "inventory_panel.ui",
+                "panel",
+            ),
+        )
+        == {}
+    )
 
 
 @pytest.mark.parametrize("module", ["ui/model.py", "ui/importer.py"])
 def test_the_ui_goes_through_the_service(module):
     """No SQL building and no import behind the service's back: ``Inventory.import_csv``, ``inventory.STATUSES``."""
-    assert _offenders(_modules(module), ("inventory_panel.storage", "inventory_panel.importing.pipeline",
-                                         "inventory_panel.importing.import_csv")) == {}
+    assert (
+        _offenders(
+            _modules(module),
+            ("inventory_panel.storage", "inventory_panel.importing.pipeline", "inventory_panel.importing.import_csv"),
+        )
+        == {}
+    )
 
 
 def test_the_ui_never_imports_databricks():
@@ -95,17 +122,22 @@ def test_the_cli_and_exporting_never_see_the_database_side(module):
 def test_only_the_dialect_modules_branch_on_the_backend():
     """SQLite/PostgreSQL differences of the service and the import live in ``storage/dialects`` (one per backend)."""
     branches = {}
-    for path in _modules("inventory.py", "service", "importing", "storage/bulk.py", "storage/unit_of_work.py",
-                         "storage/queries.py"):
+    for path in _modules(
+        "inventory.py", "service", "importing", "storage/bulk.py", "storage/unit_of_work.py", "storage/queries.py"
+    ):
         text = path.read_text(encoding="utf-8")
-        hits = [word for word in ('"postgresql"', "'postgresql'", '"sqlite"', "'sqlite'", "self.postgres")
-                if word in text]
+        hits = [
+            word for word in ('"postgresql"', "'postgresql'", '"sqlite"', "'sqlite'", "self.postgres") if word in text
+        ]
         if hits:
             branches[path.name] = hits
     assert branches == {}
 
 
 def test_every_module_of_the_service_and_storage_is_under_400_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in _modules("inventory.py", "service", "storage")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400}
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in _modules("inventory.py", "service", "storage")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400
+    }
     assert long == {}

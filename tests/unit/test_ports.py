@@ -67,17 +67,34 @@ class FakeTarget:
 
 
 def test_an_import_runs_against_any_port_without_a_database_or_a_service():
-    store = FakeStore({"S-1": {"id": 7, "version": 1, "sku": "S-1", "item_name": "Old", "category": "Tools",
-                               "quantity": 2, "unit_price": Decimal("2.00")}})
+    store = FakeStore(
+        {
+            "S-1": {
+                "id": 7,
+                "version": 1,
+                "sku": "S-1",
+                "item_name": "Old",
+                "category": "Tools",
+                "quantity": 2,
+                "unit_price": Decimal("2.00"),
+            }
+        }
+    )
     target = FakeTarget(store)
     csv = "item_name,category,quantity,unit_price,sku\nNew,Tools,3,1.5,S-2\nOld,Tools,5,2,S-1\nBad,Tools,x,1,S-3\n"
     report = import_csv(target, csv, mode="upsert")
     assert (report.inserted, report.updated, report.skipped) == (1, 1, 1)
     assert target.opened == ["writing ['item_name', 'category', 'quantity', 'unit_price', 'sku']"]
-    assert store.inserted == [{"item_name": "New", "category": "Tools", "quantity": 3, "unit_price": 150,
-                               "sku": "S-2"}]  # storage form: money in cents
-    assert store.calls == ["update [7]", "movements [7] [3]", "audit_updates [{'quantity': [2, 5]}]",
-                           "audit_inserts", "audit_batch 1+1"]
+    assert store.inserted == [
+        {"item_name": "New", "category": "Tools", "quantity": 3, "unit_price": 150, "sku": "S-2"}
+    ]  # storage form: money in cents
+    assert store.calls == [
+        "update [7]",
+        "movements [7] [3]",
+        "audit_updates [{'quantity': [2, 5]}]",
+        "audit_inserts",
+        "audit_batch 1+1",
+    ]
 
 
 def test_a_dry_run_only_checks_through_the_port():

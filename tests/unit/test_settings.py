@@ -19,16 +19,23 @@ def test_database_url_wins_over_pghost():
 
 
 def test_pghost_reads_libpq_variables_with_secure_defaults():
-    s = load_settings({"PGHOST": "instance.database.cloud.databricks.com", "PGUSER": "app@x", "PGDATABASE": "db",
-                       "PGENDPOINT": "projects/p/branches/b/endpoints/e"})
+    s = load_settings(
+        {
+            "PGHOST": "instance.database.cloud.databricks.com",
+            "PGUSER": "app@x",
+            "PGDATABASE": "db",
+            "PGENDPOINT": "projects/p/branches/b/endpoints/e",
+        }
+    )
     assert s.kind == "postgres"
     assert s.postgres.sslmode == "require" and s.postgres.port == 5432 and s.postgres.password is None
     assert s.postgres.endpoint == "projects/p/branches/b/endpoints/e"
 
 
 def test_pghost_with_password_builds_a_plain_postgres_engine():
-    s = load_settings({"PGHOST": "127.0.0.1", "PGUSER": "u", "PGPASSWORD": "pw", "PGDATABASE": "d",
-                       "PGSSLMODE": "disable"})
+    s = load_settings(
+        {"PGHOST": "127.0.0.1", "PGUSER": "u", "PGPASSWORD": "pw", "PGDATABASE": "d", "PGSSLMODE": "disable"}
+    )
     db = create_database(s)
     assert db.dialect == "postgresql" and db.engine.url.password == "pw"
     assert "pw" not in db.label
@@ -40,15 +47,18 @@ def test_sqlite_path_setting(tmp_path):
     assert db.dialect == "sqlite" and str(tmp_path) in db.label
 
 
-@pytest.mark.parametrize("env, variable", [
-    ({"INVENTORY_MAX_UPLOAD_MB": "lots"}, "INVENTORY_MAX_UPLOAD_MB"),
-    ({"INVENTORY_MAX_UPLOAD_MB": "0"}, "INVENTORY_MAX_UPLOAD_MB"),
-    ({"POSTGRES_SCHEMA": "inv; drop table x"}, "POSTGRES_SCHEMA"),
-    ({"POSTGRES_TABLE": "1abc"}, "POSTGRES_TABLE"),
-    ({"PGHOST": "h", "PGPORT": "x", "PGUSER": "u"}, "PGPORT"),
-    ({"PGHOST": "h"}, "PGUSER"),
-    ({"INVENTORY_DEFAULT_ROLE": "boss"}, "INVENTORY_DEFAULT_ROLE"),
-])
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"INVENTORY_MAX_UPLOAD_MB": "lots"}, "INVENTORY_MAX_UPLOAD_MB"),
+        ({"INVENTORY_MAX_UPLOAD_MB": "0"}, "INVENTORY_MAX_UPLOAD_MB"),
+        ({"POSTGRES_SCHEMA": "inv; drop table x"}, "POSTGRES_SCHEMA"),
+        ({"POSTGRES_TABLE": "1abc"}, "POSTGRES_TABLE"),
+        ({"PGHOST": "h", "PGPORT": "x", "PGUSER": "u"}, "PGPORT"),
+        ({"PGHOST": "h"}, "PGUSER"),
+        ({"INVENTORY_DEFAULT_ROLE": "boss"}, "INVENTORY_DEFAULT_ROLE"),
+    ],
+)
 def test_bad_settings_fail_with_one_line_naming_the_variable(env, variable):
     with pytest.raises(ConfigurationError) as exc:
         load_settings(env)

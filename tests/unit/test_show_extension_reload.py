@@ -41,8 +41,7 @@ published.clear()
 
 
 def run(code: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", KERNEL + code], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", KERNEL + code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]  # the result, whatever else printed
     assert lines, f"no result:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

@@ -36,11 +36,14 @@ def add(inv, name, **extra):
     return inv.add(values)
 
 
-@pytest.mark.parametrize(("role", "tabs"), [
-    ("viewer", ["Inventory", "Low stock", "Analytics", "Dashboard"]),
-    ("editor", ["Inventory", "Import", "Low stock", "Analytics", "Dashboard"]),
-    ("admin", ["Inventory", "Import", "Low stock", "Analytics", "Dashboard", "Audit"]),
-])
+@pytest.mark.parametrize(
+    ("role", "tabs"),
+    [
+        ("viewer", ["Inventory", "Low stock", "Analytics", "Dashboard"]),
+        ("editor", ["Inventory", "Import", "Low stock", "Analytics", "Dashboard"]),
+        ("admin", ["Inventory", "Import", "Low stock", "Analytics", "Dashboard", "Audit"]),
+    ],
+)
 def test_tabs_follow_the_role(sqlite_url, inv, role, tabs):
     inventory = connect_as(sqlite_url, role)
     app = InventoryApp(inventory=inventory)
@@ -60,8 +63,11 @@ def test_the_app_renders_inline_and_in_a_template(inv):
 
 def test_views_are_built_when_first_shown_and_told_when_they_are_hidden(inv, monkeypatch):
     queried = []
-    monkeypatch.setattr(inv, "low_stock", lambda *a, **k: queried.append(1) or pd.DataFrame(
-        columns=[*ip.inventory.ITEM_COLUMNS, "shortage"]))
+    monkeypatch.setattr(
+        inv,
+        "low_stock",
+        lambda *a, **k: queried.append(1) or pd.DataFrame(columns=[*ip.inventory.ITEM_COLUMNS, "shortage"]),
+    )
     app = InventoryApp(inventory=inv)
     assert list(app.views) == ["Inventory"] and not queried  # a new session builds only what it shows
     assert [len(slot) for slot in app.tabs] == [1, 0, 0, 0, 0, 0]
@@ -152,8 +158,11 @@ def test_filter_menus_draw_their_all_choice(inv):
     """The drawn menus show "All …" at first: a value missing from the options draws a blank menu."""
     add(inv, "Anvil", category="Metal", location="Shed")
     bar = FilterBar(model=InventoryModel(inventory=inv))
-    for widget, label in ((bar.category, "All categories"), (bar.location, "All locations"),
-                          (bar.status, "Any stock status")):
+    for widget, label in (
+        (bar.category, "All categories"),
+        (bar.location, "All locations"),
+        (bar.status, "Any stock status"),
+    ):
         drawn = widget.get_root()
         assert dict(drawn.options)[drawn.value] == label
     bar.model.category = "Metal"
@@ -161,8 +170,16 @@ def test_filter_menus_draw_their_all_choice(inv):
 
 
 def test_summary_cards_show_formatted_figures():
-    html = cards_html({"items": 1234, "units": 5, "total_value": Decimal("20914.1"), "categories": 4,
-                       "low_stock": 2, "out_of_stock": 1})
+    html = cards_html(
+        {
+            "items": 1234,
+            "units": 5,
+            "total_value": Decimal("20914.1"),
+            "categories": 4,
+            "low_stock": 2,
+            "out_of_stock": 1,
+        }
+    )
     assert '<div class="value" title="1,234">1,234</div>' in html
     assert "20,914.10" in html and 'class="card out"' in html
 

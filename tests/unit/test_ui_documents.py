@@ -29,8 +29,9 @@ COMPONENTS = (SummaryCards, InventoryView, ImportView, LowStockView, AnalyticsVi
 
 
 def add(inv, name, quantity, minimum=None):
-    return inv.add({"item_name": name, "category": "Tools", "quantity": quantity, "unit_price": "2.50",
-                    "minimum_stock": minimum})
+    return inv.add(
+        {"item_name": name, "category": "Tools", "quantity": quantity, "unit_price": "2.50", "minimum_stock": minimum}
+    )
 
 
 def cell(component) -> Document:

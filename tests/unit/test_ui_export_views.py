@@ -22,8 +22,11 @@ def _rows(data: io.BytesIO) -> list[list]:
 
 
 def test_export_excel_writes_the_filtered_view_typed(inv):
-    for name, category, price in (("Anvil", "Metal", "1299.50"), ("=cmd|' /C calc'!A0", "Metal", "0"),
-                                  ("Brush", "Paint", "3")):
+    for name, category, price in (
+        ("Anvil", "Metal", "1299.50"),
+        ("=cmd|' /C calc'!A0", "Metal", "0"),
+        ("Brush", "Paint", "3"),
+    ):
         inv.add({"item_name": name, "category": category, "quantity": 2, "unit_price": price})
     view = InventoryView(model=InventoryModel(inventory=inv))
     assert view.export_menu.visible and [v for _label, v in view.export_menu.items] == ["csv", "xlsx"]

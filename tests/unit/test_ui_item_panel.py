@@ -24,8 +24,16 @@ def model(inv):
 
 @pytest.fixture
 def helmet(inv):
-    return inv.add({"item_name": "Helmet", "category": "Safety", "quantity": 12, "unit_price": "24.90",
-                    "minimum_stock": 5, "sku": "HLM-1"})
+    return inv.add(
+        {
+            "item_name": "Helmet",
+            "category": "Safety",
+            "quantity": 12,
+            "unit_price": "24.90",
+            "minimum_stock": 5,
+            "sku": "HLM-1",
+        }
+    )
 
 
 def fill(form: ItemForm, **values: str) -> None:
@@ -49,9 +57,12 @@ def test_invalid_fields_get_the_same_messages_as_the_import(model, inv):
     fill(form, item_name="", category="Safety", quantity="1e3", unit_price="-1", minimum_stock="nan")
     assert asyncio.run(form.save()) is False
     assert form.banner.kind == "error"
-    assert form.banner.lines == [FIELD_BY_NAME["item_name"].msg_required(), FIELD_BY_NAME["quantity"].msg_not_integer(),
-                                 FIELD_BY_NAME["unit_price"].msg_too_small(),
-                                 FIELD_BY_NAME["minimum_stock"].msg_not_integer()]
+    assert form.banner.lines == [
+        FIELD_BY_NAME["item_name"].msg_required(),
+        FIELD_BY_NAME["quantity"].msg_not_integer(),
+        FIELD_BY_NAME["unit_price"].msg_too_small(),
+        FIELD_BY_NAME["minimum_stock"].msg_not_integer(),
+    ]
     assert inv.query().total == 0
     assert form.values()["quantity"] == "1e3"  # the person's input is kept for correcting
 

@@ -9,15 +9,29 @@ from inventory_panel.ui.model import InventoryModel
 
 
 def add(inv, name, quantity=5, category="Tools", minimum=None, **extra):
-    return inv.add({"item_name": name, "category": category, "quantity": quantity, "unit_price": "2.50",
-                    "minimum_stock": minimum, **extra})
+    return inv.add(
+        {
+            "item_name": name,
+            "category": category,
+            "quantity": quantity,
+            "unit_price": "2.50",
+            "minimum_stock": minimum,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture
 def stocked(inv):
     for i in range(23):
-        add(inv, f"Item {i:02d}", quantity=i, category=("Tools", "Paint", "Wood")[i % 3], minimum=3,
-            location=("Shed", "Dock")[i % 2])
+        add(
+            inv,
+            f"Item {i:02d}",
+            quantity=i,
+            category=("Tools", "Paint", "Wood")[i % 3],
+            minimum=3,
+            location=("Shed", "Dock")[i % 2],
+        )
     return inv
 
 
@@ -80,8 +94,14 @@ def test_a_filter_goes_back_to_the_first_page(stocked):
 def test_filters_are_the_query_arguments(stocked):
     model = InventoryModel(inventory=stocked)
     model.param.update(search="  drill ", location="Shed", status="out")
-    assert model.filters() == {"search": "drill", "category": None, "location": "Shed", "status": "out",
-                               "sort_by": "item_name", "descending": False}
+    assert model.filters() == {
+        "search": "drill",
+        "category": None,
+        "location": "Shed",
+        "status": "out",
+        "sort_by": "item_name",
+        "descending": False,
+    }
 
 
 def test_sorting_happens_in_the_database_across_pages(stocked):

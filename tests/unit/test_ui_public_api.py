@@ -11,9 +11,11 @@ import inventory_panel as ip
 
 
 def test_importing_the_package_and_its_ui_namespace_does_not_import_panel():
-    code = ("import sys, inventory_panel as ip, inventory_panel.ui\n"
-            "assert 'panel' not in sys.modules, 'panel imported'\n"
-            "ip.ui.InventoryEditor\nassert 'panel' in sys.modules\n")
+    code = (
+        "import sys, inventory_panel as ip, inventory_panel.ui\n"
+        "assert 'panel' not in sys.modules, 'panel imported'\n"
+        "ip.ui.InventoryEditor\nassert 'panel' in sys.modules\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -21,8 +23,18 @@ def test_components_built_from_one_inventory_share_one_model():
     from inventory_panel import ui
 
     inv = ip.connect("sqlite://", user="ana@example.com", role="admin")
-    parts = [cls(inventory=inv) for cls in (ui.InventoryEditor, ui.CsvImporter, ui.LowStock, ui.Analytics,
-                                            ui.SummaryCards, ui.DashboardFrame, ui.AuditLog)]
+    parts = [
+        cls(inventory=inv)
+        for cls in (
+            ui.InventoryEditor,
+            ui.CsvImporter,
+            ui.LowStock,
+            ui.Analytics,
+            ui.SummaryCards,
+            ui.DashboardFrame,
+            ui.AuditLog,
+        )
+    ]
     app = ip.InventoryApp(inventory=inv)
     model = ui.InventoryModel.for_inventory(inv)
     assert all(part.model is model for part in parts) and app.model is model
@@ -50,9 +62,11 @@ def test_the_validation_report_shows_a_dry_run(tmp_path):
 def test_panel_still_renders_nothing_in_a_notebook_without_pn_extension():
     """Why components call ``ensure_extensions`` (docs/workarounds.md): Panel 1.9 shows nothing until
     ``pn.extension`` ran in the kernel. When this fails, Panel loads itself and ``ensure_extensions`` can go."""
-    code = ("import panel as pn\n"
-            "from panel.config import panel_extension\n"
-            "assert not panel_extension._loaded and panel_extension._loaded_extensions == []\n"
-            "print(pn.pane.Markdown('x')._repr_mimebundle_())\n")
+    code = (
+        "import panel as pn\n"
+        "from panel.config import panel_extension\n"
+        "assert not panel_extension._loaded and panel_extension._loaded_extensions == []\n"
+        "print(pn.pane.Markdown('x')._repr_mimebundle_())\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "None"

@@ -19,8 +19,16 @@ from inventory_panel.ui.table import EDITABLE, ItemsTable, editor_for, formatter
 
 
 def add(inv, name, quantity=5, minimum=None, **extra):
-    return inv.add({"item_name": name, "category": "Tools", "quantity": quantity, "unit_price": "2.50",
-                    "minimum_stock": minimum, **extra})
+    return inv.add(
+        {
+            "item_name": name,
+            "category": "Tools",
+            "quantity": quantity,
+            "unit_price": "2.50",
+            "minimum_stock": minimum,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture
@@ -54,8 +62,10 @@ def test_the_page_is_shown_with_ids_exact_prices_and_status_words(view, inv):
     assert frame["item_name"].tolist() == ["Anvil", "Bolt", "Chisel"]
     assert frame.index.name == "id" and frame.index.tolist() == inv.query().rows["id"].tolist()
     assert frame["unit_price"].tolist() == ["2.50"] * 3  # text: the Decimal's digits, never a float
-    assert frame["status"].tolist() == [f'<span class="st st-{s}">{label}</span>' for s, label in
-                                        [("out", "Out of stock"), ("low", "Low stock"), ("ok", "In stock")]]
+    assert frame["status"].tolist() == [
+        f'<span class="st st-{s}">{label}</span>'
+        for s, label in [("out", "Out of stock"), ("low", "Low stock"), ("ok", "In stock")]
+    ]
     assert frame.loc[frame["item_name"] == "Anvil", "sku"].iloc[0] is None
     assert "version" in view._table.hidden_columns
 

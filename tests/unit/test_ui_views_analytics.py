@@ -26,8 +26,16 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 def add(inv, name, category, quantity, price, minimum=None, location=None):
-    inv.add({"item_name": name, "category": category, "quantity": quantity, "unit_price": price,
-             "minimum_stock": minimum, "location": location})
+    inv.add(
+        {
+            "item_name": name,
+            "category": category,
+            "quantity": quantity,
+            "unit_price": price,
+            "minimum_stock": minimum,
+            "location": location,
+        }
+    )
 
 
 def bars(fig):
@@ -50,9 +58,14 @@ def test_value_by_category_is_sorted_with_exact_money_labels(inv):
 
 
 def test_many_categories_are_lumped_into_other():
-    frame = pd.DataFrame({"category": [f"C{i}" for i in range(14)],
-                          "value": [Decimal(100 - i) for i in range(14)],
-                          "items": [1] * 14, "units": [2] * 14})
+    frame = pd.DataFrame(
+        {
+            "category": [f"C{i}" for i in range(14)],
+            "value": [Decimal(100 - i) for i in range(14)],
+            "items": [1] * 14,
+            "units": [2] * 14,
+        }
+    )
     lumped = lump_tail(frame, "category", ["value", "items", "units"], 10, "categories")
     assert len(lumped) == 10
     assert lumped.iloc[-1]["category"] == "Other (5 categories)"
@@ -75,8 +88,11 @@ def test_status_and_location_figures(inv):
     add(inv, "Low", "A", 2, "1", minimum=2, location="Dock 3")
     add(inv, "Out", "A", 0, "1")
     status = stock_status_figure(inv.stock_status_counts())
-    assert bars(status) == [("In stock", 1.0, "1 (33%)"), ("Low stock", 1.0, "1 (33%)"),
-                            ("Out of stock", 1.0, "1 (33%)")]
+    assert bars(status) == [
+        ("In stock", 1.0, "1 (33%)"),
+        ("Low stock", 1.0, "1 (33%)"),
+        ("Out of stock", 1.0, "1 (33%)"),
+    ]
     assert status.renderers[0].data_source.data["colour"] == ["#0F766E", "#F59E0B", "#DC2626"]
     location = quantity_by_location_figure(inv.quantity_by_location())
     assert bars(location) == [("Dock 3", 12.0, "12"), ("(no location)", 0.0, "0")]

@@ -15,8 +15,11 @@ from inventory_panel.ui.dashboard_view import DashboardView, iframe_html
 from inventory_panel.ui.model import InventoryModel
 from inventory_panel.ui.plugins import DashboardStatus
 
-CONFIGURED = {"DATABRICKS_HOST": "https://adb-123.4.azuredatabricks.net", "DATABRICKS_WORKSPACE_ID": "123",
-              "DASHBOARD_ID": "01ef0123456789abcdef"}
+CONFIGURED = {
+    "DATABRICKS_HOST": "https://adb-123.4.azuredatabricks.net",
+    "DATABRICKS_WORKSPACE_ID": "123",
+    "DASHBOARD_ID": "01ef0123456789abcdef",
+}
 
 
 class Answering(DatabricksDashboard):
@@ -42,8 +45,11 @@ def make_view(sqlite_url):
     def make(env, status=None, source=None):
         inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin", settings=load_settings(env))
         made.append(inventory)
-        return DashboardView(model=InventoryModel(inventory=inventory), active=False,
-                             source=source or (Answering(status) if status is not None else None))
+        return DashboardView(
+            model=InventoryModel(inventory=inventory),
+            active=False,
+            source=source or (Answering(status) if status is not None else None),
+        )
 
     yield make
     for inventory in made:
@@ -80,10 +86,13 @@ def test_iframe_escapes_the_url_and_refuses_other_schemes():
         iframe_html("javascript:alert(1)")
 
 
-@pytest.mark.parametrize(("status", "shown"), [
-    (DashboardStatus("published", "Dashboard is published."), False),
-    (DashboardStatus("not_published", "Dashboard <x> is not published: publish it."), True),
-])
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [
+        (DashboardStatus("published", "Dashboard is published."), False),
+        (DashboardStatus("not_published", "Dashboard <x> is not published: publish it."), True),
+    ],
+)
 def test_publish_check_runs_when_shown_and_reports_problems(make_view, status, shown):
     view = make_view(CONFIGURED, status=status)
     assert view.status is None  # hidden: the workspace was not asked

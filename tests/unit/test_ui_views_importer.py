@@ -20,10 +20,12 @@ from inventory_panel.ui.importer import ImportView, upload_bytes
 from inventory_panel.ui.model import InventoryModel
 
 HEADER = "item_name,category,quantity,unit_price,sku\n"
-GOOD_AND_BAD = (HEADER + "Drill,Tools,3,19.90,T-1\n"
-                "Goggles,Safety,-1,7.50,S-1\n"
-                "<img src=x onerror=alert(1)>,Tools,2,abc,T-2\n"
-                "Tape,Tools,5,1.25,T-3\n")
+GOOD_AND_BAD = (
+    HEADER + "Drill,Tools,3,19.90,T-1\n"
+    "Goggles,Safety,-1,7.50,S-1\n"
+    "<img src=x onerror=alert(1)>,Tools,2,abc,T-2\n"
+    "Tape,Tools,5,1.25,T-3\n"
+)
 
 
 @pytest.fixture

@@ -12,8 +12,16 @@ from inventory_panel.ui.model import InventoryModel
 
 
 def add(inv, name, quantity, minimum=None, **extra):
-    return inv.add({"item_name": name, "category": "Tools", "quantity": quantity, "unit_price": "1.00",
-                    "minimum_stock": minimum, **extra})
+    return inv.add(
+        {
+            "item_name": name,
+            "category": "Tools",
+            "quantity": quantity,
+            "unit_price": "1.00",
+            "minimum_stock": minimum,
+            **extra,
+        }
+    )
 
 
 def test_lists_low_and_out_items_largest_shortage_first(inv):
@@ -27,7 +35,8 @@ def test_lists_low_and_out_items_largest_shortage_first(inv):
     assert list(shown["shortage"]) == [9, 2, 0]
     assert list(shown["status"]) == [STATUS_HTML["low"], STATUS_HTML["low"], STATUS_HTML["out"]]
     assert shown.loc[shown["item_name"] == "Short by 2", ["supplier", "location"]].values.tolist() == [
-        ["Acme", "Dock 3"]]
+        ["Acme", "Dock 3"]
+    ]
     assert shown["minimum_stock"].tolist() == [10, 5, None]  # whole numbers, not 10.0
     assert "<b>3</b> items" in view._title.object and "<b>1</b> of them out of stock" in view._title.object
     assert view._table.visible and not view._empty.visible
@@ -41,13 +50,13 @@ def test_empty_state_when_nothing_is_low(inv):
 
 
 def test_reorder_file_groups_by_supplier_and_escapes_formulas(inv):
-    add(inv, "=HYPERLINK(\"http://x\")", 1, 4, supplier="Zeta", sku="Z-1")
+    add(inv, '=HYPERLINK("http://x")', 1, 4, supplier="Zeta", sku="Z-1")
     add(inv, "Gloves", 2, 12, supplier="Acme")
     add(inv, "Tape", 0, 3, supplier="Acme")
     add(inv, "Loose", 0)
     view = LowStockView(model=InventoryModel(inventory=inv))
     rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
-    assert [r["item_name"] for r in rows] == ["Gloves", "Tape", "'=HYPERLINK(\"http://x\")", "Loose"]
+    assert [r["item_name"] for r in rows] == ["Gloves", "Tape", '\'=HYPERLINK("http://x")', "Loose"]
     assert [r["reorder_quantity"] for r in rows] == ["10", "3", "3", "1"]
     assert rows[0]["minimum_stock"] == "12" and rows[3]["minimum_stock"] == ""
 
@@ -87,7 +96,8 @@ def test_frame_of_no_rows_has_the_table_columns(inv):
     frame = low_stock_frame(inv.low_stock())
     assert frame.empty and {"item_name", "shortage", "supplier", "location"} <= set(frame.columns)
     assert reorder_csv(inv.low_stock()).splitlines() == [
-        "supplier,sku,item_name,location,quantity,minimum_stock,shortage,reorder_quantity"]
+        "supplier,sku,item_name,location,quantity,minimum_stock,shortage,reorder_quantity"
+    ]
 
 
 def test_more_short_items_than_shown_are_counted_and_all_in_the_reorder_file(inv, monkeypatch):

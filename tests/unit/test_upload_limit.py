@@ -13,15 +13,19 @@ LIMIT = 1000
 
 
 def chunk(name: str, number: int, total: int, data: bytes) -> SimpleNamespace:
-    return SimpleNamespace(event_name="upload_event", data={"name": name, "chunk": number, "total_chunks": total,
-                                                            "data": data, "type": "text/csv"})
+    return SimpleNamespace(
+        event_name="upload_event",
+        data={"name": name, "chunk": number, "total_chunks": total, "data": data, "type": "text/csv"},
+    )
 
 
 def send(dropper: BoundedFileDropper, name: str, content: bytes) -> None:
     """As the browser does: ceil((size + 1) / chunk_size) chunks."""
     total = math.ceil((len(content) + 1) / dropper.chunk_size)
     for i in range(total):
-        dropper._process_event(chunk(name, i + 1, total, content[i * dropper.chunk_size:(i + 1) * dropper.chunk_size]))
+        dropper._process_event(
+            chunk(name, i + 1, total, content[i * dropper.chunk_size : (i + 1) * dropper.chunk_size])
+        )
 
 
 @pytest.fixture

@@ -89,8 +89,15 @@ class Backend(ABC):
         """``stmt`` locking the rows it reads until the transaction ends (where the backend locks rows)."""
         return stmt
 
-    def search_plan(self, conn: sa.Connection, tables: Tables, conds: list[sa.ColumnElement[bool]], ids: sa.Select,
-                    reach: int, cap: int | None) -> tuple[int, sa.Select] | None:
+    def search_plan(
+        self,
+        conn: sa.Connection,
+        tables: Tables,
+        conds: list[sa.ColumnElement[bool]],
+        ids: sa.Select,
+        reach: int,
+        cap: int | None,
+    ) -> tuple[int, sa.Select] | None:
         """Total and page ids of a search, when this backend plans searches itself; None: count as for any filter."""
         return None
 
@@ -114,18 +121,27 @@ class Backend(ABC):
         """``now`` exactly as the ``UTCDateTime`` columns bind it on this dialect."""
 
     @abstractmethod
-    def insert_rows(self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn],
-                    index: np.ndarray) -> None:
+    def insert_rows(
+        self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn], index: np.ndarray
+    ) -> None:
         """Insert rows ``index`` of ``columns`` on the DBAPI ``cursor``."""
 
     @abstractmethod
-    def update_rows(self, cursor: Any, target: BulkTarget, names: list[str], columns: Mapping[str, CheckedColumn],
-                    index: np.ndarray, ids: Sequence[int]) -> None:
+    def update_rows(
+        self,
+        cursor: Any,
+        target: BulkTarget,
+        names: list[str],
+        columns: Mapping[str, CheckedColumn],
+        index: np.ndarray,
+        ids: Sequence[int],
+    ) -> None:
         """Set fields ``names`` of items ``ids`` from rows ``index``; version + 1, stamped."""
 
     @abstractmethod
-    def inserted_now(self, items: sa.Table, now: datetime,
-                     first_id: int) -> list[sa.ColumnElement[bool] | sa.TextClause]:
+    def inserted_now(
+        self, items: sa.Table, now: datetime, first_id: int
+    ) -> list[sa.ColumnElement[bool] | sa.TextClause]:
         """Conditions that find exactly the items this import's transaction inserted."""
 
     @abstractmethod

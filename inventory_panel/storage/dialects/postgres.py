@@ -39,8 +39,9 @@ SD = StringDType()
 # The search document: the searched fields joined by chr(31) (columns unqualified: it is only used in queries on the
 # items table alone). Migration 0002 indexes the expression as it was then; a test holds the two equal, so changing
 # the searched fields needs a migration that rebuilds the index.
-SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(f.name if f.required else f"coalesce({f.name}, '')"
-                                             for f in search_fields())
+SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(
+    f.name if f.required else f"coalesce({f.name}, '')" for f in search_fields()
+)
 
 
 def money_text(column: CheckedColumn, index: np.ndarray, empty: object = None) -> list[object]:
@@ -49,8 +50,10 @@ def money_text(column: CheckedColumn, index: np.ndarray, empty: object = None) -
     cents = column.numbers[index]
     sign = np.where(cents < 0, "-", "").astype(SD)
     magnitude = np.abs(cents)
-    text = np.strings.add(np.strings.add(np.strings.add(sign, (magnitude // 100).astype(SD)), "."),
-                          np.strings.zfill((magnitude % 100).astype(SD), 2))
+    text = np.strings.add(
+        np.strings.add(np.strings.add(sign, (magnitude // 100).astype(SD)), "."),
+        np.strings.zfill((magnitude % 100).astype(SD), 2),
+    )
     data = np.array(text.tolist(), dtype=object)
     data[column.empty[index]] = empty
     return cast(list[object], data.tolist())
@@ -118,32 +121,49 @@ class PostgresBackend(Backend):
     def import_stamp(self, conn: sa.Connection, items: sa.Table, now: datetime) -> str:
         return now.isoformat()
 
-    def insert_rows(self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn],
-                    index: np.ndarray) -> None:
+    def insert_rows(
+        self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn], index: np.ndarray
+    ) -> None:
         actor = copy_escape([target.actor])[0]
         suffix = "\t".join(["1", target.stamp, actor, target.stamp, actor])  # the same on every row
         cells = [copy_cells(columns[f], index) for f in target.fields]
         payload = "\n".join(map("\t".join, zip(*cells, repeat(suffix), strict=False))) + "\n"
-        cursor.copy_expert(f"COPY {target.table} ({target.quoted}) FROM STDIN", io.StringIO(payload),
-                           size=COPY_READ_SIZE)
+        cursor.copy_expert(
+            f"COPY {target.table} ({target.quoted}) FROM STDIN", io.StringIO(payload), size=COPY_READ_SIZE
+        )
 
-    def update_rows(self, cursor: Any, target: BulkTarget, names: list[str], columns: Mapping[str, CheckedColumn],
-                    index: np.ndarray, ids: Sequence[int]) -> None:
+    def update_rows(
+        self,
+        cursor: Any,
+        target: BulkTarget,
+        names: list[str],
+        columns: Mapping[str, CheckedColumn],
+        index: np.ndarray,
+        ids: Sequence[int],
+    ) -> None:
         from psycopg2.extras import execute_batch
 
         assignments = ", ".join(f"{target.quote(f)} = %s" for f in names)
-        sql = (f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = %s, updated_by = %s "
-               "WHERE id = %s")
-        values = [money_text(columns[f], index) if columns[f].field.kind == "decimal" else columns[f].values(index)
-                  for f in names]
-        execute_batch(cursor, sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)),
-                      page_size=UPDATE_PAGE)
+        sql = (
+            f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = %s, updated_by = %s "
+            "WHERE id = %s"
+        )
+        values = [
+            money_text(columns[f], index) if columns[f].field.kind == "decimal" else columns[f].values(index)
+            for f in names
+        ]
+        execute_batch(
+            cursor,
+            sql,
+            list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)),
+            page_size=UPDATE_PAGE,
+        )
 
-    def inserted_now(self, items: sa.Table, now: datetime,
-                     first_id: int) -> list[sa.ColumnElement[bool] | sa.TextClause]:
+    def inserted_now(
+        self, items: sa.Table, now: datetime, first_id: int
+    ) -> list[sa.ColumnElement[bool] | sa.TextClause]:
         stamp = sa.literal(now, UTCDateTime())
-        return [items.c.updated_at == stamp, items.c.created_at == stamp,
-                sa.text("xmin = pg_current_xact_id()::xid")]
+        return [items.c.updated_at == stamp, items.c.created_at == stamp, sa.text("xmin = pg_current_xact_id()::xid")]
 
     def json_text(self, column: sa.ColumnElement[Any], kind: str) -> sa.ColumnElement[str]:
         return sa.cast(sa.func.to_json(sa.cast(column, sa.Text())), sa.Text())
@@ -154,4 +174,5 @@ class PostgresBackend(Backend):
         if getattr(exc, "pgcode", None) in RETRYABLE_CODES:
             return ConflictError(RETRY_MESSAGE)
         return DatabaseUnavailableError(
-            "The database connection was lost during the import; nothing was saved. Please try again.")
+            "The database connection was lost during the import; nothing was saved. Please try again."
+        )

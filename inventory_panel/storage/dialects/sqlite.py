@@ -33,8 +33,15 @@ class SqliteBackend(Backend):
         items = tables.items
         return sa.or_(*(items.c[c].like(pattern, escape="\\") for c in SEARCH_FIELDS))
 
-    def search_plan(self, conn: sa.Connection, tables: Tables, conds: list[sa.ColumnElement[bool]], ids: sa.Select,
-                    reach: int, cap: int | None) -> tuple[int, sa.Select]:
+    def search_plan(
+        self,
+        conn: sa.Connection,
+        tables: Tables,
+        conds: list[sa.ColumnElement[bool]],
+        ids: sa.Select,
+        reach: int,
+        cap: int | None,
+    ) -> tuple[int, sa.Select]:
         """Total and page ids of a search on SQLite, which has no index for substrings and no statistics to choose.
 
         Walking the sort index checks rows in sort order, one random read each: quick when matches are dense,
@@ -58,23 +65,41 @@ class SqliteBackend(Backend):
         bind = items.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         return now.isoformat() if bind is None else str(bind(now))
 
-    def insert_rows(self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn],
-                    index: np.ndarray) -> None:
-        rows = zip(*(columns[f].values(index) for f in target.fields), repeat(1), repeat(target.stamp),
-                   repeat(target.actor), repeat(target.stamp), repeat(target.actor), strict=False)
+    def insert_rows(
+        self, cursor: Any, target: BulkTarget, columns: Mapping[str, CheckedColumn], index: np.ndarray
+    ) -> None:
+        rows = zip(
+            *(columns[f].values(index) for f in target.fields),
+            repeat(1),
+            repeat(target.stamp),
+            repeat(target.actor),
+            repeat(target.stamp),
+            repeat(target.actor),
+            strict=False,
+        )
         marks = ", ".join("?" * len(target.columns))
         cursor.executemany(f"INSERT INTO {target.table} ({target.quoted}) VALUES ({marks})", rows)
 
-    def update_rows(self, cursor: Any, target: BulkTarget, names: list[str], columns: Mapping[str, CheckedColumn],
-                    index: np.ndarray, ids: Sequence[int]) -> None:
+    def update_rows(
+        self,
+        cursor: Any,
+        target: BulkTarget,
+        names: list[str],
+        columns: Mapping[str, CheckedColumn],
+        index: np.ndarray,
+        ids: Sequence[int],
+    ) -> None:
         assignments = ", ".join(f"{target.quote(f)} = ?" for f in names)
-        sql = (f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = ?, updated_by = ? "
-               "WHERE id = ?")
+        sql = (
+            f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = ?, updated_by = ? "
+            "WHERE id = ?"
+        )
         values = [columns[f].values(index) for f in names]
         cursor.executemany(sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)))
 
-    def inserted_now(self, items: sa.Table, now: datetime,
-                     first_id: int) -> list[sa.ColumnElement[bool] | sa.TextClause]:
+    def inserted_now(
+        self, items: sa.Table, now: datetime, first_id: int
+    ) -> list[sa.ColumnElement[bool] | sa.TextClause]:
         return [items.c.id > first_id]
 
     def json_text(self, column: sa.ColumnElement[Any], kind: str) -> sa.ColumnElement[str]:

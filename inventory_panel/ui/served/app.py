@@ -28,8 +28,14 @@ def serve_session() -> None:
     # `kill -USR1 <pid>` writes the stack of every thread to the server log: how a stuck request is diagnosed.
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    pn.extension("tabulator", "filedropper", "modal", notifications=True, disconnect_notification=(
-        "Connection to the server was lost. Reload the page to continue."), ready_notification="")
+    pn.extension(
+        "tabulator",
+        "filedropper",
+        "modal",
+        notifications=True,
+        disconnect_notification=("Connection to the server was lost. Reload the page to continue."),
+        ready_notification="",
+    )
     session_page().servable(title="Lakebase Inventory")
     manage_session()
 

@@ -46,9 +46,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("sku", name=f"uq_{t}_sku"),
         schema=schema,
     )
-    for name, cols in (("item_name", ["item_name", "id"]), ("category", ["category", "item_name"]),
-                       ("location", ["location"]), ("unit_price", ["unit_price", "id"]),
-                       ("quantity", ["quantity", "id"]), ("updated_at", ["updated_at"])):
+    for name, cols in (
+        ("item_name", ["item_name", "id"]),
+        ("category", ["category", "item_name"]),
+        ("location", ["location"]),
+        ("unit_price", ["unit_price", "id"]),
+        ("quantity", ["quantity", "id"]),
+        ("updated_at", ["updated_at"]),
+    ):
         op.create_index(f"ix_{t}_{name}", t, cols, schema=schema)
 
     op.create_table(

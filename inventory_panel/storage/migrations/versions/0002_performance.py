@@ -44,8 +44,10 @@ STAT_COLUMNS = "category, items, units, value_cents, low_stock, out_of_stock"
 # migration replaced them).
 LOW_STOCK_SQL = "quantity > 0 AND minimum_stock IS NOT NULL AND quantity <= minimum_stock"
 SHORT_STOCK_SQL = f"quantity = 0 OR {LOW_STOCK_SQL}"
-SEARCH_DOCUMENT_SQL = ("item_name || chr(31) || coalesce(sku, '') || chr(31) || coalesce(supplier, '') || chr(31) "
-                       "|| coalesce(description, '')")
+SEARCH_DOCUMENT_SQL = (
+    "item_name || chr(31) || coalesce(sku, '') || chr(31) || coalesce(supplier, '') || chr(31) "
+    "|| coalesce(description, '')"
+)
 MAX_CHANNEL = 63  # PostgreSQL's identifier length (NAMEDATALEN - 1)
 
 
@@ -55,7 +57,7 @@ def channel_name(schema: str | None, table: str) -> str:
     name = f"{schema}.{table}" if schema else table
     if len(name.encode()) <= MAX_CHANNEL:
         return name
-    return f"{name.encode()[:MAX_CHANNEL - 9].decode(errors='ignore')}_{zlib.crc32(name.encode()):08x}"
+    return f"{name.encode()[: MAX_CHANNEL - 9].decode(errors='ignore')}_{zlib.crc32(name.encode()):08x}"
 
 
 def upgrade() -> None:
@@ -76,14 +78,26 @@ def upgrade() -> None:
         schema=schema,
     )
     op.create_index(f"ix_{t}_stats_category", f"{t}_stats", ["category"], schema=schema)
-    op.create_index(f"ix_{t}_low_stock", t, ["item_name", "id"], schema=schema,
-                    sqlite_where=sa.text(LOW_STOCK_SQL), postgresql_where=sa.text(LOW_STOCK_SQL))
+    op.create_index(
+        f"ix_{t}_low_stock",
+        t,
+        ["item_name", "id"],
+        schema=schema,
+        sqlite_where=sa.text(LOW_STOCK_SQL),
+        postgresql_where=sa.text(LOW_STOCK_SQL),
+    )
     op.drop_index(f"ix_{t}_location", t, schema=schema)
     op.create_index(f"ix_{t}_location_quantity", t, ["location", "quantity"], schema=schema)
     op.create_index(f"ix_{t}_supplier", t, ["supplier"], schema=schema)
     op.create_index(f"ix_{t}_value", t, [sa.text("(quantity * unit_price)"), "id"], schema=schema)
-    op.create_index(f"ix_{t}_shortage", t, [sa.text("(quantity - coalesce(minimum_stock, 0))"), "item_name", "id"],
-                    schema=schema, sqlite_where=sa.text(SHORT_STOCK_SQL), postgresql_where=sa.text(SHORT_STOCK_SQL))
+    op.create_index(
+        f"ix_{t}_shortage",
+        t,
+        [sa.text("(quantity - coalesce(minimum_stock, 0))"), "item_name", "id"],
+        schema=schema,
+        sqlite_where=sa.text(SHORT_STOCK_SQL),
+        postgresql_where=sa.text(SHORT_STOCK_SQL),
+    )
     if postgres:
         _postgres_stats_triggers(schema, t)
         _postgres_search_index(schema, t)
@@ -119,12 +133,15 @@ def _sqlite_stats_triggers(t: str) -> None:
         # The category's row is created by its first item: changes() is the count of the UPDATE just above.
         # (An INSERT … WHERE NOT EXISTS (SELECT … FROM the stats table) would make SQLite buffer the SELECT in a
         # temporary table for every single item: four times slower bulk loads, measured.)
-        return change(row, "+") + f"""
+        return (
+            change(row, "+")
+            + f"""
             INSERT INTO "{t}_stats" ({STAT_COLUMNS})
             SELECT {row}.category, 1, {row}.quantity, {row}.quantity * {row}.unit_price,
                    ({row}.quantity > 0 AND {row}.minimum_stock IS NOT NULL AND {row}.quantity <= {row}.minimum_stock),
                    ({row}.quantity = 0)
             WHERE changes() = 0;"""
+        )
 
     op.execute(f'CREATE TRIGGER "{t}_stats_insert" AFTER INSERT ON "{t}" BEGIN {add("NEW")} END')
     op.execute(f'CREATE TRIGGER "{t}_stats_delete" AFTER DELETE ON "{t}" BEGIN {change("OLD", "-")} END')
@@ -180,14 +197,21 @@ def _postgres_stats_triggers(schema: str, t: str) -> None:
         END $$""")
     items = f'{q}."{t}"'
     function = f'{q}."{t}_stats_apply"()'
-    op.execute(f'CREATE TRIGGER "{t}_stats_insert" AFTER INSERT ON {items} REFERENCING NEW TABLE AS new_rows '
-               f"FOR EACH STATEMENT EXECUTE FUNCTION {function}")
-    op.execute(f'CREATE TRIGGER "{t}_stats_delete" AFTER DELETE ON {items} REFERENCING OLD TABLE AS old_rows '
-               f"FOR EACH STATEMENT EXECUTE FUNCTION {function}")
-    op.execute(f'CREATE TRIGGER "{t}_stats_update" AFTER UPDATE ON {items} '
-               f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}")
-    op.execute(f'CREATE TRIGGER "{t}_stats_truncate" AFTER TRUNCATE ON {items} '
-               f"FOR EACH STATEMENT EXECUTE FUNCTION {function}")
+    op.execute(
+        f'CREATE TRIGGER "{t}_stats_insert" AFTER INSERT ON {items} REFERENCING NEW TABLE AS new_rows '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}"
+    )
+    op.execute(
+        f'CREATE TRIGGER "{t}_stats_delete" AFTER DELETE ON {items} REFERENCING OLD TABLE AS old_rows '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}"
+    )
+    op.execute(
+        f'CREATE TRIGGER "{t}_stats_update" AFTER UPDATE ON {items} '
+        f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}"
+    )
+    op.execute(
+        f'CREATE TRIGGER "{t}_stats_truncate" AFTER TRUNCATE ON {items} FOR EACH STATEMENT EXECUTE FUNCTION {function}'
+    )
 
 
 def _postgres_search_index(schema: str, t: str) -> None:
@@ -202,10 +226,12 @@ def _postgres_search_index(schema: str, t: str) -> None:
         log.info("pg_trgm cannot be installed (%s): substring search will scan the items", exc.orig)
         return
     extension_schema = bind.exec_driver_sql(
-        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-        "WHERE e.extname = 'pg_trgm'").scalar_one()
-    op.execute(f'CREATE INDEX "ix_{t}_search_trgm" ON "{schema}"."{t}" '
-               f'USING gin (({SEARCH_DOCUMENT_SQL}) "{extension_schema}".gin_trgm_ops)')
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+    ).scalar_one()
+    op.execute(
+        f'CREATE INDEX "ix_{t}_search_trgm" ON "{schema}"."{t}" '
+        f'USING gin (({SEARCH_DOCUMENT_SQL}) "{extension_schema}".gin_trgm_ops)'
+    )
 
 
 def _postgres_notify(schema: str, t: str, channel: str) -> None:
@@ -217,5 +243,7 @@ def _postgres_notify(schema: str, t: str, channel: str) -> None:
             PERFORM pg_notify('{channel}', (SELECT max(id)::text FROM new_rows));
             RETURN NULL;
         END $$""")
-    op.execute(f'CREATE TRIGGER "{t}_audit_notify" AFTER INSERT ON {q}."{t}_audit" REFERENCING NEW TABLE AS new_rows '
-               f'FOR EACH STATEMENT EXECUTE FUNCTION {q}."{t}_audit_notify"()')
+    op.execute(
+        f'CREATE TRIGGER "{t}_audit_notify" AFTER INSERT ON {q}."{t}_audit" REFERENCING NEW TABLE AS new_rows '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION {q}."{t}_audit_notify"()'
+    )

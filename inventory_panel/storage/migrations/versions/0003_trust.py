@@ -60,8 +60,14 @@ def upgrade() -> None:
     tables = context.config.attributes["tables"]
     schema = tables.schema
     t = tables.items.name
-    op.create_index(f"ix_{t}_audit_deleted", f"{t}_audit", ["item_id"], schema=schema,
-                    sqlite_where=sa.text("action = 'delete'"), postgresql_where=sa.text("action = 'delete'"))
+    op.create_index(
+        f"ix_{t}_audit_deleted",
+        f"{t}_audit",
+        ["item_id"],
+        schema=schema,
+        sqlite_where=sa.text("action = 'delete'"),
+        postgresql_where=sa.text("action = 'delete'"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         _postgres(schema, t)
     else:
@@ -76,7 +82,8 @@ def _sqlite(t: str) -> None:
     items, movements, audit = f'"{t}"', f'"{t}_movements"', f'"{t}_audit"'
     seen_item = bind.exec_driver_sql(
         f"SELECT max(coalesce((SELECT max(id) FROM {items}), 0), coalesce((SELECT max(item_id) FROM {audit}), 0),"
-        f" coalesce((SELECT max(item_id) FROM {movements}), 0))").scalar_one()
+        f" coalesce((SELECT max(item_id) FROM {movements}), 0))"
+    ).scalar_one()
     for name, start in ((t, seen_item), (f"{t}_movements", None), (f"{t}_audit", None)):
         _sqlite_autoincrement(name, start)
 
@@ -115,14 +122,21 @@ def _sqlite_autoincrement(name: str, start: int | None) -> None:
     # the AUTOINCREMENT key; nothing else of the table's SQL (types, defaults, CHECK and UNIQUE constraints) changes.
     rebuilt_name = f"{name}__0003"
     new_ddl, heads = re.subn(r'^CREATE TABLE\s+("[^"]+"|\S+)\s*\(', f'CREATE TABLE "{rebuilt_name}" (', ddl)
-    new_ddl, ids = re.subn(r"(\(|,)(\s*)id INTEGER NOT NULL,", r"\1\2id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,",
-                           new_ddl)
+    new_ddl, ids = re.subn(
+        r"(\(|,)(\s*)id INTEGER NOT NULL,", r"\1\2id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", new_ddl
+    )
     new_ddl, keys = re.subn(r",\s*PRIMARY KEY \(id\)", "", new_ddl)
     if (heads, ids, keys) != (1, 1, 1):
         raise RuntimeError(f"migration 0003 does not recognise the definition of table {name}: {ddl}")
-    dependents = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL "
-        "ORDER BY type, name", (name,)).scalars().all()
+    dependents = (
+        bind.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL "
+            "ORDER BY type, name",
+            (name,),
+        )
+        .scalars()
+        .all()
+    )
     columns = ", ".join(f'"{row[1]}"' for row in bind.exec_driver_sql(f'PRAGMA table_info("{name}")'))
     op.execute(new_ddl)
     # The new table has no triggers yet: copying fires none (the totals stay as they are).
@@ -133,8 +147,9 @@ def _sqlite_autoincrement(name: str, start: int | None) -> None:
         op.execute(sql)
     high = bind.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{name}"').scalar_one()
     op.execute(sa.text("DELETE FROM sqlite_sequence WHERE name IN (:a, :b)").bindparams(a=name, b=rebuilt_name))
-    op.execute(sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES (:n, :s)")
-               .bindparams(n=name, s=max(high, start or 0)))
+    op.execute(
+        sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES (:n, :s)").bindparams(n=name, s=max(high, start or 0))
+    )
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------------------------
@@ -156,8 +171,10 @@ def _postgres(schema: str, t: str) -> None:
 
     # A category's sums are kept when any of them is not 0: a subset of its deltas may sum to 0 items (updates
     # only) and still carry units, value and low/out changes.
-    nonzero = ("HAVING sum(items) <> 0 OR sum(units) <> 0 OR sum(value_cents) <> 0 OR sum(low_stock) <> 0\n"
-               "                OR sum(out_of_stock) <> 0")
+    nonzero = (
+        "HAVING sum(items) <> 0 OR sum(units) <> 0 OR sum(value_cents) <> 0 OR sum(low_stock) <> 0\n"
+        "                OR sum(out_of_stock) <> 0"
+    )
     summed = "SELECT category, sum(items), sum(units), sum(value_cents), sum(low_stock), sum(out_of_stock)"
 
     def append(source: str) -> str:
@@ -213,7 +230,11 @@ def _postgres(schema: str, t: str) -> None:
             RETURN NULL;
         END $$""")
     function = f'{q}."{t}_id_never_reused"()'
-    op.execute(f'CREATE TRIGGER "{t}_id_never_reused" AFTER INSERT ON {items} REFERENCING NEW TABLE AS new_rows '
-               f"FOR EACH STATEMENT EXECUTE FUNCTION {function}")
-    op.execute(f'CREATE TRIGGER "{t}_id_fixed" BEFORE UPDATE OF id ON {items} FOR EACH ROW '
-               f"WHEN (NEW.id IS DISTINCT FROM OLD.id) EXECUTE FUNCTION {function}")
+    op.execute(
+        f'CREATE TRIGGER "{t}_id_never_reused" AFTER INSERT ON {items} REFERENCING NEW TABLE AS new_rows '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}"
+    )
+    op.execute(
+        f'CREATE TRIGGER "{t}_id_fixed" BEFORE UPDATE OF id ON {items} FOR EACH ROW '
+        f"WHEN (NEW.id IS DISTINCT FROM OLD.id) EXECUTE FUNCTION {function}"
+    )
