@@ -4,6 +4,9 @@
 Every failure (bad setting, database unreachable, busy, full or read-only, role, refused file, a file that cannot be
 written) ends in one clear line on stderr and exit status 2, never a traceback; ``INVENTORY_LOG_LEVEL=DEBUG`` logs
 the traceback of an unexpected one.
+
+Over 400 lines because it declares every command's arguments and help in one parser, where a person reads them
+all with ``--help``; each command's work is one call of the service.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Python API and the CSV importer give a person the same message (worded with the 
 
 A new field needs one entry here: it is stored, imported, exported, shown in the table and in the form (after the
 placed ones) unless its ``Display`` hides it from a view, with the reason.
+
+Over 400 lines on purpose: it is the one specification of the fields (the point of this module); splitting the
+spec from its display or parsing would bring back the places that re-declare fields.
 """
 
 from __future__ import annotations

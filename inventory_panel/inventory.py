@@ -4,6 +4,9 @@ A thin facade: every method checks the acting user's role and hands the work to 
 (``service/``: ``commands``, ``reads``, ``analytics``, ``exports``, ``imports``). Every operation runs in one
 transaction of the unit of work (``storage.unit_of_work``) and writes its audit rows in that same transaction. Reads
 page, sort and filter in SQL. Nothing here knows about Panel or Databricks.
+
+Over 400 lines because it is the whole public API: one short method per operation, each with the docstring a
+notebook user reads with ``help()``; the work is in ``service/``.
 """
 
 from __future__ import annotations

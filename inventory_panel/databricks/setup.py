@@ -20,6 +20,9 @@ sends no writes when nothing changed:
 
 Both Lakebase flavours are handled: Autoscaling (``PGENDPOINT`` -> ``w.postgres``) and Provisioned
 (``LAKEBASE_INSTANCE_NAME`` -> ``w.database``).
+
+Over 400 lines because it holds the six idempotent setup steps in their run order, each a read then the
+smallest write; grants, sharing and the dashboard definition are already their own modules.
 """
 
 from __future__ import annotations

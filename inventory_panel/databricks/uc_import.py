@@ -15,6 +15,9 @@ table in its files' order, stable while the table does not change; pass ``order_
 
 Names are validated and backtick-quoted part by part (``catalog.schema.table``, columns), so no name can change
 the statement. Every failure is a typed ``TableReadError`` naming the table and, for a refusal, the grant needed.
+
+Over 400 lines because both read paths (warehouse chunks and Spark) share the name validation, the type
+mapping and the typed errors that name the grant needed.
 """
 
 from __future__ import annotations

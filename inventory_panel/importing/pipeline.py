@@ -20,6 +20,9 @@ Every inserted item gets an ``add`` audit row and every updated one an ``update`
 Imports into one table take turns on PostgreSQL (``storage.dialects.postgres``), so concurrent ones neither
 deadlock nor fail on each other's new skus; a deadlock with some other writer still ends in a ``ConflictError``,
 never a raw one (``storage.bulk.ImportStore``).
+
+Over 400 lines because the import's one transaction, its modes and its per-chunk steps read as one story; the
+reading, validation, report and the port to the database are already their own modules.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ needs: the cell count and the first extra cells), and a chunk ends after about `
 Row numbers are the ones a spreadsheet shows: every CSV record is one row, blank lines included (they are shown as
 empty rows), and a quoted cell spanning several lines is still one row. The header is the first non-blank record
 (row 1 when the file does not start with blank lines).
+
+Over 400 lines because every way a file as a whole can be unusable is checked here, before the first row,
+with its own message; the checks share the one byte pass and parse.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ engine tells a workbook from CSV by its content, so an .xlsx upload needs nothin
 The file arrives through ``BoundedFileDropper`` (``upload.py``), which enforces ``INVENTORY_MAX_UPLOAD_MB`` on the
 server as chunks arrive; what the view holds (the upload, the report) is dropped when the session ends. What a
 report says (counts, steps, problem rows, the summary sentence) is written in ``import_report.py``.
+
+Over 400 lines because the view's state machine, its widgets and their bindings belong together; the report's
+wording is in ``import_report.py`` and the upload limit in ``upload.py``.
 """
 
 from __future__ import annotations
