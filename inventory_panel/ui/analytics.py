@@ -214,12 +214,15 @@ def stock_status_figure(frame: pd.DataFrame) -> figure:
 
 
 class AnalyticsView(LazyView):
-    """The four charts in a grid, or an explanation when there is nothing to chart yet."""
+    """The four charts in a grid, or an explanation when there is nothing to chart yet.
+
+    Public parts: ``title`` and ``messages``.
+    """
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
-        self._title = pn.pane.HTML(
+        self.messages = InlineMessages()  # where a toast cannot show (messages.py)
+        self.title = pn.pane.HTML(
             '<div class="title">Analytics</div><div class="sub">Figures over the whole inventory, computed in the '
             "database. Hover a bar for details.</div>",
             stylesheets=[styles.PANEL_TITLE],
@@ -256,7 +259,7 @@ class AnalyticsView(LazyView):
             sizing_mode="stretch_width",
             visible=False,
         )
-        self._layout = pn.Column(self._title, self._empty, self._grid, sizing_mode="stretch_width")
+        self._layout = pn.Column(self.title, self._empty, self._grid, sizing_mode="stretch_width")
         self.reload()
 
     def reload(self) -> None:
@@ -281,4 +284,4 @@ class AnalyticsView(LazyView):
         self._grid.visible, self._empty.visible = True, False
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(self._layout, self._messages)
+        return component_root(self._layout, self.messages)

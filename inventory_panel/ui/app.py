@@ -50,7 +50,10 @@ TABS_CSS = (
 
 
 class InventoryApp(pn.viewable.Viewer):
-    """Header, summary cards and the views (Inventory, Import, Low stock, Analytics, Dashboard, Audit)."""
+    """Header, summary cards and the views (Inventory, Import, Low stock, Analytics, Dashboard, Audit).
+
+    ``messages`` is the app's own message area (what no view on screen can show).
+    """
 
     inventory = param.ClassSelector(class_=Inventory, doc="The service, acting as this session's user.")
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (built from inventory).")
@@ -106,7 +109,7 @@ class InventoryApp(pn.viewable.Viewer):
         self._tab_changed()
         self.body = pn.Column(self.cards, self.tabs, sizing_mode="stretch_width")
         self._subscribed_docs: set[int] = set()
-        self._messages = InlineMessages(app_level=True)
+        self.messages = InlineMessages(app_level=True)
         log.debug("app built for %s (%s)", user.name, user.role)
 
     def view(self, title: str) -> Any:
@@ -169,7 +172,7 @@ class InventoryApp(pn.viewable.Viewer):
             styles={"background": styles.ACCENT, "border-radius": "8px", "padding": "0 12px 0 0"},
         )
         # The app's message area (under its title bar) speaks for all its views where toasts cannot show.
-        return component_root(pn.Column(bar, self._messages, self.body, sizing_mode="stretch_width", margin=0))
+        return component_root(pn.Column(bar, self.messages, self.body, sizing_mode="stretch_width", margin=0))
 
     def template(self) -> pn.template.BaseTemplate:
         """The app in a full-page template (title bar with user, role and database; light/dark switch)."""

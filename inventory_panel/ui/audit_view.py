@@ -69,7 +69,10 @@ def audit_frame(rows: pd.DataFrame | None) -> pd.DataFrame:
 
 
 class AuditView(LazyView):
-    """The audit log, 50 entries a page, filterable by action, exportable as CSV; admins only."""
+    """The audit log, 50 entries a page, filterable by action, exportable as CSV; admins only.
+
+    Public parts: ``title``, ``table`` (the entries of the page) and ``messages``.
+    """
 
     action = param.Selector(default=ALL, objects=[ALL, *ACTIONS], doc="Only entries of this action ('' for all).")
     page = param.Integer(default=0, bounds=(0, None), doc="Current page, 0-based, newest entries first.")
@@ -79,10 +82,10 @@ class AuditView(LazyView):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
+        self.messages = InlineMessages()  # where a toast cannot show (messages.py)
         user = self.model.inventory.user if self.model.inventory is not None else None
         self.allowed = bool(user and user.can("audit"))
-        self._title = pn.pane.HTML(
+        self.title = pn.pane.HTML(
             '<div class="title">Audit log</div><div class="sub">Every change to the inventory: who made it and '
             "when, newest first.</div>",
             stylesheets=[styles.PANEL_TITLE],
@@ -92,7 +95,7 @@ class AuditView(LazyView):
         if not self.allowed:
             who = f"{esc(user.name)} ({esc(user.role)})" if user else "This session"
             self._layout = pn.Column(
-                self._title,
+                self.title,
                 pn.pane.HTML(
                     f'<div class="empty"><h2>Administrators only</h2><p>The audit log is visible to administrators. '
                     f"{who} may not view it; ask an administrator to add you to INVENTORY_ADMINS.</p></div>",
@@ -112,7 +115,7 @@ class AuditView(LazyView):
         self._download = pn.widgets.FileDownload(
             callback=self._export, filename="audit_log.csv", label="Export CSV", width=130, margin=(8, 10), embed=False
         )
-        self._table = pn.widgets.Tabulator(
+        self.table = pn.widgets.Tabulator(
             pn.bind(audit_frame, self.param.rows),
             show_index=False,
             disabled=True,
@@ -131,8 +134,8 @@ class AuditView(LazyView):
         )
         self.pager = Pager(source=self)
         self._layout = pn.Column(
-            pn.Row(self._title, self._action, self._download, sizing_mode="stretch_width"),
-            self._table,
+            pn.Row(self.title, self._action, self._download, sizing_mode="stretch_width"),
+            self.table,
             self.pager,
             sizing_mode="stretch_width",
         )
@@ -182,4 +185,4 @@ class AuditView(LazyView):
         return out
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(self._layout, self._messages)
+        return component_root(self._layout, self.messages)

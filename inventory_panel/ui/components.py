@@ -166,6 +166,8 @@ REPORT_TABLE_CSS = """
 class ValidationReport(pn.viewable.Viewer):
     """An ``ImportReport`` as a person reads it: what would be (or was) added, updated and rejected, the warnings
     and every rejected cell with its spreadsheet row — ``ValidationReport(report=inv.import_csv(p, dry_run=True))``.
+
+    Public parts: ``banner``, ``counts``, ``warnings`` and ``errors`` (the rejected cells).
     """
 
     report = param.ClassSelector(class_=ImportReport, doc="The report of a check (dry run) or an import.")
@@ -174,12 +176,12 @@ class ValidationReport(pn.viewable.Viewer):
         super().__init__(report=report, **params)
         sheets = [IMPORT_CSS, styles.BANNER]  # strings: each document gets its own style sheet models
         # One left edge and even gaps: every part has the same margin, the table's cells line up with the text.
-        self._banner = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
-        self._counts = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
-        self._warnings = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
+        self.banner = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
+        self.counts = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
+        self.warnings = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
         self._errors_head = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(4, 0, 6, 0))
         # The importer's problem table: the theme that follows light/dark, plain-text cells, row numbers right.
-        self._errors = pn.widgets.Tabulator(
+        self.errors = pn.widgets.Tabulator(
             None,
             disabled=True,
             selectable=False,
@@ -203,20 +205,20 @@ class ValidationReport(pn.viewable.Viewer):
     def _render(self) -> None:
         report = self.report
         if report is None:
-            self._banner.object = '<div class="banner info">No report yet: check or import a file to see one.</div>'
-            self._counts.object = self._warnings.object = self._errors_head.object = ""
-            self._counts.visible = self._warnings.visible = self._errors_head.visible = self._errors.visible = False
+            self.banner.object = '<div class="banner info">No report yet: check or import a file to see one.</div>'
+            self.counts.object = self.warnings.object = self._errors_head.object = ""
+            self.counts.visible = self.warnings.visible = self._errors_head.visible = self.errors.visible = False
             return
         head = "Check — nothing has been written." if report.dry_run else "Import finished."
         kind = "success" if report.ok else "warning"
         name = f"<b>{esc(report.file)}</b>: " if report.file else ""
-        self._banner.object = (
+        self.banner.object = (
             f'<div class="banner {kind}" role="status"><div class="head">{head}</div>'
             f"{name}{esc(summary_sentence(report))}</div>"
         )
-        self._counts.object = counts_html(report)
-        self._counts.visible = True
-        self._warnings.object = (
+        self.counts.object = counts_html(report)
+        self.counts.visible = True
+        self.warnings.object = (
             ""
             if not report.warnings
             else '<div class="banner warning"><div class="head">'
@@ -224,25 +226,25 @@ class ValidationReport(pn.viewable.Viewer):
             + "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
             + "</ul></div>"
         )
-        self._warnings.visible = bool(report.warnings)
+        self.warnings.visible = bool(report.warnings)
         shown = len(report.errors) > 0
-        self._errors_head.visible = self._errors.visible = shown
+        self._errors_head.visible = self.errors.visible = shown
         if shown:
             self._errors_head.object = (
                 f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
                 '<div class="muted">Row numbers are the ones a spreadsheet shows (the header '
                 "is row 1).</div>"
             )
-            self._errors.value = error_rows(report)
+            self.errors.value = error_rows(report)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(
             pn.Column(
-                self._banner,
-                self._counts,
-                self._warnings,
+                self.banner,
+                self.counts,
+                self.warnings,
                 self._errors_head,
-                self._errors,
+                self.errors,
                 sizing_mode="stretch_width",
                 margin=(8, 10),
             )

@@ -127,7 +127,7 @@ def guide_html(settings: Settings, problem: str | None) -> str:
 
 
 class DashboardView(pn.viewable.Viewer):
-    """The embedded dashboard, or a guide to configuring it."""
+    """The embedded dashboard, or a guide to configuring it; ``messages`` is its message area."""
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (its settings: the dashboard).")
     active = param.Boolean(default=True, doc="Whether the view is on screen; the publish check waits for it.")
@@ -150,7 +150,7 @@ class DashboardView(pn.viewable.Viewer):
         if self.source is None:
             self.source = dashboard_source()
         source: DashboardSource = self.source
-        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
+        self.messages = InlineMessages()  # where a toast cannot show (messages.py)
         self.settings: Settings = self.model.inventory.settings
         self.url = source.embed_url(self.settings)
         self._checking = False
@@ -221,4 +221,4 @@ class DashboardView(pn.viewable.Viewer):
         self._status.visible = True
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(self._layout, self._messages)
+        return component_root(self._layout, self.messages)

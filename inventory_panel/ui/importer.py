@@ -104,7 +104,11 @@ def upload_bytes(content: str | bytes) -> bytes:
 
 
 class ImportView(pn.viewable.Viewer):
-    """Template download, upload, options, dry-run preview, confirmed import with progress, result."""
+    """Template download, upload, options, dry-run preview, confirmed import with progress, result.
+
+    Public parts: ``title``, ``banner`` (the outcome of the check or import), ``counts``, ``warnings``, ``errors``
+    (the rejected rows), ``import_button`` (confirms the import) and ``messages``.
+    """
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; told after an import.")
     step = param.Selector(default="choose", objects=list(STEPS), doc="Where the person is in the import flow.")
@@ -127,7 +131,7 @@ class ImportView(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
+        self.messages = InlineMessages()  # where a toast cannot show (messages.py)
         inventory = self.model.inventory
         self.settings = inventory.settings
         self.max_bytes = self.settings.max_upload_mb * 1_048_576
@@ -152,14 +156,14 @@ class ImportView(pn.viewable.Viewer):
             margin=(14, 10, 4, 0),
             embed=False,
         )
-        self._title = pn.pane.HTML(
+        self.title = pn.pane.HTML(
             '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
             "written until you confirm the import.</div>",
             stylesheets=[styles.PANEL_TITLE],
             sizing_mode="stretch_width",
             margin=(8, 10, 4, 10),
         )
-        self._header = pn.Row(self._title, self._template, self._template_xlsx, sizing_mode="stretch_width")
+        self._header = pn.Row(self.title, self._template, self._template_xlsx, sizing_mode="stretch_width")
         if not self.allowed:
             user = inventory.user
             self._layout = pn.Column(
@@ -250,13 +254,13 @@ class ImportView(pn.viewable.Viewer):
             visible=pn.bind(shows_progress, self.param.step),
         )
 
-        self._banner = pn.pane.Alert("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
-        self._counts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._warnings = pn.pane.Alert(
+        self.banner = pn.pane.Alert("", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10))
+        self.counts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self.warnings = pn.pane.Alert(
             "", alert_type="warning", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10)
         )
         self._errors_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
-        self._errors = pn.widgets.Tabulator(
+        self.errors = pn.widgets.Tabulator(
             pd.DataFrame(columns=list(ERROR_TITLES)),
             show_index=False,
             disabled=True,
@@ -273,8 +277,8 @@ class ImportView(pn.viewable.Viewer):
             stylesheets=[styles.TABLE],
             margin=(4, 10),
         )
-        self._confirm = pn.widgets.Button(label="Import", color="primary", width=220, margin=(8, 10))
-        self._confirm.on_click(self._on_confirm)
+        self.import_button = pn.widgets.Button(label="Import", color="primary", width=220, margin=(8, 10))
+        self.import_button.on_click(self._on_confirm)
         self._cancel = pn.widgets.Button(label="Cancel", color="light", width=110, margin=(8, 10))
         self._cancel.on_click(lambda _e: self.reset())
         self._again = pn.widgets.Button(label="Import another file", color="default", width=180, margin=(8, 10))
@@ -287,14 +291,14 @@ class ImportView(pn.viewable.Viewer):
             margin=(8, 10),
             embed=False,
         )
-        self._actions = pn.Row(self._confirm, self._cancel, self._error_file, self._again, margin=(0, 0))
+        self._actions = pn.Row(self.import_button, self._cancel, self._error_file, self._again, margin=(0, 0))
         self._result = pn.Column(
-            self._banner,
-            self._counts,
-            self._warnings,
+            self.banner,
+            self.counts,
+            self.warnings,
             self._actions,
             self._errors_head,
-            self._errors,
+            self.errors,
             sizing_mode="stretch_width",
             margin=0,
         )
@@ -437,15 +441,15 @@ class ImportView(pn.viewable.Viewer):
             return
         name = f"<b>{esc(self.file_name)}</b>: " if self.file_name else ""
         if report is None:  # refused as a whole
-            self._banner.param.update(
+            self.banner.param.update(
                 alert_type=ALERT_TYPES["error"],
                 object=(
                     f'<div role="alert"><div class="head">{name}the file was refused; nothing was imported.</div>'
                     f"{esc(self.refusal)}</div>"
                 ),
             )
-            self._counts.object = self._errors_head.object = ""
-            self._errors.visible = self._warnings.visible = self._confirm.visible = self._error_file.visible = False
+            self.counts.object = self._errors_head.object = ""
+            self.errors.visible = self.warnings.visible = self.import_button.visible = self._error_file.visible = False
             self._cancel.visible, self._again.visible = False, True
             self._again.label = "Choose another file"
             return
@@ -454,23 +458,23 @@ class ImportView(pn.viewable.Viewer):
         else:
             kind = "error" if step == "done" and report.atomic else "warning"
         head = "Check finished — nothing has been written yet." if step == "preview" else "Import finished."
-        self._banner.param.update(
+        self.banner.param.update(
             alert_type=ALERT_TYPES[kind],
             object=(f'<div role="status"><div class="head">{head}</div>{name}{esc(summary_sentence(report))}</div>'),
         )
-        self._counts.object = counts_html(report)
-        self._warnings.param.update(object=notice_html("", report.warnings), visible=bool(report.warnings))
+        self.counts.object = counts_html(report)
+        self.warnings.param.update(object=notice_html("", report.warnings), visible=bool(report.warnings))
         importable = report.inserted + report.updated
-        self._confirm.visible = self._cancel.visible = step == "preview"
-        self._confirm.disabled = importable == 0
-        self._confirm.label = (
+        self.import_button.visible = self._cancel.visible = step == "preview"
+        self.import_button.disabled = importable == 0
+        self.import_button.label = (
             f"Import {fmt_int(importable)} row{'s' if importable != 1 else ''}" if importable else "Nothing to import"
         )
         self._again.visible = step == "done"
         self._again.label = "Import another file"
         self._error_file.visible = report.skipped > 0
         shown_errors = min(len(report.errors), MAX_SHOWN_ERRORS)
-        self._errors.visible = shown_errors > 0
+        self.errors.visible = shown_errors > 0
         if shown_errors:
             cut = report.error_file is not None and report.error_file.omitted > 0
             has = "the first rejected rows (it was cut, see above)" if cut else "every rejected row"
@@ -485,7 +489,7 @@ class ImportView(pn.viewable.Viewer):
                 f'<div class="muted">Row numbers are the ones a spreadsheet shows (the '
                 f"header is row 1).{more}</div>"
             )
-            self._errors.value = error_rows(report)
+            self.errors.value = error_rows(report)
         else:
             self._errors_head.object = ""
 
@@ -507,4 +511,4 @@ class ImportView(pn.viewable.Viewer):
             return io.StringIO("")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(self._layout, self._messages)
+        return component_root(self._layout, self.messages)

@@ -35,14 +35,14 @@ def problem_lines(error: str | None) -> list[str]:
 
 
 class InventoryView(pn.viewable.Viewer):
-    """Browse, filter, edit, adjust and delete items."""
+    """Browse, filter, edit, adjust and delete items; ``messages`` is its message area."""
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
     import_requested = param.Event(doc="The person asked to import a CSV file (the app switches tabs).")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
+        self.messages = InlineMessages()  # where a toast cannot show (messages.py)
         user = self.model.inventory.user
         self.filters = FilterBar(model=self.model)
         self.table = ItemsTable(model=self.model)
@@ -142,4 +142,4 @@ class InventoryView(pn.viewable.Viewer):
         return out
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(self._layout, self._messages)
+        return component_root(self._layout, self.messages)

@@ -32,7 +32,10 @@ PANEL_CSS = """
 
 
 class ItemPanel(pn.viewable.Viewer):
-    """Details of the selected item (tabs: Details, Stock, History) or the form for a new one."""
+    """Details of the selected item (tabs: Details, Stock, History) or the form for a new one.
+
+    Public parts: ``title`` (what the panel shows) and ``confirm`` (the dialog that asks before a delete).
+    """
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
     mode = param.Selector(
@@ -57,7 +60,7 @@ class ItemPanel(pn.viewable.Viewer):
         self.form.param.watch(self._after_save, "saved")
         self.stock = StockAdjustment(model=self.model)
         self.history = ItemHistory(model=self.model)
-        self._title = pn.pane.HTML(
+        self.title = pn.pane.HTML(
             "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
         )
         self._close = pn.widgets.Button(
@@ -70,9 +73,9 @@ class ItemPanel(pn.viewable.Viewer):
         self.confirm_button = pn.widgets.Button(label="Delete", color="danger", width=110)
         self.confirm_button.on_click(self._on_confirm_delete)
         self._cancel = pn.widgets.Button(label="Keep it", color="default", variant="outline", width=110)
-        self._cancel.on_click(lambda _event: setattr(self._confirm, "open", False))
+        self._cancel.on_click(lambda _event: setattr(self.confirm, "open", False))
         # A modal dialog: the question appears where the person is looking, however far the page is scrolled.
-        self._confirm = pn.Modal(
+        self.confirm = pn.Modal(
             pn.Column(
                 self._confirm_text,
                 pn.Row(pn.layout.HSpacer(), self._cancel, self.confirm_button, sizing_mode="stretch_width"),
@@ -87,13 +90,13 @@ class ItemPanel(pn.viewable.Viewer):
             options=list(SECTIONS), value="Details", color="primary", variant="outline", margin=(4, 10, 8, 10)
         )
         self.form.actions.objects = [self.delete_button]
-        contents = {"Details": (self.form, self._confirm), "Stock": (self.stock,), "History": (self.history,)}
+        contents = {"Details": (self.form, self.confirm), "Stock": (self.stock,), "History": (self.history,)}
         self._sections = {
             name: pn.Column(*parts, sizing_mode="stretch_width", visible=pn.bind(operator.eq, self.section, name))
             for name, parts in contents.items()
         }
         self._layout.objects = [
-            pn.Row(self._title, self._close, sizing_mode="stretch_width", margin=0),
+            pn.Row(self.title, self._close, sizing_mode="stretch_width", margin=0),
             self.section,
             *self._sections.values(),
         ]
@@ -131,7 +134,7 @@ class ItemPanel(pn.viewable.Viewer):
         self.form.load(item)
         self.stock.item_id = item_id
         self.history.item_id = item_id
-        self._confirm.open = False
+        self.confirm.open = False
         self.delete_button.visible = self.model.inventory.user.can("delete")
         self.mode = "item"
         self._update_title(item)
@@ -141,7 +144,7 @@ class ItemPanel(pn.viewable.Viewer):
         self._build()
         adding = self.mode == "add"
         if adding:
-            self._title.object = '<div class="title">New item</div><div class="sub">Fields marked * are required.</div>'
+            self.title.object = '<div class="title">New item</div><div class="sub">Fields marked * are required.</div>'
         self.section.visible = self.form.actions.visible = not adding
         self.section.value = "Details"
         self._layout.visible = self.mode != "closed"
@@ -153,15 +156,13 @@ class ItemPanel(pn.viewable.Viewer):
         try:
             self._update_title(self.model.inventory.get(self.model.selected_id))
         except NotFoundError:
-            self._title.object = (
-                '<div class="title">Item deleted</div><div class="sub">Someone deleted this item.</div>'
-            )
+            self.title.object = '<div class="title">Item deleted</div><div class="sub">Someone deleted this item.</div>'
         except Exception:  # noqa: BLE001 - a background refresh failing is logged; the panel keeps what it shows
             return
 
     def _update_title(self, item: dict[str, Any]) -> None:
         sku = f" · SKU <b>{esc(item['sku'])}</b>" if item.get("sku") else ""
-        self._title.object = (
+        self.title.object = (
             f'<div class="title">{esc(item["item_name"])}</div>'
             f'<div class="sub">{esc(item["category"])}{sku} · {esc(status_label(item["status"]))}'
             "</div>"
@@ -179,7 +180,7 @@ class ItemPanel(pn.viewable.Viewer):
             f'<div class="banner error"><div class="head">Delete {esc(name)}?</div>'
             "The item is removed from the inventory; the audit log keeps a copy.</div>"
         )
-        self._confirm.open = True
+        self.confirm.open = True
 
     async def _on_confirm_delete(self, _event: Any) -> None:
         await self.delete()
@@ -190,7 +191,7 @@ class ItemPanel(pn.viewable.Viewer):
         if item_id is None or version is None:
             return False
         name = self.form.loaded.get("item_name") or f"item {item_id}"
-        self._confirm.open = False
+        self.confirm.open = False
         try:
             await in_worker(self.model.inventory.delete, item_id, version)
         except ConflictError as exc:

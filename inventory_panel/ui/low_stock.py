@@ -75,7 +75,10 @@ SHOWN_LIMIT = 500
 
 
 class LowStockView(LazyView):
-    """Items that need reordering, with the shortage, supplier and location of each."""
+    """Items that need reordering, with the shortage, supplier and location of each.
+
+    Public parts: ``title`` (the counts above the list), ``table`` (the rows shown) and ``messages``.
+    """
 
     rows = param.DataFrame(
         default=None,
@@ -89,8 +92,8 @@ class LowStockView(LazyView):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._messages = InlineMessages()  # where a toast cannot show (messages.py)
-        self._title = pn.pane.HTML(
+        self.messages = InlineMessages()  # where a toast cannot show (messages.py)
+        self.title = pn.pane.HTML(
             "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
         )
         self._download = pn.widgets.FileDownload(
@@ -101,7 +104,7 @@ class LowStockView(LazyView):
             margin=(14, 10, 8, 10),
             embed=False,
         )
-        self._table = pn.widgets.Tabulator(
+        self.table = pn.widgets.Tabulator(
             low_stock_frame(_empty_rows()),
             show_index=False,
             disabled=True,
@@ -129,9 +132,9 @@ class LowStockView(LazyView):
             visible=False,
         )
         self._layout = pn.Column(
-            pn.Row(self._title, self._download, sizing_mode="stretch_width"),
+            pn.Row(self.title, self._download, sizing_mode="stretch_width"),
             self._empty,
-            self._table,
+            self.table,
             sizing_mode="stretch_width",
         )
         self.reload()
@@ -165,7 +168,7 @@ class LowStockView(LazyView):
             if self.short > len(rows)
             else " · largest shortage first"
         )
-        self._title.object = (
+        self.title.object = (
             '<div class="title">Low stock</div>'
             f'<div class="sub"><b>{fmt_int(self.short)}</b> items at or below their minimum, '
             f"<b>{fmt_int(self.out)}</b> of them out of stock{partial}</div>"
@@ -173,8 +176,8 @@ class LowStockView(LazyView):
         # Shown before it gets its rows: a Tabulator handed data while hidden (display: none, no height) lays out no
         # rows, and when it is shown next Panel 1.9.4 does not always redraw it (a notebook cell then kept an empty
         # table under "5 items at or below their minimum" after an import; docs/workarounds.md).
-        self._table.visible = not rows.empty
-        self._table.value = low_stock_frame(rows)
+        self.table.visible = not rows.empty
+        self.table.value = low_stock_frame(rows)
         self._empty.visible = rows.empty
         self._download.disabled = rows.empty
 
@@ -188,7 +191,7 @@ class LowStockView(LazyView):
             return io.StringIO("")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return component_root(self._layout, self._messages)
+        return component_root(self._layout, self.messages)
 
 
 def _empty_rows() -> pd.DataFrame:

@@ -48,7 +48,7 @@ def toasts_unavailable() -> bool:
 
 
 class InlineMessages(pn.viewable.Viewer):
-    """One component's message area: hidden until there is something to say."""
+    """One component's message area: hidden until there is something to say; ``alert`` is the box shown."""
 
     kind = param.Selector(default="info", objects=list(ALERT_TYPES), doc="The kind of the message shown.")
     message = param.String(default="", doc="The message shown; empty when the area is hidden.")
@@ -56,7 +56,7 @@ class InlineMessages(pn.viewable.Viewer):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self._alert = pn.pane.Alert(
+        self.alert = pn.pane.Alert(
             "", alert_type="info", visible=False, sizing_mode="stretch_width", margin=(4, 10), stylesheets=[ALERT_CSS]
         )
         self._shown = 0  # counts messages, so a late expiry of a brief one never hides a newer one
@@ -67,13 +67,13 @@ class InlineMessages(pn.viewable.Viewer):
         self._shown += 1
         self.param.update(kind=kind, message=message)
         # The pane renders Markdown: the message quotes user text (item names), so it goes in escaped.
-        self._alert.param.update(object=html.escape(message), alert_type=ALERT_TYPES[kind], visible=True)
+        self.alert.param.update(object=html.escape(message), alert_type=ALERT_TYPES[kind], visible=True)
         if kind in ("success", "info"):
             self._expire_later(self._shown)
 
     def clear(self) -> None:
         self.message = ""
-        self._alert.visible = False
+        self.alert.visible = False
 
     def _expire_later(self, shown: int) -> None:
         def expire() -> None:
@@ -89,10 +89,10 @@ class InlineMessages(pn.viewable.Viewer):
 
     def rendered_in(self, doc: Any) -> bool:
         """Whether this area is on screen in ``doc`` (a notebook cell's document)."""
-        return any(pn.state._views.get(ref, (None, None, None))[2] is doc for ref in list(self._alert._models))
+        return any(pn.state._views.get(ref, (None, None, None))[2] is doc for ref in list(self.alert._models))
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._alert
+        return self.alert
 
 
 def deliver(kind: str, message: str) -> bool:
@@ -131,7 +131,7 @@ class Notice(pn.viewable.Viewer):
     def __init__(self, **params: Any):
         super().__init__(**params)
         shown = pn.bind(bool, self.param.head)
-        self._alert = pn.pane.Alert(
+        self.alert = pn.pane.Alert(
             pn.bind(notice_html, self.param.head, self.param.lines),
             alert_type=pn.bind(ALERT_TYPES.get, self.param.kind),
             visible=shown,
@@ -143,7 +143,7 @@ class Notice(pn.viewable.Viewer):
             label="Dismiss", color="default", variant="outline", width=90, margin=(6, 0, 0, 0), visible=self.dismissible
         )
         self._dismiss.on_click(lambda _event: self.clear())
-        self._layout = pn.Column(self._alert, self._dismiss, sizing_mode="stretch_width", margin=(5, 10), visible=shown)
+        self._layout = pn.Column(self.alert, self._dismiss, sizing_mode="stretch_width", margin=(5, 10), visible=shown)
 
     @property
     def shown(self) -> bool:

@@ -114,7 +114,10 @@ def shown_value(value: Any) -> str:
 
 
 class ItemsTable(pn.viewable.Viewer):
-    """The editable items table with its pager."""
+    """The editable items table with its pager.
+
+    Public parts: ``table`` (the Tabulator a person edits, sorts and clicks), ``pager``, ``conflict``.
+    """
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
     refresh_pending = param.Boolean(default=False, doc="A refresh arrived while a cell was being edited.")
@@ -128,7 +131,7 @@ class ItemsTable(pn.viewable.Viewer):
         self.conflict = Notice(kind="warning")
         editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
         editors[STATUS] = editors[OPEN_COLUMN] = None
-        self._table = pn.widgets.Tabulator(
+        self.table = pn.widgets.Tabulator(
             table_frame(self.model.rows, self.model.selected_id),
             show_index=False,
             pagination=None,
@@ -159,18 +162,18 @@ class ItemsTable(pn.viewable.Viewer):
             },
             sorters=self._sorters(),
         )
-        self._table.on_edit(self._on_edit)
-        self._table.on_click(self._on_click)
-        self._table.param.watch(self._on_sort, "sorters")
+        self.table.on_edit(self._on_edit)
+        self.table.on_click(self._on_click)
+        self.table.param.watch(self._on_sort, "sorters")
 
         self.pager = Pager(source=self.model, page_sizes=list(PAGE_SIZES))
-        self._layout = pn.Column(self.conflict, self._table, self.pager, sizing_mode="stretch_width")
+        self._layout = pn.Column(self.conflict, self.table, self.pager, sizing_mode="stretch_width")
 
     # -- what is shown --------------------------------------------------------------------------------------------
 
     @param.depends("compact", watch=True)
     def _columns(self) -> None:
-        self._table.hidden_columns = [*HIDDEN, *(COMPACT_HIDDEN if self.compact else ())]
+        self.table.hidden_columns = [*HIDDEN, *(COMPACT_HIDDEN if self.compact else ())]
 
     def _sorters(self) -> list[dict[str, str]]:
         if self.model.sort_by not in SHOWN:
@@ -180,8 +183,8 @@ class ItemsTable(pn.viewable.Viewer):
     @param.depends("model.sort_by", "model.descending", watch=True)
     def _follow_model(self) -> None:
         # The order may be set from elsewhere (a notebook driving the model): keep the header arrow truthful.
-        if self._table.sorters != self._sorters():
-            self._table.sorters = self._sorters()
+        if self.table.sorters != self._sorters():
+            self.table.sorters = self._sorters()
 
     @param.depends("model.rows", "model.selected_id", watch=True)
     def _rows_changed(self) -> None:
@@ -193,11 +196,11 @@ class ItemsTable(pn.viewable.Viewer):
     def _show(self) -> None:
         self.refresh_pending = False
         frame = table_frame(self.model.rows, self.model.selected_id)
-        old = self._table.value.index
+        old = self.table.value.index
         if self.model.external and not old.equals(frame.index):
             now = time.monotonic()
             self._superseded = [(t, ids) for t, ids in self._superseded if now - t < RACE_SECONDS] + [(now, old)]
-        self._table.value = frame
+        self.table.value = frame
 
     def _on_sort(self, event: param.parameterized.Event) -> None:
         sorters = [s for s in event.new if s.get("field") in SHOWN]
@@ -221,14 +224,14 @@ class ItemsTable(pn.viewable.Viewer):
         return item_id
 
     def _item_at(self, row: int) -> tuple[int, int]:
-        frame = self._table.value
+        frame = self.table.value
         item_id = int(frame.index[row])
         return item_id, int(frame["version"].iloc[row])
 
     def ambiguous(self, row: int) -> bool:
         """True if row position ``row`` held another item moments ago (the browser may not have caught up)."""
         now = time.monotonic()
-        item_id = self._table.value.index[row]
+        item_id = self.table.value.index[row]
         return any(now - t < RACE_SECONDS and (row >= len(ids) or ids[row] != item_id) for t, ids in self._superseded)
 
     def _on_click(self, event: Any) -> None:
@@ -238,7 +241,7 @@ class ItemsTable(pn.viewable.Viewer):
         if event.column == OPEN_COLUMN:
             self._stop_editing()
             self.model.selected_id = item_id
-        elif event.column in EDITABLE and not self._table.disabled and self.model.inventory.user.can("edit"):
+        elif event.column in EDITABLE and not self.table.disabled and self.model.inventory.user.can("edit"):
             # Tabulator opens the editor on this click: hold refreshes until the edit is committed.
             self._editing = (item_id, time.monotonic())
         else:
@@ -262,7 +265,7 @@ class ItemsTable(pn.viewable.Viewer):
             pn.state.execute(self._show, schedule=True)
             return
         item_id, version = self._item_at(event.row)
-        name = str(self._table.value["item_name"].iloc[event.row] if field.name != "item_name" else event.old)
+        name = str(self.table.value["item_name"].iloc[event.row] if field.name != "item_name" else event.old)
         # The row is read above, as the edit arrives; the write waits in a worker thread (a busy database keeps
         # only this person waiting) and its outcome is shown from the event loop.
         pn.state.execute(partial(self._save_edit, item_id, version, field, value, name))

@@ -88,9 +88,9 @@ def test_viewer_forcing_a_cell_edit_in_the_read_only_table_changes_nothing(shop,
     table = ItemsTable(model=InventoryModel(inventory=viewer))
     before = _fingerprint(admin)
     # What the browser would send if someone re-enabled the editor: an edit event for row 0, quantity -> 999.
-    frame = table._table.value.copy()
+    frame = table.table.value.copy()
     frame.iloc[0, frame.columns.get_loc("quantity")] = 999
-    table._table.value = frame
+    table.table.value = frame
     table._on_edit(SimpleNamespace(row=0, column="quantity", value=999, old=4))
     assert _fingerprint(admin) == before
     assert _denials(admin) == [("vera@example.com", "edit refused for role viewer")]

@@ -290,7 +290,7 @@ def test_a_load_failure_is_shown_with_a_way_to_try_again(inv, monkeypatch):
     monkeypatch.setattr(inv, "change_token", unavailable)
     view.model.changed()
     assert view.problem.shown and view.problem.lines == ["The database connection was lost. Please try again."]
-    assert view.retry_button.visible and view.table._table.value["item_name"].tolist() == ["Anvil"]
+    assert view.retry_button.visible and view.table.table.value["item_name"].tolist() == ["Anvil"]
     monkeypatch.undo()
     view.retry_button.clicks += 1
     assert not view.problem.shown and not view.retry_button.visible

@@ -75,7 +75,7 @@ def test_components_in_several_cells_share_no_model_when_one_cell_writes(inv, ca
         write_from_cell(inv, model, docs[0])
     assert "already in a doc" not in caplog.text
     assert shared_models(docs) == []
-    assert "Chisel" in set(LowStockView(model=model)._table.value["item_name"])
+    assert "Chisel" in set(LowStockView(model=model).table.value["item_name"])
 
 
 @contextmanager
@@ -109,11 +109,11 @@ def test_every_component_carries_the_apps_variables_on_its_root(inv, component):
 def edit(table: ItemsTable, name: str, column: str, value) -> None:
     from panel.models.tabulator import TableEditEvent
 
-    frame = table._table.value.copy()
+    frame = table.table.value.copy()
     row = frame["item_name"].tolist().index(name)
     frame.iloc[row, frame.columns.get_loc(column)] = value
-    table._table.value = frame
-    table._table._process_event(TableEditEvent(model=None, column=column, row=row, pre=False))
+    table.table.value = frame
+    table.table._process_event(TableEditEvent(model=None, column=column, row=row, pre=False))
 
 
 def test_an_invalid_cell_edit_in_a_notebook_shows_the_message_in_the_editor(inv):
@@ -124,10 +124,10 @@ def test_an_invalid_cell_edit_in_a_notebook_shows_the_message_in_the_editor(inv)
     with set_curdoc(doc):  # Panel processes a notebook cell's browser events with its document current
         assert messages.toasts_unavailable()
         edit(editor.table, "Bolt", "unit_price", "12.345")
-    shown = editor._messages
+    shown = editor.messages
     assert shown.kind == "error" and FIELD_BY_NAME["unit_price"].msg_scale() in shown.message
-    assert shown._alert.visible and shown._alert.alert_type == "danger"
-    assert other._messages.message == ""  # beside the thing that failed, not in every cell
+    assert shown.alert.visible and shown.alert.alert_type == "danger"
+    assert other.messages.message == ""  # beside the thing that failed, not in every cell
     with set_curdoc(doc):  # the next action replaces the error
         edit(editor.table, "Bolt", "unit_price", "12.50")
     assert shown.kind == "success" and "Saved unit price of Bolt" in shown.message
@@ -139,8 +139,8 @@ def test_inside_the_app_the_apps_area_speaks_once(inv):
     doc = cell(app)
     with set_curdoc(doc):
         edit(app.inventory_view.table, "Bolt", "unit_price", "-1")
-    assert app._messages.kind == "error" and app._messages._alert.visible
-    assert app.inventory_view._messages.message == ""
+    assert app.messages.kind == "error" and app.messages.alert.visible
+    assert app.inventory_view.messages.message == ""
 
 
 def test_toasts_cannot_show_with_ipywidgets_comms_even_in_a_session(monkeypatch):
@@ -172,8 +172,8 @@ def test_on_databricks_show_gives_an_ipywidget_and_a_refused_edit_is_said_inside
     with set_curdoc(doc):
         assert messages.toasts_unavailable()
         edit(app.inventory_view.table, "Bolt", "unit_price", "abc")
-    assert app._messages.kind == "error" and app._messages._alert.visible
-    assert "Not saved" in app._messages.message
+    assert app.messages.kind == "error" and app.messages.alert.visible
+    assert "Not saved" in app.messages.message
     assert str(inv.query(search="Bolt").rows.iloc[0]["unit_price"]) == "2.50"
 
 
@@ -185,14 +185,14 @@ def test_a_success_goes_by_itself_and_an_error_stays(monkeypatch):
 
     async def in_a_notebook_kernel():  # the kernel runs an event loop, as Jupyter's does
         area.show("success", "Saved.")
-        assert area._alert.visible
+        assert area.alert.visible
         await asyncio.sleep(0.2)
-        assert not area._alert.visible and area.message == ""
+        assert not area.alert.visible and area.message == ""
         area.show("error", "Not saved.")
         area.show("success", "Saved.")  # a late expiry of an older message never hides a newer one
         area.show("error", "Not saved: <b>x</b>")
         await asyncio.sleep(0.2)
-        assert area._alert.visible and area.kind == "error"
-        assert area._alert.object == "Not saved: &lt;b&gt;x&lt;/b&gt;"  # user text is escaped
+        assert area.alert.visible and area.kind == "error"
+        assert area.alert.object == "Not saved: &lt;b&gt;x&lt;/b&gt;"  # user text is escaped
 
     asyncio.run(in_a_notebook_kernel())

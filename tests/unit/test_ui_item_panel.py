@@ -165,7 +165,7 @@ def test_the_panel_opens_the_selected_item_and_closes(model, helmet):
     model.selected_id = helmet["id"]
     assert panel.mode == "item" and panel._layout.visible and len(panel._layout) == 2 + len(panel._sections)
     assert panel.form.item_id == helmet["id"] and panel.stock.item_id == helmet["id"]
-    assert "Helmet" in panel._title.object and "HLM-1" in panel._title.object
+    assert "Helmet" in panel.title.object and "HLM-1" in panel.title.object
     panel.section.value = "History"
     assert panel._sections["History"].visible and not panel._sections["Details"].visible
     panel._close.clicks += 1
@@ -185,7 +185,7 @@ def test_delete_asks_first_then_deletes(model, inv, helmet):
     panel = ItemPanel(model=model)
     model.selected_id = helmet["id"]
     panel.delete_button.clicks += 1
-    assert panel._confirm.open and "Delete Helmet?" in panel._confirm_text.object
+    assert panel.confirm.open and "Delete Helmet?" in panel._confirm_text.object
     assert inv.query().total == 1  # nothing happens before the confirmation
     panel.confirm_button.clicks += 1
     assert inv.query().total == 0 and panel.mode == "closed" and model.total == 0

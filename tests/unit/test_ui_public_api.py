@@ -54,8 +54,8 @@ def test_the_validation_report_shows_a_dry_run(tmp_path):
     path.write_text("item_name,category,quantity,unit_price\nDesk,Furniture,2,10.00\nChair,Furniture,-1,5\n")
     view = ui.ValidationReport(report=inv.import_csv(path, dry_run=True))
     view.__panel__()
-    assert "Check" in view._banner.object and 'data-count="rejected"' in view._counts.object
-    assert view._errors.visible and list(view._errors.value["row"]) == [3]
+    assert "Check" in view.banner.object and 'data-count="rejected"' in view.counts.object
+    assert view.errors.visible and list(view.errors.value["row"]) == [3]
     assert inv.summary()["items"] == 0
 
 

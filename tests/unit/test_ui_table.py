@@ -40,12 +40,12 @@ def view(inv):
 
 
 def row_of(view, name: str) -> int:
-    return view._table.value["item_name"].tolist().index(name)
+    return view.table.value["item_name"].tolist().index(name)
 
 
 def edit(view, name: str, column: str, value) -> None:
     """What the browser does: the edited cell's value arrives, then the edit event names the row by position."""
-    table = view._table
+    table = view.table
     row = row_of(view, name)
     frame = table.value.copy()
     frame.iloc[row, frame.columns.get_loc(column)] = value
@@ -54,11 +54,11 @@ def edit(view, name: str, column: str, value) -> None:
 
 
 def click(view, name: str, column: str) -> None:
-    view._table._process_event(CellClickEvent(model=None, column=column, row=row_of(view, name)))
+    view.table._process_event(CellClickEvent(model=None, column=column, row=row_of(view, name)))
 
 
 def test_the_page_is_shown_with_ids_exact_prices_and_status_words(view, inv):
-    frame = view._table.value
+    frame = view.table.value
     assert frame["item_name"].tolist() == ["Anvil", "Bolt", "Chisel"]
     assert frame.index.name == "id" and frame.index.tolist() == inv.query().rows["id"].tolist()
     assert frame["unit_price"].tolist() == ["2.50"] * 3  # text: the Decimal's digits, never a float
@@ -67,17 +67,17 @@ def test_the_page_is_shown_with_ids_exact_prices_and_status_words(view, inv):
         for s, label in [("out", "Out of stock"), ("low", "Low stock"), ("ok", "In stock")]
     ]
     assert frame.loc[frame["item_name"] == "Anvil", "sku"].iloc[0] is None
-    assert "version" in view._table.hidden_columns
+    assert "version" in view.table.hidden_columns
 
 
 def test_row_colours_come_from_the_status_cell_and_the_open_marker(view):
     # The browser colours a row from the marker classes (styles.STATUS_ROWS); the server sends data only.
     assert ".tabulator-row:has(.st-low)" in STATUS_ROWS and ".tabulator-row:has(.st-out)" in STATUS_ROWS
-    assert STATUS_ROWS in view._table.stylesheets
-    opened = view._table.value["open"]
+    assert STATUS_ROWS in view.table.stylesheets
+    opened = view.table.value["open"]
     assert opened.tolist() == ['<span class="open-item">Open ›</span>'] * 3
-    view.model.selected_id = int(view._table.value.index[2])
-    opened = view._table.value["open"]
+    view.model.selected_id = int(view.table.value.index[2])
+    opened = view.table.value["open"]
     assert "selected" in opened.iloc[2] and "selected" not in opened.iloc[1]
     assert ".tabulator-row:has(.open-item.selected)" in STATUS_ROWS
 
@@ -97,7 +97,7 @@ def test_a_viewer_cannot_edit_cells(inv, sqlite_url):
     add(inv, "Anvil")
     viewer = ip.connect(sqlite_url, user="vic@example.com", role="viewer")
     view = ItemsTable(model=InventoryModel(inventory=viewer))
-    assert all(view._table.editors[name] is None for name in EDITABLE)
+    assert all(view.table.editors[name] is None for name in EDITABLE)
     viewer.close()
 
 
@@ -106,8 +106,8 @@ def test_an_edit_saves_one_field_and_reloads(view, inv):
     bolt = inv.query(search="Bolt").rows.iloc[0]
     assert bolt["quantity"] == 7 and bolt["version"] == 2 and bolt["updated_by"] == "admin@example.com"
     assert view.model.data_version == 1
-    assert view._table.value.loc[int(bolt["id"]), "version"] == 2
-    assert view._table.value.loc[int(bolt["id"]), "status"] == STATUS_HTML["ok"]
+    assert view.table.value.loc[int(bolt["id"]), "version"] == 2
+    assert view.table.value.loc[int(bolt["id"]), "status"] == STATUS_HTML["ok"]
 
 
 def test_an_invalid_edit_is_refused_with_the_field_message_and_the_cell_restored(view, inv, caplog):
@@ -115,29 +115,29 @@ def test_an_invalid_edit_is_refused_with_the_field_message_and_the_cell_restored
     edit(view, "Bolt", "unit_price", "12.345")
     assert FIELD_BY_NAME["unit_price"].msg_scale() in caplog.text
     assert str(inv.query(search="Bolt").rows.iloc[0]["unit_price"]) == "2.50"
-    assert view._table.value.loc[view._table.value["item_name"] == "Bolt", "unit_price"].iloc[0] == "2.50"
+    assert view.table.value.loc[view.table.value["item_name"] == "Bolt", "unit_price"].iloc[0] == "2.50"
 
 
 def test_a_stale_edit_is_refused_and_both_values_stay_visible(view, inv, other):
-    bolt_id = int(view._table.value.index[row_of(view, "Bolt")])
+    bolt_id = int(view.table.value.index[row_of(view, "Bolt")])
     other.update(bolt_id, {"quantity": 30}, 1)  # Bob saves first
     edit(view, "Bolt", "quantity", 99)
     assert inv.get(bolt_id)["quantity"] == 30  # Bob's value is kept
     assert "was changed by bob@example.com" in view.conflict.head
     assert view.conflict.lines == ["Your quantity: 99", "Current quantity: 30 (changed by bob@example.com)"]
-    assert view._table.value.loc[bolt_id, "quantity"] == 30  # the row shows the current value again
+    assert view.table.value.loc[bolt_id, "quantity"] == 30  # the row shows the current value again
 
 
 def test_a_refresh_waits_while_a_cell_editor_is_open(view, inv, other):
-    bolt_id = int(view._table.value.index[row_of(view, "Bolt")])
+    bolt_id = int(view.table.value.index[row_of(view, "Bolt")])
     click(view, "Bolt", "quantity")  # the browser opens the editor on this click
     assert view.editing_item == bolt_id
     other.update(bolt_id, {"location": "Dock"}, 1)
     view.model.external_change(other.change_token())
-    assert view.refresh_pending and view._table.value.loc[bolt_id, "location"] is None  # editor not clobbered
+    assert view.refresh_pending and view.table.value.loc[bolt_id, "location"] is None  # editor not clobbered
     edit(view, "Bolt", "quantity", 4)  # still the version the person saw: a conflict, not a silent overwrite
     assert inv.get(bolt_id)["quantity"] == 3 and "Your quantity: 4" in view.conflict.lines
-    assert not view.refresh_pending and view._table.value.loc[bolt_id, "location"] == "Dock"
+    assert not view.refresh_pending and view.table.value.loc[bolt_id, "location"] == "Dock"
 
 
 def test_an_abandoned_editor_stops_holding_refreshes(view, monkeypatch):
@@ -151,16 +151,16 @@ def test_a_click_elsewhere_applies_a_held_refresh(view, other):
     click(view, "Bolt", "quantity")
     add(other, "Dowel")
     view.model.external_change(other.change_token())
-    assert "Dowel" not in view._table.value["item_name"].tolist()
+    assert "Dowel" not in view.table.value["item_name"].tolist()
     click(view, "Anvil", "status")
-    assert "Dowel" in view._table.value["item_name"].tolist()
+    assert "Dowel" in view.table.value["item_name"].tolist()
 
 
 def test_an_edit_on_a_row_that_another_session_just_moved_is_refused(view, inv, other):
-    anvil_id = int(view._table.value.index[0])
+    anvil_id = int(view.table.value.index[0])
     add(other, "Aardvark")  # sorts first: every row moves down one position
     view.model.external_change(other.change_token())
-    table = view._table
+    table = view.table
     frame = table.value.copy()
     frame.iloc[0, frame.columns.get_loc("quantity")] = 50  # the browser still showed Anvil at position 0
     table.value = frame
@@ -171,13 +171,13 @@ def test_an_edit_on_a_row_that_another_session_just_moved_is_refused(view, inv, 
 
 def test_open_selects_the_item(view):
     click(view, "Chisel", "open")
-    assert view.model.selected_id == int(view._table.value.index[2])
+    assert view.model.selected_id == int(view.table.value.index[2])
 
 
 def test_a_header_click_sorts_in_the_database(view):
-    view._table.sorters = [{"field": "quantity", "dir": "desc"}]
+    view.table.sorters = [{"field": "quantity", "dir": "desc"}]
     assert (view.model.sort_by, view.model.descending) == ("quantity", True)
-    assert view._table.value["item_name"].tolist() == ["Chisel", "Bolt", "Anvil"]
+    assert view.table.value["item_name"].tolist() == ["Chisel", "Bolt", "Anvil"]
 
 
 def test_the_pager_moves_through_pages_and_says_where_it_is(inv):
@@ -188,7 +188,7 @@ def test_the_pager_moves_through_pages_and_says_where_it_is(inv):
     assert "Showing 1–10 of 12 · page 1 of 2" in view.pager.range_text.value
     assert view.pager.prev_button.disabled and not view.pager.next_button.disabled
     view.pager.next_button.clicks += 1
-    assert view._table.value["item_name"].tolist() == ["Item 10", "Item 11"]
+    assert view.table.value["item_name"].tolist() == ["Item 10", "Item 11"]
     assert "Showing 11–12 of 12" in view.pager.range_text.value and view.pager.next_button.disabled
     view.pager.prev_button.clicks += 1
     assert view.model.page == 0
@@ -196,9 +196,9 @@ def test_the_pager_moves_through_pages_and_says_where_it_is(inv):
 
 def test_compact_mode_hides_secondary_columns(view):
     view.compact = True
-    assert {"sku", "location", "supplier"} <= set(view._table.hidden_columns)
+    assert {"sku", "location", "supplier"} <= set(view.table.hidden_columns)
     view.compact = False
-    assert view._table.hidden_columns == ["version"]
+    assert view.table.hidden_columns == ["version"]
 
 
 def test_table_frame_of_an_empty_page():
@@ -208,7 +208,7 @@ def test_table_frame_of_an_empty_page():
 
 def test_header_arrow_and_page_size_follow_a_model_driven_from_elsewhere(view):
     view.model.param.update(sort_by="unit_price", descending=True, page_size=10)
-    assert view._table.sorters == [{"field": "unit_price", "dir": "desc"}]
+    assert view.table.sorters == [{"field": "unit_price", "dir": "desc"}]
     assert view.pager.size_menu.value == 10
     view.model.sort("value")  # not a column of the table: no arrow rather than a wrong one
-    assert view._table.sorters == []
+    assert view.table.sorters == []

@@ -36,7 +36,7 @@ def test_entries_read_as_sentences_newest_first(inv):
     inv.adjust_stock(item["id"], -4, "broken in transit")
     inv.delete(item["id"], item["version"] + 1)
     view = AuditView(model=InventoryModel(inventory=inv))
-    shown = view._table.value
+    shown = view.table.value
     assert list(shown["action"]) == ["Deleted", "Stock adjusted", "Edited", "Added"]
     assert shown["changes"].iloc[2] == "Quantity: 5 → 9; Location: Dock 3 → (empty)"
     assert shown["changes"].iloc[1] == "Quantity: 9 → 5" and shown["detail"].iloc[1] == "broken in transit"
@@ -53,12 +53,12 @@ def test_paging_and_the_action_filter(inv):
     inv.adjust_stock(int(first["id"]), 1, "found one")
     view = AuditView(model=InventoryModel(inventory=inv))
     pager = view.pager
-    assert len(view._table.value) == PAGE_SIZE and pager.prev_button.disabled and not pager.next_button.disabled
+    assert len(view.table.value) == PAGE_SIZE and pager.prev_button.disabled and not pager.next_button.disabled
     view.pager.next_button.clicks += 1
-    assert view.page == 1 and len(view._table.value) == 6 and view.pager.next_button.disabled
+    assert view.page == 1 and len(view.table.value) == 6 and view.pager.next_button.disabled
     assert "Showing 51–56 of 56 · page 2 of 2" in view.pager.range_text.value
     view._action.value = "adjust"
-    assert view.page == 0 and list(view._table.value["action"]) == ["Stock adjusted"]
+    assert view.page == 0 and list(view.table.value["action"]) == ["Stock adjusted"]
     assert "of 1 ·" in view.pager.range_text.value
 
 
@@ -68,9 +68,9 @@ def test_new_entries_appear_on_data_change_while_shown(inv):
     view.active = False
     add(inv, "Later")
     model.changed()
-    assert view.stale and view._table.value.empty
+    assert view.stale and view.table.value.empty
     view.active = True
-    assert list(view._table.value["action"]) == ["Added"]
+    assert list(view.table.value["action"]) == ["Added"]
 
 
 def test_export_has_every_matching_entry_escaped_newest_first(inv):
@@ -98,7 +98,7 @@ def test_an_import_batch_reads_as_its_counts(inv):
     add(inv, "Before")
     inv.import_csv(b"item_name,category,quantity,unit_price\nA,Tools,1,1.00\nB,Tools,x,1.00\n", file_name="in.csv")
     view = AuditView(model=InventoryModel(inventory=inv))
-    shown = view._table.value
+    shown = view.table.value
     # Newest first: the batch's counts, then the item the import added (its own row), then the item added by hand.
     assert list(shown["action"]) == ["Imported", "Added", "Added"]
     assert shown["changes"].iloc[0] == "" and shown["item_id"].iloc[0] == ""

@@ -53,12 +53,14 @@ def test_preview_lists_bad_rows_and_writes_nothing(make_view, caplog):
     upload(view, GOOD_AND_BAD)
     assert view.step == "preview" and view.report.dry_run
     assert (view.report.rows, view.report.inserted, view.report.skipped) == (4, 2, 2)
-    errors = view._errors.value
+    errors = view.errors.value
     assert errors[["row", "column", "value"]].values.tolist() == [[3, "quantity", "-1"], [4, "unit_price", "abc"]]
-    assert view._errors.visible and "Problems found (2 rows)" in view._errors_head.object
-    assert 'data-count="to-add"' in view._counts.object and "Ready to add 2" in view._banner.object
-    assert "<b>items.csv</b>" in view._banner.object
-    assert view._confirm.visible and not view._confirm.disabled and view._confirm.label == "Import 2 rows"
+    assert view.errors.visible and "Problems found (2 rows)" in view._errors_head.object
+    assert 'data-count="to-add"' in view.counts.object and "Ready to add 2" in view.banner.object
+    assert "<b>items.csv</b>" in view.banner.object
+    assert (
+        view.import_button.visible and not view.import_button.disabled and view.import_button.label == "Import 2 rows"
+    )
     assert view._error_file.visible
     assert inv.summary()["items"] == 0 and inv.change_token() == before  # not even an audit row
 
@@ -68,14 +70,14 @@ def test_confirm_imports_reports_counts_and_tells_every_view(make_view, caplog):
     upload(view, GOOD_AND_BAD)
     version = view.model.data_version
     with caplog.at_level(logging.INFO, logger="inventory_panel.ui"):
-        view._confirm.clicks += 1
+        view.import_button.clicks += 1
     assert view.step == "done" and not view.report.dry_run
     assert (view.report.inserted, view.report.skipped) == (2, 2)
     assert sorted(inv.query().rows["item_name"]) == ["Drill", "Tape"]
     assert view.model.data_version == version + 1 and view.model.summary["items"] == 2
     assert "Imported: 2 items added, 0 updated. 2 rows were rejected" in caplog.text
-    assert "Import finished." in view._banner.object and 'data-count="added"' in view._counts.object
-    assert not view._confirm.visible and view._again.visible and view._error_file.visible
+    assert "Import finished." in view.banner.object and 'data-count="added"' in view.counts.object
+    assert not view.import_button.visible and view._again.visible and view._error_file.visible
     rejected = list(csv.DictReader(io.StringIO(view._error_file_content().read())))
     assert [r["item_name"] for r in rejected] == ["Goggles", "<img src=x onerror=alert(1)>"]
     assert rejected[0]["error"] == "Quantity must be 0 or greater"
@@ -84,7 +86,7 @@ def test_confirm_imports_reports_counts_and_tells_every_view(make_view, caplog):
 def test_confirm_twice_does_not_import_twice(make_view):
     view, inv = make_view()
     upload(view, GOOD_AND_BAD)
-    view._confirm.clicks += 1
+    view.import_button.clicks += 1
     asyncio.run(view.confirm())  # a second click that arrives after the import is ignored
     assert inv.summary()["items"] == 2
 
@@ -92,9 +94,9 @@ def test_confirm_twice_does_not_import_twice(make_view):
 def test_user_text_is_escaped_in_the_page(make_view):
     view, _inv = make_view()
     upload(view, HEADER + "A,Tools,1,1,<b>\n", name="<img src=x onerror=alert(1)>.csv")
-    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in view._banner.object
-    assert "<img" not in view._banner.object
-    assert view._errors.formatters["value"] == {"type": "plaintext"}  # Tabulator escapes plaintext cells
+    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in view.banner.object
+    assert "<img" not in view.banner.object
+    assert view.errors.formatters["value"] == {"type": "plaintext"}  # Tabulator escapes plaintext cells
 
 
 def test_all_or_nothing_with_errors_offers_nothing_to_import(make_view):
@@ -102,8 +104,8 @@ def test_all_or_nothing_with_errors_offers_nothing_to_import(make_view):
     view._atomic.value = True
     upload(view, GOOD_AND_BAD)
     assert view.report.atomic and view.report.inserted == 0
-    assert view._confirm.disabled and view._confirm.label == "Nothing to import"
-    assert "nothing would be imported" in view._banner.object
+    assert view.import_button.disabled and view.import_button.label == "Nothing to import"
+    assert "nothing would be imported" in view.banner.object
     view._atomic.value = False  # changing an option checks the file again
     assert view.step == "preview" and not view.report.atomic and view.report.inserted == 2
     assert inv.summary()["items"] == 0
@@ -115,8 +117,8 @@ def test_upsert_mode_updates_by_sku(make_view):
     view._mode.value = "upsert"
     upload(view, HEADER + "Drill,Tools,7,19.90,T-1\nSaw,Tools,2,9.00,T-9\n")
     assert (view.report.inserted, view.report.updated) == (1, 1)
-    assert 'data-count="to-update"' in view._counts.object
-    view._confirm.clicks += 1
+    assert 'data-count="to-update"' in view.counts.object
+    view.import_button.clicks += 1
     assert inv.get(item["id"])["quantity"] == 7 and inv.summary()["items"] == 2
 
 
@@ -125,8 +127,8 @@ def test_a_refused_file_is_explained_and_nothing_is_offered(make_view, caplog):
     with caplog.at_level(logging.INFO, logger="inventory_panel.ui"):
         upload(view, "colour,size\nred,XL\n", name="shirts.csv")
     assert view.step == "preview" and view.report is None
-    assert "the file was refused" in view._banner.object and "item_name" in view.refusal
-    assert not view._confirm.visible and view._again.visible
+    assert "the file was refused" in view.banner.object and "item_name" in view.refusal
+    assert not view.import_button.visible and view._again.visible
     assert "Checking the file failed: the file was refused" in caplog.text
     view._again.clicks += 1
     assert view.step == "choose" and not view._result.visible
@@ -192,7 +194,7 @@ def test_unexpected_failures_become_one_sentence(make_view, monkeypatch, caplog)
         upload(view, GOOD_AND_BAD)
     assert view.step == "choose" and view.report is None and not view._result.visible
     assert "Checking the file failed because of an unexpected error" in caplog.text
-    assert "disk on fire" not in view._banner.object
+    assert "disk on fire" not in view.banner.object
 
 
 def test_a_file_dropped_during_a_check_is_the_one_previewed(make_view, monkeypatch):
@@ -215,8 +217,8 @@ def test_a_file_dropped_during_a_check_is_the_one_previewed(make_view, monkeypat
 def test_results_are_alerts_and_a_refusal_hides_the_last_files_warnings(make_view):
     view, _inv = make_view()
     upload(view, HEADER.rstrip("\n") + ",colour\nDrill,Tools,1,19.90,T-1,red\n")
-    assert view._banner.alert_type == "info" and view._warnings.visible
-    assert "Unknown columns ignored: colour" in view._warnings.object
+    assert view.banner.alert_type == "info" and view.warnings.visible
+    assert "Unknown columns ignored: colour" in view.warnings.object
     upload(view, "colour,size\nred,XL\n", name="shirts.csv")
-    assert view._banner.alert_type == "danger" and "the file was refused" in view._banner.object
-    assert not view._warnings.visible  # an Alert shows its box even when empty
+    assert view.banner.alert_type == "danger" and "the file was refused" in view.banner.object
+    assert not view.warnings.visible  # an Alert shows its box even when empty

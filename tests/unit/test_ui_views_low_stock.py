@@ -30,7 +30,7 @@ def test_lists_low_and_out_items_largest_shortage_first(inv):
     add(inv, "Short by 9", 1, 10, supplier="Grainger")
     add(inv, "Empty, no minimum", 0)
     view = LowStockView(model=InventoryModel(inventory=inv))
-    shown = view._table.value
+    shown = view.table.value
     assert list(shown["item_name"]) == ["Short by 9", "Short by 2", "Empty, no minimum"]
     assert list(shown["shortage"]) == [9, 2, 0]
     assert list(shown["status"]) == [STATUS_HTML["low"], STATUS_HTML["low"], STATUS_HTML["out"]]
@@ -38,14 +38,14 @@ def test_lists_low_and_out_items_largest_shortage_first(inv):
         ["Acme", "Dock 3"]
     ]
     assert shown["minimum_stock"].tolist() == [10, 5, None]  # whole numbers, not 10.0
-    assert "<b>3</b> items" in view._title.object and "<b>1</b> of them out of stock" in view._title.object
-    assert view._table.visible and not view._empty.visible
+    assert "<b>3</b> items" in view.title.object and "<b>1</b> of them out of stock" in view.title.object
+    assert view.table.visible and not view._empty.visible
 
 
 def test_empty_state_when_nothing_is_low(inv):
     add(inv, "Plenty", 50, 5)
     view = LowStockView(model=InventoryModel(inventory=inv))
-    assert view._empty.visible and not view._table.visible
+    assert view._empty.visible and not view.table.visible
     assert view._download.disabled
 
 
@@ -64,16 +64,16 @@ def test_reorder_file_groups_by_supplier_and_escapes_formulas(inv):
 def test_reloads_on_data_change_only_while_shown(inv):
     model = InventoryModel(inventory=inv)
     view = LowStockView(model=model)
-    assert view._table.value.empty
+    assert view.table.value.empty
     view.active = False
     add(inv, "Now short", 1, 5)
     model.changed()
-    assert view.stale and view._table.value.empty  # hidden: no query, just remembered
+    assert view.stale and view.table.value.empty  # hidden: no query, just remembered
     view.active = True
-    assert not view.stale and list(view._table.value["item_name"]) == ["Now short"]
+    assert not view.stale and list(view.table.value["item_name"]) == ["Now short"]
     add(inv, "Also short", 0, 5)
     model.changed()
-    assert list(view._table.value["item_name"]) == ["Also short", "Now short"]
+    assert list(view.table.value["item_name"]) == ["Also short", "Now short"]
 
 
 def test_a_failed_reload_keeps_the_rows_and_tells_the_person(inv, monkeypatch, caplog):
@@ -87,9 +87,9 @@ def test_a_failed_reload_keeps_the_rows_and_tells_the_person(inv, monkeypatch, c
     monkeypatch.setattr(inv, "low_stock", broken)
     with caplog.at_level(logging.INFO, logger="inventory_panel.ui"):
         view.reload()
-    assert list(view._table.value["item_name"]) == ["Short"]
+    assert list(view.table.value["item_name"]) == ["Short"]
     assert "Loading the low-stock items failed because of an unexpected error" in caplog.text
-    assert "boom" not in view._title.object
+    assert "boom" not in view.title.object
 
 
 def test_frame_of_no_rows_has_the_table_columns(inv):
@@ -107,10 +107,10 @@ def test_more_short_items_than_shown_are_counted_and_all_in_the_reorder_file(inv
     add(inv, "Gone", 0, 1, supplier="Acme")
     add(inv, "Plenty", 50, 5)
     view = LowStockView(model=InventoryModel(inventory=inv))
-    assert list(view._table.value["item_name"]) == ["Short 3", "Short 2"]  # the largest shortages
-    assert "<b>5</b> items at or below their minimum" in view._title.object
-    assert "<b>1</b> of them out of stock" in view._title.object
-    assert "the 2 largest shortages shown; the reorder list has them all" in view._title.object
+    assert list(view.table.value["item_name"]) == ["Short 3", "Short 2"]  # the largest shortages
+    assert "<b>5</b> items at or below their minimum" in view.title.object
+    assert "<b>1</b> of them out of stock" in view.title.object
+    assert "the 2 largest shortages shown; the reorder list has them all" in view.title.object
     rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
     assert sorted(r["item_name"] for r in rows) == ["Gone", "Short 0", "Short 1", "Short 2", "Short 3"]
 
