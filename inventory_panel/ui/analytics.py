@@ -216,7 +216,8 @@ def stock_status_figure(frame: pd.DataFrame) -> figure:
 class AnalyticsView(LazyView):
     """The four charts in a grid, or an explanation when there is nothing to chart yet.
 
-    Public parts: ``title`` and ``messages``.
+    Public parts: ``title``, ``charts`` (a Bokeh pane per chart, by key), ``grid`` (them laid out), ``empty`` (the
+    explanation) and ``messages``.
     """
 
     def __init__(self, **params: Any):
@@ -229,7 +230,7 @@ class AnalyticsView(LazyView):
             sizing_mode="stretch_width",
             margin=(8, 10, 4, 10),
         )
-        self._panes = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=(0, 10)) for key, _h, _s in CHARTS}
+        self.charts = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=(0, 10)) for key, _h, _s in CHARTS}
         cards = [
             pn.Column(
                 pn.pane.HTML(
@@ -237,7 +238,7 @@ class AnalyticsView(LazyView):
                     stylesheets=[styles.PANEL_TITLE, CHART_TITLE],
                     margin=(2, 18, 0, 18),
                 ),
-                self._panes[key],
+                self.charts[key],
                 styles=CHART_BOX,
                 sizing_mode="stretch_width",
                 margin=(6, 10),
@@ -246,12 +247,12 @@ class AnalyticsView(LazyView):
         ]
         # Two rows of two cards, not a GridBox: in Panel's CSS grid Bokeh sized each canvas from a stale width
         # (565 and 630 px in 598 px cards), so the left charts left a gap and the right ones stuck out of the page.
-        self._grid = pn.Column(
+        self.grid = pn.Column(
             *(pn.Row(*cards[i : i + 2], sizing_mode="stretch_width", margin=0) for i in (0, 2)),
             sizing_mode="stretch_width",
             margin=0,
         )
-        self._empty = pn.pane.HTML(
+        self.empty = pn.pane.HTML(
             '<div class="empty"><h2>No items yet</h2><p>Charts of stock value, stock status, the most valuable '
             "items and units by location appear here once the inventory has items. Add items or import a CSV "
             "file to get started.</p></div>",
@@ -259,7 +260,7 @@ class AnalyticsView(LazyView):
             sizing_mode="stretch_width",
             visible=False,
         )
-        self._layout = pn.Column(self.title, self._empty, self._grid, sizing_mode="stretch_width")
+        self._layout = pn.Column(self.title, self.empty, self.grid, sizing_mode="stretch_width")
         self.reload()
 
     def reload(self) -> None:
@@ -267,7 +268,7 @@ class AnalyticsView(LazyView):
         self.stale = False
         inventory = self.model.inventory
         if inventory is None or self.model.is_empty:
-            self._grid.visible, self._empty.visible = False, True
+            self.grid.visible, self.empty.visible = False, True
             return
         try:
             figures = {
@@ -277,11 +278,11 @@ class AnalyticsView(LazyView):
                 "location": quantity_by_location_figure(inventory.quantity_by_location()),
             }
             for name, fig in figures.items():
-                self._panes[name].object = fig
+                self.charts[name].object = fig
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
             report_error("Loading the analytics", exc)
             return
-        self._grid.visible, self._empty.visible = True, False
+        self.grid.visible, self.empty.visible = True, False
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(self._layout, self.messages)

@@ -127,7 +127,11 @@ def guide_html(settings: Settings, problem: str | None) -> str:
 
 
 class DashboardView(pn.viewable.Viewer):
-    """The embedded dashboard, or a guide to configuring it; ``messages`` is its message area."""
+    """The embedded dashboard, or a guide to configuring it.
+
+    Public parts (when a dashboard is configured): ``frame`` (the embedded dashboard), ``notice`` (why it may not show)
+    and ``messages``.
+    """
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state (its settings: the dashboard).")
     active = param.Boolean(default=True, doc="Whether the view is on screen; the publish check waits for it.")
@@ -176,10 +180,10 @@ class DashboardView(pn.viewable.Viewer):
             width=200,
             margin=(14, 10, 4, 10),
         )
-        self._status = pn.pane.HTML(
+        self.notice = pn.pane.HTML(
             "", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10), visible=False
         )
-        self._frame = pn.pane.HTML(
+        self.frame = pn.pane.HTML(
             iframe_html(self.url),
             stylesheets=[FRAME_CSS],
             sizing_mode="stretch_width",
@@ -187,7 +191,7 @@ class DashboardView(pn.viewable.Viewer):
             margin=(4, 10),
         )
         self._layout = pn.Column(
-            pn.Row(title, links, sizing_mode="stretch_width"), self._status, self._frame, sizing_mode="stretch_width"
+            pn.Row(title, links, sizing_mode="stretch_width"), self.notice, self.frame, sizing_mode="stretch_width"
         )
         # Not at construction: an app marks its hidden tabs inactive before the page loads.
         pn.state.onload(self._start_check)
@@ -210,15 +214,15 @@ class DashboardView(pn.viewable.Viewer):
     def _render_status(self) -> None:
         status = self.status
         if status is None or status.published:
-            self._status.visible = False
+            self.notice.visible = False
             return
         kind = STATUS_KINDS.get(status.state, "info")
         message = status.message
         if status.state == "unknown":
             log.info("dashboard status unknown: %s", status.message)
             message = UNKNOWN_STATUS
-        self._status.object = f'<div class="banner {kind}" role="status">{esc(message)}</div>'
-        self._status.visible = True
+        self.notice.object = f'<div class="banner {kind}" role="status">{esc(message)}</div>'
+        self.notice.visible = True
 
     def __panel__(self) -> pn.viewable.Viewable:
         return component_root(self._layout, self.messages)

@@ -106,8 +106,10 @@ def upload_bytes(content: str | bytes) -> bytes:
 class ImportView(pn.viewable.Viewer):
     """Template download, upload, options, dry-run preview, confirmed import with progress, result.
 
-    Public parts: ``title``, ``banner`` (the outcome of the check or import), ``counts``, ``warnings``, ``errors``
-    (the rejected rows), ``import_button`` (confirms the import) and ``messages``.
+    Public parts: ``title``, ``template_csv`` and ``template_xlsx`` (downloads), ``dropper`` (the file drop area),
+    ``banner`` (the outcome of the check or import), ``counts``, ``warnings``, ``errors`` (the rejected rows),
+    ``import_button``, ``cancel_button``, ``again_button``, ``error_file`` (download of the rejected rows), ``result``
+    (the box of all these) and ``messages``.
     """
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state; told after an import.")
@@ -139,7 +141,7 @@ class ImportView(pn.viewable.Viewer):
         self._source: bytes | None = None
         self._last_progress = 0.0
         self._message = ""  # the engine's latest progress message
-        self._template = pn.widgets.FileDownload(
+        self.template_csv = pn.widgets.FileDownload(
             callback=self._template_file,
             filename="inventory_template.csv",
             label="Download template",
@@ -148,7 +150,7 @@ class ImportView(pn.viewable.Viewer):
             embed=False,
         )
         # The same template as a workbook: typed example rows, required columns marked, a hint per column.
-        self._template_xlsx = pn.widgets.FileDownload(
+        self.template_xlsx = pn.widgets.FileDownload(
             callback=self._template_xlsx_file,
             filename="inventory_template.xlsx",
             label="Excel template",
@@ -163,7 +165,7 @@ class ImportView(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             margin=(8, 10, 4, 10),
         )
-        self._header = pn.Row(self.title, self._template, self._template_xlsx, sizing_mode="stretch_width")
+        self._header = pn.Row(self.title, self.template_csv, self.template_xlsx, sizing_mode="stretch_width")
         if not self.allowed:
             user = inventory.user
             self._layout = pn.Column(
@@ -185,7 +187,7 @@ class ImportView(pn.viewable.Viewer):
     def _build(self) -> None:
         limit = self.settings.max_upload_mb
         locked = pn.bind(running, self.param.step)
-        self._dropper = BoundedFileDropper(
+        self.dropper = BoundedFileDropper(
             accepted_filetypes=list(ACCEPTED_FILETYPES),
             max_bytes=self.max_bytes,
             max_file_size=f"{self.max_bytes // 1000}KB",
@@ -194,8 +196,8 @@ class ImportView(pn.viewable.Viewer):
             margin=(4, 0),
             disabled=locked,
         )
-        self._dropper.param.watch(self._on_upload, "value")
-        self._dropper.param.watch(self._on_refused, "refused")
+        self.dropper.param.watch(self._on_upload, "value")
+        self.dropper.param.watch(self._on_refused, "refused")
         if pn.state.curdoc is not None:  # served: a closed page must not keep an upload or a report alive
             pn.state.on_session_destroyed(self._release)
         required = ", ".join(f"<code>{f.name}</code>" for f in FIELDS if f.required)
@@ -211,7 +213,7 @@ class ImportView(pn.viewable.Viewer):
         )
         choose = pn.Column(
             pn.pane.HTML('<div class="section">1 · Choose a file</div>', stylesheets=[CSS], margin=(0, 0)),
-            self._dropper,
+            self.dropper,
             self._file_help,
             styles=styles.CARD_BOX,
             sizing_mode="stretch_width",
@@ -279,11 +281,11 @@ class ImportView(pn.viewable.Viewer):
         )
         self.import_button = pn.widgets.Button(label="Import", color="primary", width=220, margin=(8, 10))
         self.import_button.on_click(self._on_confirm)
-        self._cancel = pn.widgets.Button(label="Cancel", color="light", width=110, margin=(8, 10))
-        self._cancel.on_click(lambda _e: self.reset())
-        self._again = pn.widgets.Button(label="Import another file", color="default", width=180, margin=(8, 10))
-        self._again.on_click(lambda _e: self.reset())
-        self._error_file = pn.widgets.FileDownload(
+        self.cancel_button = pn.widgets.Button(label="Cancel", color="light", width=110, margin=(8, 10))
+        self.cancel_button.on_click(lambda _e: self.reset())
+        self.again_button = pn.widgets.Button(label="Import another file", color="default", width=180, margin=(8, 10))
+        self.again_button.on_click(lambda _e: self.reset())
+        self.error_file = pn.widgets.FileDownload(
             callback=self._error_file_content,
             filename="import_errors.csv",
             label="Download error file",
@@ -291,8 +293,10 @@ class ImportView(pn.viewable.Viewer):
             margin=(8, 10),
             embed=False,
         )
-        self._actions = pn.Row(self.import_button, self._cancel, self._error_file, self._again, margin=(0, 0))
-        self._result = pn.Column(
+        self._actions = pn.Row(
+            self.import_button, self.cancel_button, self.error_file, self.again_button, margin=(0, 0)
+        )
+        self.result = pn.Column(
             self.banner,
             self.counts,
             self.warnings,
@@ -306,7 +310,7 @@ class ImportView(pn.viewable.Viewer):
             self._header,
             pn.Row(choose, options, sizing_mode="stretch_width"),
             self._progress_box,
-            self._result,
+            self.result,
             sizing_mode="stretch_width",
         )
         self._render()
@@ -409,10 +413,10 @@ class ImportView(pn.viewable.Viewer):
     def _release(self, session_context: Any) -> None:
         """The session ended: drop the upload, its unfinished chunks and the report, without re-rendering."""
         del session_context  # bokeh passes it; nothing of it is needed
-        self._dropper.release()
+        self.dropper.release()
         self._source = None
-        with param.parameterized.discard_events(self._dropper):
-            self._dropper.value = {}
+        with param.parameterized.discard_events(self.dropper):
+            self.dropper.value = {}
         with param.parameterized.discard_events(self):
             self.report = None
 
@@ -436,7 +440,7 @@ class ImportView(pn.viewable.Viewer):
 
     def _render_result(self, step: str, report: ImportReport | None) -> None:
         shown = step in ("preview", "done") and (report is not None or self.refusal is not None)
-        self._result.visible = shown
+        self.result.visible = shown
         if not shown:
             return
         name = f"<b>{esc(self.file_name)}</b>: " if self.file_name else ""
@@ -449,9 +453,9 @@ class ImportView(pn.viewable.Viewer):
                 ),
             )
             self.counts.object = self._errors_head.object = ""
-            self.errors.visible = self.warnings.visible = self.import_button.visible = self._error_file.visible = False
-            self._cancel.visible, self._again.visible = False, True
-            self._again.label = "Choose another file"
+            self.errors.visible = self.warnings.visible = self.import_button.visible = self.error_file.visible = False
+            self.cancel_button.visible, self.again_button.visible = False, True
+            self.again_button.label = "Choose another file"
             return
         if report.ok:
             kind = "success" if step == "done" else "info"
@@ -465,14 +469,14 @@ class ImportView(pn.viewable.Viewer):
         self.counts.object = counts_html(report)
         self.warnings.param.update(object=notice_html("", report.warnings), visible=bool(report.warnings))
         importable = report.inserted + report.updated
-        self.import_button.visible = self._cancel.visible = step == "preview"
+        self.import_button.visible = self.cancel_button.visible = step == "preview"
         self.import_button.disabled = importable == 0
         self.import_button.label = (
             f"Import {fmt_int(importable)} row{'s' if importable != 1 else ''}" if importable else "Nothing to import"
         )
-        self._again.visible = step == "done"
-        self._again.label = "Import another file"
-        self._error_file.visible = report.skipped > 0
+        self.again_button.visible = step == "done"
+        self.again_button.label = "Import another file"
+        self.error_file.visible = report.skipped > 0
         shown_errors = min(len(report.errors), MAX_SHOWN_ERRORS)
         self.errors.visible = shown_errors > 0
         if shown_errors:

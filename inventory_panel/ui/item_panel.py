@@ -34,7 +34,8 @@ PANEL_CSS = """
 class ItemPanel(pn.viewable.Viewer):
     """Details of the selected item (tabs: Details, Stock, History) or the form for a new one.
 
-    Public parts: ``title`` (what the panel shows) and ``confirm`` (the dialog that asks before a delete).
+    Public parts: ``title`` (what the panel shows), ``sections`` (the tabs' contents, by tab name) and ``confirm``
+    (the dialog that asks before a delete).
     """
 
     model = param.ClassSelector(class_=InventoryModel, doc="The session's shared state.")
@@ -91,14 +92,14 @@ class ItemPanel(pn.viewable.Viewer):
         )
         self.form.actions.objects = [self.delete_button]
         contents = {"Details": (self.form, self.confirm), "Stock": (self.stock,), "History": (self.history,)}
-        self._sections = {
+        self.sections = {
             name: pn.Column(*parts, sizing_mode="stretch_width", visible=pn.bind(operator.eq, self.section, name))
             for name, parts in contents.items()
         }
         self._layout.objects = [
             pn.Row(self.title, self._close, sizing_mode="stretch_width", margin=0),
             self.section,
-            *self._sections.values(),
+            *self.sections.values(),
         ]
 
     # -- opening and closing -----------------------------------------------------------------------------------

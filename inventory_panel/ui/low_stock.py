@@ -77,7 +77,8 @@ SHOWN_LIMIT = 500
 class LowStockView(LazyView):
     """Items that need reordering, with the shortage, supplier and location of each.
 
-    Public parts: ``title`` (the counts above the list), ``table`` (the rows shown) and ``messages``.
+    Public parts: ``title`` (the counts above the list), ``table`` (the rows shown), ``empty`` (shown instead when
+    nothing is low) and ``messages``.
     """
 
     rows = param.DataFrame(
@@ -124,7 +125,7 @@ class LowStockView(LazyView):
             header_align={n: "right" for n in NUMERIC},
             configuration={"placeholder": "No item is low on stock."},
         )
-        self._empty = pn.pane.HTML(
+        self.empty = pn.pane.HTML(
             '<div class="empty"><h2>Nothing to reorder</h2><p>Every item is above its minimum stock. Items '
             "appear here as soon as their quantity drops to their minimum or to zero.</p></div>",
             stylesheets=[styles.EMPTY],
@@ -133,7 +134,7 @@ class LowStockView(LazyView):
         )
         self._layout = pn.Column(
             pn.Row(self.title, self._download, sizing_mode="stretch_width"),
-            self._empty,
+            self.empty,
             self.table,
             sizing_mode="stretch_width",
         )
@@ -178,7 +179,7 @@ class LowStockView(LazyView):
         # table under "5 items at or below their minimum" after an import; docs/workarounds.md).
         self.table.visible = not rows.empty
         self.table.value = low_stock_frame(rows)
-        self._empty.visible = rows.empty
+        self.empty.visible = rows.empty
         self._download.disabled = rows.empty
 
     def _reorder_file(self) -> io.StringIO:

@@ -70,7 +70,7 @@ def test_export_excel_failing_is_reported(inv, monkeypatch, caplog):
 
 def test_import_view_offers_the_excel_template(inv):
     view = ImportView(model=InventoryModel(inventory=inv))
-    assert view._template_xlsx in view._header.objects and view._template_xlsx.label == "Excel template"
-    assert view._template_xlsx.filename == "inventory_template.xlsx"
+    assert view.template_xlsx in view._header.objects and view.template_xlsx.label == "Excel template"
+    assert view.template_xlsx.filename == "inventory_template.xlsx"
     rows = _rows(view._template_xlsx_file())
     assert rows[0] == template_csv().splitlines()[0].split(",") and len(rows) == 4

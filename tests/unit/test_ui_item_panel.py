@@ -163,11 +163,11 @@ def test_the_panel_opens_the_selected_item_and_closes(model, helmet):
     assert panel.mode == "closed" and not panel._layout.visible
     assert len(panel._layout) == 0  # nothing of the closed panel is sent to a new session's browser
     model.selected_id = helmet["id"]
-    assert panel.mode == "item" and panel._layout.visible and len(panel._layout) == 2 + len(panel._sections)
+    assert panel.mode == "item" and panel._layout.visible and len(panel._layout) == 2 + len(panel.sections)
     assert panel.form.item_id == helmet["id"] and panel.stock.item_id == helmet["id"]
     assert "Helmet" in panel.title.object and "HLM-1" in panel.title.object
     panel.section.value = "History"
-    assert panel._sections["History"].visible and not panel._sections["Details"].visible
+    assert panel.sections["History"].visible and not panel.sections["Details"].visible
     panel._close.clicks += 1
     assert panel.mode == "closed" and model.selected_id is None
 

@@ -101,18 +101,18 @@ def test_status_and_location_figures(inv):
 def test_user_text_stays_data_never_markup(inv):
     add(inv, XSS, XSS, 5, "3.00", location=XSS)
     view = AnalyticsView(model=InventoryModel(inventory=inv))
-    for pane in view._panes.values():
+    for pane in view.charts.values():
         fig = pane.object
         assert isinstance(fig.yaxis[0].formatter, CustomJSTickFormatter)
         assert XSS not in fig.yaxis[0].formatter.code  # labels travel as data (args), not as code
         assert fig.select_one(LabelSet) is not None
-    assert bars(view._panes["top"].object)[0][0] == short(XSS)
+    assert bars(view.charts["top"].object)[0][0] == short(XSS)
 
 
 def test_empty_inventory_explains_instead_of_drawing(inv):
     view = AnalyticsView(model=InventoryModel(inventory=inv))
-    assert view._empty.visible and not view._grid.visible
-    assert all(pane.object is None for pane in view._panes.values())
+    assert view.empty.visible and not view.grid.visible
+    assert all(pane.object is None for pane in view.charts.values())
 
 
 def test_reloads_on_data_change_only_while_shown(inv):
@@ -121,16 +121,16 @@ def test_reloads_on_data_change_only_while_shown(inv):
     view.active = False
     add(inv, "Drill", "Tools", 3, "10.00")
     model.changed()
-    assert view.stale and view._empty.visible
+    assert view.stale and view.empty.visible
     view.active = True
-    assert not view.stale and view._grid.visible
-    assert bars(view._panes["category"].object) == [("Tools", 30.0, "30.00")]
+    assert not view.stale and view.grid.visible
+    assert bars(view.charts["category"].object) == [("Tools", 30.0, "30.00")]
 
 
 def test_a_failed_reload_keeps_the_charts_and_tells_the_person(inv, monkeypatch, caplog):
     add(inv, "Drill", "Tools", 3, "10.00")
     view = AnalyticsView(model=InventoryModel(inventory=inv))
-    before = view._panes["category"].object
+    before = view.charts["category"].object
 
     def broken(*_args, **_kwargs):
         raise ip.DatabaseUnavailableError("The database connection was lost. Please try again.")
@@ -138,5 +138,5 @@ def test_a_failed_reload_keeps_the_charts_and_tells_the_person(inv, monkeypatch,
     monkeypatch.setattr(inv, "value_by_category", broken)
     with caplog.at_level(logging.INFO, logger="inventory_panel.ui"):
         view.reload()
-    assert view._panes["category"].object is before
+    assert view.charts["category"].object is before
     assert "Loading the analytics failed: The database connection was lost" in caplog.text

@@ -57,7 +57,7 @@ def test_paging_and_the_action_filter(inv):
     view.pager.next_button.clicks += 1
     assert view.page == 1 and len(view.table.value) == 6 and view.pager.next_button.disabled
     assert "Showing 51–56 of 56 · page 2 of 2" in view.pager.range_text.value
-    view._action.value = "adjust"
+    view.action = "adjust"
     assert view.page == 0 and list(view.table.value["action"]) == ["Stock adjusted"]
     assert "of 1 ·" in view.pager.range_text.value
 
@@ -82,7 +82,7 @@ def test_export_has_every_matching_entry_escaped_newest_first(inv):
     assert rows[1]["actor"] == "admin@example.com" and rows[1]["at"].endswith("+00:00")
     assert json.loads(rows[0]["changes"])["item_name"] == [None, "Plain"]
     assert json.loads(rows[1]["changes"])["item_name"] == [None, "=cmd|' /C calc'!A0"]  # JSON text starts with {
-    view._action.value = "delete"
+    view.action = "delete"
     assert view._export().read().splitlines() == ["id,at,actor,action,item_id,changes,batch_id,detail"]
 
 

@@ -74,7 +74,7 @@ def test_partial_configuration_shows_what_is_set_escaped(make_view):
 
 def test_configured_it_embeds_the_dashboard_sandboxed_without_a_token(make_view):
     view = make_view({**CONFIGURED, "DATABRICKS_TOKEN": "dapi-secret"})
-    html = view._frame.object
+    html = view.frame.object
     assert 'src="https://adb-123.4.azuredatabricks.net/embed/dashboardsv3/01ef0123456789abcdef?o=123"' in html
     assert 'sandbox="allow-scripts allow-same-origin' in html and "dapi-secret" not in html
     assert "01ef0123456789abcdef" in view._layout[0][0].object
@@ -98,9 +98,9 @@ def test_publish_check_runs_when_shown_and_reports_problems(make_view, status, s
     assert view.status is None  # hidden: the workspace was not asked
     asyncio.run(view.check_published())
     assert view.status == status
-    assert view._status.visible is shown
+    assert view.notice.visible is shown
     if shown:
-        assert "Dashboard &lt;x&gt; is not published" in view._status.object
+        assert "Dashboard &lt;x&gt; is not published" in view.notice.object
 
 
 def test_showing_the_view_starts_the_check_once(make_view, monkeypatch):
@@ -117,8 +117,8 @@ def test_an_unanswerable_check_reads_calmly_with_details_in_the_log(make_view, c
     view = make_view(CONFIGURED, status=DashboardStatus("unknown", "HTTPSConnectionPool(host=…): Max retries"))
     with caplog.at_level("INFO", logger="inventory_panel.ui.dashboard_view"):
         asyncio.run(view.check_published())
-    assert "could not be asked whether this dashboard is published" in view._status.object
-    assert "HTTPSConnectionPool" not in view._status.object and "HTTPSConnectionPool" in caplog.text
+    assert "could not be asked whether this dashboard is published" in view.notice.object
+    assert "HTTPSConnectionPool" not in view.notice.object and "HTTPSConnectionPool" in caplog.text
 
 
 def test_on_behalf_of_the_user_the_check_gets_the_session_s_token(make_view):
@@ -127,7 +127,7 @@ def test_on_behalf_of_the_user_the_check_gets_the_session_s_token(make_view):
     view = make_view(CONFIGURED, source=source)
     asyncio.run(view.check_published())
     assert source.asked == ["user-token"] and view.status.published
-    assert "user-token" not in view._frame.object  # never put in the page
+    assert "user-token" not in view.frame.object  # never put in the page
 
 
 def test_the_databricks_dashboard_is_what_the_package_plugs_in(make_view):

@@ -44,7 +44,7 @@ def make_view(sqlite_url):
 
 
 def upload(view, content, name="items.csv"):
-    view._dropper.value = {name: content}
+    view.dropper.value = {name: content}
 
 
 def test_preview_lists_bad_rows_and_writes_nothing(make_view, caplog):
@@ -61,7 +61,7 @@ def test_preview_lists_bad_rows_and_writes_nothing(make_view, caplog):
     assert (
         view.import_button.visible and not view.import_button.disabled and view.import_button.label == "Import 2 rows"
     )
-    assert view._error_file.visible
+    assert view.error_file.visible
     assert inv.summary()["items"] == 0 and inv.change_token() == before  # not even an audit row
 
 
@@ -77,7 +77,7 @@ def test_confirm_imports_reports_counts_and_tells_every_view(make_view, caplog):
     assert view.model.data_version == version + 1 and view.model.summary["items"] == 2
     assert "Imported: 2 items added, 0 updated. 2 rows were rejected" in caplog.text
     assert "Import finished." in view.banner.object and 'data-count="added"' in view.counts.object
-    assert not view.import_button.visible and view._again.visible and view._error_file.visible
+    assert not view.import_button.visible and view.again_button.visible and view.error_file.visible
     rejected = list(csv.DictReader(io.StringIO(view._error_file_content().read())))
     assert [r["item_name"] for r in rejected] == ["Goggles", "<img src=x onerror=alert(1)>"]
     assert rejected[0]["error"] == "Quantity must be 0 or greater"
@@ -101,12 +101,12 @@ def test_user_text_is_escaped_in_the_page(make_view):
 
 def test_all_or_nothing_with_errors_offers_nothing_to_import(make_view):
     view, inv = make_view()
-    view._atomic.value = True
+    view.atomic = True
     upload(view, GOOD_AND_BAD)
     assert view.report.atomic and view.report.inserted == 0
     assert view.import_button.disabled and view.import_button.label == "Nothing to import"
     assert "nothing would be imported" in view.banner.object
-    view._atomic.value = False  # changing an option checks the file again
+    view.atomic = False  # changing an option checks the file again
     assert view.step == "preview" and not view.report.atomic and view.report.inserted == 2
     assert inv.summary()["items"] == 0
 
@@ -128,10 +128,10 @@ def test_a_refused_file_is_explained_and_nothing_is_offered(make_view, caplog):
         upload(view, "colour,size\nred,XL\n", name="shirts.csv")
     assert view.step == "preview" and view.report is None
     assert "the file was refused" in view.banner.object and "item_name" in view.refusal
-    assert not view.import_button.visible and view._again.visible
+    assert not view.import_button.visible and view.again_button.visible
     assert "Checking the file failed: the file was refused" in caplog.text
-    view._again.clicks += 1
-    assert view.step == "choose" and not view._result.visible
+    view.again_button.clicks += 1
+    assert view.step == "choose" and not view.result.visible
     assert inv.summary()["items"] == 0
 
 
@@ -146,7 +146,7 @@ def test_a_one_line_upload_is_content_never_a_server_path(make_view, tmp_path):
 
 def test_the_upload_limit_is_shown_and_enforced(make_view):
     view, inv = make_view(env={"INVENTORY_MAX_UPLOAD_MB": "1"})
-    assert view._dropper.max_file_size == "1048KB"
+    assert view.dropper.max_file_size == "1048KB"
     assert "<b data-limit>1 MB</b>" in view._file_help.object
     upload(view, HEADER + "Drill,Tools,3,19.90,\n" * 60_000)
     assert view.report is None and "limited to 1 MB" in view.refusal
@@ -192,7 +192,7 @@ def test_unexpected_failures_become_one_sentence(make_view, monkeypatch, caplog)
     monkeypatch.setattr("inventory_panel.inventory.Inventory.import_csv", broken)
     with caplog.at_level(logging.INFO, logger="inventory_panel.ui"):
         upload(view, GOOD_AND_BAD)
-    assert view.step == "choose" and view.report is None and not view._result.visible
+    assert view.step == "choose" and view.report is None and not view.result.visible
     assert "Checking the file failed because of an unexpected error" in caplog.text
     assert "disk on fire" not in view.banner.object
 

@@ -39,13 +39,13 @@ def test_lists_low_and_out_items_largest_shortage_first(inv):
     ]
     assert shown["minimum_stock"].tolist() == [10, 5, None]  # whole numbers, not 10.0
     assert "<b>3</b> items" in view.title.object and "<b>1</b> of them out of stock" in view.title.object
-    assert view.table.visible and not view._empty.visible
+    assert view.table.visible and not view.empty.visible
 
 
 def test_empty_state_when_nothing_is_low(inv):
     add(inv, "Plenty", 50, 5)
     view = LowStockView(model=InventoryModel(inventory=inv))
-    assert view._empty.visible and not view.table.visible
+    assert view.empty.visible and not view.table.visible
     assert view._download.disabled
 
 
