@@ -26,7 +26,7 @@ from .service import analytics, commands, exports, imports, reads
 from .service.access import DENIAL_BURST, DENIAL_WINDOW, AccessGuard
 from .service.commands import MAX_REASON, MOVEMENT_KINDS
 from .service.connection import open_database
-from .service.model import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, Page
+from .service.model import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, ItemFilters, ItemSelection, Page
 from .service.session import Session
 from .settings import Settings, load_settings
 from .storage import commits
@@ -36,6 +36,8 @@ from .storage.queries import SORTABLE, STATUSES
 from .storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.12; only annotations use it
+
     from .importing.report import ImportReport
 
 
@@ -139,20 +141,8 @@ class Inventory:
         common word means reading every matching row; the other filters are counted exactly either way (from the
         maintained totals or an index).
         """
-        return reads.query(
-            self._session,
-            search,
-            category,
-            location,
-            status,
-            sort_by,
-            descending,
-            offset,
-            limit,
-            after,
-            before,
-            count_limit,
-        )
+        selection = ItemSelection(search, category, location, status, sort_by, descending)
+        return reads.query(self._session, selection, offset, limit, after, before, count_limit)
 
     def get(self, item_id: int) -> dict[str, Any]:
         return reads.get(self._session, item_id)
@@ -220,62 +210,36 @@ class Inventory:
 
     # -- files --------------------------------------------------------------------------------------------------
 
-    def export_csv(
-        self,
-        path_or_buffer: str | Path | IO[str],
-        search: str | None = None,
-        category: str | None = None,
-        location: str | None = None,
-        status: str | None = None,
-        sort_by: str = "item_name",
-        descending: bool = False,
-    ) -> int:
-        """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
-        return exports.export_csv(
-            self._session, path_or_buffer, search, category, location, status, sort_by, descending
-        )
+    def export_csv(self, path_or_buffer: str | Path | IO[str], **filters: Unpack[ItemFilters]) -> int:
+        """Write the filtered items as CSV (importable again), streaming; returns the number of rows.
 
-    def export_xlsx(
-        self,
-        path_or_buffer: str | Path | IO[bytes],
-        search: str | None = None,
-        category: str | None = None,
-        location: str | None = None,
-        status: str | None = None,
-        sort_by: str = "item_name",
-        descending: bool = False,
-    ) -> int:
-        """Write the filtered items as an Excel workbook (the CSV's columns, typed: numbers, money ``#,##0.00``,
-        text never run as a formula; header frozen, autofilter), streaming; returns the number of rows.
+        ``filters`` (keywords, as ``query``): ``search``, ``category``, ``location``, ``status``, ``sort_by``,
+        ``descending``; see ``ItemFilters``."""
+        return exports.export_csv(self._session, path_or_buffer, ItemSelection(**filters))
+
+    def export_xlsx(self, path_or_buffer: str | Path | IO[bytes], **filters: Unpack[ItemFilters]) -> int:
+        """Write the filtered items (``filters`` as ``export_csv``) as an Excel workbook (the CSV's columns, typed:
+        numbers, money ``#,##0.00``, text never run as a formula; header frozen, autofilter), streaming; returns the
+        number of rows.
 
         The file is written when every row has been read: a failure before (the database, more rows than a sheet
         holds) leaves ``path_or_buffer`` untouched. See ``exporting/xlsx.py``.
         """
-        return exports.export_xlsx(
-            self._session, path_or_buffer, search, category, location, status, sort_by, descending
-        )
+        return exports.export_xlsx(self._session, path_or_buffer, ItemSelection(**filters))
 
-    def export_parquet(
-        self,
-        path_or_buffer: str | Path | IO[bytes],
-        search: str | None = None,
-        category: str | None = None,
-        location: str | None = None,
-        status: str | None = None,
-        sort_by: str = "item_name",
-        descending: bool = False,
+    def export_parquet(self, path_or_buffer: str | Path | IO[bytes], **filters: Unpack[ItemFilters]) -> int:
+        """Write the filtered items (``filters`` as ``export_csv``) as Parquet, one row group per batch read from the
+        database; returns the number of rows. Every column of ``query().rows`` (id, fields, version, timestamps in UTC,
+        status), typed as in ``to_frame(as_arrow=True)``: ``decimal128(12, 2)`` money, ``int64``, strings,
+        ``timestamp[us, UTC]``."""
+        return exports.export_parquet(self._session, path_or_buffer, ItemSelection(**filters))
+
+    def export(
+        self, path_or_buffer: str | Path | IO[Any], format: str | None = None, **filters: Unpack[ItemFilters]
     ) -> int:
-        """Write the filtered items as Parquet, one row group per batch read from the database; returns the number
-        of rows. Every column of ``query().rows`` (id, fields, version, timestamps in UTC, status), typed as in
-        ``to_frame(as_arrow=True)``: ``decimal128(12, 2)`` money, ``int64``, strings, ``timestamp[us, UTC]``."""
-        return exports.export_parquet(
-            self._session, path_or_buffer, search, category, location, status, sort_by, descending
-        )
-
-    def export(self, path_or_buffer: str | Path | IO[Any], format: str | None = None, **filters: Any) -> int:
         """Export the filtered items as ``format`` (``csv``, ``xlsx``, ``parquet``; default: from the file name's
         extension, else CSV); ``filters`` as ``export_csv``. Returns the number of rows."""
-        return exports.export(self._session, path_or_buffer, format, **filters)
+        return exports.export(self._session, path_or_buffer, format, ItemSelection(**filters))
 
     def export_audit_csv(
         self, path_or_buffer: str | Path | IO[str], action: str | None = None, newest_first: bool = False
@@ -288,25 +252,17 @@ class Inventory:
         return exports.export_audit_csv(self._session, path_or_buffer, action, newest_first)
 
     def to_frame(
-        self,
-        search: str | None = None,
-        category: str | None = None,
-        location: str | None = None,
-        status: str | None = None,
-        sort_by: str = "item_name",
-        descending: bool = False,
-        limit: int | None = None,
-        as_arrow: bool = False,
+        self, *, limit: int | None = None, as_arrow: bool = False, **filters: Unpack[ItemFilters]
     ) -> pd.DataFrame | Any:
-        """The filtered items (the columns of ``query().rows``) as a pandas DataFrame, or with ``as_arrow`` a
-        ``pyarrow.Table``; at most ``limit`` of them (None: all).
+        """The filtered items (``filters`` as ``export_csv``; the columns of ``query().rows``) as a pandas DataFrame,
+        or with ``as_arrow`` a ``pyarrow.Table``; at most ``limit`` of them (None: all).
 
         Read from the database in batches, each turned into an Arrow record batch at once: only what is returned is
         held. pandas types: ``unit_price`` is ``object`` holding ``Decimal`` (exact, as in ``query().rows``),
         ``minimum_stock`` nullable ``Int64``, timestamps ``datetime64[us, UTC]``; Arrow types as
         ``export_parquet``.
         """
-        return exports.to_frame(self._session, search, category, location, status, sort_by, descending, limit, as_arrow)
+        return exports.to_frame(self._session, ItemSelection(**filters), limit, as_arrow)
 
     def import_csv(
         self,
@@ -426,6 +382,7 @@ __all__ = [
     "SORTABLE",
     "STATUSES",
     "Inventory",
+    "ItemFilters",
     "Page",
     "connect",
     "escape_formula",

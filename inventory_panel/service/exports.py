@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from ..errors import InvalidArgumentError
 from ..exporting import csv_writer
 from ..fields import FIELD_NAMES
-from ..storage.queries import Filters, order_by, select_items, where_clause
+from ..storage.queries import order_by, select_items, where_clause
 from ..storage.types import Money, UTCDateTime
 from .arguments import check_descending, fs_path, whole_number
+from .model import ItemSelection
 from .reads import AUDIT_COLUMNS
 from .session import Session
 
@@ -35,20 +36,11 @@ def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
         yield target
 
 
-def _select(
-    s: Session,
-    columns: list[Any],
-    search: str | None,
-    category: str | None,
-    location: str | None,
-    status: str | None,
-    sort_by: str,
-    descending: Any,
-) -> sa.Select[Any]:
+def _select(s: Session, columns: list[Any], selection: ItemSelection) -> sa.Select[Any]:
     """``columns`` of the items matching the filters, in the order asked (the same rules as ``query``)."""
-    descending = check_descending(descending)
-    conds = where_clause(s.tables, Filters(search, category, location, status), s.backend)
-    return sa.select(*columns).where(*conds).order_by(*order_by(s.tables, sort_by, descending))
+    descending = check_descending(selection.descending)
+    conds = where_clause(s.tables, selection.filters, s.backend)
+    return sa.select(*columns).where(*conds).order_by(*order_by(s.tables, selection.sort_by, descending))
 
 
 def _export_columns(columns: list[Any]) -> list[ExportColumn]:
@@ -73,18 +65,11 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[Any]:
 def export_csv(
     s: Session,
     path_or_buffer: str | Path | IO[str],
-    search: str | None = None,
-    category: str | None = None,
-    location: str | None = None,
-    status: str | None = None,
-    sort_by: str = "item_name",
-    descending: bool = False,
+    selection: ItemSelection,
 ) -> int:
     """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
     s.require("export")
-    stmt = _select(
-        s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by, descending
-    )
+    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], selection)
     with _open_text(path_or_buffer) as out, s.uow.reading() as conn:
         rows = (row for batch in _stream(conn, stmt) for row in batch)
         return csv_writer.write_rows(out, FIELD_NAMES, rows, line_end=csv_writer.CRLF)
@@ -93,20 +78,13 @@ def export_csv(
 def export_xlsx(
     s: Session,
     path_or_buffer: str | Path | IO[bytes],
-    search: str | None = None,
-    category: str | None = None,
-    location: str | None = None,
-    status: str | None = None,
-    sort_by: str = "item_name",
-    descending: bool = False,
+    selection: ItemSelection,
 ) -> int:
     """``Inventory.export_xlsx``: see there and ``exporting/xlsx.py``."""
     from ..exporting.xlsx import write_items
 
     s.require("export")
-    stmt = _select(
-        s, [s.tables.items.c[n] for n in FIELD_NAMES], search, category, location, status, sort_by, descending
-    )
+    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], selection)
     with s.uow.reading() as conn:
         return write_items(fs_path(path_or_buffer), (row for rows in _stream(conn, stmt) for row in rows))
 
@@ -114,25 +92,20 @@ def export_xlsx(
 def export_parquet(
     s: Session,
     path_or_buffer: str | Path | IO[bytes],
-    search: str | None = None,
-    category: str | None = None,
-    location: str | None = None,
-    status: str | None = None,
-    sort_by: str = "item_name",
-    descending: bool = False,
+    selection: ItemSelection,
 ) -> int:
     """``Inventory.export_parquet``: see there and ``exporting/arrow.py``."""
     from ..exporting.arrow import item_schema, record_batches, write_parquet
 
     s.require("export")
     columns = list(select_items(s.tables).selected_columns)
-    stmt = _select(s, columns, search, category, location, status, sort_by, descending)
+    stmt = _select(s, columns, selection)
     schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
         return write_parquet(record_batches(_stream(conn, stmt), schema), schema, fs_path(path_or_buffer))
 
 
-def export(s: Session, path_or_buffer: str | Path | IO[Any], format: str | None = None, **filters: Any) -> int:
+def export(s: Session, path_or_buffer: str | Path | IO[Any], format: str | None, selection: ItemSelection) -> int:
     """Export as ``format`` (``csv``, ``xlsx``, ``parquet``; default: from the file name's extension, else CSV)."""
     from ..exporting import format_for
 
@@ -143,19 +116,11 @@ def export(s: Session, path_or_buffer: str | Path | IO[Any], format: str | None 
         raise InvalidArgumentError({"format": str(exc)}) from None
     writers: dict[str, Callable[..., int]] = {"csv": export_csv, "xlsx": export_xlsx, "parquet": export_parquet}
     writer = writers[kind]
-    return writer(s, path_or_buffer, **filters)
+    return writer(s, path_or_buffer, selection)
 
 
 def to_frame(
-    s: Session,
-    search: str | None = None,
-    category: str | None = None,
-    location: str | None = None,
-    status: str | None = None,
-    sort_by: str = "item_name",
-    descending: bool = False,
-    limit: int | None = None,
-    as_arrow: bool = False,
+    s: Session, selection: ItemSelection, limit: int | None = None, as_arrow: bool = False
 ) -> pd.DataFrame | Any:
     """``Inventory.to_frame``: see there."""
     from ..exporting.arrow import item_schema, record_batches, to_pandas, to_table
@@ -163,7 +128,7 @@ def to_frame(
     s.require("export")
     limit = None if limit is None else whole_number("limit", limit, 0)
     columns = list(select_items(s.tables).selected_columns)
-    stmt = _select(s, columns, search, category, location, status, sort_by, descending)
+    stmt = _select(s, columns, selection)
     if limit is not None:
         stmt = stmt.limit(limit)
     schema = item_schema(_export_columns(columns))

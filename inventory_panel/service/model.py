@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 import sqlalchemy as sa
 
 from ..fields import FIELD_NAMES
+from ..storage.queries import Filters
 
 ITEM_COLUMNS = ("id", *FIELD_NAMES, "version", "created_at", "created_by", "updated_at", "updated_by", "status")
 # What the app passes as ``query(count_limit=…)``: a search counts at most this many matches (past the page shown).
 SEARCH_COUNT_LIMIT = 1_000
+
+
+class ItemFilters(TypedDict, total=False):
+    """The keyword arguments that choose and order the items of ``to_frame`` and the exports (as ``query``).
+
+    ``search``: text in the name, SKU, supplier or description (case-insensitive); ``category``, ``location``:
+    exact values; ``status``: ``ok``, ``low`` or ``out``; ``sort_by``: a column of ``SORTABLE`` (default
+    ``item_name``); ``descending``.
+    """
+
+    search: str | None
+    category: str | None
+    location: str | None
+    status: str | None
+    sort_by: str
+    descending: bool
+
+
+@dataclass(frozen=True)
+class ItemSelection:
+    """``ItemFilters`` as one value the service's reads and exports take (an unknown name is a ``TypeError``)."""
+
+    search: str | None = None
+    category: str | None = None
+    location: str | None = None
+    status: str | None = None
+    sort_by: str = "item_name"
+    descending: Any = False  # checked by ``arguments.check_descending`` where it is used
+
+    @property
+    def filters(self) -> Filters:
+        """The row filters (checked), without the order."""
+        return Filters(self.search, self.category, self.location, self.status)
 
 
 @dataclass

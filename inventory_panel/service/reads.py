@@ -13,7 +13,6 @@ from ..changes import describe_entry
 from ..errors import InvalidArgumentError, NotFoundError
 from ..storage.dialects.base import count_select
 from ..storage.queries import (
-    Filters,
     distinct_select,
     order_by,
     page_ids,
@@ -26,7 +25,7 @@ from ..storage.queries import (
 )
 from ..storage.types import CENTS
 from .arguments import check_descending, check_id, page_key, whole_number
-from .model import Page, items_frame
+from .model import ItemSelection, Page, items_frame
 from .session import Session
 
 AUDIT_COLUMNS = ["id", "at", "actor", "action", "item_id", "changes", "batch_id", "detail"]
@@ -34,12 +33,7 @@ AUDIT_COLUMNS = ["id", "at", "actor", "action", "item_id", "changes", "batch_id"
 
 def query(
     s: Session,
-    search: str | None = None,
-    category: str | None = None,
-    location: str | None = None,
-    status: str | None = None,
-    sort_by: str = "item_name",
-    descending: bool = False,
+    selection: ItemSelection,
     offset: int = 0,
     limit: int = 50,
     after: tuple[Any, int] | None = None,
@@ -51,12 +45,12 @@ def query(
     offset = whole_number("offset", offset, 0)
     limit = whole_number("limit", limit, 1, 10_000)
     count_limit = None if count_limit is None else whole_number("count_limit", count_limit, 0)
-    descending = check_descending(descending)
+    sort_by, descending = selection.sort_by, check_descending(selection.descending)
     if after is not None and before is not None:
         raise InvalidArgumentError({"after": "give after or before, not both"})
     after, before = page_key("after", after), page_key("before", before)
     t, backend = s.tables, s.backend
-    filters = Filters(search, category, location, status)
+    filters = selection.filters
     conds = where_clause(t, filters, backend)
     ids = page_ids(t, conds, sort_by, descending)
     cap = max(count_limit, offset + limit) if count_limit is not None and filters.search else None

@@ -356,3 +356,19 @@ def test_xlsx_export_imports_back_unchanged(inv):
     # Every value comes back exactly, formula-like text and a stored "'=1+1" included: a workbook's cells are
     # typed text, so the import does not undo the CSV export's formula escape on them.
     assert _database_rows(inv) == before
+
+
+def test_every_export_takes_the_filters_as_keywords_and_names_them_in_help(inv, tmp_path):
+    """The exports share one filter type (``ItemFilters``); the keywords still filter and order, a misspelt one is a
+    ``TypeError`` as with a plain signature, and each docstring names them for ``help()``."""
+    _add_tricky(inv)
+    filters = {"category": "Formulas", "sort_by": "sku", "descending": True}
+    expected = list(inv.query(**filters).rows["sku"])
+    assert list(inv.to_frame(**filters)["sku"]) == expected and len(expected) > 1
+    assert inv.export_parquet(tmp_path / "x.parquet", **filters) == len(expected)
+    assert pq.read_table(tmp_path / "x.parquet").column("sku").to_pylist() == expected
+    for method in (inv.export_csv, inv.export_xlsx, inv.export_parquet, inv.export, inv.to_frame):
+        with pytest.raises(TypeError, match="catgory"):
+            method(tmp_path / "y.csv", catgory="Formulas") if method != inv.to_frame else method(catgory="x")
+        assert "``filters``" in (method.__doc__ or "")
+    assert not list(tmp_path.glob("y.*"))
