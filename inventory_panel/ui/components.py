@@ -21,7 +21,7 @@ import param
 
 from ..importing import ImportReport
 from ..inventory import Inventory
-from . import styles
+from . import styles, widgets
 from .analytics import AnalyticsView
 from .audit_view import AuditView
 from .component_root import component_root
@@ -181,17 +181,13 @@ class ValidationReport(pn.viewable.Viewer):
         self.warnings = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(0, 0, 10, 0))
         self._errors_head = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=sheets, margin=(4, 0, 6, 0))
         # The importer's problem table: the theme that follows light/dark, plain-text cells, row numbers right.
-        self.errors = pn.widgets.Tabulator(
+        self.errors = widgets.table(
             None,
-            disabled=True,
-            selectable=False,
-            show_index=False,
-            layout="fit_data_stretch",
-            sizing_mode="stretch_width",
-            max_height=420,
-            theme="fast",
             titles=ERROR_TITLES,
             widths=REPORT_WIDTHS,
+            disabled=True,
+            layout="fit_data_stretch",
+            max_height=420,
             formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
             text_align={"row": "right"},
             header_align={"row": "right"},

@@ -34,7 +34,7 @@ import param
 from ..errors import ImportRefusedError
 from ..fields import FIELDS
 from ..importing import ImportReport
-from . import styles
+from . import styles, widgets
 from .component_root import component_root
 from .formatting import esc, fmt_int
 from .import_report import (
@@ -141,22 +141,12 @@ class ImportView(pn.viewable.Viewer):
         self._source: bytes | None = None
         self._last_progress = 0.0
         self._message = ""  # the engine's latest progress message
-        self.template_csv = pn.widgets.FileDownload(
-            callback=self._template_file,
-            filename="inventory_template.csv",
-            label="Download template",
-            width=180,
-            margin=(14, 10, 4, 10),
-            embed=False,
+        self.template_csv = widgets.download(
+            self._template_file, "inventory_template.csv", "Download template", width=180, margin=(14, 10, 4, 10)
         )
         # The same template as a workbook: typed example rows, required columns marked, a hint per column.
-        self.template_xlsx = pn.widgets.FileDownload(
-            callback=self._template_xlsx_file,
-            filename="inventory_template.xlsx",
-            label="Excel template",
-            width=150,
-            margin=(14, 10, 4, 0),
-            embed=False,
+        self.template_xlsx = widgets.download(
+            self._template_xlsx_file, "inventory_template.xlsx", "Excel template", width=150, margin=(14, 10, 4, 0)
         )
         self.title = pn.pane.HTML(
             '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
@@ -262,18 +252,14 @@ class ImportView(pn.viewable.Viewer):
             "", alert_type="warning", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10)
         )
         self._errors_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
-        self.errors = pn.widgets.Tabulator(
+        self.errors = widgets.table(
             pd.DataFrame(columns=list(ERROR_TITLES)),
-            show_index=False,
+            titles=ERROR_TITLES,
+            widths=ERROR_WIDTHS,
             disabled=True,
-            selectable=False,
             pagination="local",
             page_size=10,
             layout="fit_data_stretch",
-            sizing_mode="stretch_width",
-            theme="fast",
-            titles=ERROR_TITLES,
-            widths=ERROR_WIDTHS,
             formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
             text_align={"row": "right"},
             stylesheets=[styles.TABLE],
@@ -285,13 +271,8 @@ class ImportView(pn.viewable.Viewer):
         self.cancel_button.on_click(lambda _e: self.reset())
         self.again_button = pn.widgets.Button(label="Import another file", color="default", width=180, margin=(8, 10))
         self.again_button.on_click(lambda _e: self.reset())
-        self.error_file = pn.widgets.FileDownload(
-            callback=self._error_file_content,
-            filename="import_errors.csv",
-            label="Download error file",
-            width=190,
-            margin=(8, 10),
-            embed=False,
+        self.error_file = widgets.download(
+            self._error_file_content, "import_errors.csv", "Download error file", width=190, margin=(8, 10)
         )
         self._actions = pn.Row(
             self.import_button, self.cancel_button, self.error_file, self.again_button, margin=(0, 0)

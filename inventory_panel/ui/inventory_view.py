@@ -14,6 +14,7 @@ from typing import Any
 import panel as pn
 import param
 
+from . import widgets
 from .component_root import component_root
 from .empty_state import EmptyState
 from .filters import FilterBar
@@ -65,12 +66,8 @@ class InventoryView(pn.viewable.Viewer):
             visible=user.can("export"),
         )
         self.export_menu.on_click(self._on_export_choice)
-        self.export_button = pn.widgets.FileDownload(
-            callback=self._export, filename="inventory.csv", label="Export CSV", visible=False, embed=False
-        )
-        self.export_xlsx_button = pn.widgets.FileDownload(
-            callback=self._export_xlsx, filename="inventory.xlsx", label="Export Excel", visible=False, embed=False
-        )
+        self.export_button = widgets.download(self._export, "inventory.csv", "Export CSV", visible=False)
+        self.export_xlsx_button = widgets.download(self._export_xlsx, "inventory.xlsx", "Export Excel", visible=False)
         toolbar = pn.Row(
             self.filters,
             pn.layout.HSpacer(),

@@ -19,7 +19,7 @@ from ..exporting import csv_writer
 from ..fields import FIELDS, Field
 from ..inventory import ITEM_COLUMNS
 from ..stock_status import MINIMUM, QUANTITY, STATUS
-from . import styles
+from . import styles, widgets
 from .columns import STATUS_COLUMN, Columns, Derived, columns_for, field_cells, status_cells
 from .component_root import component_root
 from .formatting import fmt_int
@@ -97,26 +97,17 @@ class LowStockView(LazyView):
         self.title = pn.pane.HTML(
             "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
         )
-        self._download = pn.widgets.FileDownload(
-            callback=self._reorder_file,
-            filename="reorder_list.csv",
-            label="Download reorder list",
-            width=200,
-            margin=(14, 10, 8, 10),
-            embed=False,
+        self._download = widgets.download(
+            self._reorder_file, "reorder_list.csv", "Download reorder list", width=200, margin=(14, 10, 8, 10)
         )
-        self.table = pn.widgets.Tabulator(
+        self.table = widgets.table(
             low_stock_frame(_empty_rows()),
-            show_index=False,
+            titles=TITLES,
+            widths=WIDTHS,
             disabled=True,
-            selectable=False,
             pagination="local",
             page_size=25,
             layout="fit_columns",
-            sizing_mode="stretch_width",
-            theme="fast",
-            titles=TITLES,
-            widths=WIDTHS,
             stylesheets=[styles.TABLE, styles.STATUS_ROWS],
             margin=(0, 10),
             # Plain text for every cell of user data; the status cell is one of our fixed strings.

@@ -23,7 +23,7 @@ import param
 from ..errors import ConflictError, InventoryError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
 from ..stock_status import STATUS
-from . import styles
+from . import styles, widgets
 from .background import in_worker
 from .columns import HTML, STATUS_COLUMN, Columns, columns_for, field_cells, field_formatter, status_cells
 from .messages import Notice
@@ -131,17 +131,13 @@ class ItemsTable(pn.viewable.Viewer):
         self.conflict = Notice(kind="warning")
         editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
         editors[STATUS] = editors[OPEN_COLUMN] = None
-        self.table = pn.widgets.Tabulator(
+        self.table = widgets.table(
             table_frame(self.model.rows, self.model.selected_id),
-            show_index=False,
-            pagination=None,
-            selectable=False,
-            layout="fit_columns",
-            sizing_mode="stretch_width",
-            min_height=120,
-            theme="fast",
             titles=TITLES,
             widths=WIDTHS,
+            pagination=None,
+            layout="fit_columns",
+            min_height=120,
             editors=editors,
             formatters={n: formatter_for(n) for n in (*SHOWN, OPEN_COLUMN)},
             text_align=dict.fromkeys(COLUMNS.numeric, "right"),
