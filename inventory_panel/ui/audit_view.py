@@ -15,7 +15,7 @@ import panel as pn
 import param
 
 from ..changes import describe_changes, describe_detail
-from . import styles
+from . import styles, widgets
 from .component_root import component_root
 from .formatting import esc, fmt_utc
 from .lazy_view import LazyView
@@ -44,7 +44,10 @@ TITLES = {
     "changes": "Changes",
     "detail": "Detail",
 }
-WIDTHS = {"at": 160, "actor": 180, "action": 130, "item_id": 60, "changes": 560, "detail": 200}
+# "changes" has no fixed width: it takes what the others leave (fit_columns), so the row fits the page (a fixed
+# 560 made the columns 1290 px wide in a 1260 px table and cut the detail off at the right edge).
+WIDTHS = {"at": 160, "actor": 180, "action": 130, "item_id": 60, "detail": 200}
+WRAPPED = ("changes", "detail")  # long text wraps instead of being cut off
 
 
 def fmt_stamp(value: Any) -> str:
@@ -71,7 +74,7 @@ def audit_frame(rows: pd.DataFrame | None) -> pd.DataFrame:
 class AuditView(LazyView):
     """The audit log, 50 entries a page, filterable by action, exportable as CSV; admins only.
 
-    Public parts: ``title``, ``table`` (the entries of the page) and ``messages``.
+    Public parts: ``title``, ``table`` (the entries of the page), ``download`` (the CSV export) and ``messages``.
     """
 
     action = param.Selector(default=ALL, objects=[ALL, *ACTIONS], doc="Only entries of this action ('' for all).")
@@ -112,21 +115,15 @@ class AuditView(LazyView):
             width=190,
             margin=(8, 10),
         )
-        self._download = pn.widgets.FileDownload(
-            callback=self._export, filename="audit_log.csv", label="Export CSV", width=130, margin=(8, 10), embed=False
-        )
-        self.table = pn.widgets.Tabulator(
+        self.download = widgets.download(self._export, "audit_log.csv", "Export CSV", width=130, margin=(8, 10))
+        self.table = widgets.table(
             pn.bind(audit_frame, self.param.rows),
-            show_index=False,
-            disabled=True,
-            selectable=False,
-            pagination=None,
-            layout="fit_columns",
-            sizing_mode="stretch_width",
-            theme="fast",
             titles=TITLES,
             widths=WIDTHS,
-            formatters={name: {"type": "textarea"} if name == "changes" else {"type": "plaintext"} for name in SHOWN},
+            disabled=True,
+            pagination=None,
+            layout="fit_columns",
+            formatters={name: {"type": "textarea"} if name in WRAPPED else {"type": "plaintext"} for name in SHOWN},
             sortable=False,
             stylesheets=[styles.TABLE],
             margin=(0, 10),
@@ -134,7 +131,7 @@ class AuditView(LazyView):
         )
         self.pager = Pager(source=self)
         self._layout = pn.Column(
-            pn.Row(self.title, self._action, self._download, sizing_mode="stretch_width"),
+            pn.Row(self.title, self._action, self.download, sizing_mode="stretch_width"),
             self.table,
             self.pager,
             sizing_mode="stretch_width",

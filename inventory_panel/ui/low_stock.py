@@ -77,8 +77,8 @@ SHOWN_LIMIT = 500
 class LowStockView(LazyView):
     """Items that need reordering, with the shortage, supplier and location of each.
 
-    Public parts: ``title`` (the counts above the list), ``table`` (the rows shown), ``empty`` (shown instead when
-    nothing is low) and ``messages``.
+    Public parts: ``title`` (the counts above the list), ``table`` (the rows shown), ``download`` (the reorder
+    list), ``empty`` (shown instead when nothing is low) and ``messages``.
     """
 
     rows = param.DataFrame(
@@ -97,7 +97,7 @@ class LowStockView(LazyView):
         self.title = pn.pane.HTML(
             "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
         )
-        self._download = widgets.download(
+        self.download = widgets.download(
             self._reorder_file, "reorder_list.csv", "Download reorder list", width=200, margin=(14, 10, 8, 10)
         )
         self.table = widgets.table(
@@ -124,7 +124,7 @@ class LowStockView(LazyView):
             visible=False,
         )
         self._layout = pn.Column(
-            pn.Row(self.title, self._download, sizing_mode="stretch_width"),
+            pn.Row(self.title, self.download, sizing_mode="stretch_width"),
             self.empty,
             self.table,
             sizing_mode="stretch_width",
@@ -171,7 +171,7 @@ class LowStockView(LazyView):
         self.table.visible = not rows.empty
         self.table.value = low_stock_frame(rows)
         self.empty.visible = rows.empty
-        self._download.disabled = rows.empty
+        self.download.disabled = rows.empty
 
     def _reorder_file(self) -> io.StringIO:
         try:

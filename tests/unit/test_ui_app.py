@@ -124,7 +124,7 @@ def test_export_writes_the_filtered_view(inv):
     add(inv, "Brush", category="Paint")
     view = InventoryView(model=InventoryModel(inventory=inv))
     view.model.category = "Metal"
-    rows = list(csv.DictReader(io.StringIO(view._export().read().decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(view.export_button.callback().read().decode("utf-8"))))
     assert [r["item_name"] for r in rows] == ["'=cmd|' /C calc'!A0", "Anvil"]
     assert view.export_button.filename.startswith("inventory-") and view.export_button.filename.endswith(".csv")
 

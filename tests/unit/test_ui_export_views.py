@@ -31,7 +31,7 @@ def test_export_excel_writes_the_filtered_view_typed(inv):
     view = InventoryView(model=InventoryModel(inventory=inv))
     assert view.export_menu.visible and [v for _label, v in view.export_menu.items] == ["csv", "xlsx"]
     view.model.category = "Metal"
-    rows = _rows(view._export_xlsx())
+    rows = _rows(view.export_xlsx_button.callback())
     assert rows[0] == list(FIELD_NAMES)
     assert [r[0] for r in rows[1:]] == ["=cmd|' /C calc'!A0", "Anvil"]  # as text, unescaped: a text cell
     assert [r[3] for r in rows[1:]] == [0.0, 1299.5] and [r[2] for r in rows[1:]] == [2.0, 2.0]
@@ -64,7 +64,7 @@ def test_export_excel_failing_is_reported(inv, monkeypatch, caplog):
     view = InventoryView(model=InventoryModel(inventory=inv))
     monkeypatch.setattr(inv, "export_xlsx", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     with caplog.at_level(logging.INFO):
-        assert view._export_xlsx() is None
+        assert view.export_xlsx_button.callback() is None
     assert "Exporting the items failed" in caplog.text
 
 
@@ -72,5 +72,5 @@ def test_import_view_offers_the_excel_template(inv):
     view = ImportView(model=InventoryModel(inventory=inv))
     assert view.template_xlsx in view._header.objects and view.template_xlsx.label == "Excel template"
     assert view.template_xlsx.filename == "inventory_template.xlsx"
-    rows = _rows(view._template_xlsx_file())
+    rows = _rows(view.template_xlsx.callback())
     assert rows[0] == template_csv().splitlines()[0].split(",") and len(rows) == 4

@@ -77,13 +77,13 @@ def test_export_has_every_matching_entry_escaped_newest_first(inv):
     add(inv, "=cmd|' /C calc'!A0")
     add(inv, "Plain")
     view = AuditView(model=InventoryModel(inventory=inv))
-    rows = list(csv.DictReader(io.StringIO(view._export().read())))
+    rows = list(csv.DictReader(io.StringIO(view.download.callback().read())))
     assert [r["action"] for r in rows] == ["add", "add"]
     assert rows[1]["actor"] == "admin@example.com" and rows[1]["at"].endswith("+00:00")
     assert json.loads(rows[0]["changes"])["item_name"] == [None, "Plain"]
     assert json.loads(rows[1]["changes"])["item_name"] == [None, "=cmd|' /C calc'!A0"]  # JSON text starts with {
     view.action = "delete"
-    assert view._export().read().splitlines() == ["id,at,actor,action,item_id,changes,batch_id,detail"]
+    assert view.download.callback().read().splitlines() == ["id,at,actor,action,item_id,changes,batch_id,detail"]
 
 
 def test_describe_changes_handles_odd_payloads():

@@ -157,7 +157,7 @@ def test_viewers_see_why_they_cannot_import(make_view):
     view, _inv = make_view(role="viewer")
     assert not view.allowed and not hasattr(view, "_dropper")
     assert "Importing needs the editor role" in view._layout[1].object
-    assert view._template_file().read().startswith("item_name,category,quantity,unit_price")
+    assert view.template_csv.callback().read().startswith("item_name,category,quantity,unit_price")
 
 
 def test_progress_reaches_the_bar_through_the_stages(make_view, monkeypatch):

@@ -46,7 +46,7 @@ def test_empty_state_when_nothing_is_low(inv):
     add(inv, "Plenty", 50, 5)
     view = LowStockView(model=InventoryModel(inventory=inv))
     assert view.empty.visible and not view.table.visible
-    assert view._download.disabled
+    assert view.download.disabled
 
 
 def test_reorder_file_groups_by_supplier_and_escapes_formulas(inv):
@@ -55,7 +55,7 @@ def test_reorder_file_groups_by_supplier_and_escapes_formulas(inv):
     add(inv, "Tape", 0, 3, supplier="Acme")
     add(inv, "Loose", 0)
     view = LowStockView(model=InventoryModel(inventory=inv))
-    rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
+    rows = list(csv.DictReader(io.StringIO(view.download.callback().read())))
     assert [r["item_name"] for r in rows] == ["Gloves", "Tape", '\'=HYPERLINK("http://x")', "Loose"]
     assert [r["reorder_quantity"] for r in rows] == ["10", "3", "3", "1"]
     assert rows[0]["minimum_stock"] == "12" and rows[3]["minimum_stock"] == ""
@@ -111,12 +111,12 @@ def test_more_short_items_than_shown_are_counted_and_all_in_the_reorder_file(inv
     assert "<b>5</b> items at or below their minimum" in view.title.object
     assert "<b>1</b> of them out of stock" in view.title.object
     assert "the 2 largest shortages shown; the reorder list has them all" in view.title.object
-    rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
+    rows = list(csv.DictReader(io.StringIO(view.download.callback().read())))
     assert sorted(r["item_name"] for r in rows) == ["Gone", "Short 0", "Short 1", "Short 2", "Short 3"]
 
 
 def test_the_reorder_file_is_read_when_downloaded(inv):
     view = LowStockView(model=InventoryModel(inventory=inv))
     add(inv, "Short since the view was shown", 1, 5)
-    rows = list(csv.DictReader(io.StringIO(view._reorder_file().read())))
+    rows = list(csv.DictReader(io.StringIO(view.download.callback().read())))
     assert [r["item_name"] for r in rows] == ["Short since the view was shown"]
