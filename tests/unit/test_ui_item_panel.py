@@ -160,10 +160,10 @@ def test_history_lists_movements_and_changes_escaped(model, inv, helmet):
 
 def test_the_panel_opens_the_selected_item_and_closes(model, helmet):
     panel = ItemPanel(model=model)
-    assert panel.mode == "closed" and not panel._layout.visible
-    assert len(panel._layout) == 0  # nothing of the closed panel is sent to a new session's browser
+    assert panel.mode == "closed" and not panel.__panel__().visible
+    assert len(panel.__panel__()) == 0  # nothing of the closed panel is sent to a new session's browser
     model.selected_id = helmet["id"]
-    assert panel.mode == "item" and panel._layout.visible and len(panel._layout) == 2 + len(panel.sections)
+    assert panel.mode == "item" and panel.__panel__().visible and len(panel.__panel__()) == 2 + len(panel.sections)
     assert panel.form.item_id == helmet["id"] and panel.stock.item_id == helmet["id"]
     assert "Helmet" in panel.title.object and "HLM-1" in panel.title.object
     panel.section.value = "History"

@@ -155,7 +155,7 @@ def test_the_upload_limit_is_shown_and_enforced(make_view):
 
 def test_viewers_see_why_they_cannot_import(make_view):
     view, _inv = make_view(role="viewer")
-    assert not view.allowed and not hasattr(view, "_dropper")
+    assert not view.allowed and not hasattr(view, "dropper")
     assert "Importing needs the editor role" in view._layout[1].object
     assert view.template_csv.callback().read().startswith("item_name,category,quantity,unit_price")
 
