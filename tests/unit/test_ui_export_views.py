@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from types import SimpleNamespace
 
 from python_calamine import CalamineWorkbook
 
@@ -42,11 +41,11 @@ def test_export_excel_writes_the_filtered_view_typed(inv):
 def test_the_export_menu_starts_the_chosen_download(inv):
     inv.add({"item_name": "Anvil", "category": "Metal", "quantity": 2, "unit_price": "5"})
     view = InventoryView(model=InventoryModel(inventory=inv))
-    view._on_export_choice(SimpleNamespace(new="xlsx"))
+    view.export_menu.clicked = "xlsx"
     head, data = view.export_xlsx_button.data.split(",", 1)
     assert head.startswith("data:") and _rows(io.BytesIO(base64.b64decode(data)))[1][0] == "Anvil"
     assert view.export_button.data is None  # the CSV download was not started
-    view._on_export_choice(SimpleNamespace(new="csv"))
+    view.export_menu.clicked = "csv"
     assert base64.b64decode(view.export_button.data.split(",", 1)[1]).decode().startswith("item_name,")
 
 
