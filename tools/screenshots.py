@@ -6,9 +6,10 @@ audit log and the history have something to show) and shot in headless Chromium 
 and the dark theme, as ``component_<name>_<light|dark>.png`` (default folder ``docs/screenshots``). PNGs are
 palette-quantised: screenshots of flat UI lose nothing visible and shrink several times.
 
-A shot fails (exit status 2, one line per failure) when the page raises, logs a console error, or the
-component's own content does not become visible: a component that fails to render is never saved as a picture
-of a blank page. ``--lab`` also shoots the editor and the importer in a real JupyterLab, light and dark theme, with
+A shot fails (exit status 2, one line per failure) when the page raises, logs a console error, the
+component's own content does not become visible (a component that fails to render is never saved as a picture
+of a blank page), or a table's columns run past the table's right edge (cut off there, though the page does not
+scroll). ``--lab`` also shoots the editor and the importer in a real JupyterLab, light and dark theme, with
 the notebook tests' harness (``tools/lab_screenshots.py``).
 
 Needs the dev requirements (Playwright; Chromium at ``/usr/bin/chromium`` or ``--chromium``).
@@ -191,6 +192,21 @@ ROOT_BOX = """() => {
 }"""
 
 
+# How far the widest table's columns run past its own box (Tabulator scrolls inside it, so the page does not get
+# wider: a column cut off at the right edge shows only here).
+TABLE_OVERFLOW = """() => {
+  let worst = 0;
+  const walk = root => {
+    for (const el of root.querySelectorAll(".tabulator-tableholder")) {
+      if (el.clientWidth > 0) worst = Math.max(worst, el.scrollWidth - el.clientWidth);
+    }
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) walk(el.shadowRoot);
+  };
+  walk(document);
+  return worst;
+}"""
+
+
 def shoot(browser: Any, url: str, name: str, theme: str, out: Path, timeout_ms: int = 30_000) -> Shot:
     """One component in one theme: loaded, checked, shot down to the component's bottom edge, optimised."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -217,6 +233,9 @@ def shoot(browser: Any, url: str, name: str, theme: str, out: Path, timeout_ms: 
         if box is None or box["height"] < 8:
             errors.append("the component's root element has no size")
             box = {"bottom": HEIGHT, "height": 0, "scrollWidth": WIDTH}
+        overflow = page.evaluate(TABLE_OVERFLOW)
+        if overflow > 1:  # a pixel of rounding is not a cut-off column
+            errors.append(f"a table's columns are {overflow} px wider than the table: the last one is cut off")
         if box["scrollWidth"] > WIDTH:  # wider than the page: it scrolls sideways (told, not a failure)
             print(f"note: {name} ({theme}) is {box['scrollWidth']} px wide at {WIDTH} px", file=sys.stderr)
         # The component and a margin under it, not the empty rest of the window.

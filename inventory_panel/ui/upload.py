@@ -67,12 +67,14 @@ bound_message_buffers()
 
 
 # The drop area in the page's colours with a dashed outline. Panel's grey (--panel-surface-color, else #f1f1f1)
-# stayed light on JupyterLab's dark theme, where no Panel design sets that variable.
+# stayed light on JupyterLab's dark theme, where no Panel design sets that variable. The minimum height is the
+# area's height on every other page: on JupyterLab's dark theme FilePond measured it before the theme's fonts
+# applied and left it 56 px high, the help text under it covering its lower edge.
 DROP_AREA_CSS = (
     styles.BASE
     + """
 :host .bk-input.filepond--root { border: 1px dashed color-mix(in srgb, var(--inv-text) 35%, transparent);
-                                 border-radius: 8px; }
+                                 border-radius: 8px; min-height: 76px; }
 :host .bk-input.filepond--root, :host .bk-input.filepond--root .filepond--drop-label {
   background-color: color-mix(in srgb, var(--inv-text) 5%, var(--inv-surface)); color: var(--inv-text); }
 :host .filepond--root .filepond--panel-root { background-color: transparent; }
