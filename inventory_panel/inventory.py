@@ -26,6 +26,7 @@ from .service import analytics, commands, exports, imports, reads
 from .service.access import DENIAL_BURST, DENIAL_WINDOW, AccessGuard
 from .service.commands import MAX_REASON, MOVEMENT_KINDS
 from .service.connection import open_database
+from .service.imports import TableReadOptions
 from .service.model import ITEM_COLUMNS, SEARCH_COUNT_LIMIT, ItemFilters, ItemSelection, Page
 from .service.session import Session
 from .settings import Settings, load_settings
@@ -306,37 +307,18 @@ class Inventory:
         atomic: bool = False,
         dry_run: bool = False,
         *,
-        warehouse_id: str | None = None,
-        spark: Any = None,
-        columns: list[str] | None = None,
-        order_by: list[str] | None = None,
-        disposition: str = "EXTERNAL_LINKS",
-        workspace_client: Any = None,
-        timeout: float | None = None,
         progress: Any = None,
+        **read_options: Unpack[TableReadOptions],
     ) -> ImportReport:
         """Import a Unity Catalog table ``catalog.schema.table`` with the rules and report of a file import.
 
         Read through a SQL warehouse (``warehouse_id`` or ``DATABRICKS_WAREHOUSE_ID``; chunk by chunk, never whole)
         or a Spark session (``spark``, or the notebook's active one); see ``databricks/uc_import.py``. Row numbers
         are 0-based positions in the result (``order_by`` makes them stable). ``workspace_client`` replaces the
-        one built from the environment (e.g. a person's own token).
+        one built from the environment (e.g. a person's own token). ``read_options``: ``warehouse_id``, ``spark``,
+        ``columns``, ``order_by``, ``disposition``, ``workspace_client``, ``timeout``; see ``TableReadOptions``.
         """
-        return imports.import_table(
-            self._session,
-            table,
-            mode,
-            atomic,
-            dry_run,
-            progress=progress,
-            warehouse_id=warehouse_id,
-            spark=spark,
-            columns=columns,
-            order_by=order_by,
-            disposition=disposition,
-            workspace_client=workspace_client,
-            timeout=timeout,
-        )
+        return imports.import_table(self._session, table, mode, atomic, dry_run, progress=progress, **read_options)
 
     def template_csv(self) -> str:
         from .importing.template import template_csv

@@ -10,7 +10,7 @@ Lakebase credential or a Unity Catalog table is first asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..auth import User
 from ..service.imports import set_table_reader
@@ -18,6 +18,11 @@ from ..settings import PostgresParams, Settings
 from ..storage.engines import set_credential_factory
 from ..ui import plugins as ui_plugins
 from ..ui.plugins import DashboardStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.12; only annotations use it
+
+    from ..service.imports import TableReadOptions
 
 
 def lakebase_credentials(pg: PostgresParams) -> Callable[[], str]:
@@ -27,39 +32,30 @@ def lakebase_credentials(pg: PostgresParams) -> Callable[[], str]:
     return credential_provider(pg)
 
 
-def read_uc_table(
-    table: str,
-    settings: Settings,
-    *,
-    warehouse_id: str | None = None,
-    spark: Any = None,
-    columns: list[str] | None = None,
-    order_by: list[str] | None = None,
-    disposition: str = "EXTERNAL_LINKS",
-    workspace_client: Any = None,
-    timeout: float | None = None,
-) -> tuple[Any, str]:
+def read_uc_table(table: str, settings: Settings, **options: Unpack[TableReadOptions]) -> tuple[Any, str]:
     """Unity Catalog table ``catalog.schema.table`` as a frame the import reads, and its display name; see
     ``Inventory.import_table`` and ``uc_import.py``."""
     from . import uc_import
 
     name = uc_import.parse_table_name(table)
     kind, reader = uc_import.resolve_reader(
-        warehouse_id=warehouse_id, spark=spark, settings_warehouse=settings.warehouse_id
+        warehouse_id=options.get("warehouse_id"), spark=options.get("spark"), settings_warehouse=settings.warehouse_id
     )
+    columns, order_by, timeout = options.get("columns"), options.get("order_by"), options.get("timeout")
     if kind == "spark":
         return uc_import.spark_table(reader, name, columns, order_by), name.display
-    if workspace_client is None:
+    client = options.get("workspace_client")
+    if client is None:
         from .client import workspace_client as build_client
 
-        workspace_client = build_client()
+        client = build_client()
     frame = uc_import.WarehouseTable(
-        workspace_client,
+        client,
         name,
         reader,
         columns=columns,
         order_by=order_by,
-        disposition=disposition,
+        disposition=options.get("disposition", "EXTERNAL_LINKS"),
         timeout=uc_import.TIMEOUT_SECONDS if timeout is None else timeout,
     ).reader()
     return frame, name.display

@@ -36,8 +36,12 @@ def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
         yield target
 
 
-def _select(s: Session, columns: list[Any], selection: ItemSelection) -> sa.Select[Any]:
-    """``columns`` of the items matching the filters, in the order asked (the same rules as ``query``)."""
+def _select(s: Session, selection: ItemSelection, columns: list[Any] | None = None) -> sa.Select[Any]:
+    """``columns`` (default: the fields) of the items matching the filters, in the order asked (the same rules as
+    ``query``), once the user may export."""
+    s.require("export")
+    if columns is None:
+        columns = [s.tables.items.c[n] for n in FIELD_NAMES]
     descending = check_descending(selection.descending)
     conds = where_clause(s.tables, selection.filters, s.backend)
     return sa.select(*columns).where(*conds).order_by(*order_by(s.tables, selection.sort_by, descending))
@@ -62,44 +66,29 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[Any]:
     yield from conn.execution_options(yield_per=STREAM_BATCH).execute(stmt).partitions()
 
 
-def export_csv(
-    s: Session,
-    path_or_buffer: str | Path | IO[str],
-    selection: ItemSelection,
-) -> int:
+def export_csv(s: Session, path_or_buffer: str | Path | IO[str], selection: ItemSelection) -> int:
     """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
-    s.require("export")
-    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], selection)
+    stmt = _select(s, selection)
     with _open_text(path_or_buffer) as out, s.uow.reading() as conn:
         rows = (row for batch in _stream(conn, stmt) for row in batch)
         return csv_writer.write_rows(out, FIELD_NAMES, rows, line_end=csv_writer.CRLF)
 
 
-def export_xlsx(
-    s: Session,
-    path_or_buffer: str | Path | IO[bytes],
-    selection: ItemSelection,
-) -> int:
+def export_xlsx(s: Session, path_or_buffer: str | Path | IO[bytes], selection: ItemSelection) -> int:
     """``Inventory.export_xlsx``: see there and ``exporting/xlsx.py``."""
     from ..exporting.xlsx import write_items
 
-    s.require("export")
-    stmt = _select(s, [s.tables.items.c[n] for n in FIELD_NAMES], selection)
+    stmt = _select(s, selection)
     with s.uow.reading() as conn:
         return write_items(fs_path(path_or_buffer), (row for rows in _stream(conn, stmt) for row in rows))
 
 
-def export_parquet(
-    s: Session,
-    path_or_buffer: str | Path | IO[bytes],
-    selection: ItemSelection,
-) -> int:
+def export_parquet(s: Session, path_or_buffer: str | Path | IO[bytes], selection: ItemSelection) -> int:
     """``Inventory.export_parquet``: see there and ``exporting/arrow.py``."""
     from ..exporting.arrow import item_schema, record_batches, write_parquet
 
-    s.require("export")
     columns = list(select_items(s.tables).selected_columns)
-    stmt = _select(s, columns, selection)
+    stmt = _select(s, selection, columns)
     schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
         return write_parquet(record_batches(_stream(conn, stmt), schema), schema, fs_path(path_or_buffer))
@@ -125,12 +114,10 @@ def to_frame(
     """``Inventory.to_frame``: see there."""
     from ..exporting.arrow import item_schema, record_batches, to_pandas, to_table
 
-    s.require("export")
-    limit = None if limit is None else whole_number("limit", limit, 0)
     columns = list(select_items(s.tables).selected_columns)
-    stmt = _select(s, columns, selection)
+    stmt = _select(s, selection, columns)
     if limit is not None:
-        stmt = stmt.limit(limit)
+        stmt = stmt.limit(whole_number("limit", limit, 0))
     schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
         table = to_table(record_batches(_stream(conn, stmt), schema), schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypedDict
 
 from ..errors import ConfigurationError, InvalidArgumentError
 from ..importing import MODES, import_csv, import_frame
@@ -17,7 +17,28 @@ from ..storage.bulk import ImportStore
 from .session import Session
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.12; only annotations use it
+
     from ..importing.report import ImportReport
+
+
+class TableReadOptions(TypedDict, total=False):
+    """How ``Inventory.import_table`` reads a table (keywords; the reader's, e.g. ``databricks/wiring.py``).
+
+    ``warehouse_id``: the SQL warehouse (default ``DATABRICKS_WAREHOUSE_ID``); ``spark``: a Spark session instead;
+    ``columns``: only these; ``order_by``: the order (stable row numbers); ``disposition``: the warehouse's result
+    disposition (default ``EXTERNAL_LINKS``); ``workspace_client``: instead of the one built from the
+    environment; ``timeout``: seconds the warehouse may take.
+    """
+
+    warehouse_id: str | None
+    spark: Any
+    columns: list[str] | None
+    order_by: list[str] | None
+    disposition: str
+    workspace_client: Any
+    timeout: float | None
+
 
 # (table name, settings, reader options) -> (a frame ``importing.import_frame`` takes, the name a report shows)
 TableReader = Callable[..., tuple[Any, str]]
@@ -64,9 +85,12 @@ def import_table(
     dry_run: bool = False,
     *,
     progress: Any = None,
-    **read_options: Any,
+    **read_options: Unpack[TableReadOptions],
 ) -> ImportReport:
     """A table read by the plugged-in reader (Unity Catalog), with the rules and report of a file import."""
+    unknown = sorted(set(read_options) - set(TableReadOptions.__annotations__))
+    if unknown:  # as a signature naming them would say, before anything runs
+        raise TypeError(f"import_table() got an unexpected keyword argument {unknown[0]!r}")
     s.require("import")  # before the warehouse runs anything for someone who may not import
     _check_mode(mode)
     if _table_reader is None:

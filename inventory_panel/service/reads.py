@@ -34,11 +34,11 @@ AUDIT_COLUMNS = ["id", "at", "actor", "action", "item_id", "changes", "batch_id"
 def query(
     s: Session,
     selection: ItemSelection,
-    offset: int = 0,
-    limit: int = 50,
-    after: tuple[Any, int] | None = None,
-    before: tuple[Any, int] | None = None,
-    count_limit: int | None = None,
+    offset: int,
+    limit: int,
+    after: tuple[Any, int] | None,
+    before: tuple[Any, int] | None,
+    count_limit: int | None,
 ) -> Page:
     """``Inventory.query``: see there."""
     s.require("read")

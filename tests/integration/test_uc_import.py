@@ -507,3 +507,14 @@ def test_peak_memory_of_a_table_import_stays_near_one_chunk(workspace, tmp_path)
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["rows"] == n and figures["errors"] == 0
     assert figures["peak_mb"] - figures["baseline_mb"] < table_text_mb / 2, figures
+
+
+def test_a_misspelt_read_option_is_a_type_error_before_anything_runs(workspace, inv):
+    """The read options are one ``TableReadOptions`` keyword set (``**Unpack``): a name outside it is refused as a
+    plain signature would refuse it, before the warehouse is asked anything; ``help()`` still names them."""
+    fake, warehouse = workspace
+    warehouse.add_table(TABLE, as_table(clean_rows(5)))
+    with pytest.raises(TypeError, match="warehous_id"):
+        inv.import_table(TABLE, warehous_id=warehouse.warehouse_id)
+    assert fake.requests("POST", "/api/2.0/sql/statements") == [] and inv.summary()["items"] == 0
+    assert all(name in (inv.import_table.__doc__ or "") for name in ("warehouse_id", "disposition", "timeout"))

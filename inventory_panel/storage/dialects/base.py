@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -126,7 +127,9 @@ class Backend(ABC):
     ) -> None:
         """Insert rows ``index`` of ``columns`` on the DBAPI ``cursor``."""
 
-    @abstractmethod
+    # The DBAPI driver's parameter marker in the bulk update (sqlite3 "?", psycopg2 "%s").
+    param_mark = "?"
+
     def update_rows(
         self,
         cursor: Any,
@@ -137,6 +140,24 @@ class Backend(ABC):
         ids: Sequence[int],
     ) -> None:
         """Set fields ``names`` of items ``ids`` from rows ``index``; version + 1, stamped."""
+        m = self.param_mark
+        assignments = ", ".join(f"{target.quote(f)} = {m}" for f in names)
+        sql = (
+            f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = {m}, updated_by = {m} "
+            f"WHERE id = {m}"
+        )
+        values = [self.update_values(columns[f], index) for f in names]
+        self.execute_updates(
+            cursor, sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False))
+        )
+
+    def update_values(self, column: CheckedColumn, index: np.ndarray) -> Any:
+        """Rows ``index`` of one checked column as the driver binds them in ``update_rows``."""
+        return column.values(index)
+
+    @abstractmethod
+    def execute_updates(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run ``update_rows``'s statement once per row of parameters on the DBAPI ``cursor``."""
 
     @abstractmethod
     def inserted_now(

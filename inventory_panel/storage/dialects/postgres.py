@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, cast
@@ -132,32 +132,15 @@ class PostgresBackend(Backend):
             f"COPY {target.table} ({target.quoted}) FROM STDIN", io.StringIO(payload), size=COPY_READ_SIZE
         )
 
-    def update_rows(
-        self,
-        cursor: Any,
-        target: BulkTarget,
-        names: list[str],
-        columns: Mapping[str, CheckedColumn],
-        index: np.ndarray,
-        ids: Sequence[int],
-    ) -> None:
+    param_mark = "%s"
+
+    def update_values(self, column: CheckedColumn, index: np.ndarray) -> Any:
+        return money_text(column, index) if column.field.kind == "decimal" else column.values(index)
+
+    def execute_updates(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         from psycopg2.extras import execute_batch
 
-        assignments = ", ".join(f"{target.quote(f)} = %s" for f in names)
-        sql = (
-            f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = %s, updated_by = %s "
-            "WHERE id = %s"
-        )
-        values = [
-            money_text(columns[f], index) if columns[f].field.kind == "decimal" else columns[f].values(index)
-            for f in names
-        ]
-        execute_batch(
-            cursor,
-            sql,
-            list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)),
-            page_size=UPDATE_PAGE,
-        )
+        execute_batch(cursor, sql, rows, page_size=UPDATE_PAGE)
 
     def inserted_now(
         self, items: sa.Table, now: datetime, first_id: int

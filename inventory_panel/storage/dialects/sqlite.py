@@ -3,7 +3,7 @@ search planner below), money as integer cents, ``?`` parameters, ``executemany``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from itertools import repeat
 from typing import Any
@@ -80,22 +80,8 @@ class SqliteBackend(Backend):
         marks = ", ".join("?" * len(target.columns))
         cursor.executemany(f"INSERT INTO {target.table} ({target.quoted}) VALUES ({marks})", rows)
 
-    def update_rows(
-        self,
-        cursor: Any,
-        target: BulkTarget,
-        names: list[str],
-        columns: Mapping[str, CheckedColumn],
-        index: np.ndarray,
-        ids: Sequence[int],
-    ) -> None:
-        assignments = ", ".join(f"{target.quote(f)} = ?" for f in names)
-        sql = (
-            f"UPDATE {target.table} SET {assignments}, version = version + 1, updated_at = ?, updated_by = ? "
-            "WHERE id = ?"
-        )
-        values = [columns[f].values(index) for f in names]
-        cursor.executemany(sql, list(zip(*values, repeat(target.stamp), repeat(target.actor), ids, strict=False)))
+    def execute_updates(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        cursor.executemany(sql, rows)
 
     def inserted_now(
         self, items: sa.Table, now: datetime, first_id: int
