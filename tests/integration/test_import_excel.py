@@ -317,8 +317,8 @@ def test_the_app_importer_offers_and_checks_workbooks(sqlite_url):
     inventory = ip.connect(sqlite_url, user="admin@example.com", role="admin", settings=load_settings({}))
     try:
         view = ImportView(model=InventoryModel(inventory=inventory))
-        assert {".xlsx", ".xls", ".ods"} <= set(view._dropper.accepted_filetypes)
-        view._dropper.value = {"stock.xlsx": simple(["Drill", "Tools", 1, 1, "A-1"], ["Saw", "Tools", "x", 1, "A-2"])}
+        assert {".xlsx", ".xls", ".ods"} <= set(view.dropper.accepted_filetypes)
+        view.dropper.value = {"stock.xlsx": simple(["Drill", "Tools", 1, 1, "A-1"], ["Saw", "Tools", "x", 1, "A-2"])}
         assert view.step == "preview" and view.refusal is None
         assert (view.report.rows, view.report.inserted, view.report.skipped) == (2, 1, 1)
         assert view.report.file == "stock.xlsx" and list(view.report.errors["row"]) == [3]

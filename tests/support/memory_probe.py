@@ -141,7 +141,7 @@ def upload(case: str, db_url: str) -> dict[str, Any]:
     with set_curdoc(doc):
         view = ImportView(model=InventoryModel(inventory=inventory))
         view.__panel__().get_root(doc)
-        dropper = view._dropper
+        dropper = view.dropper
         _send(dropper, "warm-up.csv", 3 * dropper.chunk_size, chunks=1)  # warm up: a small unfinished upload
         gc.collect()
         baseline = reset_peak()

@@ -82,6 +82,14 @@ def test_row_colours_come_from_the_status_cell_and_the_open_marker(view):
     assert ".tabulator-row:has(.open-item.selected)" in STATUS_ROWS
 
 
+def test_the_name_column_keeps_a_readable_width_and_prices_sort_as_numbers(view):
+    """In a narrow notebook cell the fixed-width columns left the name a few pixels: it keeps a minimum, and the
+    table scrolls sideways instead."""
+    columns = {c["field"]: c for c in view.table.get_root().configuration["columns"]}
+    assert columns["item_name"]["minWidth"] >= 150
+    assert columns["unit_price"]["sorter"] == "number"
+
+
 def test_editors_come_from_the_field_spec_and_no_cell_renders_html():
     quantity = editor_for(FIELD_BY_NAME["quantity"])
     assert quantity["type"] == "number" and quantity["min"] == 0 and quantity["step"] == 1
