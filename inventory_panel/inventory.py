@@ -82,18 +82,10 @@ class Inventory:
         """Write the counts of denials still held back (end of a session)."""
         self._access.flush_denials()
 
-    def record_audit(
-        self,
-        conn: sa.Connection,
-        action: str,
-        *,
-        item_id: int | None = None,
-        changes: dict[str, Any] | None = None,
-        batch_id: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """One audit row on ``conn`` (inside the caller's transaction)."""
-        self._uow.audit.record(conn, action, item_id=item_id, changes=changes, batch_id=batch_id, detail=detail)
+    def record_audit(self, conn: sa.Connection, action: str, **entry: Any) -> None:
+        """One audit row on ``conn`` (inside the caller's transaction); ``entry``: the keywords ``item_id``,
+        ``changes``, ``batch_id``, ``detail`` of ``storage.audit.AuditWriter.record``."""
+        self._uow.audit.record(conn, action, **entry)
 
     def change_token(self) -> int:
         """A number that grows with every write (the newest audit id): cheap to poll for live updates."""

@@ -49,13 +49,9 @@ def update(s: Session, item_id: int, changes: dict[str, Any], version: int) -> d
         raise ValidationError(errors)
     items = s.tables.items
     with _unique_sku(clean.get("sku")), s.uow.transaction() as conn:
-        current = fetch_item(s, conn, item_id, lock=True)
-        if current["version"] != version:
-            raise ConflictError(
-                f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; "
-                "your change was not saved. Review the current values and try again.",
-                current,
-            )
+        current = _fetch_at_version(
+            s, conn, item_id, version, "your change was not saved. Review the current values and try again."
+        )
         diff = {k: [current[k], v] for k, v in clean.items() if current[k] != v}
         if not diff:
             return current
@@ -83,17 +79,22 @@ def delete(s: Session, item_id: int, version: int) -> None:
     item_id, version = check_id(item_id), whole_number("version", version)
     items = s.tables.items
     with s.uow.transaction() as conn:
-        current = fetch_item(s, conn, item_id, lock=True)
-        if current["version"] != version:
-            raise ConflictError(
-                f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; "
-                "it was not deleted.",
-                current,
-            )
+        current = _fetch_at_version(s, conn, item_id, version, "it was not deleted.")
         conn.execute(items.delete().where(items.c.id == item_id, items.c.version == version))
         s.uow.audit.record(
             conn, "delete", item_id=item_id, changes={k: current[k] for k in ("id", *FIELD_NAMES, "version")}
         )
+
+
+def _fetch_at_version(s: Session, conn: sa.Connection, item_id: int, version: int, outcome: str) -> dict[str, Any]:
+    """The item, locked for this transaction, if it is still at ``version``; else ``ConflictError`` ending with
+    ``outcome`` (what became of the person's operation)."""
+    current = fetch_item(s, conn, item_id, lock=True)
+    if current["version"] != version:
+        raise ConflictError(
+            f"{current['item_name']!s} was changed by {current['updated_by']} since you opened it; {outcome}", current
+        )
+    return current
 
 
 def _check_reason(reason: Any) -> str:
