@@ -310,7 +310,7 @@ class Inventory:
         one built from the environment (e.g. a person's own token). ``read_options``: ``warehouse_id``, ``spark``,
         ``columns``, ``order_by``, ``disposition``, ``workspace_client``, ``timeout``; see ``TableReadOptions``.
         """
-        return imports.import_table(self._session, table, mode, atomic, dry_run, progress=progress, **read_options)
+        return imports.import_table(self._session, table, mode, atomic, dry_run, progress, **read_options)
 
     def template_csv(self) -> str:
         from .importing.template import template_csv

@@ -80,11 +80,10 @@ def import_dataframe(
 def import_table(
     s: Session,
     table: str,
-    mode: str = "append",
-    atomic: bool = False,
-    dry_run: bool = False,
-    *,
-    progress: Any = None,
+    mode: str,
+    atomic: bool,
+    dry_run: bool,
+    progress: Any,
     **read_options: Unpack[TableReadOptions],
 ) -> ImportReport:
     """A table read by the plugged-in reader (Unity Catalog), with the rules and report of a file import."""
