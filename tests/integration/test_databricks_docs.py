@@ -17,20 +17,11 @@ from pathlib import Path
 import pytest
 
 from inventory_panel import cli
-from tests.integration.test_databricks_doctor import Deployment, deployment
+from tests.integration.test_databricks_doctor import ALL_OK, Deployment, deployment
 
 pytestmark = pytest.mark.postgres
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "databricks.md"
-OK = [
-    "ok  credentials",
-    "ok  login",
-    "ok  grants",
-    "ok  dashboard published",
-    "ok  dashboard shared",
-    "ok  embedding allowed",
-    "ok  websocket origin",
-]
 
 
 def _blocks(section_start: str, section_end: str) -> list[str]:
@@ -98,7 +89,7 @@ def test_section_4_setup_then_doctor_without_the_bundle(pg_server, capsys):
         dep.workspace.apps["lakebase-inventory"] = {**dep.workspace.apps["inventory"], "name": "lakebase-inventory"}
         values = _as_new_user(dep)
         outputs = _walk(dep, _blocks("## 4. Workspace setup", "## 5. Deploy"), capsys, values)
-        assert outputs[-1] == OK
+        assert outputs[-1] == ALL_OK
 
 
 def test_the_bundle_walkthrough_setup_then_doctor(pg_server, capsys):
@@ -119,4 +110,4 @@ def test_the_bundle_walkthrough_setup_then_doctor(pg_server, capsys):
         values = {**_as_new_user(dep), "<bundle dashboard id>": dashboard_id}
         blocks = _blocks("**7. Set up the database side**", "**Production.**")
         outputs = _walk(dep, blocks, capsys, values)
-        assert outputs[-1] == OK
+        assert outputs[-1] == ALL_OK

@@ -34,6 +34,17 @@ APP_URL = "https://inventory-1234567890123456.aws.databricksapps.com"
 GROUP = "inventory-users"
 ITEM = {"item_name": "Safety Helmet", "category": "Safety", "quantity": 12, "unit_price": "24.90", "sku": "HLM-1"}
 
+# What ``databricks doctor`` prints for a deployment that is all set (docs/databricks.md shows it too).
+ALL_OK = [
+    "ok  credentials",
+    "ok  login",
+    "ok  grants",
+    "ok  dashboard published",
+    "ok  dashboard shared",
+    "ok  embedding allowed",
+    "ok  websocket origin",
+]
+
 
 @dataclass
 class Deployment:
@@ -177,15 +188,7 @@ def test_setup_makes_the_app_work_from_a_principal_with_no_grants_and_is_idempot
 
     dep.as_app(dashboard_id)
     code, lines = run(capsys, *DOCTOR)
-    assert lines == [
-        "ok  credentials",
-        "ok  login",
-        "ok  grants",
-        "ok  dashboard published",
-        "ok  dashboard shared",
-        "ok  embedding allowed",
-        "ok  websocket origin",
-    ]
+    assert lines == ALL_OK
     assert code == 0
 
     # The app, as its service principal: reads, writes, audits; the audit trail stays append-only for it.
