@@ -33,6 +33,7 @@ from inventory_panel.errors import (
 )
 from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, has_control_chars
 from inventory_panel.settings import load_settings
+from tests.support.module_db import BACKENDS, module_database_url
 
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('pwned')</script>"
@@ -42,13 +43,10 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def shared_inv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ip.Inventory]:
     """One database per backend for the module (hypothesis runs many examples against it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'inventory.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database(f"hostile_{uuid.uuid4().hex[:10]}")
+    url = module_database_url(request, tmp_path_factory, "hostile")
     inventory = ip.connect(url, user="admin@example.com", role="admin", settings=load_settings({}))
     yield inventory
     inventory.close()

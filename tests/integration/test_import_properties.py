@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -20,18 +19,16 @@ from hypothesis import strategies as st
 import inventory_panel as ip
 from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, MAX_INT
 from inventory_panel.settings import load_settings
+from tests.support.module_db import BACKENDS, module_database_url
 
 # After a "'", the characters the import takes for export's escape (importing.validation.ESCAPED_STARTS).
 ESCAPED_STARTS = ("=", "+", "-", "@", "'", "\t", "\r")
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def shared_inv(request, tmp_path_factory) -> Iterator[ip.Inventory]:
     """One inventory per backend for the whole module; each example empties it first."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('props') / 'inventory.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database(f"p_{uuid.uuid4().hex[:12]}")
+    url = module_database_url(request, tmp_path_factory, "props")
     inv = ip.connect(url, user="admin@example.com", role="admin", settings=load_settings({}))
     yield inv
     inv.close()

@@ -20,19 +20,17 @@ from inventory_panel.auth import make_user
 from inventory_panel.cli import main as cli_main
 from inventory_panel.errors import PermissionDeniedError
 from inventory_panel.settings import load_settings
+from tests.support.module_db import BACKENDS, module_database_url
 
 ROLE_ENV = {"INVENTORY_ADMINS": "boss@example.com", "INVENTORY_EDITORS": "ed@example.com"}
 USERS = {"viewer": "vera@example.com", "editor": "ed@example.com", "admin": "boss@example.com"}
 CSV = b"item_name,category,quantity,unit_price,sku\nImported bolt,Hardware,5,0.10,\n"
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def role_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ip.Inventory]:
     """One database per backend for the whole module; tests act on items of their own."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('roles') / 'inventory.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database(f"roles_{uuid.uuid4().hex[:10]}")
+    url = module_database_url(request, tmp_path_factory, "roles")
     admin = ip.connect(url, user="setup@example.com", role="admin", settings=load_settings({}))
     yield admin
     admin.close()
