@@ -32,8 +32,7 @@ from inventory_panel.errors import (
     ValidationError,
 )
 from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, has_control_chars
-from inventory_panel.settings import load_settings
-from tests.support.module_db import BACKENDS, module_database_url
+from tests.support.module_db import BACKENDS, module_admin
 
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('pwned')</script>"
@@ -46,10 +45,7 @@ FUZZ = settings(
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared_inv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ip.Inventory]:
     """One database per backend for the module (hypothesis runs many examples against it)."""
-    url = module_database_url(request, tmp_path_factory, "hostile")
-    inventory = ip.connect(url, user="admin@example.com", role="admin", settings=load_settings({}))
-    yield inventory
-    inventory.close()
+    yield from module_admin(request, tmp_path_factory, "hostile", "admin@example.com")
 
 
 def _fingerprint(inv: ip.Inventory) -> tuple[int, int, int, int]:

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 import inventory_panel as ip
 from inventory_panel.fields import FIELD_BY_NAME, FIELD_NAMES, MAX_INT
-from inventory_panel.settings import load_settings
-from tests.support.module_db import BACKENDS, module_database_url
+from tests.support.module_db import BACKENDS, module_admin
 
 # After a "'", the characters the import takes for export's escape (importing.validation.ESCAPED_STARTS).
 ESCAPED_STARTS = ("=", "+", "-", "@", "'", "\t", "\r")
@@ -28,10 +27,7 @@ ESCAPED_STARTS = ("=", "+", "-", "@", "'", "\t", "\r")
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared_inv(request, tmp_path_factory) -> Iterator[ip.Inventory]:
     """One inventory per backend for the whole module; each example empties it first."""
-    url = module_database_url(request, tmp_path_factory, "props")
-    inv = ip.connect(url, user="admin@example.com", role="admin", settings=load_settings({}))
-    yield inv
-    inv.close()
+    yield from module_admin(request, tmp_path_factory, "props", "admin@example.com")
 
 
 def emptied(inv: ip.Inventory) -> ip.Inventory:

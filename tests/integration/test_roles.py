@@ -20,7 +20,7 @@ from inventory_panel.auth import make_user
 from inventory_panel.cli import main as cli_main
 from inventory_panel.errors import PermissionDeniedError
 from inventory_panel.settings import load_settings
-from tests.support.module_db import BACKENDS, module_database_url
+from tests.support.module_db import BACKENDS, module_admin
 
 ROLE_ENV = {"INVENTORY_ADMINS": "boss@example.com", "INVENTORY_EDITORS": "ed@example.com"}
 USERS = {"viewer": "vera@example.com", "editor": "ed@example.com", "admin": "boss@example.com"}
@@ -30,10 +30,7 @@ CSV = b"item_name,category,quantity,unit_price,sku\nImported bolt,Hardware,5,0.1
 @pytest.fixture(scope="module", params=BACKENDS)
 def role_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ip.Inventory]:
     """One database per backend for the whole module; tests act on items of their own."""
-    url = module_database_url(request, tmp_path_factory, "roles")
-    admin = ip.connect(url, user="setup@example.com", role="admin", settings=load_settings({}))
-    yield admin
-    admin.close()
+    yield from module_admin(request, tmp_path_factory, "roles", "setup@example.com")
 
 
 def _acting(admin: ip.Inventory, role: str) -> ip.Inventory:
