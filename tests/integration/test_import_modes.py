@@ -20,18 +20,7 @@ HEADER = "item_name,category,quantity,unit_price,description,supplier,location,m
 
 def items(inv: ip.Inventory) -> list[dict]:
     page = inv.query(sort_by="id", limit=10_000)
-    columns = [
-        "item_name",
-        "category",
-        "quantity",
-        "unit_price",
-        "description",
-        "supplier",
-        "location",
-        "minimum_stock",
-        "sku",
-        "version",
-    ]
+    columns = [*HEADER.split(","), "version"]
     return [
         {k: (None if v is None or v != v else v) for k, v in row.items()}
         for row in page.rows[columns].to_dict("records")
