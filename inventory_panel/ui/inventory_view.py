@@ -68,13 +68,14 @@ class InventoryView(pn.viewable.Viewer):
         self.export_menu.on_click(self._on_export_choice)
         self.export_button = widgets.download(self._export, "inventory.csv", "Export CSV", visible=False)
         self.export_xlsx_button = widgets.download(self._export_xlsx, "inventory.xlsx", "Export Excel", visible=False)
-        toolbar = pn.Row(
+        # A flex box that wraps: in a narrow notebook cell the actions go to a second line instead of off the edge.
+        actions = pn.Row(self.add_button, self.export_menu, self.export_button, self.export_xlsx_button, margin=0)
+        toolbar = pn.FlexBox(
             self.filters,
-            pn.layout.HSpacer(),
-            self.add_button,
-            self.export_menu,
-            self.export_button,
-            self.export_xlsx_button,
+            actions,
+            flex_wrap="wrap",
+            justify_content="space-between",
+            align_items="center",
             sizing_mode="stretch_width",
             margin=(0, 0, 6, 0),
         )
