@@ -36,6 +36,11 @@ def _changes(row: dict[str, Any]) -> dict[str, Any]:
     return json.loads(row["changes"])
 
 
+def _added(**values: Any) -> dict[str, list[Any]]:
+    """The changes an add records: ``[null, value]`` per given field."""
+    return {field: [None, value] for field, value in values.items()}
+
+
 # -- append-only ------------------------------------------------------------------------------------------------------
 
 
@@ -134,16 +139,16 @@ def test_add_records_the_new_values(editor, inv, item_values):
     item = editor.add(item_values)
     (row,) = _audit(inv)
     assert (row["action"], row["actor"], row["item_id"]) == ("add", "ed@example.com", item["id"])
-    assert _changes(row) == {
-        "item_name": [None, "Safety Helmet"],
-        "category": [None, "Safety Equipment"],
-        "quantity": [None, 12],
-        "unit_price": [None, "24.90"],
-        "supplier": [None, "Safety First Inc."],
-        "location": [None, "Safety Locker"],
-        "minimum_stock": [None, 5],
-        "sku": [None, "HLM-1"],
-    }
+    assert _changes(row) == _added(
+        item_name="Safety Helmet",
+        category="Safety Equipment",
+        quantity=12,
+        unit_price="24.90",
+        supplier="Safety First Inc.",
+        location="Safety Locker",
+        minimum_stock=5,
+        sku="HLM-1",
+    )
     assert row["at"].tzinfo is not None
 
 
@@ -308,21 +313,12 @@ def test_every_item_an_import_inserts_or_updates_has_its_own_audit_row_with_the_
         assert (row["actor"], row["detail"]) == ("ed@example.com", "CSV import of bolts.csv")
         assert row["at"].tzinfo is not None
     # The values as a manual add records them: [null, value] per given field, money as exact text, empty left out.
-    assert _changes(adds[ids["B-1"]]) == {
-        "item_name": [None, "Bolt"],
-        "category": [None, "Hardware"],
-        "quantity": [None, 5],
-        "unit_price": [None, "0.10"],
-        "sku": [None, "B-1"],
-    }
-    assert _changes(adds[ids["N-1"]]) == {
-        "item_name": [None, "Nut"],
-        "category": [None, "Hardware"],
-        "quantity": [None, 7],
-        "unit_price": [None, "1234.05"],
-        "supplier": [None, "Acme"],
-        "sku": [None, "N-1"],
-    }
+    assert _changes(adds[ids["B-1"]]) == _added(
+        item_name="Bolt", category="Hardware", quantity=5, unit_price="0.10", sku="B-1"
+    )
+    assert _changes(adds[ids["N-1"]]) == _added(
+        item_name="Nut", category="Hardware", quantity=7, unit_price="1234.05", supplier="Acme", sku="N-1"
+    )
     # The item added by hand keeps exactly its one add row; the import's rows are one per item, no more.
     assert [r["action"] for r in _audit(inv) if r["item_id"] == existing["id"]] == ["add", "update"]
     assert sum(1 for r in _audit(inv) if r["action"] == "add") == 3
@@ -347,13 +343,9 @@ def test_a_large_import_writes_one_add_row_per_inserted_item_and_none_for_others
         )
     assert sorted(r["item_id"] for r in adds) == imported  # one each
     by_item = {r["item_id"]: r for r in adds}
-    assert _changes(by_item[imported[7]]) == {
-        "item_name": [None, "Item 7"],
-        "category": [None, "Cat"],
-        "quantity": [None, 7],
-        "unit_price": [None, "7.50"],
-        "sku": [None, "S-7"],
-    }
+    assert _changes(by_item[imported[7]]) == _added(
+        item_name="Item 7", category="Cat", quantity=7, unit_price="7.50", sku="S-7"
+    )
 
 
 # -- denials: every one refused, repeats coalesced ------------------------------------------------------------------

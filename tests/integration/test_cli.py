@@ -16,19 +16,11 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLE_CSV
 from tests.support.postgres import free_port
+from tests.support.subprocess_run import run_module
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "inventory_panel.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=120,
-    )
+    return run_module("inventory_panel.cli", *args, env=env, cwd=cwd, timeout=120)
 
 
 def test_import_sample_prints_the_contract_json(db_url):

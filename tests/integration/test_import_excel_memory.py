@@ -11,14 +11,12 @@ the end (the same as for CSV, ~62 MB for the same data, plus the sheet), so its 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.subprocess_run import run_module
 
 pytestmark = pytest.mark.slow  # a 100,000-row workbook
 
@@ -28,15 +26,7 @@ GROWTH_BOUND_MB = 160
 
 
 def probe(*args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.support.xlsx_probe", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-    )
+    result = run_module("tests.support.xlsx_probe", *args, cwd=ROOT, timeout=600, strip=("INVENTORY_",))
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 

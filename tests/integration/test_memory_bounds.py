@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.subprocess_run import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE_MB = 40
@@ -29,15 +28,7 @@ ERROR_FILE_MB = 16  # importing.report.ERROR_FILE_MAX_CHARS, spelled out so that
 
 
 def probe(*args: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVENTORY_", "PG", "DATABRICKS_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.support.memory_probe", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=240,
-    )
+    result = run_module("tests.support.memory_probe", *args, cwd=ROOT, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
