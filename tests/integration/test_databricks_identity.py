@@ -33,6 +33,7 @@ from inventory_panel.errors import ConfigurationError
 from inventory_panel.settings import load_settings
 from tests.support.bokeh_session import page_token, pull_document, session_token
 from tests.support.fake_workspace import FakeWorkspace, isolate_environment
+from tests.support.panel_server import serve_locally
 from tests.support.postgres import free_port
 
 APP = {"DATABRICKS_APP_NAME": "inventory"}
@@ -174,25 +175,14 @@ def serve() -> Iterator:
     servers = []
 
     def start(app, signed: bool = False, guarded: bool = False) -> str:
-        port = free_port()
         signing = {"sign_sessions": True, "secret_key": SECRET.encode()} if signed else {}
         if guarded:  # as app.yaml's --auth-module
             from bokeh.server.auth_provider import AuthModule
 
             signing["auth_provider"] = AuthModule(str(APP_AUTH))
-        servers.append(
-            pn.serve(
-                app,
-                port=port,
-                address="127.0.0.1",
-                show=False,
-                threaded=True,
-                verbose=False,
-                websocket_origin=[f"127.0.0.1:{port}"],
-                **signing,
-            )
-        )
-        return f"http://127.0.0.1:{port}/"
+        server, url = serve_locally(app, **signing)
+        servers.append(server)
+        return url
 
     yield start
     for server in servers:

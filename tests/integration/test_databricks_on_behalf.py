@@ -27,7 +27,7 @@ from inventory_panel.errors import ConfigurationError
 from inventory_panel.settings import load_settings
 from tests.support.bokeh_session import session_token
 from tests.support.fake_workspace import FakeWorkspace, isolate_environment
-from tests.support.postgres import free_port
+from tests.support.panel_server import serve_locally
 
 SECRET = secrets.token_hex(32)
 DASHBOARD_ID = "01ef0123456789abcdef0123456789ab"
@@ -67,21 +67,9 @@ def serve() -> Iterator:
     servers = []
 
     def start(app) -> str:
-        port = free_port()
-        servers.append(
-            pn.serve(
-                app,
-                port=port,
-                address="127.0.0.1",
-                show=False,
-                threaded=True,
-                verbose=False,
-                websocket_origin=[f"127.0.0.1:{port}"],
-                sign_sessions=True,
-                secret_key=SECRET.encode(),
-            )
-        )
-        return f"http://127.0.0.1:{port}/"
+        server, url = serve_locally(app, sign_sessions=True, secret_key=SECRET.encode())
+        servers.append(server)
+        return url
 
     yield start
     for server in servers:

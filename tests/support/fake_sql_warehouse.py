@@ -39,6 +39,7 @@ from typing import Any
 import pyarrow as pa
 
 from tests.support.fake_workspace import ApiError, FakeWorkspace
+from tests.support.local_http import start_local_server, stop_local_server
 
 _QUOTED = r"`[^`]+`"
 SELECT_RE = re.compile(
@@ -103,10 +104,8 @@ class FakeSqlWarehouse:
         return self
 
     def close(self) -> None:
-        if self._storage is not None:
-            self._storage.shutdown()
-            self._storage.server_close()
-            self._storage = None
+        stop_local_server(self._storage)
+        self._storage = None
 
     def add_table(self, name: str, data: pa.Table, readers: tuple[str, ...] = ("users",)) -> None:
         """A table ``catalog.schema.table``; ``readers`` (principals or groups) get every privilege reading takes."""
@@ -363,9 +362,7 @@ class FakeSqlWarehouse:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._storage = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._storage.daemon_threads = True
-        threading.Thread(target=self._storage.serve_forever, args=(0.05,), name="fake-storage", daemon=True).start()
+        self._storage = start_local_server(Handler, "fake-storage")
 
     def _download(self, path: str, authorization: str | None) -> tuple[int, bytes, str]:
         if authorization:

@@ -48,6 +48,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.local_http import start_local_server, stop_local_server
+
 Route = tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]
 
 
@@ -158,16 +160,12 @@ class FakeWorkspace:
             def do_DELETE(self) -> None:
                 workspace._handle(self, "DELETE")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-workspace", daemon=True).start()
+        self._server = start_local_server(Handler, "fake-workspace")
         return self
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_local_server(self._server)
+        self._server = None
 
     @property
     def url(self) -> str:
@@ -379,16 +377,8 @@ class FakeWorkspace:
         if endpoint not in self.endpoints:
             raise ApiError(404, "NOT_FOUND", f"Endpoint '{endpoint}' not found")
         project = endpoint.split("/")[1]
-        self._require(
-            who,
-            "database-projects",
-            project,
-            "CAN_USE",
-            f"User does not have CAN_USE permission on project '{project}'.",
-        )
-        with self._lock:
-            token = self._current_database_token()
-            return 200, {"token": token.value, "expire_time": _rfc3339(token.expires)}
+        self._require_use(who, "database-projects", project, f"project '{project}'")
+        return self._database_token("expire_time")
 
     def _database_credential(self, *, body: Any, who: str, **_: Any) -> tuple[int, Any]:
         names = body.get("instance_names") or []
@@ -398,16 +388,17 @@ class FakeWorkspace:
         if missing:
             raise ApiError(404, "NOT_FOUND", f"Database instance '{missing[0]}' not found")
         for name in names:
-            self._require(
-                who,
-                "database-instances",
-                name,
-                "CAN_USE",
-                f"User does not have CAN_USE permission on database instance '{name}'.",
-            )
+            self._require_use(who, "database-instances", name, f"database instance '{name}'")
+        return self._database_token("expiration_time")
+
+    def _require_use(self, who: str, object_type: str, object_id: str, what: str) -> None:
+        self._require(who, object_type, object_id, "CAN_USE", f"User does not have CAN_USE permission on {what}.")
+
+    def _database_token(self, expiry_field: str) -> tuple[int, Any]:
+        """The current database token; the two credential APIs name its expiry differently."""
         with self._lock:
             token = self._current_database_token()
-            return 200, {"token": token.value, "expiration_time": _rfc3339(token.expires)}
+            return 200, {"token": token.value, expiry_field: _rfc3339(token.expires)}
 
     # -- workspace ------------------------------------------------------------------------------------------------
 
