@@ -32,10 +32,11 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import compress
 from operator import itemgetter, ne
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import numpy as np
 
@@ -49,6 +50,9 @@ from .sources import TabularSource
 from .validation import CheckedChunk, FirstRows, check_chunk, take
 from .writing import ImportTarget, ItemStore
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.12; only annotations use it
+
 MODES = ("append", "upsert")
 Progress = Callable[[str, float, str], None]
 STAGES = ("parse", "validate", "write")
@@ -60,96 +64,99 @@ class _NothingWritten(Exception):
     """Raised inside the transaction to roll an atomic import with errors back."""
 
 
+class ImportOptions(TypedDict, total=False):
+    """The keywords every import takes (``import_csv``, ``import_frame``, ``import_source``).
+
+    ``mode``: one of ``MODES`` (default ``append``); ``atomic``: write nothing when any row is rejected;
+    ``dry_run``: check everything, write nothing; ``progress(stage, fraction, message)``: called per chunk for the
+    stages parse, validate and write, with ``fraction`` running from 0 to 1 over the whole import.
+    """
+
+    mode: str
+    atomic: bool
+    dry_run: bool
+    progress: Progress | None
+
+
 def import_csv(
     target: ImportTarget,
     source: Any,
     *,
-    mode: str = "append",
-    atomic: bool = False,
-    dry_run: bool = False,
-    progress: Progress | None = None,
     max_bytes: int | None = None,
     file_name: str | None = None,
     sheet: str | None = None,
+    **options: Unpack[ImportOptions],
 ) -> ImportReport:
     """Import a CSV file or a workbook (.xlsx, .xls, .ods, told apart by content) into ``target``; see the module
     docstring and README, CSV rules for the rules, ``excel.py`` for what a workbook's features become.
 
     ``source`` is a path, bytes, CSV text (a str with a line break, as a browser upload gives it) or a file object.
-    ``progress(stage, fraction, message)`` is called per chunk for the stages parse, validate and write, with
-    ``fraction`` running from 0 to 1 over the whole import. ``max_bytes`` refuses larger input (the app's upload
-    limit). ``sheet`` names a workbook's sheet (the first one by default). A file refused as a whole raises
-    ``ImportRefusedError`` and nothing is written.
+    ``options``: see ``ImportOptions``. ``max_bytes`` refuses larger input (the app's upload limit). ``sheet`` names
+    a workbook's sheet (the first one by default). A file refused as a whole raises ``ImportRefusedError`` and
+    nothing is written.
     """
-    _check_mode(mode)
-    notify = _notifier(progress)
+    run = _Run.start("import_csv", options)
     with ExitStack() as stack:
-        source = open_file(source, stack, mode=mode, max_bytes=max_bytes, file_name=file_name, sheet=sheet)
-        return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+        source = open_file(source, stack, mode=run.mode, max_bytes=max_bytes, file_name=file_name, sheet=sheet)
+        return _Import(target, source, run).run()
 
 
 def import_frame(
-    target: ImportTarget,
-    frame: Any,
-    *,
-    mode: str = "append",
-    atomic: bool = False,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-    file_name: str | None = None,
+    target: ImportTarget, frame: Any, *, file_name: str | None = None, **options: Unpack[ImportOptions]
 ) -> ImportReport:
     """Import a DataFrame (pandas, Polars, Spark), a PyArrow Table / RecordBatchReader or any object with the Arrow
     PyCapsule interface, with the rules and report of a file import; see ``frames.py``. Row numbers are the frame's
     0-based positions; ``file_name`` replaces the report's "<pandas DataFrame>"-style name.
     """
-    _check_mode(mode)
-    notify = _notifier(progress)
-    with FrameSource(frame, mode=mode, file_name=file_name) as source:
-        return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=notify).run()
+    run = _Run.start("import_frame", options)
+    with FrameSource(frame, mode=run.mode, file_name=file_name) as source:
+        return _Import(target, source, run).run()
 
 
-def import_source(
-    target: ImportTarget,
-    source: TabularSource,
-    *,
-    mode: str = "append",
-    atomic: bool = False,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> ImportReport:
+def import_source(target: ImportTarget, source: TabularSource, **options: Unpack[ImportOptions]) -> ImportReport:
     """Import the rows of an opened ``TabularSource`` (CSV, Excel, a DataFrame) with the same rules and report.
 
     The caller opens the source (which checks its header) and closes it afterwards.
     """
-    _check_mode(mode)
-    return _Import(target, source, mode=mode, atomic=atomic, dry_run=dry_run, notify=_notifier(progress)).run()
+    return _Import(target, source, _Run.start("import_source", options)).run()
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+@dataclass(frozen=True)
+class _Run:
+    """``ImportOptions`` checked and completed with their defaults; ``notify`` is ``progress`` or a no-op."""
 
+    mode: str
+    atomic: bool
+    dry_run: bool
+    notify: Progress
 
-def _notifier(progress: Progress | None) -> Progress:
-    notify = progress or (lambda _stage, _fraction, _message: None)
-    notify("parse", 0.0, "Checking the file")
-    return notify
+    @classmethod
+    def start(cls, caller: str, options: ImportOptions) -> _Run:
+        """Check ``options`` and announce the start, before the source is opened (a bad mode refuses nothing else)."""
+        # A TypedDict checks names for the type checker only; refuse a misspelt one as a signature naming them did.
+        unknown = sorted(set(options) - set(ImportOptions.__annotations__))
+        if unknown:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+        mode = options.get("mode", "append")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        notify = options.get("progress") or (lambda _stage, _fraction, _message: None)
+        notify("parse", 0.0, "Checking the file")
+        return cls(mode, options.get("atomic", False), options.get("dry_run", False), notify)
 
 
 class _Import:
-    def __init__(
-        self, target: ImportTarget, source: TabularSource, *, mode: str, atomic: bool, dry_run: bool, notify: Progress
-    ):
+    def __init__(self, target: ImportTarget, source: TabularSource, run: _Run):
         self.target = target
         self.source = source
-        self.mode = mode
-        self.atomic = atomic
-        self.dry_run = dry_run
-        self.notify = notify
+        self.mode = run.mode
+        self.atomic = run.atomic
+        self.dry_run = run.dry_run
+        self.notify = run.notify
         header = source.header
         self.fields = [f for f in FIELD_NAMES if f in header.positions]
         self.report = ImportReport(
-            file=source.file_name, mode=mode, dry_run=dry_run, atomic=atomic, warnings=list(source.warnings)
+            file=source.file_name, mode=run.mode, dry_run=run.dry_run, atomic=run.atomic, warnings=list(source.warnings)
         )
         if header.unknown:
             self.report.warnings.append(f"Unknown columns ignored: {', '.join(header.unknown)}")

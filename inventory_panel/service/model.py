@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..fields import FIELD_NAMES
-from ..storage.queries import Filters
+from ..storage.queries import FilterFields, Filters
 
 ITEM_COLUMNS = ("id", *FIELD_NAMES, "version", "created_at", "created_by", "updated_at", "updated_by", "status")
 # What the app passes as ``query(count_limit=…)``: a search counts at most this many matches (past the page shown).
@@ -33,13 +33,12 @@ class ItemFilters(TypedDict, total=False):
 
 
 @dataclass(frozen=True)
-class ItemSelection:
-    """``ItemFilters`` as one value the service's reads and exports take (an unknown name is a ``TypeError``)."""
+class ItemSelection(FilterFields):
+    """``ItemFilters`` as one value the service's reads and exports take (an unknown name is a ``TypeError``).
 
-    search: str | None = None
-    category: str | None = None
-    location: str | None = None
-    status: str | None = None
+    The filters stay unchecked until ``filters`` is read: the service checks the person's permission first.
+    """
+
     sort_by: str = "item_name"
     descending: Any = False  # checked by ``arguments.check_descending`` where it is used
 

@@ -26,11 +26,18 @@ SORTABLE = (*FIELD_NAMES, "id", "updated_at", "created_at", "value")
 
 
 @dataclass(frozen=True)
-class Filters:
+class FilterFields:
+    """The row filters as given, unchecked (``service.model.ItemSelection`` adds the order to them)."""
+
     search: str | None = None
     category: str | None = None
     location: str | None = None
     status: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters(FilterFields):
+    """The row filters, checked and the search normalized as they are made; what ``where_clause`` takes."""
 
     def __post_init__(self) -> None:
         if self.status not in (None, *STATUSES):

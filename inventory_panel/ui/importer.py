@@ -252,12 +252,10 @@ class ImportView(pn.viewable.Viewer):
             "", alert_type="warning", stylesheets=[styles.BANNER], sizing_mode="stretch_width", margin=(4, 10)
         )
         self._errors_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
-        self.errors = widgets.table(
+        self.errors = widgets.paged_table(
             pd.DataFrame(columns=list(ERROR_TITLES)),
             titles=ERROR_TITLES,
             widths=ERROR_WIDTHS,
-            disabled=True,
-            pagination="local",
             page_size=10,
             layout="fit_data_stretch",
             formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},

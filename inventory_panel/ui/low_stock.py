@@ -100,12 +100,10 @@ class LowStockView(LazyView):
         self.download = widgets.download(
             self._reorder_file, "reorder_list.csv", "Download reorder list", width=200, margin=(14, 10, 8, 10)
         )
-        self.table = widgets.table(
+        self.table = widgets.paged_table(
             low_stock_frame(_empty_rows()),
             titles=TITLES,
             widths=WIDTHS,
-            disabled=True,
-            pagination="local",
             page_size=25,
             layout="fit_columns",
             stylesheets=[styles.TABLE, styles.STATUS_ROWS],

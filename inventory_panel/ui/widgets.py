@@ -26,6 +26,14 @@ def table(value: Any, *, titles: Mapping[str, str], widths: Mapping[str, Any], *
     )
 
 
+def paged_table(
+    value: Any, *, titles: Mapping[str, str], widths: Mapping[str, Any], page_size: int, **params: Any
+) -> pn.widgets.Tabulator:
+    """A read-only ``table`` paged in the browser, ``page_size`` rows a page: for lists the person reads (the
+    import's problems, the reorder list), not edits."""
+    return table(value, titles=titles, widths=widths, disabled=True, pagination="local", page_size=page_size, **params)
+
+
 def download(callback: Callable[[], Any], filename: str, label: str, **params: Any) -> pn.widgets.FileDownload:
     """A download button whose file is built when it is clicked (``embed=False``), not with the page."""
     return pn.widgets.FileDownload(callback=callback, filename=filename, label=label, embed=False, **params)

@@ -99,7 +99,25 @@ class Backend(ABC):
         reach: int,
         cap: int | None,
     ) -> tuple[int, sa.Select] | None:
-        """Total and page ids of a search, when this backend plans searches itself; None: count as for any filter."""
+        """Total and page ids of a search, when this backend plans searches itself (``search_sample``); None: count
+        as for any filter.
+
+        One scan collects the first matches: when it ends with few of them (a rare term), they are all there is and
+        the page is sorted from them; when it stops early with many, the page comes from ``ids`` and only the count
+        still reads every matching row.
+        """
+        few = self.search_sample(reach)
+        if few is None:
+            return None
+        found = conn.execute(sa.select(tables.items.c.id).where(*conds).limit(few + 1)).scalars().all()
+        if len(found) <= few:
+            return len(found), ids.where(tables.items.c.id.in_(found))
+        total = conn.execute(count_select(tables, conds, cap)).scalar_one()
+        return int(total), ids
+
+    def search_sample(self, reach: int) -> int | None:
+        """How many matches ``search_plan`` collects for a page reaching ``reach`` rows; None: this backend does not
+        plan searches itself."""
         return None
 
     def change_listener(self, db: Database, token: Callable[[], int]) -> PostgresChangeListener | None:

@@ -12,7 +12,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..tables import Tables
-from .base import SEARCH_FIELDS, Backend, BulkTarget, CheckedColumn, count_select
+from .base import SEARCH_FIELDS, Backend, BulkTarget, CheckedColumn
 
 SEARCH_SAMPLE = 2_000  # matches a search collects before it trusts the sort index (a bound list)
 
@@ -33,28 +33,14 @@ class SqliteBackend(Backend):
         items = tables.items
         return sa.or_(*(items.c[c].like(pattern, escape="\\") for c in SEARCH_FIELDS))
 
-    def search_plan(
-        self,
-        conn: sa.Connection,
-        tables: Tables,
-        conds: list[sa.ColumnElement[bool]],
-        ids: sa.Select,
-        reach: int,
-        cap: int | None,
-    ) -> tuple[int, sa.Select]:
-        """Total and page ids of a search on SQLite, which has no index for substrings and no statistics to choose.
+    def search_sample(self, reach: int) -> int:
+        """How many matches a search collects before it trusts the sort index (``Backend.search_plan``): SQLite has
+        no index for substrings and no statistics to choose.
 
         Walking the sort index checks rows in sort order, one random read each: quick when matches are dense,
-        ruinous (every row read at random) when they are rare. So one table scan collects the first matches: when it
-        ends with few of them (a rare term), they are all there is, and the page is sorted from them; when it stops
-        early with many, walking the index is the quick way to the page and only the count still reads every row.
+        ruinous (every row read at random) when they are rare. So one table scan collects the first matches first.
         """
-        few = min(8 * reach, SEARCH_SAMPLE)
-        found = conn.execute(sa.select(tables.items.c.id).where(*conds).limit(few + 1)).scalars().all()
-        if len(found) <= few:
-            return len(found), ids.where(tables.items.c.id.in_(found))
-        total = conn.execute(count_select(tables, conds, cap)).scalar_one()
-        return int(total), ids
+        return min(8 * reach, SEARCH_SAMPLE)
 
     def serialize_import(self, conn: sa.Connection, items: sa.Table) -> int:
         # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): nobody else inserts until it ends, so every
