@@ -48,22 +48,13 @@ import psutil
 
 import inventory_panel as ip
 from bench.bench_browse import DATA, dataset, load_postgres, load_sqlite, postgres_url
+from bench.chromium import CHROMIUM_ARGS, VIEWPORT
 from bench.docs_section import machine_state, update_section
 from bench.postgres import free_port
 from inventory_panel.cli import serve_args
 from inventory_panel.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 PAGE_SIZE = 25  # the app's default page size
 TARGETS = {"first_rows_s": 2.0, "flip_p95_ms": 300.0, "mb_per_session": 15.0}
 START_TIMEOUT = 180.0

@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import csv
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ if str(ROOT) not in sys.path:  # run as a script: the repository's package, not 
 
 import inventory_panel as ip  # noqa: E402  (after the path fix above)
 from inventory_panel.cli import serve_args  # noqa: E402
+from tools.process_group import process_group  # noqa: E402
 
 SAMPLE_CSV = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
 APP = Path(__file__).with_name("screenshot_app.py")
@@ -127,39 +127,22 @@ def serve(db_url: str, report_csv: Path, log_path: Path, timeout: float = 90.0, 
         }
     )
     url = f"http://127.0.0.1:{port}/{app.stem}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "panel", "serve", str(app), *serve_args(port, "127.0.0.1")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None:
-                    raise ScreenshotError(f"panel serve exited with {process.returncode}: see {log_path}")
-                try:
-                    with urllib.request.urlopen(f"{url}?component=cards", timeout=30) as response:
-                        if response.status == 200:
-                            break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise ScreenshotError(f"panel serve did not answer within {timeout:.0f} s: see {log_path}")
-                time.sleep(0.25)
-            yield url
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 15)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(10)
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, 9)
-                process.wait(10)
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), *serve_args(port, "127.0.0.1")]
+    with log_path.open("wb") as log, process_group(cmd, cwd=ROOT, env=env, log=log) as process:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise ScreenshotError(f"panel serve exited with {process.returncode}: see {log_path}")
+            try:
+                with urllib.request.urlopen(f"{url}?component=cards", timeout=30) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise ScreenshotError(f"panel serve did not answer within {timeout:.0f} s: see {log_path}")
+            time.sleep(0.25)
+        yield url
 
 
 def optimise(path: Path) -> None:

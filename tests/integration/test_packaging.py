@@ -11,12 +11,10 @@ own editable install of ``inventory_panel`` is not (a path line does not run tha
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib.metadata as md
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +25,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tools.process_group import process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "inventory_panel"
@@ -60,23 +60,7 @@ def installed(tmp_path_factory) -> Path:
         PACKAGE, source / "inventory_panel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     )
     wheels = work / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(wheels),
-            str(source),
-        ],
-        check=True,
-        cwd=work,
-        timeout=300,
-    )
+    _pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(source), cwd=work)
     (wheel,) = wheels.glob("inventory_panel-*.whl")
 
     venv = work / "venv"
@@ -84,24 +68,15 @@ def installed(tmp_path_factory) -> Path:
     (target,) = venv.glob("lib/python*/site-packages")
     # The project venv's third-party packages, by path only (its editable-install hook is not run: see above).
     (target / "project_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(venv / "bin" / "python"),
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            str(wheel),
-        ],
-        check=True,
-        cwd=work,
-        timeout=300,
+    _pip(
+        "--python", str(venv / "bin" / "python"), "install", "--quiet", "--no-deps", "--no-index", str(wheel), cwd=work
     )
     return venv
+
+
+def _pip(*args: str, cwd: Path) -> None:
+    """The project venv's pip (offline: the wheel is built and installed without fetching anything)."""
+    subprocess.run([sys.executable, "-m", "pip", *args], check=True, cwd=cwd, timeout=300)
 
 
 @pytest.mark.slow
@@ -143,16 +118,11 @@ def test_load_sample_and_serve_work_outside_the_checkout(installed, tmp_path):
     assert "Loaded 10 sample items." in loaded.stdout
 
     port = _free_port()
-    log = (tmp_path / "serve.log").open("w+")
-    server = subprocess.Popen(
-        [cli, "--database-url", db_url, "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    serving = [cli, "--database-url", db_url, "serve", "--port", str(port)]
+    with (
+        (tmp_path / "serve.log").open("w+") as log,
+        process_group(serving, cwd=tmp_path, env=env, log=log, grace=15) as server,
+    ):
         page = ""
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -167,15 +137,6 @@ def test_load_sample_and_serve_work_outside_the_checkout(installed, tmp_path):
         assert "Lakebase Inventory" in page, Path(log.name).read_text()
         served_log = Path(log.name).read_text()
         assert "Traceback" not in served_log and "Error running application handler" not in served_log, served_log
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)  # only the process group this test started
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 def _third_party_imports() -> dict[str, set[str]]:

@@ -25,21 +25,12 @@ import pytest
 from playwright.sync_api import expect
 
 import inventory_panel as ip
+from bench.chromium import CHROMIUM_ARGS, VIEWPORT
 from inventory_panel.cli import serve_args
 from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "inventory_panel" / "data" / "sample_inventory.csv"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 START_TIMEOUT = 90.0
 # Generous waits: CI machines (2 cores, several suites at once) can be slow; a passing check returns at once.
 expect.set_options(timeout=15_000)
