@@ -27,7 +27,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from ..stock_status import BY_SEVERITY
-from . import styles
+from . import styles, widgets
 from .component_root import component_root
 from .formatting import STATUS_LABELS, fmt_int, fmt_money
 from .lazy_view import LazyView
@@ -223,12 +223,9 @@ class AnalyticsView(LazyView):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.messages = InlineMessages()  # where a toast cannot show (messages.py)
-        self.title = pn.pane.HTML(
+        self.title = widgets.heading(
             '<div class="title">Analytics</div><div class="sub">Figures over the whole inventory, computed in the '
             "database. Hover a bar for details.</div>",
-            stylesheets=[styles.PANEL_TITLE],
-            sizing_mode="stretch_width",
-            margin=(8, 10, 4, 10),
         )
         self.charts = {key: pn.pane.Bokeh(None, sizing_mode="stretch_width", margin=(0, 10)) for key, _h, _s in CHARTS}
         cards = [

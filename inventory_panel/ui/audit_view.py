@@ -88,12 +88,9 @@ class AuditView(LazyView):
         self.messages = InlineMessages()  # where a toast cannot show (messages.py)
         user = self.model.inventory.user if self.model.inventory is not None else None
         self.allowed = bool(user and user.can("audit"))
-        self.title = pn.pane.HTML(
+        self.title = widgets.heading(
             '<div class="title">Audit log</div><div class="sub">Every change to the inventory: who made it and '
             "when, newest first.</div>",
-            stylesheets=[styles.PANEL_TITLE],
-            sizing_mode="stretch_width",
-            margin=(8, 10, 4, 10),
         )
         if not self.allowed:
             who = f"{esc(user.name)} ({esc(user.role)})" if user else "This session"

@@ -18,7 +18,7 @@ import panel as pn
 import param
 
 from ..settings import Settings
-from . import styles
+from . import styles, widgets
 from .component_root import component_root
 from .formatting import esc
 from .messages import InlineMessages
@@ -166,12 +166,9 @@ class DashboardView(pn.viewable.Viewer):
                 pn.pane.HTML(guide, stylesheets=[GUIDE_CSS], sizing_mode="stretch_width"), sizing_mode="stretch_width"
             )
             return
-        title = pn.pane.HTML(
+        title = widgets.heading(
             '<div class="title">Dashboard</div><div class="sub">Databricks AI/BI dashboard '
             f"<b>{esc(self.settings.dashboard_id)}</b>, shown with your own Databricks sign-in.</div>",
-            stylesheets=[styles.PANEL_TITLE],
-            sizing_mode="stretch_width",
-            margin=(8, 10, 4, 10),
         )
         links = pn.pane.HTML(
             f'<div class="links"><a href="{esc(self.url)}" target="_blank" '

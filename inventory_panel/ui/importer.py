@@ -148,12 +148,9 @@ class ImportView(pn.viewable.Viewer):
         self.template_xlsx = widgets.download(
             self._template_xlsx_file, "inventory_template.xlsx", "Excel template", width=150, margin=(14, 10, 4, 0)
         )
-        self.title = pn.pane.HTML(
+        self.title = widgets.heading(
             '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
             "written until you confirm the import.</div>",
-            stylesheets=[styles.PANEL_TITLE],
-            sizing_mode="stretch_width",
-            margin=(8, 10, 4, 10),
         )
         self._header = pn.Row(self.title, self.template_csv, self.template_xlsx, sizing_mode="stretch_width")
         if not self.allowed:

@@ -14,7 +14,7 @@ import panel as pn
 import param
 
 from ..errors import ConflictError, NotFoundError
-from . import styles
+from . import styles, widgets
 from .background import in_worker
 from .formatting import esc, status_label
 from .history import ItemHistory
@@ -61,9 +61,7 @@ class ItemPanel(pn.viewable.Viewer):
         self.form.param.watch(self._after_save, "saved")
         self.stock = StockAdjustment(model=self.model)
         self.history = ItemHistory(model=self.model)
-        self.title = pn.pane.HTML(
-            "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
-        )
+        self.title = widgets.heading()
         self._close = pn.widgets.Button(
             label="✕", color="default", variant="outline", width=40, margin=(8, 10), description="Close this panel"
         )

@@ -94,9 +94,7 @@ class LowStockView(LazyView):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.messages = InlineMessages()  # where a toast cannot show (messages.py)
-        self.title = pn.pane.HTML(
-            "", stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10)
-        )
+        self.title = widgets.heading()
         self.download = widgets.download(
             self._reorder_file, "reorder_list.csv", "Download reorder list", width=200, margin=(14, 10, 8, 10)
         )

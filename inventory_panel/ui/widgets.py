@@ -1,4 +1,4 @@
-"""The widgets every view builds the same way: its tables and its download buttons.
+"""The widgets every view builds the same way: its tables, its download buttons and its title.
 
 One place for what they share, so a view names only what is its own (columns, formatters, size).
 """
@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import panel as pn
+
+from . import styles
 
 
 def table(value: Any, *, titles: Mapping[str, str], widths: Mapping[str, Any], **params: Any) -> pn.widgets.Tabulator:
@@ -37,3 +39,8 @@ def paged_table(
 def download(callback: Callable[[], Any], filename: str, label: str, **params: Any) -> pn.widgets.FileDownload:
     """A download button whose file is built when it is clicked (``embed=False``), not with the page."""
     return pn.widgets.FileDownload(callback=callback, filename=filename, label=label, embed=False, **params)
+
+
+def heading(html: str = "") -> pn.pane.HTML:
+    """A view's title pane: its heading and a line under it (``<div class="title">`` / ``<div class="sub">``)."""
+    return pn.pane.HTML(html, stylesheets=[styles.PANEL_TITLE], sizing_mode="stretch_width", margin=(8, 10, 4, 10))
