@@ -28,8 +28,9 @@ def test_the_tour_renders_every_component_alone_with_the_apps_accent(open_notebo
     expect(cards.locator("[data-card='items'] .value")).to_have_text("10")
     expect(shown(importer).locator(".filepond--root")).to_be_visible(timeout=15_000)
     expect(shown(low).locator(".tabulator-cell:has-text('Wireless Mouse')")).to_be_visible(timeout=15_000)
-    # The last cell's delivery of 40 gloves (a write through inv) took them off the low-stock list above.
-    expect(low.locator(".tabulator-cell:has-text('Nitrile Gloves')")).to_have_count(0, timeout=2_000)
+    # The last cell's delivery of 40 gloves (a write through inv) took them off the low-stock list above. How fast a
+    # write reaches the cells is measured by test_components (2 s); here the cell may still be drawing under Run All.
+    expect(low.locator(".tabulator-cell:has-text('Nitrile Gloves')")).to_have_count(0, timeout=10_000)
     expect(shown(audit).locator(".tabulator-cell:has-text('Imported')").first).to_be_visible(timeout=15_000)
     expect(shown(analytics).locator("canvas").first).to_be_visible(timeout=15_000)
     for output in (report, frame):
