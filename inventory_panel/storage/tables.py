@@ -136,7 +136,6 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         sa.Column("batch_id", sa.String(36), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Index(f"ix_{table}_audit_item", "item_id", "id"),
-        sa.Index(f"ix_{table}_audit_at", "at"),
         # The ids of deleted items, which no new item may take (the trigger of migration 0003 probes this).
         sa.Index(
             f"ix_{table}_audit_deleted",
