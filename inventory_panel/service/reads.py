@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ..changes import describe_entry
 from ..errors import InvalidArgumentError, NotFoundError
+from ..storage.audit import item_names_at
 from ..storage.dialects.base import count_select
 from ..storage.queries import (
     distinct_select,
@@ -29,6 +30,8 @@ from .model import ItemSelection, Page, items_frame
 from .session import Session
 
 AUDIT_COLUMNS = ["id", "at", "actor", "action", "item_id", "changes", "batch_id", "detail"]
+# A page of the audit log adds the item's name as it was at each entry (storage.audit.item_names_at).
+AUDIT_PAGE_COLUMNS = [*AUDIT_COLUMNS[:5], "item_name", *AUDIT_COLUMNS[5:]]
 
 
 def query(
@@ -173,4 +176,6 @@ def audit_log(s: Session, offset: int = 0, limit: int = 100, action: str | None 
     with s.uow.reading() as conn:
         total = int(conn.execute(sa.select(sa.func.count()).select_from(a).where(*conds)).scalar_one())
         rows = conn.execute(sa.select(a).where(*conds).order_by(a.c.id.desc()).offset(offset).limit(limit)).all()
-    return Page(pd.DataFrame([dict(r._mapping) for r in rows], columns=AUDIT_COLUMNS), total, offset, limit)
+        names = item_names_at(conn, a, [(r.id, r.item_id) for r in rows if r.item_id is not None])
+    entries = [{**r._mapping, "item_name": names.get(r.id)} for r in rows]
+    return Page(pd.DataFrame(entries, columns=AUDIT_PAGE_COLUMNS), total, offset, limit)

@@ -85,3 +85,45 @@ class AuditWriter:
                     for i, c in zip(item_ids, changes, strict=True)
                 ],
             )
+
+
+def item_names_at(conn: sa.Connection, audit: sa.Table, entries: Sequence[tuple[int, int]]) -> dict[int, str]:
+    """For each ``(audit id, item id)``: the item's name as it was right after that entry (the new name of a rename,
+    the deleted item's name for a delete), from the item's own audit history.
+
+    No column holds it: every entry that sets a name already records it — an add (``[null, name]``), a rename
+    (``[old, new]``) and a delete (the row) — so the name at any entry is the one the item's latest such entry up
+    to it set. One query over the items' entries (``ix_<table>_audit_item``) that mention ``item_name``. An entry
+    before any of them (an item added outside the app) gets no name.
+    """
+    if not entries:
+        return {}
+    item_ids = sorted({item for _entry, item in entries})
+    upto = max(entry for entry, _item in entries)
+    rows = conn.execute(
+        sa.select(audit.c.id, audit.c.item_id, audit.c.changes)
+        .where(audit.c.item_id.in_(item_ids), audit.c.id <= upto, audit.c.changes.like('%"item_name"%'))
+        .order_by(audit.c.item_id, audit.c.id)
+    ).all()
+    named: dict[int, list[tuple[int, str]]] = {}  # item id -> (entry id, name set there), in entry order
+    for entry_id, item_id, changes in rows:
+        name = _name_in(changes)
+        if name is not None:
+            named.setdefault(int(item_id), []).append((int(entry_id), name))
+    names = {}
+    for entry_id, item_id in entries:
+        known = [name for at, name in named.get(item_id, []) if at <= entry_id]
+        if known:
+            names[entry_id] = known[-1]
+    return names
+
+
+def _name_in(changes: str | None) -> str | None:
+    """The name an entry's changes set: the new value of ``[old, new]``, or the value itself (a deleted row)."""
+    try:
+        value = json.loads(changes or "").get("item_name")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return None if value is None else str(value)

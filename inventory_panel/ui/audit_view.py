@@ -34,25 +34,43 @@ ACTIONS = {  # stored action -> how a person reads it
     "import": "Imported",
     "denied": "Permission denied",
 }
-COLUMNS = ("id", "at", "actor", "action", "item_id", "changes", "batch_id", "detail")  # of Inventory.audit_log
-SHOWN = ("at", "actor", "action", "item_id", "changes", "detail")
+COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "item_id",
+    "item_name",
+    "changes",
+    "batch_id",
+    "detail",
+)  # Inventory.audit_log
+SHOWN = ("at", "actor", "action", "item", "changes", "detail")
 TITLES = {
     "at": "When (UTC)",
     "actor": "Who",
     "action": "Action",
-    "item_id": "Item",
+    "item": "Item",
     "changes": "Changes",
     "detail": "Detail",
 }
 # "changes" has no fixed width: it takes what the others leave (fit_columns), so the row fits the page (a fixed
 # 560 made the columns 1290 px wide in a 1260 px table and cut the detail off at the right edge).
-WIDTHS = {"at": 160, "actor": 180, "action": 130, "item_id": 60, "detail": 200}
-WRAPPED = ("changes", "detail")  # long text wraps instead of being cut off
+WIDTHS = {"at": 160, "actor": 170, "action": 130, "item": 190, "detail": 200}
+WRAPPED = ("item", "changes", "detail")  # long text wraps instead of being cut off
 
 
 def fmt_stamp(value: Any) -> str:
     """``2025-01-31 14:05:09``: audit entries need the seconds; the column title says UTC."""
     return fmt_utc(value, "%Y-%m-%d %H:%M:%S")
+
+
+def item_label(item_id: Any, name: Any) -> str:
+    """``Safety Helmet (#3)``: the item's name as it was at the entry, and its id (names change, ids never do);
+    ``#3`` alone when the audit holds no name for it."""
+    if item_id is None or pd.isna(item_id):
+        return ""
+    return f"{name} (#{int(item_id)})" if isinstance(name, str) else f"#{int(item_id)}"
 
 
 def audit_frame(rows: pd.DataFrame | None) -> pd.DataFrame:
@@ -63,7 +81,7 @@ def audit_frame(rows: pd.DataFrame | None) -> pd.DataFrame:
     frame["at"] = [fmt_stamp(v) for v in rows["at"]]
     frame["actor"] = rows["actor"].astype(object).to_numpy()
     frame["action"] = [ACTIONS.get(a, a) for a in rows["action"]]
-    frame["item_id"] = ["" if pd.isna(v) else f"#{int(v)}" for v in rows["item_id"]]
+    frame["item"] = [item_label(i, n) for i, n in zip(rows["item_id"], rows["item_name"], strict=True)]
     frame["changes"] = [
         describe_changes(c, a, MAX_CHANGES_CHARS) for c, a in zip(rows["changes"], rows["action"], strict=True)
     ]

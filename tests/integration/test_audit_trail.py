@@ -395,3 +395,31 @@ def test_denials_of_different_actions_and_sessions_are_counted_apart(inv, item_v
     assert len(denied) == 2 * 2 * 4
     for action in ("delete", "adjust"):
         assert sum(_denial_count(r) for r in denied if r["detail"].startswith(action)) == 100
+
+
+# -- names at the time (issue 15) ---------------------------------------------------------------------------------
+
+
+def test_each_entry_carries_the_item_name_as_it_was_then(inv):
+    """The audit named items only by id; a page now carries each entry's item name as the item's own history had set
+    it by then: an add, a rename by hand or by an import (its JSON written by the database), a delete."""
+    tools = {"category": "Tools", "quantity": 5, "unit_price": "2.50"}
+    drill = inv.add({"item_name": "Drill", "sku": "DR-1", **tools})
+    drill = inv.update(drill["id"], {"item_name": "Hammer drill"}, drill["version"])
+    inv.adjust_stock(drill["id"], 2, "found two")
+    inv.import_csv(b"sku,item_name,category,quantity,unit_price\nDR-1,Drill Pro,Tools,7,2.50\n", mode="upsert")
+    inv.delete(drill["id"], inv.get(drill["id"])["version"])
+    inv.import_csv(b"item_name,category,quantity,unit_price\nPlane,Tools,1,1.00\n")
+    entries = inv.audit_log().rows
+    assert list(zip(entries["action"], entries["item_name"].fillna(""), strict=True)) == [
+        ("import", ""),
+        ("add", "Plane"),
+        ("delete", "Drill Pro"),
+        ("import", ""),
+        ("update", "Drill Pro"),
+        ("adjust", "Hammer drill"),
+        ("update", "Hammer drill"),
+        ("add", "Drill"),
+    ]
+    assert inv.audit_log(action="adjust").rows["item_name"].tolist() == ["Hammer drill"]  # a filtered page too
+    assert inv.audit_log(offset=4, limit=1).rows["item_name"].tolist() == ["Drill Pro"]  # names set before the page

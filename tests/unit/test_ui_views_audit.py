@@ -41,9 +41,43 @@ def test_entries_read_as_sentences_newest_first(inv):
     assert shown["changes"].iloc[2] == "Quantity: 5 → 9; Location: Dock 3 → (empty)"
     assert shown["changes"].iloc[1] == "Quantity: 9 → 5" and shown["detail"].iloc[1] == "broken in transit"
     assert shown["changes"].iloc[3].startswith("Item name: Drill; Category: Tools; Quantity: 5")
-    assert set(shown["item_id"]) == {f"#{item['id']}"}
+    assert set(shown["item"]) == {f"Drill (#{item['id']})"}
     assert shown["at"].iloc[0][:2] == "20" and len(shown["at"].iloc[0]) == 19
     assert "Showing 1–4 of 4" in view.pager.range_text.value
+
+
+def test_each_entry_names_the_item_as_it_was_then(inv):
+    """Issue 15: the audit named items only by ``#id``. Which name an entry had is the service's
+    (tests/integration/test_audit_trail.py); the view shows it with the id, which never changes."""
+    item = add(inv, "Drill")
+    item = inv.update(item["id"], {"item_name": "Hammer drill"}, item["version"])
+    inv.delete(item["id"], item["version"])
+    shown = AuditView(model=InventoryModel(inventory=inv)).table.value
+    number = f"(#{item['id']})"
+    assert shown["item"].tolist() == [f"Hammer drill {number}", f"Hammer drill {number}", f"Drill {number}"]
+
+
+def test_an_entry_without_a_recorded_name_shows_the_id(inv):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    with inv.db.engine.begin() as conn:  # an item written outside the app: no add entry names it
+        conn.execute(
+            inv.t.items.insert().values(
+                id=500,
+                item_name="Drill",
+                category="Tools",
+                quantity=5,
+                unit_price="2.50",
+                version=1,
+                created_at=now,
+                created_by="sql",
+                updated_at=now,
+                updated_by="sql",
+            )
+        )
+    inv.update(500, {"quantity": 1}, 1)
+    assert AuditView(model=InventoryModel(inventory=inv)).table.value["item"].tolist() == ["#500"]
 
 
 def test_paging_and_the_action_filter(inv):
@@ -101,7 +135,7 @@ def test_an_import_batch_reads_as_its_counts(inv):
     shown = view.table.value
     # Newest first: the batch's counts, then the item the import added (its own row), then the item added by hand.
     assert list(shown["action"]) == ["Imported", "Added", "Added"]
-    assert shown["changes"].iloc[0] == "" and shown["item_id"].iloc[0] == ""
+    assert shown["changes"].iloc[0] == "" and shown["item"].iloc[0] == ""
     assert shown["detail"].iloc[1] == "CSV import of in.csv" and shown["changes"].iloc[1].startswith("Item name: A;")
     assert "file: in.csv" in shown["detail"].iloc[0] and "inserted: 1" in shown["detail"].iloc[0]
     assert "skipped: 1" in shown["detail"].iloc[0]
