@@ -29,6 +29,7 @@ from .fields import has_surrogates, replace_surrogates
 from .limits import WEBSOCKET_MESSAGE_BYTES
 from .settings import load_settings
 from .stock_status import LABELS, STATUSES
+from .words import count_of
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,8 @@ def _import(args: argparse.Namespace) -> int:
             raise _cannot_write(
                 args.errors_out,
                 exc,
-                f" The import itself is done: {report.inserted} inserted, "
-                f"{report.updated} updated, {report.skipped} rejected.",
+                f" The import itself is done: {report.inserted:,} inserted, "
+                f"{report.updated:,} updated, {report.skipped:,} rejected.",
             ) from exc
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
@@ -214,20 +215,38 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: Any) -> None:
-    verb = "Would import" if report.dry_run else "Imported"
-    print(
-        f"{verb} {report.file}: {report.rows} rows read, {report.inserted} inserted, {report.updated} updated, "
-        f"{report.skipped} rejected."
-    )
-    if report.atomic and report.skipped:
-        print("Atomic import: nothing was written because some rows were rejected.")
+    print(import_headline(report))
     for warning in report.warnings:
         print(f"warning: {warning}")
     errors = report.errors
     for rec in errors.head(20).itertuples(index=False):
         print(f"  row {rec.row}, {rec.column}: {rec.message} (value: {rec.value!r})")
     if len(errors) > 20:
-        print(f"  … and {len(errors) - 20} more problems (use --errors-out FILE for all rejected rows)")
+        print(f"  … and {count_of(len(errors) - 20, 'more problem')} (use --errors-out FILE for all rejected rows)")
+    if report.skipped:
+        print("Fix the rejected rows (--errors-out FILE writes them with their problems) and import them again.")
+
+
+def import_headline(report: Any) -> str:
+    """The first line of an import's output: what was (or, in a dry run, would be) written, in words that agree."""
+    rejected = f"{count_of(report.skipped, 'row')} rejected"
+    read = f"{count_of(report.rows, 'row')} read"
+    if report.dry_run:
+        if report.atomic and report.skipped:
+            return (
+                f"Checked {report.file} (dry run, nothing written): {read}, {rejected}; with --atomic nothing "
+                "would be imported."
+            )
+        return (
+            f"Checked {report.file} (dry run, nothing written): {read}; would add {count_of(report.inserted, 'item')}, "
+            f"update {report.updated:,}; {rejected}."
+        )
+    if report.atomic and report.skipped:
+        return f"Nothing imported from {report.file}: {read}, {rejected}, and the import was all or nothing (--atomic)."
+    return (
+        f"Imported {report.file}: {read}, {count_of(report.inserted, 'item')} added, {report.updated:,} updated, "
+        f"{rejected}."
+    )
 
 
 def _refused(args: argparse.Namespace, message: str) -> int:
@@ -271,7 +290,7 @@ def _export(args: argparse.Namespace) -> int:
             except OSError as exc:  # a full disk, no permission, a folder removed meanwhile
                 started = Path(args.output).exists() and not Path(args.output).is_dir()
                 raise _cannot_write(args.output, exc, " The file is incomplete." if started else "") from exc
-            print(f"Exported {count} items to {args.output}", file=sys.stderr)
+            print(f"Exported {count_of(count, 'item')} to {args.output}", file=sys.stderr)
         elif kind == "csv":
             try:
                 inv.export_csv(sys.stdout, **filters)
@@ -339,7 +358,7 @@ def _load_sample(args: argparse.Namespace) -> int:
         report = inv.import_csv(SAMPLE_CSV)
     finally:
         inv.close()
-    print(f"Loaded {report.inserted} sample items.")
+    print(f"Loaded {count_of(report.inserted, 'sample item')}.")
     return 0
 
 

@@ -75,12 +75,27 @@ class ConflictError(InventoryError):
         super().__init__(message)
 
 
+class DuplicateValueError(ConflictError):
+    """A value that must be unique (the SKU) is already another item's: not a concurrent edit, nothing to compare.
+
+    ``field`` names the field, ``value`` the value that is taken.
+    """
+
+    def __init__(self, field: str, label: str, value: str):
+        self.field, self.value = field, value
+        super().__init__(f"{label} {value!r} is already used by another item. Enter a different {label}.")
+
+
 class InsufficientStockError(InventoryError):
     """A stock adjustment would take the quantity below zero."""
 
     def __init__(self, item_id: int, available: int, delta: int):
         self.item_id, self.available, self.delta = item_id, available, delta
-        super().__init__(f"Cannot remove {-delta} units: only {available} in stock.")
+        units = f"{-delta:,} {'unit' if -delta == 1 else 'units'}"
+        super().__init__(
+            f"Cannot remove {units}: only {available:,} in stock. Remove at most {max(available, 0):,}, "
+            "or receive stock first."
+        )
 
 
 class PermissionDeniedError(InventoryError):

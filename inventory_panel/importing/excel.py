@@ -45,6 +45,7 @@ import python_calamine as calamine
 
 from ..errors import ImportRefusedError
 from ..fields import replace_surrogates
+from ..words import count_of
 from .reading import MAX_CHUNK_ROWS, Chunk, CsvFile, _binary_source, _stream_size, _too_large, is_blank, parse_header
 from .values import cell_text
 
@@ -184,10 +185,6 @@ def open_file(
     return stack.enter_context(CsvFile(stream, mode=mode, max_bytes=max_bytes, file_name=file_name or name))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 class ExcelFile:
     """An opened, checked workbook sheet (a ``sources.TabularSource``); iterate :meth:`chunks` once."""
 
@@ -275,15 +272,15 @@ class ExcelFile:
         merged = data.merged_cell_ranges or []
         if merged:
             self.warnings.append(
-                f"The sheet has {_plural(len(merged), 'merged cell range')}: a merged cell's value "
+                f"The sheet has {count_of(len(merged), 'merged cell range')}: a merged cell's value "
                 "is read from its top-left cell; the other cells of the range are empty."
             )
         if hidden:
-            self.warnings.append(f"Hidden rows were imported like the visible ones ({_plural(hidden, 'hidden row')}).")
+            self.warnings.append(f"Hidden rows were imported like the visible ones ({count_of(hidden, 'hidden row')}).")
         if uncached:
             self.warnings.append(
                 "Formulas without a saved value were read as empty cells "
-                f"({_plural(uncached, 'formula')}; "
+                f"({count_of(uncached, 'formula')}; "
                 "the file was written by a program and never recalculated in a spreadsheet)."
             )
         # iter_rows starts at the sheet's first row (row 1), so positions are the spreadsheet's row numbers.

@@ -41,8 +41,9 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 import numpy as np
 
 from ..errors import ImportRefusedError
-from ..fields import FIELD_NAMES
+from ..fields import FIELD_BY_NAME, FIELD_NAMES
 from ..money import money_to_cents
+from ..words import count_of
 from .excel import open_file
 from .frames import FrameSource
 from .report import ERROR_FILE_MAX_CHARS, MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 MODES = ("append", "upsert")
 Progress = Callable[[str, float, str], None]
+SKU = FIELD_BY_NAME["sku"]  # the field the upsert matches rows by
 STAGES = ("parse", "validate", "write")
 # Share of a chunk's progress reached after each stage; the write stage ends the chunk.
 STAGE_SHARE = {"parse": 0.3, "validate": 0.5, "write": 1.0}
@@ -220,7 +222,9 @@ class _Import:
         """The database side of one chunk (worker thread)."""
         existing = self._match_skus(checked, writer)
         self._log(checked)
-        self._progress("validate", start, end, f"Checked {self.report.rows} rows, {self.report.skipped} rejected")
+        self._progress(
+            "validate", start, end, f"Checked {count_of(self.report.rows, 'row')}, {self.report.skipped:,} rejected"
+        )
         self._write(checked, existing, writer)
         self._progress("write", start, end, self._written_message())
 
@@ -235,8 +239,8 @@ class _Import:
         r = self.report
         verb = "would be" if self.dry_run else "were"
         if self.atomic and r.skipped:
-            return f"{r.skipped} rows rejected; nothing will be written (atomic)"
-        return f"{r.inserted} rows {verb} inserted, {r.updated} updated"
+            return f"{count_of(r.skipped, 'row')} rejected; nothing will be written (all or nothing)"
+        return f"{count_of(r.inserted, 'row')} {verb} inserted, {r.updated:,} updated"
 
     # -- checks that need more than one row or the database -----------------------------------------------------
 
@@ -249,7 +253,10 @@ class _Import:
         if self.mode == "upsert":
             missing = np.flatnonzero(usable & column.empty)
             checked.reject(
-                missing, "sku", [""] * len(missing), "sku is required in upsert mode (rows are matched to items by sku)"
+                missing,
+                "sku",
+                [""] * len(missing),
+                f"{SKU.label} is required in upsert mode (rows are matched to items by {SKU.label})",
             )
         index = np.flatnonzero(usable & ~column.empty)
         skus = take(column.text, index)
@@ -381,13 +388,11 @@ class _Import:
             r.inserted = r.updated = r.unchanged = 0
             verb = "would be" if self.dry_run else "was"
             r.warnings.append(
-                f"Nothing {verb} imported: {r.skipped} row{'s' if r.skipped != 1 else ''} had errors "
-                "and the import is atomic (all or nothing)."
+                f"Nothing {verb} imported: {count_of(r.skipped, 'row')} had errors "
+                "and the import is atomic (all or nothing). Fix those rows, or import without all or nothing."
             )
         if r.unchanged:
-            r.warnings.append(
-                f"{r.unchanged} row{'s' if r.unchanged != 1 else ''} matched existing items and changed nothing."
-            )
+            r.warnings.append(f"{count_of(r.unchanged, 'row')} matched existing items and changed nothing.")
         omitted = r.error_file.omitted if r.error_file is not None else 0
         if self.log.unlisted:
             where = (
@@ -404,7 +409,8 @@ class _Import:
                 f"first {r.skipped - omitted:,} of {r.skipped:,} rejected rows (its last row says so)."
             )
         verb = "Would import" if self.dry_run else "Imported"
-        self.notify("write", 1.0, f"{verb} {r.inserted} new and {r.updated} updated items; {r.skipped} rows rejected")
+        items = f"{r.inserted:,} new and {count_of(r.updated, 'updated item')}"
+        self.notify("write", 1.0, f"{verb} {items}; {count_of(r.skipped, 'row')} rejected")
 
 
 def _cents(value: Decimal | None) -> int | None:

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from ..errors import ImportRefusedError
 from ..fields import FIELD_BY_NAME, FIELD_NAMES, REQUIRED_FIELDS, replace_surrogates
+from ..words import plural
 from .report import ERROR_COLUMN
 
 MAX_COLUMNS = 1000
@@ -81,6 +82,29 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def _columns_refusal(cells: list[str], positions: dict[str, int], missing: list[str], unknown: list[str]) -> str:
+    """Why a header row was refused: the missing required columns and the ones not recognised, and what to do.
+
+    A first row with no column of ours that holds a number (or a single cell) is data, not a header at all."""
+    expected = f"The first row must name the columns ({', '.join(FIELD_NAMES)})"
+    if not positions and (len([c for c in cells if c.strip()]) <= 1 or any(_is_number(c) for c in cells)):
+        return f"No header row found: {expected[0].lower()}{expected[1:]}. Download the template to see the layout."
+    head = f"Missing required {plural(len(missing), 'column')}: {', '.join(missing)}."
+    if unknown:
+        shown = [name if len(name) <= 40 else name[:40] + "…" for name in unknown[:10]]
+        more = f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else ""
+        head += f" Not recognised: {', '.join(shown)}{more}."
+    return f"{head} {expected}: rename the columns as the template names them and upload the file again."
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip().replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Header:
     """The header row: cells as in the file, their normalised names and where each item field is."""
@@ -116,24 +140,19 @@ def parse_header(cells: list[str], mode: str) -> Header:
             )
         first_seen[name] = position
     positions = {name: pos for name, pos in first_seen.items() if name in FIELD_BY_NAME}
-    missing = [f for f in REQUIRED_FIELDS if f not in positions]
-    if missing:
-        if not positions:
-            raise ImportRefusedError(
-                "No header row found: the first row must name the columns "
-                f"({', '.join(FIELD_NAMES)}). Download the template to see the expected layout."
-            )
-        raise ImportRefusedError(
-            f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. The first row must "
-            f"name the columns ({', '.join(FIELD_NAMES)})."
-        )
-    if mode == "upsert" and "sku" not in positions:
-        raise ImportRefusedError("Upsert matches rows to items by sku, but the file has no sku column.")
     unknown = [
         cells[pos].strip()
         for pos, name in enumerate(names)
         if name and name not in FIELD_BY_NAME and name != ERROR_COLUMN
     ]
+    missing = [f for f in REQUIRED_FIELDS if f not in positions]
+    if missing:
+        raise ImportRefusedError(_columns_refusal(cells, positions, missing, unknown))
+    if mode == "upsert" and "sku" not in positions:
+        raise ImportRefusedError(
+            "Upsert matches rows to items by sku, but the file has no sku column. Add a sku column, "
+            "or import with the append mode."
+        )
     unnamed = [pos for pos, name in enumerate(names) if not name]
     return Header(cells, names, positions, unknown, unnamed, first_seen.get(ERROR_COLUMN))
 

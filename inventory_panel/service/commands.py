@@ -10,8 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ConflictError, InsufficientStockError, ValidationError
-from ..fields import FIELD_NAMES, MAX_INT, has_control_chars, has_surrogates, normalize_text, parse_record
+from ..errors import ConflictError, DuplicateValueError, InsufficientStockError, ValidationError
+from ..fields import (
+    FIELD_BY_NAME,
+    FIELD_NAMES,
+    MAX_INT,
+    has_control_chars,
+    has_surrogates,
+    normalize_text,
+    parse_record,
+)
 from ..storage.types import utcnow
 from .arguments import as_int, check_id, fields_mapping, whole_number
 from .reads import fetch_item
@@ -174,5 +182,5 @@ def _unique_sku(sku: str | None) -> Iterator[None]:
         yield
     except IntegrityError as exc:
         if sku and "sku" in str(exc.orig).lower():
-            raise ConflictError(f"SKU {sku!r} is already used by another item.") from exc
+            raise DuplicateValueError("sku", FIELD_BY_NAME["sku"].label, sku) from exc
         raise

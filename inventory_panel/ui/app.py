@@ -183,7 +183,8 @@ class InventoryApp(pn.viewable.Viewer):
         return pn.template.FastListTemplate(
             title=TITLE,
             header=[self.header],
-            main=[self.body],
+            # The app's message area first: an error with no place of its own stays there (notify.py's policy).
+            main=[self.messages, self.body],
             accent=styles.ACCENT,
             theme_toggle=True,
             main_layout=None,

@@ -21,12 +21,14 @@ import param
 
 from ..importing import ImportReport
 from ..inventory import Inventory
+from ..words import plural
 from . import styles, widgets
 from .analytics import AnalyticsView
 from .audit_view import AuditView
 from .component_root import component_root
 from .dashboard_view import DashboardView
-from .formatting import esc, fmt_int
+from .formatting import esc
+from .import_report import problems_title
 from .importer import CSS as IMPORT_CSS
 from .importer import ERROR_TITLES, ImportView, counts_html, error_rows, summary_sentence
 from .inventory_view import InventoryView
@@ -218,7 +220,7 @@ class ValidationReport(pn.viewable.Viewer):
             ""
             if not report.warnings
             else '<div class="banner warning"><div class="head">'
-            f"Warning{'s' if len(report.warnings) > 1 else ''}</div><ul>"
+            f"{plural(len(report.warnings), 'Warning')}</div><ul>"
             + "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
             + "</ul></div>"
         )
@@ -227,7 +229,7 @@ class ValidationReport(pn.viewable.Viewer):
         self._errors_head.visible = self.errors.visible = shown
         if shown:
             self._errors_head.object = (
-                f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
+                f'<div class="section">{problems_title(report)}</div>'
                 '<div class="muted">Row numbers are the ones a spreadsheet shows (the header '
                 "is row 1).</div>"
             )

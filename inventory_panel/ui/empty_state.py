@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from .. import data
+from ..words import count_of, plural
 from . import styles
 from .background import in_worker
 from .model import InventoryModel
@@ -28,9 +29,10 @@ async def load_sample_data(model: InventoryModel) -> int | None:
         return None
     model.changed()
     if report.skipped:
-        notify("warning", f"Loaded {report.inserted} sample items; {report.skipped} rows were skipped.")
+        skipped = f"{count_of(report.skipped, 'row')} {plural(report.skipped, 'was', 'were')} skipped"
+        notify("warning", f"Loaded {count_of(report.inserted, 'sample item')}; {skipped}.")
     else:
-        notify("success", f"Loaded {report.inserted} sample items.")
+        notify("success", f"Loaded {count_of(report.inserted, 'sample item')}.")
     return report.inserted
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..importing import ImportReport
+from ..words import count_of, plural
 from . import styles
 from .formatting import esc, fmt_int
 
@@ -89,20 +90,43 @@ def error_rows(report: ImportReport) -> pd.DataFrame:
     )
 
 
+def problems_title(report: ImportReport) -> str:
+    """The title over the problems table: "Problems found in 1 row", "… in 12 rows"."""
+    return f"Problems found in {count_of(report.skipped, 'row')}"
+
+
+def import_button_label(importable: int) -> str:
+    """The confirm button: "Import 1 row", "Import 12 rows", or "Nothing to import"."""
+    return f"Import {count_of(importable, 'row')}" if importable else "Nothing to import"
+
+
 def summary_sentence(report: ImportReport) -> str:
     """One sentence about a run, for the banner and the notification (no file name: that is user text)."""
-    rejected = f"{fmt_int(report.skipped)} row{'s' if report.skipped != 1 else ''}"
+    rejected = count_of(report.skipped, "row")
+    have = plural(report.skipped, "has", "have")
     if report.dry_run:
         if report.atomic and report.skipped:
             return (
-                f"{rejected} have errors, so with “all or nothing” nothing would be imported. Fix the rows "
+                f"{rejected} {have} errors, so with “all or nothing” nothing would be imported. Fix the rows "
                 "(download the error file) or turn the option off."
             )
         if not report.inserted and not report.updated:
-            return "No row can be imported." if report.skipped else "The file holds no change to import."
-        head = f"Ready to add {fmt_int(report.inserted)} and update {fmt_int(report.updated)} items."
-        return head + (f" {rejected} have errors and will be skipped." if report.skipped else " Every row is valid.")
+            if report.skipped:
+                return "No row can be imported. Fix the rows (download the error file) and check the file again."
+            return "The file holds no change to import."
+        head = (
+            f"Ready to add {count_of(report.inserted, 'item')} and update {count_of(report.updated, 'item')}."
+            if report.inserted and report.updated
+            else f"Ready to add {count_of(report.inserted, 'item')}."
+            if report.inserted
+            else f"Ready to update {count_of(report.updated, 'item')}."
+        )
+        return head + (f" {rejected} {have} errors and will be skipped." if report.skipped else " Every row is valid.")
     if report.atomic and report.skipped:
-        return f"Nothing was imported: {rejected} had errors and the import was all or nothing."
-    tail = f" {rejected} were rejected; download the error file to fix them." if report.skipped else ""
-    return f"Imported: {fmt_int(report.inserted)} items added, {fmt_int(report.updated)} updated.{tail}"
+        return (
+            f"Nothing was imported: {rejected} had errors and the import was all or nothing. Fix the rows "
+            "(download the error file) and import again."
+        )
+    was = plural(report.skipped, "was", "were")
+    tail = f" {rejected} {was} rejected; download the error file to fix and import them." if report.skipped else ""
+    return f"Imported: {count_of(report.inserted, 'item')} added, {report.updated:,} updated.{tail}"

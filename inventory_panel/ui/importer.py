@@ -44,6 +44,8 @@ from .import_report import (
     MAX_SHOWN_ERRORS,
     counts_html,
     error_rows,
+    import_button_label,
+    problems_title,
     steps_html,
     summary_sentence,
 )
@@ -316,7 +318,8 @@ class ImportView(pn.viewable.Viewer):
                 break  # else another file arrived during the check: check that one instead
         self.param.update(step="preview" if report is not None or self.refusal else "choose", report=report)
         if report is not None:
-            notify("info", f"Check finished, nothing written yet. {summary_sentence(report)}")
+            # The result banner says it beside the import's steps: no toast repeats it.
+            notify("info", f"Check finished, nothing written yet. {summary_sentence(report)}", shown=True)
 
     async def confirm(self) -> None:
         """The real import of the previewed file with the previewed options; then every view reloads."""
@@ -328,7 +331,7 @@ class ImportView(pn.viewable.Viewer):
             self.param.update(step="preview" if self.refusal else "choose")
             return
         self.param.update(step="done", report=report)
-        notify("success" if report.ok else "warning", summary_sentence(report))
+        notify("success" if report.ok else "warning", summary_sentence(report), shown=True)
         self.model.changed()
 
     async def _run(self, source: bytes, *, dry_run: bool) -> ImportReport | None:
@@ -357,7 +360,7 @@ class ImportView(pn.viewable.Viewer):
         except ImportRefusedError as exc:
             log.info("import refused: %s", exc)
             self.refusal = str(exc)
-            notify("error", f"{action} failed: the file was refused. The reason is shown in the Import view.")
+            notify("error", f"{action} failed: the file was refused. {exc}", shown=True)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; details in the log
             report_error(action, exc)
         return None
@@ -384,7 +387,7 @@ class ImportView(pn.viewable.Viewer):
             return
         self._source = None
         self.param.update(step="preview", report=None, refusal=event.new, file_name=None, progress=0.0, stage=None)
-        notify("error", "The upload was refused: the file is larger than the upload limit.")
+        notify("error", f"The upload was refused: {event.new}", shown=True)
 
     def _release(self, session_context: Any) -> None:
         """The session ended: drop the upload, its unfinished chunks and the report, without re-rendering."""
@@ -447,9 +450,7 @@ class ImportView(pn.viewable.Viewer):
         importable = report.inserted + report.updated
         self.import_button.visible = self.cancel_button.visible = step == "preview"
         self.import_button.disabled = importable == 0
-        self.import_button.label = (
-            f"Import {fmt_int(importable)} row{'s' if importable != 1 else ''}" if importable else "Nothing to import"
-        )
+        self.import_button.label = import_button_label(importable)
         self.again_button.visible = step == "done"
         self.again_button.label = "Import another file"
         self.error_file.visible = report.skipped > 0
@@ -465,7 +466,7 @@ class ImportView(pn.viewable.Viewer):
                 else ""
             )
             self._errors_head.object = (
-                f'<div class="section">Problems found ({fmt_int(report.skipped)} rows)</div>'
+                f'<div class="section">{problems_title(report)}</div>'
                 f'<div class="muted">Row numbers are the ones a spreadsheet shows (the '
                 f"header is row 1).{more}</div>"
             )

@@ -14,6 +14,7 @@ from typing import Any
 import panel as pn
 import param
 
+from ..words import count_of
 from . import widgets
 from .component_root import component_root
 from .empty_state import EmptyState
@@ -117,7 +118,7 @@ class InventoryView(pn.viewable.Viewer):
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
             report_error("Exporting the items", exc)
             return None
-        notify("success", f"Exported {count:,} items.")
+        notify("success", f"Exported {count_of(count, 'item')}.")
         return io.BytesIO(text.getvalue().encode("utf-8"))
 
     def _on_export_choice(self, event: Any) -> None:
@@ -135,7 +136,7 @@ class InventoryView(pn.viewable.Viewer):
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
             report_error("Exporting the items", exc)
             return None
-        notify("success", f"Exported {count:,} items.")
+        notify("success", f"Exported {count_of(count, 'item')}.")
         out.seek(0)
         return out
 

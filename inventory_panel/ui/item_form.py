@@ -15,7 +15,7 @@ from typing import Any
 import panel as pn
 import param
 
-from ..errors import ConflictError, InventoryError, NotFoundError, ValidationError
+from ..errors import ConflictError, DuplicateValueError, InventoryError, NotFoundError, ValidationError
 from ..fields import FIELDS, Field, form_rows
 from .background import in_worker
 from .messages import Notice
@@ -25,6 +25,14 @@ from .notify import notify, report_error
 # Suggestions the session's model keeps current (its filter menus); others are read when the form is built.
 MODEL_SUGGESTIONS = ("categories", "locations")
 PLACEHOLDERS = {"integer": "a whole number, e.g. 5", "decimal": "e.g. 12.50"}
+# A field the last save refused is marked (``INVALID`` class, set by ``ItemForm.mark_invalid``): a red border and
+# label, not colour alone — the notice above the form lists each field's problem by its label.
+INVALID = "invalid"
+INVALID_CSS = """
+:host(.invalid) input, :host(.invalid) textarea { border-color: var(--inv-out, #b91c1c) !important;
+  box-shadow: 0 0 0 1px var(--inv-out, #b91c1c); }
+:host(.invalid) label { color: var(--inv-out, #b91c1c); }
+"""
 
 
 def as_text(value: Any) -> str:
@@ -65,6 +73,9 @@ class ItemForm(pn.viewable.Viewer):
         self._conflict: dict[str, Any] | None = None
         self._rows = form_rows(self.fields)
         self.inputs: dict[str, pn.widgets.Widget] = {f.name: self._input(f) for row in self._rows for f in row}
+        for name, widget in self.inputs.items():
+            # Typing in a marked field takes its mark away: the person is fixing it.
+            widget.param.watch(partial(self._unmark, name), "value_input")
         self.banner = Notice(kind="error")
         self.save_button = pn.widgets.Button(label="Add item", color="primary", width=130)
         self.save_button.on_click(self._on_save)
@@ -91,7 +102,12 @@ class ItemForm(pn.viewable.Viewer):
         self._layout = pn.Column(self.banner, *rows, buttons, sizing_mode="stretch_width")
 
     def _input(self, field: Field) -> pn.widgets.Widget:
-        common = {"label": field_label(field), "description": field.help, "sizing_mode": "stretch_width"}
+        common = {
+            "label": field_label(field),
+            "description": field.help,
+            "sizing_mode": "stretch_width",
+            "stylesheets": [INVALID_CSS],
+        }
         widget = field.display.widget
         if widget == "textarea":
             return pn.widgets.TextAreaInput(max_length=field.max_length or 2000, height=80, **common)
@@ -123,6 +139,7 @@ class ItemForm(pn.viewable.Viewer):
         """Fill the form from ``item`` (as stored) or empty it for a new item; clears messages."""
         self._conflict = None
         self.banner.clear()
+        self.mark_invalid(())
         self.overwrite_button.visible = False
         values = {name: as_text(item.get(name)) if item else "" for name in self.inputs}
         self._loaded = values
@@ -145,7 +162,24 @@ class ItemForm(pn.viewable.Viewer):
         except NotFoundError as exc:
             self._gone(exc)
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
-            report_error("Loading the item", exc)
+            report_error("Loading the item", exc, beside=self.banner)
+
+    @property
+    def invalid(self) -> list[str]:
+        """The fields marked as refused by the last save, in form order."""
+        return [name for name, widget in self.inputs.items() if INVALID in widget.css_classes]
+
+    def mark_invalid(self, names: Any) -> None:
+        """Mark the inputs of ``names`` (the fields a save refused) and unmark every other."""
+        marked = set(names)
+        for name, widget in self.inputs.items():
+            classes = [c for c in widget.css_classes if c != INVALID]
+            widget.css_classes = [*classes, INVALID] if name in marked else classes
+
+    def _unmark(self, name: str, _event: Any) -> None:
+        widget = self.inputs[name]
+        if INVALID in widget.css_classes:
+            widget.css_classes = [c for c in widget.css_classes if c != INVALID]
 
     def _refresh_permissions(self) -> None:
         user = self.model.inventory.user
@@ -219,7 +253,7 @@ class ItemForm(pn.viewable.Viewer):
         else:
             changes = {k: v for k, v in values.items() if v != self._loaded.get(k)}
             if not changes:
-                notify("info", "Nothing to save: no field was changed.")
+                notify("info", "Nothing to save: no field was changed.", beside=self.banner)
                 return False
             version = self._conflict["version"] if overwrite and self._conflict else self.version
             write, message = partial(inventory.update, self.item_id, changes, version), "Saved {}."
@@ -228,18 +262,25 @@ class ItemForm(pn.viewable.Viewer):
             item = await in_worker(write)
             message = message.format(item["item_name"])
         except ValidationError as exc:
-            self.banner.show("error", "Please correct these fields:", error_lines(exc.errors, self.fields))
-            notify("error", "Not saved: some fields are not valid.")
+            lines = error_lines(exc.errors, self.fields)
+            self.banner.show("error", "Not saved. Correct the marked fields and save again:", lines)
+            self.mark_invalid(name for name in exc.errors if name in self.inputs)
+            notify("error", f"Not saved: {'; '.join(lines)}", shown=True)
+            return False
+        except DuplicateValueError as exc:  # a value another item has: that field is the one to change
+            self.banner.show("error", f"Not saved: {exc}")
+            self.mark_invalid([exc.field])
+            notify("error", f"Not saved: {exc}", shown=True)
             return False
         except ConflictError as exc:
             self._show_conflict(exc, values)
             return False
         except NotFoundError as exc:
             self._gone(exc)
-            notify("error", str(exc))
+            notify("error", str(exc), shown=True)
             return False
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
-            self.banner.show("error", report_error("Saving the item", exc))
+            report_error("Saving the item", exc, beside=self.banner)
             return False
         finally:
             self._pending = self.save_button.loading = self.overwrite_button.loading = False
@@ -251,9 +292,8 @@ class ItemForm(pn.viewable.Viewer):
 
     def _show_conflict(self, exc: ConflictError, values: dict[str, str]) -> None:
         current = exc.current
-        if current is None:  # a unique value (SKU) is taken: nothing to compare
-            self.banner.show("error", str(exc))
-            notify("error", f"Not saved: {exc}")
+        if current is None:  # changed while saving: nothing to compare, saving again is what to do
+            report_error("Saving the item", exc, beside=self.banner)
             return
         self._conflict = current
         lines = [
@@ -265,7 +305,7 @@ class ItemForm(pn.viewable.Viewer):
         self.banner.show("warning", str(exc), lines)
         self.overwrite_button.visible = True
         self.revert_button.label = "Load their values"
-        notify("warning", "Not saved: the item was changed by someone else. Your values are still in the form.")
+        notify("warning", f"Not saved: {exc}", shown=True)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout

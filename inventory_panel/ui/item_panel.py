@@ -194,11 +194,11 @@ class ItemPanel(pn.viewable.Viewer):
         try:
             await in_worker(self.model.inventory.delete, item_id, version)
         except ConflictError as exc:
-            notify("warning", f"Not deleted: {exc}")
-            self.form.reload()
+            self.form.reload()  # the current values, then the reason beside them
+            notify("warning", f"Not deleted: {exc}", beside=self.form.banner)
             return False
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
-            report_error(f"Deleting {name}", exc)
+            report_error(f"Deleting {name}", exc, beside=self.form.banner)
             return False
         notify("success", f"Deleted {name}.")
         self.close()

@@ -5,8 +5,8 @@ Databricks path, ``ip.show``) Panel's notification area fails to render ("Failed
 so a refused edit would just revert in silence. There every component shows the message itself, in an
 ``InlineMessages`` area at its top: the area rendered in the document (the notebook cell) the person acted in.
 
-Policy: an error or a warning stays beside the thing that failed until the next message of that component (the
-next action's outcome) replaces it; a success or an info is brief and goes away by itself.
+The policy is ``notify``'s (notify.py): an error or a warning stays beside the thing that failed until the next
+result replaces it; a success or an info is brief and goes away by itself.
 
 ``Notice`` is the other kind of message: one that stays next to what it is about until the person has dealt with
 it (a form's invalid fields, an edit conflict), with a head line and a list. Both are ``pn.pane.Alert``.
@@ -106,6 +106,16 @@ def deliver(kind: str, message: str) -> bool:
     for area in app_areas or areas:
         area.show(kind, message)
     return bool(areas)
+
+
+def clear_areas() -> None:
+    """Hide the message areas on screen in the current document: a later success replaces an old error."""
+    doc = pn.state.curdoc
+    if doc is None:
+        return
+    for area in list(_AREAS):
+        if area.message and area.rendered_in(doc):
+            area.clear()
 
 
 def notice_html(head: str, lines: Iterable[str] = ()) -> str:

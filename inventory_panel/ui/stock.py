@@ -70,7 +70,7 @@ class StockAdjustment(pn.viewable.Viewer):
             self.quantity = None
             return
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
-            report_error("Loading the stock level", exc)
+            report_error("Loading the stock level", exc, beside=self.banner)
             return
         self.quantity = int(item["quantity"])
         self._now.object = (
@@ -92,7 +92,7 @@ class StockAdjustment(pn.viewable.Viewer):
             return False
         amount = self.amount.value
         if amount is None or amount < 1:
-            self.banner.show("error", "Enter how many units, 1 or more.")
+            notify("error", "Enter how many units to receive or issue: 1 or more.", beside=self.banner)
             return False
         delta = DIRECTIONS[self.direction.value] * int(amount)
         reason = self.reason.value_input if self.reason.value_input is not None else self.reason.value
@@ -100,19 +100,21 @@ class StockAdjustment(pn.viewable.Viewer):
         try:
             item = await in_worker(self.model.inventory.adjust_stock, self.item_id, delta, reason)
         except (ValidationError, InsufficientStockError, NotFoundError) as exc:
-            self.banner.show("error", f"Stock not changed: {exc}")
-            notify("error", f"Stock not changed: {exc}")
+            notify("error", f"Stock not changed: {exc}", beside=self.banner)
             return False
         except Exception as exc:  # noqa: BLE001 - one sentence for the person, the details in the log
-            self.banner.show("error", report_error("Adjusting the stock", exc))
+            report_error("Adjusting the stock", exc, beside=self.banner)
             return False
         finally:
             self._pending = self.apply_button.loading = False
-        self.banner.clear()
         self.reason.param.update(value="", value_input="")
         self.amount.value = 1
         verb = "Received" if delta > 0 else "Issued"
-        notify("success", f"{verb} {abs(delta):,} × {item['item_name']}; {item['quantity']:,} now in stock.")
+        notify(
+            "success",
+            f"{verb} {abs(delta):,} × {item['item_name']}; {item['quantity']:,} now in stock.",
+            beside=self.banner,
+        )
         self.model.changed()
         return True
 

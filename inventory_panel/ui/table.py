@@ -20,7 +20,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..errors import ConflictError, InventoryError, ValidationError
+from ..errors import ConflictError, DuplicateValueError, InventoryError, ValidationError
 from ..fields import FIELD_BY_NAME, FIELDS, Field
 from ..stock_status import STATUS
 from . import styles, widgets
@@ -271,6 +271,7 @@ class ItemsTable(pn.viewable.Viewer):
                 "warning",
                 f"The table was refreshing while you edited; your {field.label.lower()} "
                 f"{shown_value(value)} was not saved. Please enter it again.",
+                beside=self.conflict,
             )
             pn.state.execute(self._show, schedule=True)
             return
@@ -283,20 +284,22 @@ class ItemsTable(pn.viewable.Viewer):
     async def _save_edit(self, item_id: int, version: int, field: Field, value: Any, name: str) -> None:
         try:
             await in_worker(self.model.inventory.update, item_id, {field.name: value}, version)
-        except ConflictError as exc:
-            self._conflict(exc, field, value, name)
-        except ValidationError as exc:
-            notify("error", f"Not saved: {'; '.join(exc.errors.values())}")
+        except (ValidationError, DuplicateValueError) as exc:
+            # Refused for its value (a rule, or a SKU another item has): the message says which and what to do.
+            problem = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
+            notify("error", f"{name}: {field.label.lower()} not saved. {problem}", beside=self.conflict)
             pn.state.execute(self._show, schedule=True)
             return
+        except ConflictError as exc:
+            self._conflict(exc, field, value, name)
         except InventoryError as exc:
-            report_error(f"Saving {field.label.lower()} of {name}", exc)
+            report_error(f"Saving {field.label.lower()} of {name}", exc, beside=self.conflict)
         except Exception as exc:  # noqa: BLE001 - unexpected: one sentence for the person, the traceback in the log
-            report_error(f"Saving {field.label.lower()} of {name}", exc)
+            report_error(f"Saving {field.label.lower()} of {name}", exc, beside=self.conflict)
             pn.state.execute(self._show, schedule=True)
             return
         else:
-            notify("success", f"Saved {field.label.lower()} of {name}.")
+            notify("success", f"Saved {field.label.lower()} of {name}.", beside=self.conflict)
         # After the edit event has been processed: a data change made while Panel handles the browser's own edit
         # would not be sent back to that browser.
         pn.state.execute(self._reload_after_edit, schedule=True)
@@ -315,12 +318,7 @@ class ItemsTable(pn.viewable.Viewer):
                 f" (changed by {current.get('updated_by')})"
             )
         self.conflict.show("warning", str(exc), lines)
-        notify(
-            "warning",
-            f"{name}: your change was not saved because someone else changed it first. "
-            "Your value is shown above the table.",
-            duration=8000,
-        )
+        notify("warning", f"{name}: your change was not saved. {exc}", shown=True)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout

@@ -179,7 +179,7 @@ def test_upsert_needs_a_sku_in_every_row(inv):
             "row": 2,
             "column": "sku",
             "value": "",
-            "message": "sku is required in upsert mode (rows are matched to items by sku)",
+            "message": "SKU is required in upsert mode (rows are matched to items by SKU)",
         }
     ]
     with pytest.raises(ImportRefusedError, match="no sku column"):

@@ -255,7 +255,7 @@ def test_upload_size_is_limited_only_when_asked(shared):
 
 def test_upsert_needs_sku_and_append_only_adds(shared):
     report = shared.import_csv(f"{H},sku\nA,B,1,1,\nA,B,1,1,S\n", mode="upsert", dry_run=True)
-    assert outcome(report)[3] == [(2, "sku", "", "sku is required in upsert mode (rows are matched to items by sku)")]
+    assert outcome(report)[3] == [(2, "sku", "", "SKU is required in upsert mode (rows are matched to items by SKU)")]
 
 
 def test_what_is_stored_empty_minimum_is_none_zero_stays_zero_prices_exact(fresh):

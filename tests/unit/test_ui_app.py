@@ -213,7 +213,7 @@ def test_notify_logs_every_message_and_report_error_turns_failures_into_sentence
         1 / 0  # noqa: B018 - raised for its traceback
     except ZeroDivisionError as exc:
         notify.report_error("Adding", exc)
-    assert "Adding failed because of an unexpected error. The details are in the server log." in caplog.text
+    assert "Adding failed because of an unexpected error. Try again; the details are in the server log." in caplog.text
     assert "ZeroDivisionError" in caplog.text  # the traceback is in the log, not in the message
 
 

@@ -172,8 +172,9 @@ def test_on_databricks_show_gives_an_ipywidget_and_a_refused_edit_is_said_inside
     with set_curdoc(doc):
         assert messages.toasts_unavailable()
         edit(app.inventory_view.table, "Bolt", "unit_price", "abc")
-    assert app.messages.kind == "error" and app.messages.alert.visible
-    assert "Not saved" in app.messages.message
+    notice = app.inventory_view.table.conflict  # the error stays beside the table (ui/notify.py's policy)
+    assert notice.kind == "error" and notice.shown
+    assert "not saved" in notice.head and "Unit price must be a number" in notice.head
     assert str(inv.query(search="Bolt").rows.iloc[0]["unit_price"]) == "2.50"
 
 

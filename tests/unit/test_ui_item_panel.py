@@ -136,7 +136,9 @@ def test_stock_is_received_and_issued_with_a_reason(model, inv, helmet):
     stock.amount.value = 20
     stock.reason.param.update(value="Site visit", value_input="Site visit")
     assert asyncio.run(stock.apply()) is False
-    assert stock.banner.head == "Stock not changed: Cannot remove 20 units: only 17 in stock."
+    assert stock.banner.head == (
+        "Stock not changed: Cannot remove 20 units: only 17 in stock. Remove at most 17, or receive stock first."
+    )
     assert inv.get(helmet["id"])["quantity"] == 17
 
 

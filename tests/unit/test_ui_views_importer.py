@@ -55,7 +55,7 @@ def test_preview_lists_bad_rows_and_writes_nothing(make_view, caplog):
     assert (view.report.rows, view.report.inserted, view.report.skipped) == (4, 2, 2)
     errors = view.errors.value
     assert errors[["row", "column", "value"]].values.tolist() == [[3, "quantity", "-1"], [4, "unit_price", "abc"]]
-    assert view.errors.visible and "Problems found (2 rows)" in view._errors_head.object
+    assert view.errors.visible and "Problems found in 2 rows" in view._errors_head.object
     assert 'data-count="to-add"' in view.counts.object and "Ready to add 2" in view.banner.object
     assert "<b>items.csv</b>" in view.banner.object
     assert (

@@ -19,6 +19,7 @@ import signal
 import panel as pn
 
 from inventory_panel.ui.gc_pauses import manage_session
+from inventory_panel.ui.notify import place_toasts
 from inventory_panel.ui.serve import session_page
 
 
@@ -36,6 +37,7 @@ def serve_session() -> None:
         disconnect_notification=("Connection to the server was lost. Reload the page to continue."),
         ready_notification="",
     )
+    place_toasts(pn.state.notifications)  # the notification policy's place for toasts (ui/notify.py)
     session_page().servable(title="Lakebase Inventory")
     manage_session()
 
