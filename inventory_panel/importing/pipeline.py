@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import ImportRefusedError
 from ..fields import FIELD_BY_NAME, FIELD_NAMES
 from ..money import money_to_cents
-from ..words import count_of
+from ..words import count_of, plural
 from .excel import open_file
 from .frames import FrameSource
 from .report import ERROR_FILE_MAX_CHARS, MAX_LISTED_ERRORS, ErrorFile, ErrorLog, ImportReport
@@ -237,9 +237,9 @@ class _Import:
 
     def _written_message(self) -> str:
         r = self.report
-        verb = "would be" if self.dry_run else "were"
         if self.atomic and r.skipped:
             return f"{count_of(r.skipped, 'row')} rejected; nothing will be written (all or nothing)"
+        verb = "would be" if self.dry_run else plural(r.inserted, "was", "were")
         return f"{count_of(r.inserted, 'row')} {verb} inserted, {r.updated:,} updated"
 
     # -- checks that need more than one row or the database -----------------------------------------------------
