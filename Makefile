@@ -10,7 +10,7 @@ PORT ?= 5006
 # pytest-xdist issue 1386.)
 TEST_WORKERS ?= 3
 
-.PHONY: run demo test lint format bench chromium soffice java clean
+.PHONY: run demo test lint format bench chromium soffice java pg-contrib clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ soffice:
 java:
 	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null)
 
+# Debian's PostgreSQL with contrib (pg_trgm, as Lakebase offers it): the browse plans are tested on it too
+# (tests/integration/test_browse_plans.py) and `python -m bench.bench_browse` measures it; no server is started here.
+pg-contrib:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib >/dev/null)
+
 # Static checks first (seconds), then the suite. The slow benchmark smoke tests (marker `slow`) run too;
 # `$(PY) -m pytest -m "not slow"` is the quick loop while editing.
-test: $(VENV)/.installed chromium soffice java
+test: $(VENV)/.installed chromium soffice java pg-contrib
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

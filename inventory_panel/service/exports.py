@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..errors import InvalidArgumentError
 from ..exporting import csv_writer
 from ..fields import FIELD_NAMES
-from ..storage.queries import order_by, select_items, where_clause
+from ..storage.queries import order_by, resolved_where, select_items
 from ..storage.types import Money, UTCDateTime
 from .arguments import check_descending, fs_path, whole_number
 from .model import ItemSelection
@@ -36,14 +36,16 @@ def _open_text(target: str | Path | IO[str]) -> Iterator[IO[str]]:
         yield target
 
 
-def _select(s: Session, selection: ItemSelection, columns: list[Any] | None = None) -> sa.Select[Any]:
+def _select(
+    s: Session, conn: sa.Connection, selection: ItemSelection, columns: list[Any] | None = None
+) -> sa.Select[Any]:
     """``columns`` (default: the fields) of the items matching the filters, in the order asked (the same rules as
-    ``query``), once the user may export."""
+    ``query``, the search resolved on ``conn`` as ``query`` resolves it), once the user may export."""
     s.require("export")
     if columns is None:
         columns = [s.tables.items.c[n] for n in FIELD_NAMES]
     descending = check_descending(selection.descending)
-    conds = where_clause(s.tables, selection.filters, s.backend)
+    conds = resolved_where(conn, s.tables, selection.filters, s.backend)
     return sa.select(*columns).where(*conds).order_by(*order_by(s.tables, selection.sort_by, descending))
 
 
@@ -68,9 +70,9 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[Any]:
 
 def export_csv(s: Session, path_or_buffer: str | Path | IO[str], selection: ItemSelection) -> int:
     """Write the filtered items as CSV (importable again), streaming; returns the number of rows."""
-    stmt = _select(s, selection)
+    s.require("export")  # before the file is opened
     with _open_text(path_or_buffer) as out, s.uow.reading() as conn:
-        rows = (row for batch in _stream(conn, stmt) for row in batch)
+        rows = (row for batch in _stream(conn, _select(s, conn, selection)) for row in batch)
         return csv_writer.write_rows(out, FIELD_NAMES, rows, line_end=csv_writer.CRLF)
 
 
@@ -78,8 +80,8 @@ def export_xlsx(s: Session, path_or_buffer: str | Path | IO[bytes], selection: I
     """``Inventory.export_xlsx``: see there and ``exporting/xlsx.py``."""
     from ..exporting.xlsx import write_items
 
-    stmt = _select(s, selection)
     with s.uow.reading() as conn:
+        stmt = _select(s, conn, selection)
         return write_items(fs_path(path_or_buffer), (row for rows in _stream(conn, stmt) for row in rows))
 
 
@@ -88,9 +90,9 @@ def export_parquet(s: Session, path_or_buffer: str | Path | IO[bytes], selection
     from ..exporting.arrow import item_schema, record_batches, write_parquet
 
     columns = list(select_items(s.tables).selected_columns)
-    stmt = _select(s, selection, columns)
     schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
+        stmt = _select(s, conn, selection, columns)
         return write_parquet(record_batches(_stream(conn, stmt), schema), schema, fs_path(path_or_buffer))
 
 
@@ -115,11 +117,10 @@ def to_frame(
     from ..exporting.arrow import item_schema, record_batches, to_pandas, to_table
 
     columns = list(select_items(s.tables).selected_columns)
-    stmt = _select(s, selection, columns)
-    if limit is not None:
-        stmt = stmt.limit(whole_number("limit", limit, 0))
+    limit = None if limit is None else whole_number("limit", limit, 0)
     schema = item_schema(_export_columns(columns))
     with s.uow.reading() as conn:
+        stmt = _select(s, conn, selection, columns).limit(limit)
         table = to_table(record_batches(_stream(conn, stmt), schema), schema)
     return table if as_arrow else to_pandas(table)
 

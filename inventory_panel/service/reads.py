@@ -14,10 +14,12 @@ from ..errors import InvalidArgumentError, NotFoundError
 from ..storage.audit import item_names_at
 from ..storage.dialects.base import count_select
 from ..storage.queries import (
+    Filters,
     distinct_select,
     order_by,
     page_ids,
     page_rows,
+    searches_words,
     seek_condition,
     select_items,
     stats_count,
@@ -59,14 +61,12 @@ def query(
     cap = max(count_limit, offset + limit) if count_limit is not None and filters.search else None
     exact = True
     with s.uow.reading(statements=True) as conn:
-        plan = backend.search_plan(conn, t, conds, ids, offset + limit, cap) if filters.search else None
-        if plan is not None:
-            total, ids = plan
-        else:
-            count = stats_count(t, filters)
-            if count is None:
-                count = count_select(t, conds, cap)
-            total = int(conn.execute(count).scalar_one())
+        total, ids = _count(conn, s, filters, conds, ids, offset + limit, cap)
+        if total == 0 and searches_words(t, filters, backend):
+            # Nothing begins with these words; the text may be part of a word: search it as a substring.
+            conds = where_clause(t, filters, backend, words=False)
+            ids = page_ids(t, conds, sort_by, descending)
+            total, ids = _count(conn, s, filters, conds, ids, offset + limit, cap)
         if cap is not None and total > cap:
             total, exact = cap, False
         rows: list[sa.Row[Any]] | Any
@@ -88,6 +88,26 @@ def query(
     first = (_sort_value(rows[0], sort_by), rows[0].id) if rows else None
     last = (_sort_value(rows[-1], sort_by), rows[-1].id) if rows else None
     return Page(items_frame(rows), total, offset, limit, first, last, total_exact=exact)
+
+
+def _count(
+    conn: sa.Connection,
+    s: Session,
+    filters: Filters,
+    conds: list[sa.ColumnElement[bool]],
+    ids: sa.Select,
+    reach: int,
+    cap: int | None,
+) -> tuple[int, sa.Select]:
+    """How many items match (up to ``cap``, or more) and the select of the page's ids (a search plan may narrow it)."""
+    t, backend = s.tables, s.backend
+    plan = backend.search_plan(conn, t, conds, ids, reach, cap) if filters.search else None
+    if plan is not None:
+        return plan
+    count = stats_count(t, filters)
+    if count is None:
+        count = count_select(t, conds, cap)
+    return int(conn.execute(count).scalar_one()), ids
 
 
 def _sort_value(row: sa.Row[Any], sort_by: str) -> Any:

@@ -61,26 +61,49 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_condition(tables: Tables, text: str, backend: Backend) -> sa.ColumnElement[bool]:
+def search_condition(tables: Tables, text: str, backend: Backend, words: bool = True) -> sa.ColumnElement[bool]:
     """Case-insensitive substring of one of the searched fields (``Display.search_order``: name, sku, supplier and
-    description), matched as ``backend`` matches best (``Backend.search_match``)."""
+    description), matched as ``backend`` matches best: by its word index where it has one and ``text`` is words
+    (``Backend.word_match``; not with ``words=False``), else as a substring (``Backend.search_match``)."""
     if len(text) > MAX_SEARCH:
         return sa.false()
-    return backend.search_match(tables, f"%{escape_like(text)}%")
+    by_words = backend.word_match(tables, text) if words else None
+    return by_words if by_words is not None else backend.search_match(tables, f"%{escape_like(text)}%")
 
 
-def where_clause(tables: Tables, filters: Filters, backend: Backend) -> list[sa.ColumnElement[bool]]:
-    """Conditions of ``filters`` for a query on the items table alone, on ``backend``'s database."""
+def searches_words(tables: Tables, filters: Filters, backend: Backend) -> bool:
+    """Whether ``where_clause`` finds ``filters``' search through the backend's word index."""
+    text = (filters.search or "").strip()
+    return bool(text) and len(text) <= MAX_SEARCH and backend.word_match(tables, text) is not None
+
+
+def where_clause(
+    tables: Tables, filters: Filters, backend: Backend, words: bool = True
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions of ``filters`` for a query on the items table alone, on ``backend``'s database (``words=False``:
+    the search as a plain substring, see ``search_condition``)."""
     items = tables.items
     conds: list[sa.ColumnElement[bool]] = []
     if filters.search and filters.search.strip():
-        conds.append(search_condition(tables, filters.search.strip(), backend))
+        conds.append(search_condition(tables, filters.search.strip(), backend, words))
     if filters.category:
         conds.append(items.c.category == filters.category)
     if filters.location:
         conds.append(items.c.location == filters.location)
     if filters.status:
         conds.append(status_condition(items, filters.status))
+    return conds
+
+
+def resolved_where(
+    conn: sa.Connection, tables: Tables, filters: Filters, backend: Backend
+) -> list[sa.ColumnElement[bool]]:
+    """``where_clause``, by substring when a word search finds nothing (the text may be part of a word): what a
+    reader that does not count first (the export) uses to find the rows ``query`` shows."""
+    conds = where_clause(tables, filters, backend)
+    found = sa.select(tables.items.c.id).where(*conds).limit(1)
+    if searches_words(tables, filters, backend) and conn.execute(found).first() is None:
+        return where_clause(tables, filters, backend, words=False)
     return conds
 
 

@@ -28,17 +28,25 @@ def bench_dirs(tmp_path, monkeypatch, pg_server):
     return tmp_path
 
 
-def test_browse_benchmark_times_every_case_on_both_databases(bench_dirs, capsys):
+def test_browse_benchmark_times_every_case_on_the_three_databases(bench_dirs, capsys):
+    """SQLite, the embedded PostgreSQL (here the suite's server) and a PostgreSQL with pg_trgm (Debian's binaries,
+    ``make pg-contrib``), each case printed with its target and met or missed."""
     out = bench_dirs / "browse.json"
     bench_browse.main(["--rows", "400", "--runs", "2", "--json", str(out)])
     results = json.loads(out.read_text())
-    assert [r["backend"] for r in results] == ["sqlite", "postgresql"]
+    assert [r["backend"] for r in results] == ["sqlite", "postgresql", "pg_trgm"]
+    assert results[2]["trigram_index"]
     for r in results:
         assert r["rows"] == 400
         assert "Low stock view: the 500 largest shortages (`low_stock()`)" in r["cases"]
-        assert len(r["cases"]) == 11
+        assert "word search 'Drill Cable', counted to 1,000 as the app does" in r["cases"]
+        assert len(r["cases"]) == 12
         assert all(0 < c["p50"] <= c["p95"] <= c["max"] for c in r["cases"].values())
-    assert "Machine at start: load average" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Machine at start: load average" in printed
+    timed = [line for line in printed.splitlines() if line.startswith("  ") and " p95 " in line]
+    assert len(timed) == 3 * 12
+    assert all(line.endswith((": met)", "×))", ": not a target)")) for line in timed), timed
 
 
 def test_import_benchmark_compares_with_the_baselines(bench_dirs, capsys):

@@ -81,6 +81,15 @@ class Backend(ABC):
         """Items with a searched field (``SEARCH_FIELDS``) LIKE ``pattern`` (escaped with a backslash), ignoring
         case as far as this backend can, as its indexes serve it best."""
 
+    def word_match(self, tables: Tables, text: str) -> sa.ColumnElement[bool] | None:
+        """Items with ``text`` in a searched field found through a word index, where this backend has one and
+        ``text`` is a word search (words and single spaces); None: search by substring (``search_match``).
+
+        The same rows as the substring search wherever the match begins a word (a search box's usual sense); a
+        search that finds nothing this way is repeated by substring (``queries.resolved_where``), so a fragment from
+        inside a word still finds it."""
+        return None
+
     def statements(self, conn: sa.Connection) -> sa.Connection:
         """``conn`` running each statement on its own, with no transaction around them where that saves round trips
         (``UnitOfWork.reading(statements=True)``)."""

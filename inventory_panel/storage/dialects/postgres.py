@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from itertools import repeat
@@ -42,6 +43,14 @@ SD = StringDType()
 SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(
     f.name if f.required else f"coalesce({f.name}, '')" for f in search_fields()
 )
+# The words of the search document, as migration 0005's GIN index holds them ('simple': lower case, no stemming, no
+# stop words; chr(31) separates words like a space). A test holds it equal to 0005's frozen copy.
+SEARCH_VECTOR_SQL = f"to_tsvector('simple'::regconfig, {SEARCH_DOCUMENT_SQL})"
+# A word search: ASCII letters and digits, single spaces between words, a letter first. Within ASCII, Python's
+# lower() and the server's agree, and every such word is one token of the server's parser, as in the document. A
+# number first is searched by substring: digits are typed from inside a token ("123" of "#0000123") far more often
+# than letters from inside a word.
+WORD_SEARCH = re.compile(r"[A-Za-z][A-Za-z0-9]*(?: [A-Za-z0-9]+)*")
 
 
 def money_text(column: CheckedColumn, index: np.ndarray, empty: object = None) -> list[object]:
@@ -91,6 +100,23 @@ class PostgresBackend(Backend):
         nor a search can contain, so a match never spans two fields): the very expression the ``pg_trgm`` GIN index
         of migration 0002 indexes."""
         return sa.literal_column(f"({SEARCH_DOCUMENT_SQL})", sa.Text()).ilike(pattern, escape="\\")
+
+    def word_match(self, tables: Tables, text: str) -> sa.ColumnElement[bool] | None:
+        """The words through the GIN index of migration 0005 (the last word as a prefix: it may be typed in part,
+        the first one whole: a match that starts inside a word is the limit of this plan), then the phrase as a
+        case-insensitive substring of the document, so "drill cable" does not find "Cable Drill".
+
+        The substring check is ``strpos(lower(…))``, which is ILIKE's case folding (lower()) without a pattern:
+        written as ILIKE, the trigram index of 0002 would match it too and the planner may add that index's far
+        longer posting lists for every trigram of the phrase."""
+        if not WORD_SEARCH.fullmatch(text):
+            return None
+        words = text.lower().split(" ")
+        query = " & ".join([*words[:-1], f"{words[-1]}:*"])
+        vector: sa.ColumnElement[Any] = sa.literal_column(f"({SEARCH_VECTOR_SQL})")
+        document = sa.literal_column(f"({SEARCH_DOCUMENT_SQL})", sa.Text())
+        found = vector.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), query))
+        return sa.and_(found, sa.func.strpos(sa.func.lower(document), text.lower()) > 0)
 
     def statements(self, conn: sa.Connection) -> sa.Connection:
         # What READ COMMITTED gives anyway, minus the BEGIN and ROLLBACK round trips (a page flip is a few
