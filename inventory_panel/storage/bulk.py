@@ -13,7 +13,7 @@ and it covers COPY, which returns no ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from .. import stock_status
 from ..errors import ConflictError
 from ..fields import FIELD_BY_NAME
 from .dialects import Backend, BulkTarget, CheckedColumn
@@ -29,6 +30,9 @@ from .types import utcnow
 from .unit_of_work import UnitOfWork
 
 LOOKUP_BATCH = 5_000
+# The category of the marker row that makes SQLite's insert trigger leave the totals to this writer (migration 0004:
+# ``char(31)``, which no category can contain).
+WRITER_MARK = "\x1f"
 
 
 class ItemWriter:
@@ -74,9 +78,63 @@ class ItemWriter:
         return found
 
     def insert(self, columns: Mapping[str, CheckedColumn], index: np.ndarray) -> None:
-        """Insert rows ``index`` of the checked ``columns`` (one per field the source has)."""
+        """Insert rows ``index`` of the checked ``columns`` (one per field the source has).
+
+        Where the database's totals come from row triggers (``Backend.row_totals``: SQLite), the marker row turns the
+        insert trigger off for this chunk and one aggregate over the chunk's new ids adds its totals instead.
+        """
+        stats = self.tables.stats
+        before = 0
+        if self.backend.row_totals:
+            before = self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(self.items.c.id), 0))).scalar_one()
+            mark = {"category": WRITER_MARK, **dict.fromkeys(("items", "units", "value_cents", "low_stock"), 0)}
+            self.conn.execute(stats.insert().values(**mark, out_of_stock=0))
         with self._cursor() as cur:
             self.backend.insert_rows(cur, self.target, columns, index)
+        if self.backend.row_totals:
+            self.conn.execute(stats.delete().where(stats.c.category == WRITER_MARK))
+            self._add_totals(self.items.c.id > before)
+
+    def _add_totals(self, inserted: sa.ColumnElement[bool]) -> None:
+        """Add the items ``inserted`` selects to the per-category totals (SQLite: one row per category)."""
+        items, stats = self.items, self.tables.stats
+        flag = {s: sa.func.sum(sa.case((stock_status.status_condition(items, s), 1), else_=0)) for s in ("low", "out")}
+        value = sa.type_coerce(items.c.quantity * items.c.unit_price, sa.BigInteger())  # cents × units, as stored
+        totals = self.conn.execute(
+            sa.select(
+                items.c.category, sa.func.count(), sa.func.sum(items.c.quantity), sa.func.sum(value), *flag.values()
+            )
+            .where(inserted)
+            .group_by(items.c.category)
+        ).all()
+        names = ("items", "units", "value_cents", "low_stock", "out_of_stock")
+        for category, *sums in totals:
+            change = {n: stats.c[n] + s for n, s in zip(names, sums, strict=True)}
+            if not self.conn.execute(stats.update().where(stats.c.category == category).values(change)).rowcount:
+                self.conn.execute(stats.insert().values(category=category, **dict(zip(names, sums, strict=True))))
+
+    def defer_indexes(self) -> Callable[[], None]:
+        """Into an empty table, drop the items' secondary indexes now and return what builds them again after the
+        load (one sorted build each instead of an insertion per row); else change nothing.
+
+        All in this transaction: a failed import rolls the indexes back too. On PostgreSQL dropping an index locks
+        the (empty) table against readers until the import commits; SQLite's readers keep reading their snapshot.
+        """
+        if self.conn.execute(sa.select(self.items.c.id).limit(1)).first() is not None:
+            return lambda: None
+        indexes = self.backend.secondary_indexes(self.conn, self.items)
+        for name, _ in indexes:
+            self.conn.exec_driver_sql(f"DROP INDEX {self._qualified(name)}")
+
+        def build() -> None:
+            for _, ddl in indexes:
+                self.conn.exec_driver_sql(ddl)
+
+        return build
+
+    def _qualified(self, name: str) -> str:
+        quote = self.conn.dialect.identifier_preparer.quote
+        return f"{quote(self.items.schema)}.{quote(name)}" if self.items.schema else quote(name)
 
     def update(self, ids: Sequence[int], columns: Mapping[str, CheckedColumn], index: np.ndarray) -> None:
         """Set the fields the source has (sku excepted: it is the match key) of items ``ids`` from rows ``index``."""
@@ -185,7 +243,10 @@ class ImportStore:
         """A writer in one write transaction; it commits when the block ends, rolls back when it raises."""
         try:
             with self.uow.transaction() as conn:
-                yield ItemWriter(self.uow, conn, fields, batch_id, reason, lock=True)
+                writer = ItemWriter(self.uow, conn, fields, batch_id, reason, lock=True)
+                build_indexes = writer.defer_indexes()
+                yield writer
+                build_indexes()  # only when the import ends well: a raise rolls the drop back with the rest
         except DBAPIError as exc:
             if is_retryable(exc):  # a deadlock victim: one clear sentence
                 raise ConflictError(RETRY_MESSAGE) from exc

@@ -135,6 +135,15 @@ class Backend(ABC):
 
     # -- the import's bulk writes -------------------------------------------------------------------------------------
 
+    # The per-category totals come from row triggers, which the bulk writer switches off for its inserts and
+    # replaces with one aggregate per chunk (``storage.bulk.ItemWriter.insert``); False: statement triggers.
+    row_totals = False
+
+    @abstractmethod
+    def secondary_indexes(self, conn: sa.Connection, items: sa.Table) -> list[tuple[str, str]]:
+        """Name and exact DDL of every index of ``items`` but the primary key and the unique ones (which the import's
+        own lookups and checks need while it loads)."""
+
     @abstractmethod
     def serialize_import(self, conn: sa.Connection, items: sa.Table) -> int:
         """Wait for any other import into ``items`` to end; return the largest id before this import where new ids are

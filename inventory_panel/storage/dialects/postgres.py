@@ -131,6 +131,18 @@ class PostgresBackend(Backend):
 
         return PostgresChangeListener(db, token)
 
+    def secondary_indexes(self, conn: sa.Connection, items: sa.Table) -> list[tuple[str, str]]:
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                "WHERE n.nspname = :schema AND t.relname = :table AND NOT x.indisunique AND NOT x.indisprimary "
+                "ORDER BY 1"
+            ),
+            {"schema": items.schema, "table": items.name},
+        )
+        return [(name, ddl) for name, ddl in rows]
+
     def serialize_import(self, conn: sa.Connection, items: sa.Table) -> int:
         # A transaction-level advisory lock, taken before the first lookup: two imports locking and inserting
         # overlapping skus in different orders would otherwise deadlock, and a later import now sees the skus an

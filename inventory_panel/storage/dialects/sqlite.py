@@ -42,6 +42,16 @@ class SqliteBackend(Backend):
         """
         return min(8 * reach, SEARCH_SAMPLE)
 
+    row_totals = True
+
+    def secondary_indexes(self, conn: sa.Connection, items: sa.Table) -> list[tuple[str, str]]:
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL "
+            "AND upper(sql) NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+            (items.name,),
+        )
+        return [(name, sql) for name, sql in rows]
+
     def serialize_import(self, conn: sa.Connection, items: sa.Table) -> int:
         # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): nobody else inserts until it ends, so every
         # id above the largest one now is this import's.
