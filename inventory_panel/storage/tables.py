@@ -21,10 +21,20 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from .. import stock_status
-from ..fields import FIELDS, Field
+from ..fields import FIELDS, Field, search_fields
 from .types import Money, UTCDateTime
 
 ACTOR_LENGTH = 320  # an e-mail address at its longest
+# PostgreSQL's search document: the searched fields joined by chr(31), which neither a field nor a search can
+# contain, so a match never spans two fields (columns unqualified: only used in queries on the items table alone).
+# Migration 0002 indexes it for pg_trgm; a test holds the two equal, so changing the searched fields needs a migration
+# that rebuilds the indexes.
+SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(
+    f.name if f.required else f"coalesce({f.name}, '')" for f in search_fields()
+)
+# Its words, as migration 0005's GIN index holds them ('simple': lower case, no stemming, no stop words; chr(31)
+# separates words like a space). A test holds it equal to 0005's frozen copy.
+SEARCH_VECTOR_SQL = f"to_tsvector('simple'::regconfig, {SEARCH_DOCUMENT_SQL})"
 
 
 def _column_type(field: Field) -> sa.types.TypeEngine:
@@ -106,6 +116,11 @@ def build_tables(table: str = "inventory_items", schema: str | None = None) -> T
         items.c.id,
         sqlite_where=short,
         postgresql_where=short,
+    )
+    # The words of the search document, for word searches on PostgreSQL (migration 0005, ``Backend.word_match``);
+    # SQLite has no such index. (0002's trigram index exists only where pg_trgm does, so it is not declared here.)
+    sa.Index(f"ix_{table}_search_words", sa.text(SEARCH_VECTOR_SQL), postgresql_using="gin").ddl_if(
+        dialect="postgresql"
     )
     movements = sa.Table(
         f"{table}_movements",

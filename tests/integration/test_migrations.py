@@ -29,6 +29,10 @@ def _diff(inv):
     schema = inv.db.tables.schema
 
     def include_object(obj, name, type_, reflected, compare_to):
+        # The search indexes are on expressions alembic cannot compare (the reflected text folds chr(31) into a
+        # literal): tables.py declares the word index, 0002/0005 build both, test_browse_plans checks they exist.
+        if type_ == "index" and name.endswith(("_search_trgm", "_search_words")):
+            return False
         return not (type_ == "table" and name == version_table)
 
     def include_name(name, type_, parent_names):

@@ -22,9 +22,8 @@ import sqlalchemy as sa
 from numpy.dtypes import StringDType
 
 from ...errors import ConflictError, DatabaseUnavailableError, InventoryError
-from ...fields import search_fields
 from ..faults import RETRY_MESSAGE, RETRYABLE_CODES
-from ..tables import Tables
+from ..tables import SEARCH_DOCUMENT_SQL, SEARCH_VECTOR_SQL, Tables
 from ..types import UTCDateTime
 from .base import Backend, BulkTarget, CheckedColumn, pick
 
@@ -37,15 +36,6 @@ COPY_READ_SIZE = 1 << 20
 COPY_NULL = "\\N"
 COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
 SD = StringDType()
-# The search document: the searched fields joined by chr(31) (columns unqualified: it is only used in queries on the
-# items table alone). Migration 0002 indexes the expression as it was then; a test holds the two equal, so changing
-# the searched fields needs a migration that rebuilds the index.
-SEARCH_DOCUMENT_SQL = " || chr(31) || ".join(
-    f.name if f.required else f"coalesce({f.name}, '')" for f in search_fields()
-)
-# The words of the search document, as migration 0005's GIN index holds them ('simple': lower case, no stemming, no
-# stop words; chr(31) separates words like a space). A test holds it equal to 0005's frozen copy.
-SEARCH_VECTOR_SQL = f"to_tsvector('simple'::regconfig, {SEARCH_DOCUMENT_SQL})"
 # A word search: ASCII letters and digits, single spaces between words, a letter first. Within ASCII, Python's
 # lower() and the server's agree, and every such word is one token of the server's parser, as in the document. A
 # number first is searched by substring: digits are typed from inside a token ("123" of "#0000123") far more often
