@@ -61,8 +61,11 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
+# Every benchmark, each printing its targets as met or missed (bench/run_all.py; full sizes take about an hour).
+# `make bench BENCH_ARGS=--small`: the same scripts on 2,000 generated rows and a few sessions, minutes.
+BENCH_ARGS ?=
 bench: $(VENV)/.installed
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
