@@ -212,3 +212,30 @@ def test_the_word_index_is_the_expression_the_search_uses():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.SEARCH_VECTOR_SQL == postgres.SEARCH_VECTOR_SQL
+
+
+@pytest.mark.postgres
+def test_alembic_still_cannot_compare_the_word_index(pg_url):
+    """tests/integration/test_migrations.py leaves the search indexes out of its schema check because alembic
+    reports tables.py's declared word index as missing (it cannot match an index on a text expression, whose
+    reflection folds chr(31) into a literal). When this fails, alembic compares it: drop that exclusion."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    inv = ip.connect(pg_url, user="a@example.com", role="admin", settings=load_settings({}))
+    try:
+        name = f"ix_{inv.t.items.name}_search_words"
+        with inv.db.engine.connect() as conn:
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_name": lambda n, type_, parents: type_ != "schema" or n == inv.t.schema,
+                    "include_schemas": True,
+                },
+            )
+            diff = compare_metadata(ctx, inv.db.tables.metadata)
+        indexes = [d for d in diff if isinstance(d, tuple) and d[0] in ("add_index", "remove_index")]
+        ops = [d[0] for d in indexes if d[1].name == name]
+        assert ops == ["remove_index"], diff
+    finally:
+        inv.close()
