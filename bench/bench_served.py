@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -66,16 +67,30 @@ class Served:
         return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
 
     def stop(self) -> None:
+        """Stop the server and, with ``--num-procs``, its forked workers: Tornado's parent leaves them running."""
+        try:
+            workers = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            workers = []
         self.process.terminate()
         try:
             self.process.wait(15)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(15)
+        for worker in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.terminate()
+        _gone, alive = psutil.wait_procs(workers, timeout=15)
+        for worker in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                worker.kill()
 
 
 @contextmanager
-def served(db_url: str, log_path: Path, app: Path = ROOT / "app.py", num_procs: int = 1) -> Iterator[Served]:
+def served(
+    db_url: str, log_path: Path, app: Path = ROOT / "app.py", num_procs: int = 1, root: Path = ROOT
+) -> Iterator[Served]:
     """``panel serve <app>`` on ``db_url`` (``--num-procs`` worker processes forked by Tornado, sharing the port),
     ready (its liveness endpoint answers), stopped at the end."""
     port = free_port()
@@ -90,7 +105,8 @@ def served(db_url: str, log_path: Path, app: Path = ROOT / "app.py", num_procs: 
     if num_procs != 1:
         cmd += ["--num-procs", str(num_procs)]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # `python -m panel` puts its working directory first on sys.path: the app's package comes from `root`.
+        process = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_alive(f"http://127.0.0.1:{port}/liveness", process)
             yield Served(f"http://127.0.0.1:{port}/{app.stem}", process)
@@ -145,20 +161,30 @@ async def first_rows(urls: list[str], loads: int) -> list[list[float]]:
 
 
 def measure(
-    server: Served, baseline: Served | None, sessions: int, flips: int, first_loads: int, think: tuple[float, float]
+    server: Served,
+    baseline: Served | None,
+    sessions: int,
+    flips: int,
+    first_loads: int,
+    think: tuple[float, float],
+    other: Served | None = None,
 ) -> dict[str, Any]:
+    """First rows of the app, the bare page (and ``other``, another checkout's app) loaded in turn; then the flips."""
     results: dict[str, Any] = {}
     if baseline is not None and first_loads > 0:
-        loads, base = asyncio.run(first_rows([server.url, baseline.url], first_loads))
+        pages = [server, baseline, *([other] if other else [])]
+        times = asyncio.run(first_rows([p.url for p in pages], first_loads))
+        keys = ["first_rows_s", "baseline_first_rows_s", "other_first_rows_s"]
+        for key, runs in zip(keys, times, strict=False):
+            results[key] = {"p50": statistics.median(runs), "max": max(runs), "runs": runs}
         print(
-            f"  first rows visible: p50 {statistics.median(loads):.2f} s, max {max(loads):.2f} s "
-            f"({first_loads} fresh sessions); baseline page p50 {statistics.median(base):.2f} s, "
-            f"max {max(base):.2f} s",
+            "  first rows visible, p50 / slowest of "
+            f"{first_loads} fresh sessions each: "
+            + "; ".join(f"{k} {results[k]['p50']:.2f} / {results[k]['max']:.2f} s" for k in keys if k in results),
             flush=True,
         )
-        results["first_rows_s"] = {"p50": statistics.median(loads), "max": max(loads), "runs": loads}
-        results["baseline_first_rows_s"] = {"p50": statistics.median(base), "max": max(base), "runs": base}
-        baseline.stop()  # not in the way of the flips
+        for page in pages[1:]:
+            page.stop()  # not in the way of the flips
     results.update(open_and_flip(server.url, server.rss_mb, sessions, flips, think))
     return results
 
@@ -195,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         "--first-loads", type=int, default=10, help="fresh sessions timed to the first rows (0: flips only)"
     )
     parser.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs (worker processes)")
+    parser.add_argument(
+        "--compare-checkout",
+        type=Path,
+        help="another checkout (`git worktree add DIR <commit>`): its app's first rows are loaded in turn with this "
+        "one's and the bare page's, in the same browser (before/after a change, measured in one run)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument(
         "--update-docs", action="store_true", help="rewrite the Served app section of docs/benchmarks.md"
@@ -217,14 +249,21 @@ def main(argv: list[str] | None = None) -> int:
         database(args.backend, args.rows, args.database_url) as url,
         served(url, DATA / "bench_served_server.log", num_procs=args.num_procs) as server,
         served(url, DATA / "bench_served_baseline.log", ROOT / "bench" / "baseline_page.py") as baseline,
+        contextlib.ExitStack() as stack,
     ):
-        results = measure(server, baseline, args.sessions, args.flips, args.first_loads, think)
+        other = None
+        if args.compare_checkout:
+            checkout = args.compare_checkout.resolve()
+            log_path = DATA / "bench_served_compared.log"
+            other = stack.enter_context(served(url, log_path, checkout / "app.py", root=checkout))
+        results = measure(server, baseline, args.sessions, args.flips, args.first_loads, think, other)
         rows = _count(url)
     results.update(
         backend=args.backend,
         rows=rows,
         sessions=args.sessions,
         num_procs=args.num_procs,
+        compared_checkout=_describe(args.compare_checkout),
         flips=args.flips,
         think=think,
         targets=TARGETS,
@@ -244,6 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_docs:
         update_section("bench_served", "Served app", section)
     return 0 if all(ok for _name, _value, _target, ok in _verdicts(results)) else 1
+
+
+def _describe(checkout: Path | None) -> str | None:
+    """``<commit> <subject>`` of another checkout, as the docs name it."""
+    if checkout is None:
+        return None
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()[:100] or str(checkout)
 
 
 def _count(url: str) -> int:
@@ -295,12 +344,20 @@ def _baseline_lines(r: dict[str, Any]) -> list[str]:
     if not base:
         return []
     first = r["first_rows_s"]
-    return [
+    lines = [
         f"- Baseline, loaded in turn with the app in the same browser: the smallest Panel page showing the same "
         f"25 rows (`bench/baseline_page.py`: one Tabulator, the app's Panel extensions, no page template) "
         f"p50 {base['p50']:.2f} s, slowest {base['max']:.2f} s. The app / baseline: p50 "
         f"{first['p50'] / base['p50']:.2f}×, slowest {first['max'] / base['max']:.2f}×."
     ]
+    other = r.get("other_first_rows_s")
+    if other:
+        lines.append(
+            f"- Compared, loaded in the same turns: the app of `{r.get('compared_checkout')}` p50 "
+            f"{other['p50']:.2f} s, slowest {other['max']:.2f} s; its app / baseline p50 "
+            f"{other['p50'] / base['p50']:.2f}×."
+        )
+    return lines
 
 
 def _first_lines(r: dict[str, Any]) -> list[str]:
