@@ -157,10 +157,11 @@ def _explained(inv: ip.Inventory, run) -> list[str]:
 
 
 @pytest.mark.parametrize("text", ["Drill Cable", "drill c"])
+@pytest.mark.parametrize(
+    "filled", [pytest.param("postgresql", marks=pytest.mark.postgres), "pg_trgm"], indirect=True
+)  # SQLite has no word index: its search plan is tested in test_perf_queries
 def test_postgres_finds_words_through_the_word_index(filled, text):
     """Without pg_trgm a search scanned every item (1 s at a million); the word index finds a word's items."""
-    if filled.db.dialect != "postgresql":
-        pytest.skip("SQLite has no word index: its search plan is tested in test_perf_queries")
     assert _has_index(filled, "search_words")
     plans = _explained(filled, lambda: filled.query(search=text, count_limit=1_000))
     word_index = f"ix_{filled.t.items.name}_search_words"
