@@ -11,6 +11,7 @@ Text reaches the browser as canvas text or as hover-tool fields, which Bokeh esc
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from bokeh.models import (
     ColumnDataSource,
     CustomJSTickFormatter,
     FactorRange,
+    FixedTicker,
     HoverTool,
     LabelSet,
     NumeralTickFormatter,
@@ -75,10 +77,27 @@ def lump_tail(frame: pd.DataFrame, label: str, sums: list[str], limit: int, noun
     return pd.concat([head, pd.DataFrame([other])], ignore_index=True)
 
 
+def count_ticks(end: float, most: int = 6) -> list[int]:
+    """Whole-number ticks of an axis from 0 to ``end`` (at least 1), at most ``most`` of them, in steps of 1, 2 or
+    5 × 10ⁿ: a count axis never reads "0 0 0 1 1 1 1" (Bokeh's own ticker put ticks at 0.2, 0.4… and the format
+    rounded them)."""
+    end = max(end, 1)
+    step = 1
+    while math.floor(end / step) + 1 > most:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2  # 1, 2, 5, 10, 20, 50…
+    return list(range(0, math.floor(end) + 1, step))
+
+
 def _hbar(
-    data: dict[str, list[Any]], labels: list[str], tooltips: list[tuple[str, str]], colour: str, tick_format: str
+    data: dict[str, list[Any]],
+    labels: list[str],
+    tooltips: list[tuple[str, str]],
+    colour: str,
+    tick_format: str,
+    counts: bool = False,
 ) -> figure:
-    """A horizontal bar chart, largest bar on top, each bar labelled with its formatted value."""
+    """A horizontal bar chart, largest bar on top, each bar labelled with its formatted value; ``counts``: the value
+    axis counts things, so its ticks are whole numbers."""
     keys = data["key"]
     top = max(data["x"], default=0.0) or 1.0
     fig = figure(
@@ -109,8 +128,9 @@ def _hbar(
         args={"labels": dict(zip(keys, labels, strict=True))}, code="return labels[tick] ?? tick"
     )
     fig.xaxis.formatter = NumeralTickFormatter(format=tick_format)
+    if counts:
+        fig.xaxis.ticker = FixedTicker(ticks=count_ticks(top * 1.22))
     _style(fig)
-    fig.ygrid.grid_line_color = None
     return fig
 
 
@@ -120,15 +140,15 @@ def _style(fig: figure) -> None:
     fig.axis.major_tick_line_color = None
     fig.axis.minor_tick_line_color = None
     fig.axis.major_label_text_font_size = "12px"
-    fig.xgrid.grid_line_alpha = 0.5
     fig.min_border_right = 16
     # Transparent, with grey labels: a chart shown alone (a notebook cell, where no page template sets a Bokeh
-    # theme) drew a white canvas with dark labels on the dark theme's background.
+    # theme) drew a white canvas with dark labels on the dark theme's background; in the app the Fast dark theme's
+    # Bokeh theme would paint the plot #181818 on a #212121-ish card.
     fig.background_fill_color = None
     fig.border_fill_color = None
     fig.axis.major_label_text_color = VALUE_TEXT
-    fig.xgrid.grid_line_color = VALUE_TEXT
-    fig.xgrid.grid_line_alpha = 0.25
+    # No gridlines: every bar carries its value, and the vertical lines ran through those labels.
+    fig.grid.grid_line_color = None
 
 
 def value_by_category_figure(frame: pd.DataFrame) -> figure:
@@ -193,6 +213,7 @@ def quantity_by_location_figure(frame: pd.DataFrame) -> figure:
         [("Location", "@location"), ("Units", "@text"), ("Items", "@items{0,0}")],
         LOCATION_COLOUR,
         "0,0",
+        counts=True,
     )
 
 
@@ -208,7 +229,7 @@ def stock_status_figure(frame: pd.DataFrame) -> figure:
         "text": [f"{fmt_int(counts.get(s, 0))} ({int(counts.get(s, 0)) * 100 / total:.0f}%)" for s in statuses],
         "colour": [STATUS_COLOURS[s] for s in statuses],
     }
-    fig = _hbar(data, data["status"], [("Status", "@status"), ("Items", "@text")], BAR_COLOUR, "0,0")
+    fig = _hbar(data, data["status"], [("Status", "@status"), ("Items", "@text")], BAR_COLOUR, "0,0", counts=True)
     fig.renderers[0].glyph.fill_color = "colour"
     return fig
 
@@ -237,6 +258,7 @@ class AnalyticsView(LazyView):
                 ),
                 self.charts[key],
                 styles=CHART_BOX,
+                css_classes=["chart-card"],
                 sizing_mode="stretch_width",
                 margin=(6, 10),
             )

@@ -16,7 +16,7 @@ import panel as pn
 import param
 
 from ..inventory import Inventory, connect
-from . import plugins, styles
+from . import local_assets, plugins, styles
 from .analytics import AnalyticsView
 from .audit_view import AuditView
 from .component_root import component_root
@@ -106,6 +106,7 @@ class InventoryApp(pn.viewable.Viewer):
         )
         self.tabs.param.watch(self._tab_changed, "active")
         self.inventory_view.param.watch(lambda _e: self.show("Import"), "import_requested")
+        self.cards.param.watch(lambda _e: self.show("Inventory"), "filter_requested")  # a card filtered the table
         self._tab_changed()
         self.body = pn.Column(self.cards, self.tabs, sizing_mode="stretch_width")
         self._subscribed_docs: set[int] = set()
@@ -186,6 +187,8 @@ class InventoryApp(pn.viewable.Viewer):
             # The app's message area first: an error with no place of its own stays there (notify.py's policy).
             main=[self.messages, self.body],
             accent=styles.ACCENT,
+            design=local_assets.LocalFast,  # nothing from another origin (local_assets.py)
+            font=local_assets.FONT,  # the system's font: no web font to fetch (local_assets.py)
             theme_toggle=True,
             main_layout=None,
             main_max_width="1600px",

@@ -100,4 +100,13 @@ def manage_session() -> None:
         watch, _watching_busy = not _watching_busy, True
     if watch:
         pn.state.param.watch(lambda _event: note_activity(), "busy")
-    pn.state.schedule_task(TASK_NAME, lambda: collect_ended_sessions(pn.state.busy), period=COLLECT_PERIOD)
+    # The same function every time: Panel keeps the first task of a name and warns ("A separate task was already
+    # scheduled") when a later session hands it a different callable, as a fresh lambda per session did.
+    pn.state.schedule_task(TASK_NAME, _collect_task, period=COLLECT_PERIOD)
+
+
+def _collect_task() -> None:
+    """The periodic task: collect ended sessions unless the server is handling an event right now."""
+    import panel as pn
+
+    collect_ended_sessions(pn.state.busy)

@@ -19,6 +19,7 @@ from ..exporting import csv_writer
 from ..fields import FIELDS, Field
 from ..inventory import ITEM_COLUMNS
 from ..stock_status import MINIMUM, QUANTITY, STATUS
+from ..words import plural
 from . import styles, widgets
 from .columns import STATUS_COLUMN, Columns, Derived, columns_for, field_cells, status_cells
 from .component_root import component_root
@@ -158,12 +159,14 @@ class LowStockView(LazyView):
         )
         self.title.object = (
             '<div class="title">Low stock</div>'
-            f'<div class="sub"><b>{fmt_int(self.short)}</b> items at or below their minimum, '
-            f"<b>{fmt_int(self.out)}</b> of them out of stock{partial}</div>"
+            # The summary cards count low and out of stock apart; this list has both, and says so (issue 15).
+            f'<div class="sub"><b>{fmt_int(self.short)}</b> {plural(self.short, "item")} to reorder: '
+            f"<b>{fmt_int(self.short - self.out)}</b> low stock and <b>{fmt_int(self.out)}</b> out of stock"
+            f"{partial}</div>"
         )
         # Shown before it gets its rows: a Tabulator handed data while hidden (display: none, no height) lays out no
         # rows, and when it is shown next Panel 1.9.4 does not always redraw it (a notebook cell then kept an empty
-        # table under "5 items at or below their minimum" after an import; docs/workarounds.md).
+        # table under "5 items to reorder" after an import; docs/workarounds.md).
         self.table.visible = not rows.empty
         self.table.value = low_stock_frame(rows)
         self.empty.visible = rows.empty

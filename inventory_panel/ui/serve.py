@@ -40,9 +40,15 @@ def error_page(exc: BaseException) -> pn.viewable.Viewable:
     """The explanation in the app's frame, so a person knows which app is talking."""
     from . import styles
     from .app import TITLE
+    from .local_assets import FONT, LocalFast
 
     return pn.template.FastListTemplate(
-        title=TITLE, main=[startup_error_page(exc)], accent=styles.ACCENT, theme_toggle=False
+        title=TITLE,
+        main=[startup_error_page(exc)],
+        accent=styles.ACCENT,
+        theme_toggle=False,
+        design=LocalFast,  # nothing from another origin (local_assets.py)
+        font=FONT,
     )
 
 

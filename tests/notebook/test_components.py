@@ -131,7 +131,7 @@ def check_four_cells(session) -> None:
         [
             [2, ".tabulator-cell", "Laptop Dell XPS 13", "has"],
             [4, "[data-card='items'] .value", "11", "is"],
-            [3, ".sub", "5 items at or below their minimum", "has"],
+            [3, ".sub", "5 items to reorder", "has"],
             [3, low_names, list(LOW_AFTER_IMPORT), "list"],
         ],
     )

@@ -24,7 +24,7 @@ from inventory_panel.ui.header import header_html
 from inventory_panel.ui.inventory_view import InventoryView
 from inventory_panel.ui.model import InventoryModel
 from inventory_panel.ui.startup_error import startup_error_page
-from inventory_panel.ui.summary import cards_html
+from inventory_panel.ui.summary import card_data
 
 
 def connect_as(sqlite_url, role):
@@ -170,7 +170,7 @@ def test_filter_menus_draw_their_all_choice(inv):
 
 
 def test_summary_cards_show_formatted_figures():
-    html = cards_html(
+    cards = card_data(
         {
             "items": 1234,
             "units": 5,
@@ -180,8 +180,15 @@ def test_summary_cards_show_formatted_figures():
             "out_of_stock": 1,
         }
     )
-    assert '<div class="value" title="1,234">1,234</div>' in html
-    assert "20,914.10" in html and 'class="card out"' in html
+    values = {card["key"]: card["value"] for card in cards}
+    assert values["items"] == "1,234" and values["total_value"] == "20,914.10"
+    # Three cards filter the table (issue 15); the low and out cards say what they count.
+    assert {card["key"]: card["filter"] for card in cards if card["filter"]} == {
+        "items": "all",
+        "low_stock": "low",
+        "out_of_stock": "out",
+    }
+    assert [card["css"] for card in cards][-2:] == ["low", "out"]
 
 
 def test_the_header_names_user_role_and_database_escaped(sqlite_url):
@@ -335,3 +342,14 @@ def test_a_served_session_that_ends_writes_the_count_of_the_denials_it_held_back
         cached = pn.state.cache.pop(serve.CACHE_KEY, None)
         if cached is not None:
             cached.close()
+
+
+def test_a_summary_card_filters_the_table_and_shows_the_inventory_tab(inv):
+    app = InventoryApp(inventory=inv, live=False)
+    app.show("Analytics")
+    app.model.search = "drill"
+    app.cards._pane.picked = "low:1"  # what the browser sends when the Low stock card is pressed
+    assert app.titles[app.tabs.active] == "Inventory"
+    assert (app.model.status, app.model.search) == ("low", "")
+    app.cards._pane.picked = "all:2"
+    assert app.model.status is None

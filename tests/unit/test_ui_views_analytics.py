@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from bokeh.models import CustomJSTickFormatter, HoverTool, LabelSet
+from bokeh.models import CustomJSTickFormatter, FixedTicker, HoverTool, LabelSet
 
 import inventory_panel as ip
 from inventory_panel.ui.analytics import (
     AnalyticsView,
+    count_ticks,
     lump_tail,
     quantity_by_location_figure,
     short,
@@ -140,3 +141,34 @@ def test_a_failed_reload_keeps_the_charts_and_tells_the_person(inv, monkeypatch,
         view.reload()
     assert view.charts["category"].object is before
     assert "Loading the analytics failed: The database connection was lost" in caplog.text
+
+
+def test_count_axes_tick_whole_numbers_only(inv):
+    """Issue 15: with one item the status axis read "0 0 0 1 1 1 1" (ticks at 0.2, 0.4… rounded by the format)."""
+    add(inv, "Only", "A", 1, "9.50", minimum=2)
+    for fig in (
+        stock_status_figure(inv.stock_status_counts()),
+        quantity_by_location_figure(inv.quantity_by_location()),
+    ):
+        (ticker,) = {axis.ticker for axis in fig.xaxis}
+        assert isinstance(ticker, FixedTicker) and ticker.ticks == [0, 1]
+    assert count_ticks(0) == [0, 1] and count_ticks(7) == [0, 2, 4, 6] and count_ticks(157) == [0, 50, 100, 150]
+    for end in (1, 1.22, 3, 6.1, 12, 99, 1_000, 123_456):
+        ticks = count_ticks(end)
+        step = ticks[1] - ticks[0]
+        assert all(isinstance(t, int) for t in ticks) and len(ticks) <= 6 and ticks[-1] <= end < ticks[-1] + step
+
+
+def test_value_labels_are_clear_of_gridlines_and_the_plot_takes_the_cards_background(inv):
+    """Issue 15: vertical gridlines ran through the bars' value labels; the plot's background is the card's (none of
+    its own, also where the Fast dark theme's Bokeh theme would paint it #181818)."""
+    add(inv, "Drill", "Tools", 3, "10.00", location="Dock 3")
+    counts, by_location = inv.stock_status_counts(), inv.quantity_by_location()
+    for fig in (
+        value_by_category_figure(inv.value_by_category()),
+        stock_status_figure(counts),
+        top_items_figure(inv.top_items_by_value(10)),
+        quantity_by_location_figure(by_location),
+    ):
+        assert [grid.grid_line_color for grid in fig.grid] == [None, None]
+        assert fig.background_fill_color is None and fig.border_fill_color is None

@@ -108,8 +108,8 @@ def test_more_short_items_than_shown_are_counted_and_all_in_the_reorder_file(inv
     add(inv, "Plenty", 50, 5)
     view = LowStockView(model=InventoryModel(inventory=inv))
     assert list(view.table.value["item_name"]) == ["Short 3", "Short 2"]  # the largest shortages
-    assert "<b>5</b> items at or below their minimum" in view.title.object
-    assert "<b>1</b> of them out of stock" in view.title.object
+    # Both kinds, each counted as the summary cards count it (issue 15: "Low stock 4" there, "5 items" here).
+    assert "<b>5</b> items to reorder: <b>4</b> low stock and <b>1</b> out of stock" in view.title.object
     assert "the 2 largest shortages shown; the reorder list has them all" in view.title.object
     rows = list(csv.DictReader(io.StringIO(view.download.callback().read())))
     assert sorted(r["item_name"] for r in rows) == ["Gone", "Short 0", "Short 1", "Short 2", "Short 3"]
