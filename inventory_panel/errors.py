@@ -101,9 +101,11 @@ class InsufficientStockError(InventoryError):
 class PermissionDeniedError(InventoryError):
     """The acting user's role does not allow the operation."""
 
+    NEXT_STEP = "Ask an administrator for a role that allows it."
+
     def __init__(self, user: str, role: str, action: str):
         self.user, self.role, self.action = user, role, action
-        super().__init__(f"{user} ({role}) may not {action}.")
+        super().__init__(f"{user} ({role}) may not {action}. {self.NEXT_STEP}")
 
 
 class ImportRefusedError(InventoryError):

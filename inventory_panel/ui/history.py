@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from ..errors import PermissionDeniedError
+from ..words import count_of
 from . import styles
 from .formatting import esc, fmt_time
 from .model import InventoryModel
@@ -31,7 +32,8 @@ def history_html(history: pd.DataFrame) -> str:
             f'<div class="detail">{esc(detail)}</div></li>'
         )
     more = len(history) - MAX_ENTRIES
-    tail = f'<div class="none">… and {more:,} older entries (see the audit log).</div>' if more > 0 else ""
+    older = count_of(more, "older entry", "older entries")
+    tail = f'<div class="none">… and {older} (see the audit log).</div>' if more > 0 else ""
     return f'<ol class="timeline">{"".join(items)}</ol>{tail}'
 
 

@@ -199,7 +199,10 @@ def test_cli_import_obeys_the_role(role_db, cli_env, csv_file, role, capsys, mon
     out, err = capsys.readouterr()
     if role == "viewer":
         assert status == 2
-        assert err.strip() == f"inventory-panel: {USERS[role]} (viewer) may not import CSV files."
+        assert err.strip() == (
+            f"inventory-panel: {USERS[role]} (viewer) may not import CSV files. "
+            "Ask an administrator for a role that allows it."
+        )
         assert "Traceback" not in out + err
         assert _state(role_db) == before
         assert role_db.audit_log(action="denied").rows.iloc[0]["actor"] == USERS[role]
@@ -215,7 +218,7 @@ def test_cli_import_as_a_viewer_with_json_prints_the_error(role_db, cli_env, csv
     status = cli_main(["--database-url", cli_env, "import", csv_file, "--json"])
     out, _err = capsys.readouterr()
     assert status == 2
-    assert '"error": "vera@example.com (viewer) may not import CSV files."' in out
+    assert '"error": "vera@example.com (viewer) may not import CSV files. Ask an administrator' in out
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "admin"])

@@ -32,7 +32,7 @@ def test_unknown_role_and_unknown_action_allow_nothing():
 def test_every_action_has_words_for_the_denial_message():
     assert set(ACTION_WORDS) == READS | EDITS | ADMIN_ONLY
     assert str(PermissionDeniedError("ana@example.com", "viewer", ACTION_WORDS["delete"])) == (
-        "ana@example.com (viewer) may not delete items."
+        "ana@example.com (viewer) may not delete items. Ask an administrator for a role that allows it."
     )
 
 

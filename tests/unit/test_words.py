@@ -105,3 +105,15 @@ def test_a_first_row_of_data_is_still_told_to_add_a_header():
 def test_an_upsert_without_a_sku_column_says_what_to_do():
     message = refusal("item_name,category,quantity,unit_price", mode="upsert")
     assert "Add a sku column, or import with the append mode." in message
+
+
+def test_the_item_history_counts_one_older_entry_as_one():
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from inventory_panel.ui.history import MAX_ENTRIES, history_html
+
+    entry = {"what": "count", "detail": "recounted", "actor": "ana", "at": datetime(2026, 1, 1, tzinfo=UTC)}
+    assert "… and 1 older entry (see the audit log)." in history_html(pd.DataFrame([entry] * (MAX_ENTRIES + 1)))
+    assert "… and 2 older entries" in history_html(pd.DataFrame([entry] * (MAX_ENTRIES + 2)))
