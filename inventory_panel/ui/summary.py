@@ -116,9 +116,9 @@ class SummaryCards(pn.viewable.Viewer):
             margin=(4, 10, 8, 10),
         )
         self.model.param.watch(lambda event: setattr(self._pane, "cards", card_data(event.new)), "summary")
-        self._pane.param.watch(lambda event: self.show(event.new.split(":")[0]), "picked")
+        self._pane.param.watch(lambda event: self.filter_to(event.new.split(":")[0]), "picked")
 
-    def show(self, target: str) -> None:
+    def filter_to(self, target: str) -> None:
         """Filter the table to what the card ``target`` counts ("all", "low" or "out") and ask for the table."""
         status = None if target == ALL_ITEMS else target
         self.model.param.update(search="", category=None, location=None, status=status)
