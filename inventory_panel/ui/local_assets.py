@@ -14,10 +14,12 @@ Registered in docs/workarounds.md; ``tests/ui/test_look_and_feel.py`` records ev
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from panel.io.resources import ResourcesType
 from panel.theme.fast import Fast
+
+if TYPE_CHECKING:  # defined by Panel for type checkers only
+    from panel.io.resources import ResourcesType
 
 # The system's own interface font on each platform, then the common sans-serif fallbacks.
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
@@ -37,7 +39,7 @@ def without_web_fonts(resources: dict[str, Any]) -> dict[str, Any]:
 class LocalFast(Fast):
     """Panel's Fast design without the web font (for pages without the app's own design, e.g. the error page)."""
 
-    _resources = cast(ResourcesType, FAST_RESOURCES)
+    _resources = cast("ResourcesType", FAST_RESOURCES)
 
     def resolve_resources(self, *args: Any, **kwargs: Any) -> Any:
         # Resolved as Fast resolves them: Panel looks a design's files up under a folder named after its class.
