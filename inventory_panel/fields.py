@@ -324,7 +324,7 @@ FIELDS: tuple[Field, ...] = (
         minimum=0,
         maximum=MAX_INT,
         examples=("5", "10", "20"),
-        display=Display(short_label="Min stock", width=95, column=60, form_row=4, compact=False),
+        display=Display(short_label="Min stock", width=110, column=60, form_row=4, compact=False),
     ),
     Field(
         "sku",

@@ -9,8 +9,13 @@ palette-quantised: screenshots of flat UI lose nothing visible and shrink severa
 A shot fails (exit status 2, one line per failure) when the page raises, logs a console error, the
 component's own content does not become visible (a component that fails to render is never saved as a picture
 of a blank page), or a table's columns run past the table's right edge (cut off there, though the page does not
-scroll). ``--lab`` also shoots the editor and the importer in a real JupyterLab, light and dark theme, with
-the notebook tests' harness (``tools/lab_screenshots.py``).
+scroll).
+
+Then (unless ``--no-screens``) every screen of the served app, ``panel serve app.py``: each tab, the import's
+preview, an item, its delete dialog and the new-item form, at 1280 and 800 px in both themes, as
+``app_<screen>_<width>_<theme>.png``, each put through the layout check (tools/app_screenshots.py,
+tools/layout_check.py). ``--lab`` also shoots the editor and the importer in a real JupyterLab, light and dark
+theme, with the notebook tests' harness (``tools/lab_screenshots.py``).
 
 Needs the dev requirements (Playwright; Chromium at ``/usr/bin/chromium`` or ``--chromium``).
 """
@@ -239,10 +244,14 @@ def run(
     chromium: str = "/usr/bin/chromium",
     workdir: Path | None = None,
     timeout_ms: int = 30_000,
-) -> list[Shot]:
-    """Shoot ``components`` in ``themes`` into ``out``; raise ``ScreenshotError`` listing every failed shot.
-    ``timeout_ms``: how long a component may take to show its content."""
+    screens: bool = False,
+) -> list[Any]:
+    """Shoot ``components`` in ``themes`` into ``out`` (and with ``screens`` every screen of the served app,
+    tools/app_screenshots.py); raise ``ScreenshotError`` listing every failed shot. ``timeout_ms``: how long a
+    component may take to show its content."""
     from playwright.sync_api import sync_playwright
+
+    from tools.app_screenshots import shoot_app
 
     out.mkdir(parents=True, exist_ok=True)
     names, theme_list = list(components), list(themes)
@@ -259,8 +268,13 @@ def run(
         playwright = stack.enter_context(sync_playwright())
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         stack.callback(browser.close)
-        shots = [shoot(browser, url, name, theme, out, timeout_ms) for name in names for theme in theme_list]
-    failed = [f"{shot.component} ({shot.theme}): {'; '.join(shot.errors)}" for shot in shots if shot.errors]
+        shots: list[Any] = [shoot(browser, url, name, theme, out, timeout_ms) for name in names for theme in theme_list]
+        if screens:
+            app = stack.enter_context(serve(db_url, report_csv, work / "app.log", app=ROOT / "app.py"))
+            shots += shoot_app(
+                browser, app, report_csv, out, settle, optimise, themes=theme_list, timeout_ms=timeout_ms
+            )
+    failed = [f"{shot.path.name}: {'; '.join(shot.errors)}" for shot in shots if shot.errors]
     if failed:
         raise ScreenshotError("\n".join(failed))
     return shots
@@ -279,9 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--themes", nargs="+", choices=THEMES, default=list(THEMES))
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--lab", action="store_true", help="also shoot the editor and the importer in JupyterLab")
+    parser.add_argument(
+        "--no-screens", action="store_true", help="only the components, not every screen of the served app"
+    )
     args = parser.parse_args(argv)
     try:
-        shots = run(args.out, args.only, args.themes, args.chromium)
+        shots = run(args.out, args.only, args.themes, args.chromium, screens=not args.no_screens)
         if args.lab:
             from tools.lab_screenshots import shoot_lab
 

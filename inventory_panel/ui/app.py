@@ -35,11 +35,13 @@ log = logging.getLogger(__name__)
 TITLE = "Lakebase Inventory"
 
 # The tab bar: readable labels in both themes (Bokeh's default drew the active label dark on the dark theme's grey),
-# the active tab marked in the accent colour, one hairline under the bar.
+# the active tab marked in the accent colour, one hairline under the bar. On a narrow window the tabs wrap to a
+# second line (Bokeh's bar clipped them: Dashboard and Audit were out of sight at 390 px, with nothing to say so).
 TABS_CSS = (
     styles.BASE
     + """
 .bk-header { border-bottom: 1px solid var(--inv-border); margin: 0 10px 10px; }
+:host(.bk-above) .bk-headers-wrapper { flex-wrap: wrap; overflow: visible; }
 .bk-tab { font-size: 14px; padding: 8px 16px 7px; color: var(--inv-muted); background: transparent;
           border: none; border-bottom: 2px solid transparent; margin-bottom: -1px; }
 .bk-tab:hover { color: var(--inv-text); }

@@ -146,7 +146,7 @@ class AuditView(LazyView):
         )
         self.pager = Pager(source=self)
         self._layout = pn.Column(
-            pn.Row(self.title, self._action, self.download, sizing_mode="stretch_width"),
+            widgets.title_bar(self.title, self._action, self.download),
             self.table,
             self.pager,
             sizing_mode="stretch_width",

@@ -187,9 +187,7 @@ class DashboardView(pn.viewable.Viewer):
             height=IFRAME_HEIGHT,
             margin=(4, 10),
         )
-        self._layout = pn.Column(
-            pn.Row(title, links, sizing_mode="stretch_width"), self.notice, self.frame, sizing_mode="stretch_width"
-        )
+        self._layout = pn.Column(widgets.title_bar(title, links), self.notice, self.frame, sizing_mode="stretch_width")
         # Not at construction: an app marks its hidden tabs inactive before the page loads.
         pn.state.onload(self._start_check)
 

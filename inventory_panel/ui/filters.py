@@ -14,6 +14,7 @@ from typing import Any
 import panel as pn
 import param
 
+from . import widgets
 from .formatting import STATUS_LABELS
 from .model import InventoryModel
 
@@ -22,6 +23,12 @@ INPUT_CSS = ".bk-input { height: 36px !important; min-height: 36px; }"
 
 
 ALL = ""  # a menu's "all" choice, the model's None
+
+# Widths (px) the controls start from in the wrapping toolbar: the search box and the menus share a line's room
+# (the search box twice as much), and wrap to the next line when the window is narrower than they are together.
+SEARCH_BASIS = 240
+MENU_BASIS = 140
+MENU_MAX = 220
 
 
 def menu(all_label: str, values: list[str], current: str | None) -> dict[str, str]:
@@ -54,20 +61,15 @@ class FilterBar(pn.viewable.Viewer):
             m.param.search,
             name="",
             onkeyup=True,
-            placeholder="Search name, SKU, supplier, description…",
-            width=250,
+            placeholder="Search name, SKU, supplier…",
+            sizing_mode="stretch_width",
             margin=(5, 10),
+            styles=widgets.grows(SEARCH_BASIS, 2),
             stylesheets=[INPUT_CSS],
         )
-        self.category = self._menu(
-            "category", pn.bind(menu, "All categories", m.param.categories, m.param.category), width=165
-        )
-        self.location = self._menu(
-            "location", pn.bind(menu, "All locations", m.param.locations, m.param.location), width=165
-        )
-        self.status = self._menu(
-            "status", {"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}}, width=160
-        )
+        self.category = self._menu("category", pn.bind(menu, "All categories", m.param.categories, m.param.category))
+        self.location = self._menu("location", pn.bind(menu, "All locations", m.param.locations, m.param.location))
+        self.status = self._menu("status", {"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}})
         self.clear = pn.widgets.Button(
             label="Clear filters",
             color="default",
@@ -76,16 +78,22 @@ class FilterBar(pn.viewable.Viewer):
             visible=pn.bind(any_filter, m.param.search, m.param.category, m.param.location, m.param.status),
         )
         self.clear.on_click(lambda _event: self.model.clear_filters())
-        self._layout = pn.Row(self.search, self.category, self.location, self.status, self.clear, margin=0)
+        self.controls = [self.search, self.category, self.location, self.status, self.clear]
+        self._layout = widgets.toolbar(*self.controls)
 
-    def _menu(self, name: str, options: Any, width: int) -> pn.widgets.Select:
+    def _menu(self, name: str, options: Any) -> pn.widgets.Select:
         """A menu showing the model's filter ``name`` and setting it when a person picks a choice.
 
         Two watchers rather than a bound ``value``: a person's choice sets the widget's value, and param drops a
         reference once its parameter is set, so a bound value would stop following the model after the first pick.
         """
         widget = pn.widgets.Select(
-            name="", options=options, value=shown(getattr(self.model, name)), width=width, stylesheets=[INPUT_CSS]
+            name="",
+            options=options,
+            value=shown(getattr(self.model, name)),
+            sizing_mode="stretch_width",
+            styles=widgets.grows(MENU_BASIS, 1, MENU_MAX),
+            stylesheets=[INPUT_CSS],
         )
         widget.param.watch(lambda event: self.model.param.update({name: event.new or None}), "value")
         self.model.param.watch(lambda event: setattr(widget, "value", shown(event.new)), name)

@@ -154,7 +154,7 @@ class ImportView(pn.viewable.Viewer):
             '<div class="title">Import items from CSV</div><div class="sub">Check a file first — nothing is '
             "written until you confirm the import.</div>",
         )
-        self._header = pn.Row(self.title, self.template_csv, self.template_xlsx, sizing_mode="stretch_width")
+        self._header = widgets.title_bar(self.title, self.template_csv, self.template_xlsx)
         if not self.allowed:
             user = inventory.user
             self._layout = pn.Column(
@@ -204,7 +204,7 @@ class ImportView(pn.viewable.Viewer):
             pn.pane.HTML('<div class="section">1 · Choose a file</div>', stylesheets=[CSS], margin=(0, 0)),
             self.dropper,
             self._file_help,
-            styles=styles.CARD_BOX,
+            styles={**styles.CARD_BOX, **widgets.grows(360, 3)},
             sizing_mode="stretch_width",
             margin=(6, 10),
         )
@@ -222,8 +222,9 @@ class ImportView(pn.viewable.Viewer):
             self._mode,
             self._mode_help,
             self._atomic,
-            styles=styles.CARD_BOX,
-            width=430,
+            # Beside the file's card while both fit, else under it (the two cards wrap), never wider than the window.
+            styles={**styles.CARD_BOX, **widgets.grows(340, 1, 460)},
+            sizing_mode="stretch_width",
             margin=(6, 10),
         )
 
@@ -271,9 +272,7 @@ class ImportView(pn.viewable.Viewer):
         self.error_file = widgets.download(
             self._error_file_content, "import_errors.csv", "Download error file", width=190, margin=(8, 10)
         )
-        self._actions = pn.Row(
-            self.import_button, self.cancel_button, self.error_file, self.again_button, margin=(0, 0)
-        )
+        self._actions = widgets.toolbar(self.import_button, self.cancel_button, self.error_file, self.again_button)
         self.result = pn.Column(
             self.banner,
             self.counts,
@@ -286,7 +285,7 @@ class ImportView(pn.viewable.Viewer):
         )
         self._layout = pn.Column(
             self._header,
-            pn.Row(choose, options, sizing_mode="stretch_width"),
+            widgets.toolbar(choose, options, align_items="stretch"),
             self._progress_box,
             self.result,
             sizing_mode="stretch_width",

@@ -25,6 +25,8 @@ from .model import InventoryModel
 from .notify import notify, report_error
 from .table import ItemsTable
 
+# Below this width the table would narrow to a few letters a column beside the item panel: the panel moves above it.
+TABLE_MIN_WIDTH = 520
 EXPORT_CHOICES = {"CSV (.csv)": "csv", "Excel (.xlsx)": "xlsx"}  # the Export menu: label -> format
 
 
@@ -69,20 +71,22 @@ class InventoryView(pn.viewable.Viewer):
         self.export_menu.on_click(self._on_export_choice)
         self.export_button = widgets.download(self._export, "inventory.csv", "Export CSV", visible=False)
         self.export_xlsx_button = widgets.download(self._export_xlsx, "inventory.xlsx", "Export Excel", visible=False)
-        # A flex box that wraps: in a narrow notebook cell the actions go to a second line instead of off the edge.
-        actions = pn.Row(self.add_button, self.export_menu, self.export_button, self.export_xlsx_button, margin=0)
-        toolbar = pn.FlexBox(
-            self.filters,
-            actions,
-            flex_wrap="wrap",
-            justify_content="space-between",
-            align_items="center",
-            sizing_mode="stretch_width",
-            margin=(0, 0, 6, 0),
+        # One wrapping toolbar: the filters, then the actions at the end of their line (or of the next one).
+        actions = pn.Row(
+            self.add_button,
+            self.export_menu,
+            self.export_button,
+            self.export_xlsx_button,
+            margin=0,
+            styles={"margin-left": "auto"},
         )
-        self._content = pn.Column(
-            toolbar, pn.Row(self.table, self.panel, sizing_mode="stretch_width"), sizing_mode="stretch_width"
-        )
+        toolbar = widgets.toolbar(*self.filters.controls, actions)
+        # The table and the item panel side by side while both fit (the table keeps TABLE_MIN_WIDTH); on a
+        # narrower window the panel goes on a line of its own, above the table (item_panel.PANEL_CSS).
+        table_box = {"flex": f"1 1 {TABLE_MIN_WIDTH}px", "min-width": "0"}
+        table = pn.Column(self.table, sizing_mode="stretch_width", margin=0, styles=table_box)
+        body = pn.FlexBox(table, self.panel, flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width")
+        self._content = pn.Column(toolbar, body, sizing_mode="stretch_width")
         # A failed load (model.load_error) is said above the table, with a way to try again, until a load works.
         error = self.model.param.load_error
         self.problem = Notice(

@@ -24,10 +24,16 @@ from .notify import notify, report_error
 from .stock import StockAdjustment
 
 PANEL_WIDTH = 460
+NARROW = 1000  # window width (px) below which the panel no longer fits beside a readable table
 SECTIONS = ("Details", "Stock", "History")
-PANEL_CSS = """
-:host { border-left: 1px solid color-mix(in srgb, var(--design-background-text-color, #1f2933) 14%, transparent);
-        padding-left: 8px; }
+# Beside the table, PANEL_WIDTH wide; where the table and the panel do not fit side by side (inventory_view wraps
+# them) the panel takes the whole width, above the table, so it opens where the person is looking.
+PANEL_CSS = f"""
+:host {{ border-left: 1px solid color-mix(in srgb, var(--design-background-text-color, #1f2933) 14%, transparent);
+        padding-left: 8px; flex: 0 1 {PANEL_WIDTH}px; max-width: 100%; box-sizing: border-box; }}
+@media (max-width: {NARROW}px) {{
+  :host {{ order: -1; flex: 1 1 100%; width: auto !important; border-left: none; padding-left: 0; }}
+}}
 """
 
 

@@ -27,6 +27,7 @@ from .formatting import fmt_int
 from .lazy_view import LazyView
 from .messages import InlineMessages
 from .notify import report_error
+from .pager import Pager
 
 SHORTAGE = "shortage"  # a column of Inventory.low_stock: minimum stock minus quantity
 SHORTAGE_COLUMN = Derived(at=65, title="Shortage", width=95, numeric=True)
@@ -73,6 +74,7 @@ def reorder_csv(rows: pd.DataFrame) -> str:
 
 # The table shows the largest shortages; the counts come from the maintained totals and the reorder list has all.
 SHOWN_LIMIT = 500
+PAGE_SIZE = 25  # rows a page of the list
 
 
 class LowStockView(LazyView):
@@ -91,6 +93,9 @@ class LowStockView(LazyView):
         default=0, bounds=(0, None), doc="How many items are at or below their minimum or out of stock, shown or not."
     )
     out = param.Integer(default=0, bounds=(0, None), doc="How many of them are out of stock.")
+    page = param.Integer(default=0, bounds=(0, None), doc="The page of the list shown (0-based; the pager sets it).")
+    page_size = param.Integer(default=PAGE_SIZE, bounds=(1, None), doc="Rows a page.")
+    total = param.Integer(default=0, bounds=(0, None), doc="How many rows the list holds (the pager's range).")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -99,11 +104,14 @@ class LowStockView(LazyView):
         self.download = widgets.download(
             self._reorder_file, "reorder_list.csv", "Download reorder list", width=200, margin=(14, 10, 8, 10)
         )
-        self.table = widgets.paged_table(
+        # Paged by the app's own pager (ui/pager.py) as the other tables are, not by Tabulator's: one look, and no
+        # Previous/Next for a single page.
+        self.table = widgets.table(
             low_stock_frame(_empty_rows()),
             titles=TITLES,
             widths=WIDTHS,
-            page_size=25,
+            disabled=True,
+            pagination=None,
             layout="fit_columns",
             stylesheets=[styles.TABLE, styles.STATUS_ROWS],
             margin=(0, 10),
@@ -120,10 +128,12 @@ class LowStockView(LazyView):
             sizing_mode="stretch_width",
             visible=False,
         )
+        self.pager = Pager(source=self)
         self._layout = pn.Column(
-            pn.Row(self.title, self.download, sizing_mode="stretch_width"),
+            widgets.title_bar(self.title, self.download),
             self.empty,
             self.table,
+            self.pager,
             sizing_mode="stretch_width",
         )
         self.reload()
@@ -143,13 +153,16 @@ class LowStockView(LazyView):
             return
         # Counted apart from the rows, which stop at SHOWN_LIMIT; never fewer than shown if a write fell between.
         out_shown = int((rows[STATUS] == "out").sum())
+        pages = max(1, -(-len(rows) // self.page_size))
         self.param.update(
             out=max(summary["out_of_stock"], out_shown),
             short=max(summary["low_stock"] + summary["out_of_stock"], len(rows)),
+            total=len(rows),
+            page=min(self.page, pages - 1),
             rows=rows,
         )
 
-    @param.depends("rows", "short", "out", watch=True)
+    @param.depends("rows", "short", "out", "page", watch=True)
     def _render(self) -> None:
         rows = self.rows if self.rows is not None else _empty_rows()
         partial = (
@@ -167,8 +180,9 @@ class LowStockView(LazyView):
         # Shown before it gets its rows: a Tabulator handed data while hidden (display: none, no height) lays out no
         # rows, and when it is shown next Panel 1.9.4 does not always redraw it (a notebook cell then kept an empty
         # table under "5 items to reorder" after an import; docs/workarounds.md).
-        self.table.visible = not rows.empty
-        self.table.value = low_stock_frame(rows)
+        self.table.visible = self.pager.visible = not rows.empty
+        first = self.page * self.page_size
+        self.table.value = low_stock_frame(rows.iloc[first : first + self.page_size])
         self.empty.visible = rows.empty
         self.download.disabled = rows.empty
 

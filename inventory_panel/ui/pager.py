@@ -16,7 +16,7 @@ from typing import Any
 import panel as pn
 import param
 
-from . import styles
+from . import styles, widgets
 from .formatting import fmt_int
 
 
@@ -59,18 +59,27 @@ class Pager(pn.viewable.Viewer):
             stylesheets=[styles.PAGER],
             margin=(5, 10),
         )
+        # Previous / Next only when there is another page to go to: a single page shows just the range.
+        several = pn.bind(lambda *_: self.page_count > 1, *shown)
         self.prev_button = pn.widgets.Button(
-            label="‹ Previous", width=110, color="default", disabled=pn.bind(lambda *_: s.page <= 0, *shown)
+            label="‹ Previous",
+            width=110,
+            color="default",
+            disabled=pn.bind(lambda *_: s.page <= 0, *shown),
+            visible=several,
         )
         self.next_button = pn.widgets.Button(
             label="Next ›",
             width=90,
             color="default",
             disabled=pn.bind(lambda *_: s.page >= self.page_count - 1, *shown),
+            visible=several,
         )
         self.prev_button.on_click(lambda _e: self.go(s.page - 1))
         self.next_button.on_click(lambda _e: self.go(s.page + 1))
-        parts: list[Any] = [self.range_text, pn.layout.HSpacer()]
+        # The range grows to push the controls to the right end of the line; on a narrow window they wrap under it.
+        self.range_text.styles = widgets.grows(200, 1)
+        parts: list[Any] = [self.range_text]
         if self.page_sizes:
             # Not Select.from_param: its link would set page_size alone, and a new page size must start again at
             # the first page in the same query (resize). The menu follows the source (a notebook may set it).
@@ -78,7 +87,7 @@ class Pager(pn.viewable.Viewer):
             self.size_menu.param.watch(lambda e: self.resize(e.new), "value")
             s.param.watch(self._show_size, "page_size")
             parts.append(self.size_menu)
-        self._layout = pn.Row(*parts, self.prev_button, self.next_button, sizing_mode="stretch_width", margin=(4, 0))
+        self._layout = widgets.toolbar(*parts, self.prev_button, self.next_button, margin=(4, 0))
 
     @property
     def _exact(self) -> bool:

@@ -80,6 +80,7 @@ CARDS = (
 .card.low { border-left: 4px solid #f59e0b; }
 .card.out { border-left: 4px solid #dc2626; }
 @media (max-width: 900px) { .cards { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
+@media (max-width: 560px) { .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 """
 )
 

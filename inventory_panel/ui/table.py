@@ -53,9 +53,6 @@ EDIT_HOLD_SECONDS = 90.0
 RACE_SECONDS = 2.0
 TITLES = {**COLUMNS.titles, OPEN_COLUMN: ""}
 WIDTHS = {**COLUMNS.widths, OPEN_COLUMN: 75}
-# The columns without a fixed width share what is left; below this they would shrink to a few letters in a narrow
-# notebook cell, so the table scrolls sideways inside its card instead.
-FLEX_MIN_WIDTH = 180
 HIDDEN = ("version",)
 # Hidden while the item panel is open, so the table still fits beside it.
 COMPACT_HIDDEN = COLUMNS.compact_hidden
@@ -117,16 +114,9 @@ def shown_value(value: Any) -> str:
 
 
 def column_options() -> list[dict[str, Any]]:
-    """Tabulator options per column, beyond what Panel sets: decimals sort as numbers (they are sent as exact text),
-    and a column without a fixed width keeps ``FLEX_MIN_WIDTH`` (the name stays readable)."""
-    options: dict[str, dict[str, Any]] = {}
-    for f in COLUMNS.fields:
-        if f.kind == "decimal":
-            options.setdefault(f.name, {"field": f.name})["sorter"] = "number"
-    for name in SHOWN:
-        if name not in WIDTHS:
-            options.setdefault(name, {"field": name})["minWidth"] = FLEX_MIN_WIDTH
-    return list(options.values())
+    """Tabulator options per column, beyond what Panel sets: decimals sort as numbers (they are sent as exact text).
+    (Every column without a fixed width keeps ``widgets.FLEX_MIN_WIDTH``: the name stays readable.)"""
+    return [{"field": f.name, "sorter": "number"} for f in COLUMNS.fields if f.kind == "decimal"]
 
 
 class ItemsTable(pn.viewable.Viewer):
