@@ -38,7 +38,7 @@ def test_lists_low_and_out_items_largest_shortage_first(inv):
         ["Acme", "Dock 3"]
     ]
     assert shown["minimum_stock"].tolist() == [10, 5, None]  # whole numbers, not 10.0
-    assert "<b>3</b> items" in view.title.object and "<b>1</b> of them out of stock" in view.title.object
+    assert "<b>3</b> items to reorder: <b>2</b> low stock and <b>1</b> out of stock" in view.title.object
     assert view.table.visible and not view.empty.visible
 
 
