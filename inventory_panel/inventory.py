@@ -153,7 +153,7 @@ class Inventory:
         return reads.history(self._session, item_id)
 
     def audit_log(self, offset: int = 0, limit: int = 100, action: str | None = None) -> Page:
-        """The audit trail, newest first (admins only)."""
+        """The audit trail, newest first (admins only); ``item_name`` is each entry's item's name as it was then."""
         return reads.audit_log(self._session, offset, limit, action)
 
     # -- analytics ----------------------------------------------------------------------------------------------
