@@ -12,7 +12,8 @@ the catalogue (so the table follows the migrations, whatever they are). Then the
 - the minimal table with every index, then with every index and trigger;
 
 PostgreSQL by ``COPY … FROM STDIN`` of all columns, SQLite by ``csv.reader`` + one ``executemany`` in one
-transaction. The cost of an index is its median minus the floor's median. ``postgresql-trgm`` is a server from
+transaction. The cost of an index is its median minus the floor's median. ``postgresql`` is a fresh database on
+``INVENTORY_BENCH_POSTGRES_URL`` when set, else a throwaway server; ``postgresql-trgm`` is a throwaway server from
 ``INVENTORY_BENCH_PG_BIN`` (Debian's ``/usr/lib/postgresql/15/bin``, with ``pg_trgm`` from ``postgresql-contrib``).
 """
 
@@ -28,12 +29,15 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 import inventory_panel as ip
 from bench.data_files import CSV_COLUMNS, generated_csv
@@ -59,8 +63,20 @@ NEEDED_BY = {
     "value": "top items by value, sort by value",
     "shortage": "Low stock view, largest shortage first (partial: short items only)",
     "search_trgm": "substring search (pg_trgm GIN; PostgreSQL with pg_trgm only)",
+    "search_words": "word search (GIN of the search document's words, migration 0005; PostgreSQL)",
     "stats triggers": "summary(), the counts of unfiltered, category and status pages (maintained totals)",
     "id triggers": "ids never reused, never changed (migration 0003)",
+}
+# PostgreSQL only: the same keys compared byte-wise (COLLATE "C") instead of by the database's collation, measured
+# next to the real ones (SQLite compares text byte-wise already). A query must sort by the same expression to use
+# them, so they are candidates for the browse queries, not indexes of the schema.
+CANDIDATES = {
+    'item_name as lower(…) COLLATE "C" (candidate)': (
+        'CREATE INDEX cand_name ON {table} ((lower(item_name) COLLATE "C"), id)'
+    ),
+    'category COLLATE "C" (candidate)': (
+        'CREATE INDEX cand_category ON {table} ((category COLLATE "C"), (item_name COLLATE "C"))'
+    ),
 }
 
 
@@ -109,7 +125,8 @@ class SqliteBudget:
             "ORDER BY name",
             (t,),
         ).fetchall()
-        configs, triggers = [], {"stats triggers": [], "id triggers": []}
+        configs: list[Config] = []
+        triggers: dict[str, list[str]] = {"stats triggers": [], "id triggers": []}
         for kind, name, sql in found:
             if kind == "index":
                 if sql is None:  # the UNIQUE constraint's own index
@@ -164,18 +181,39 @@ class SqliteBudget:
 
 
 class PostgresBudget:
-    def __init__(self, name: str, payload: bytes, bin_dir: str | None) -> None:
-        from bench.postgres import PostgresServer
+    """A throwaway server (``bin_dir``'s binaries), or a fresh database on ``INVENTORY_BENCH_POSTGRES_URL``'s."""
 
-        self.name = name
-        self.server = PostgresServer(bin_dir=Path(bin_dir) if bin_dir else None)
-        self.payload = payload
-        inv = ip.connect(self.server.url, user=ACTOR, role="admin", settings=load_settings({}))
-        self.schema, self.table = inv.t.schema, inv.t.items.name
-        inv.close()
+    def __init__(self, name: str, payload: bytes, bin_dir: str | None, external: str | None = None) -> None:
         import psycopg2
 
-        self.conn = psycopg2.connect(host="127.0.0.1", port=self.server.port, user="postgres", dbname="postgres")
+        self.name = name
+        self.server: Any = None
+        self.payload = payload
+        if external:
+            self.admin_url = sa.make_url(external)
+        else:
+            from bench.postgres import PostgresServer
+
+            self.server = PostgresServer(bin_dir=Path(bin_dir) if bin_dir else None)
+            self.admin_url = sa.make_url(self.server.url)
+        self.database = f"bench_budget_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{self.database}"')
+        url = self.admin_url.set(database=self.database)
+        inv = ip.connect(
+            url.render_as_string(hide_password=False), user=ACTOR, role="admin", settings=load_settings({})
+        )
+        assert inv.t.schema is not None  # PostgreSQL's tables live in a schema
+        self.schema, self.table = inv.t.schema, inv.t.items.name
+        inv.close()
+        self.conn = psycopg2.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password, dbname=self.database
+        )
+
+    def _admin(self, sql: str) -> None:
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+        engine.dispose()
 
     def version(self) -> str:
         with self.conn.cursor() as cur:
@@ -219,6 +257,7 @@ class PostgresBudget:
             *configs,
             Config("all indexes", every_index),
             Config("all indexes and triggers", [d for c in configs for d in c.ddl]),
+            *(Config(name, [ddl.format(table=target)]) for name, ddl in CANDIDATES.items()),
         ]
 
     def load(self, config: Config) -> float:
@@ -241,7 +280,9 @@ class PostgresBudget:
 
     def close(self) -> None:
         self.conn.close()
-        self.server.close()
+        self._admin(f'DROP DATABASE "{self.database}" WITH (FORCE)')
+        if self.server is not None:
+            self.server.close()
 
 
 # -- running -----------------------------------------------------------------------------------------------------
@@ -272,7 +313,8 @@ def budgets(names: list[str], rows: list[list[str]]) -> Iterator[list[Any]]:
             if name == "sqlite":
                 made.append(SqliteBudget(rows))
             elif name == "postgresql":
-                made.append(PostgresBudget(name, copy_payload(rows), None))
+                external = os.environ.get("INVENTORY_BENCH_POSTGRES_URL")
+                made.append(PostgresBudget(name, copy_payload(rows), None, external))
             elif name == "postgresql-trgm":
                 bin_dir = os.environ.get("INVENTORY_BENCH_PG_BIN")
                 if not bin_dir:
@@ -293,6 +335,7 @@ def measure(budget: Any, runs: int, log: Callable[[str], None]) -> dict[str, flo
         shift = run % len(configs)
         for config in configs[shift:] + configs[:shift]:
             seconds[config.name].append(budget.load(config))
+            log(f"    {budget.name} {config.name}: {seconds[config.name][-1]:.2f} s")
         log(f"  {budget.name} run {run + 1}/{runs}: floor {seconds[configs[0].name][-1]:.2f} s")
     return {name: statistics.median(s) for name, s in seconds.items()}
 
@@ -318,7 +361,9 @@ def markdown(results: dict[str, dict[str, float]], versions: list[str], rows: in
         for n in names:
             value, floor = results[n].get(config), results[n]["floor (minimal table)"]
             cells.append("—" if value is None else f"{value:.2f} ({value - floor:+.2f})")
-        needed = NEEDED_BY.get(config, "" if config.startswith(("floor", "all ")) else "(not in the budget)")
+        needed = NEEDED_BY.get(
+            config, "" if config.startswith(("floor", "all ")) or config in CANDIDATES else "(not in the budget)"
+        )
         lines.append(f"| {config} | {needed} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -71,6 +71,7 @@ def test_the_sqlite_import_adds_each_chunks_totals_in_one_go(sqlite_url, setting
     try:
         inv.add({"item_name": "Old drill", "category": "Tools", "quantity": 2, "unit_price": "10.00", "sku": "OLD"})
         path = inv.db.engine.url.database
+        assert path is not None
         _count_stats_writes(path, inv.t.items.name)
 
         report = inv.import_csv(_csv(tmp_path / "a.csv", ROWS, "A"))
@@ -106,8 +107,10 @@ def test_outside_writers_still_keep_the_sqlite_totals_exact(sqlite_url, settings
         inv.import_csv(_csv(tmp_path / "a.csv", 300, "A"))
         t = inv.t.items.name
         stamp = "2024-01-01 00:00:00.000000"
+        path = inv.db.engine.url.database
+        assert path is not None
         _shell(
-            inv.db.engine.url.database,
+            path,
             f"""
             INSERT INTO "{t}" (item_name, category, quantity, unit_price, minimum_stock, version,
                                created_at, created_by, updated_at, updated_by)
