@@ -16,7 +16,7 @@ import panel as pn
 import param
 
 from ..inventory import Inventory, connect
-from . import local_assets, plugins, styles
+from . import a11y, local_assets, plugins, styles
 from .analytics import AnalyticsView
 from .audit_view import AuditView
 from .component_root import component_root
@@ -183,16 +183,17 @@ class InventoryApp(pn.viewable.Viewer):
         # No busy indicator: Panel's is one process-wide flag shown in every session, so each event of any session
         # was sent to all of them (two updates per click per open session: with 50 sessions, most of the server's
         # time). Long work shows its own progress (the import) and a page flip takes milliseconds.
-        return pn.template.FastListTemplate(
+        page = pn.template.FastListTemplate(
             title=TITLE,
             header=[self.header],
             # The app's message area first: an error with no place of its own stays there (notify.py's policy).
             main=[self.messages, self.body],
             accent=styles.ACCENT,
-            design=local_assets.LocalFast,  # nothing from another origin (local_assets.py)
-            font=local_assets.FONT,  # the system's font: no web font to fetch (local_assets.py)
             theme_toggle=True,
             main_layout=None,
             main_max_width="1600px",
             busy_indicator=None,
+            design=a11y.AppDesign,  # contrast and focus for WCAG 2.2 AA (a11y.py)
+            font=local_assets.FONT,  # the system's font: no web font to fetch (local_assets.py)
         )
+        return a11y.accessible(page)

@@ -15,7 +15,7 @@ import panel as pn
 import param
 
 from ..changes import describe_changes, describe_detail
-from . import styles, widgets
+from . import a11y, styles, widgets
 from .component_root import component_root
 from .formatting import esc, fmt_utc
 from .lazy_view import LazyView
@@ -130,6 +130,7 @@ class AuditView(LazyView):
             width=190,
             margin=(8, 10),
         )
+        a11y.hidden_label(self._action, "Action")
         self.download = widgets.download(self._export, "audit_log.csv", "Export CSV", width=130, margin=(8, 10))
         self.table = widgets.table(
             pn.bind(audit_frame, self.param.rows),

@@ -66,8 +66,8 @@ GUIDE_CSS = (
               font-size: 13px; overflow-wrap: anywhere; }
 .guide pre { background: color-mix(in srgb, var(--inv-text) 6%, transparent); padding: 12px 14px;
              border-radius: 8px; font-size: 13px; overflow-x: auto; margin: 8px 0; }
-.guide .set { color: #047857; font-weight: 600; white-space: nowrap; }
-.guide .missing { color: #b45309; font-weight: 600; white-space: nowrap; }
+.guide .set { color: var(--inv-ok); font-weight: 600; white-space: nowrap; }
+.guide .missing { color: var(--inv-low); font-weight: 600; white-space: nowrap; }
 .guide .problem { border-left: 4px solid #f59e0b; padding: 6px 12px;
                   background: rgba(245, 158, 11, 0.10); border-radius: 6px; }
 """

@@ -14,7 +14,7 @@ from typing import Any
 import panel as pn
 import param
 
-from . import widgets
+from . import a11y, widgets
 from .formatting import STATUS_LABELS
 from .model import InventoryModel
 
@@ -37,6 +37,10 @@ def menu(all_label: str, values: list[str], current: str | None) -> dict[str, st
     for value in sorted({*values, *([current] if current else [])}):
         options[value] = value
     return options
+
+
+# What each menu filters by, for screen readers (the label is not drawn).
+MENU_LABELS = {"category": "Category", "location": "Location", "status": "Stock status"}
 
 
 def shown(current: str | None) -> str:
@@ -67,6 +71,7 @@ class FilterBar(pn.viewable.Viewer):
             styles=widgets.grows(SEARCH_BASIS, 2),
             stylesheets=[INPUT_CSS],
         )
+        a11y.hidden_label(self.search, "Search items")
         self.category = self._menu("category", pn.bind(menu, "All categories", m.param.categories, m.param.category))
         self.location = self._menu("location", pn.bind(menu, "All locations", m.param.locations, m.param.location))
         self.status = self._menu("status", {"Any stock status": ALL, **{v: k for k, v in STATUS_LABELS.items()}})
@@ -95,6 +100,7 @@ class FilterBar(pn.viewable.Viewer):
             styles=widgets.grows(MENU_BASIS, 1, MENU_MAX),
             stylesheets=[INPUT_CSS],
         )
+        a11y.hidden_label(widget, MENU_LABELS[name])  # its first choice says what it filters; the name says it too
         widget.param.watch(lambda event: self.model.param.update({name: event.new or None}), "value")
         self.model.param.watch(lambda event: setattr(widget, "value", shown(event.new)), name)
         return widget

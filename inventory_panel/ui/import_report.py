@@ -29,7 +29,7 @@ CSS = (
 .section { font-size: 15px; font-weight: 600; color: var(--inv-text); margin: 0 0 2px; }
 .steps { display: flex; align-items: center; gap: 8px; font-size: 13px; color: var(--inv-muted); flex-wrap: wrap; }
 .steps .step { border: 1px solid var(--inv-border); border-radius: 999px; padding: 2px 12px; white-space: nowrap; }
-.steps .step.done { color: var(--inv-accent); border-color: var(--inv-accent); }
+.steps .step.done { color: var(--inv-accent-text); border-color: var(--inv-accent); }
 .steps .step.current { color: white; background: var(--inv-accent); border-color: var(--inv-accent);
                        font-weight: 600; }
 .steps .msg { margin-left: 8px; color: var(--inv-text); }

@@ -16,7 +16,7 @@ from typing import Any
 import panel as pn
 import param
 
-from . import styles, widgets
+from . import a11y, styles, widgets
 from .formatting import fmt_int
 
 
@@ -84,6 +84,7 @@ class Pager(pn.viewable.Viewer):
             # Not Select.from_param: its link would set page_size alone, and a new page size must start again at
             # the first page in the same query (resize). The menu follows the source (a notebook may set it).
             self.size_menu = pn.widgets.Select(options=size_options(self.page_sizes), value=s.page_size, width=130)
+            a11y.hidden_label(self.size_menu, "Rows per page")
             self.size_menu.param.watch(lambda e: self.resize(e.new), "value")
             s.param.watch(self._show_size, "page_size")
             parts.append(self.size_menu)

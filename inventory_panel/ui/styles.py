@@ -24,13 +24,13 @@ SURFACE = (
 
 # Row colours of the item tables, keyed on the status cell (formatting.STATUS_HTML) and the open item's marker:
 # the browser styles each page as it arrives, so the server sends data only. The "Open" link is the accent mixed
-# with the text colour: the plain accent was too dark to read on the dark theme.
+# with the text colour: the plain accent was too dark to read on the dark theme (60%: 4.5:1 on a low-stock row).
 STATUS_ROWS = f"""
 .tabulator-row:has(.st-low) .tabulator-cell {{ background-color: {LOW_ROW}; }}
 .tabulator-row:has(.st-out) .tabulator-cell {{ background-color: {OUT_ROW}; }}
 .tabulator-row:has(.open-item.selected) .tabulator-cell {{ font-weight: 600; }}
 .tabulator-row:has(.open-item.selected) .tabulator-cell:first-child {{ box-shadow: inset 4px 0 0 {ACCENT}; }}
-.tabulator-cell[tabulator-field="open"] {{ color: color-mix(in srgb, {ACCENT} 70%, {TEXT}); }}
+.tabulator-cell[tabulator-field="open"] {{ color: color-mix(in srgb, {ACCENT} 60%, {TEXT}); }}
 """
 
 # The app's accent on every component's root (component_root): a component alone in a notebook cell looks as it
@@ -45,12 +45,15 @@ VARIABLES = f"""
 BASE = f"""
 :host {{
   --inv-text: {TEXT};
-  --inv-muted: color-mix(in srgb, var(--inv-text) 62%, transparent);
+  --inv-muted: color-mix(in srgb, var(--inv-text) 72%, transparent);  /* 4.5:1 and more on the surfaces */
   --inv-surface: {SURFACE};
   --inv-border: color-mix(in srgb, var(--inv-text) 14%, transparent);
   --inv-accent: var(--design-primary-color, #0F766E);
   /* Mixed with the text colour: darker on the light theme, lighter (readable) on the dark one. */
   --inv-low: color-mix(in srgb, #d97706 72%, var(--inv-text));
+  --inv-ok: color-mix(in srgb, #047857 72%, var(--inv-text));
+  /* Text in the accent colour: the accent alone was 3.2:1 on the dark theme's background. */
+  --inv-accent-text: color-mix(in srgb, var(--inv-accent) 60%, var(--inv-text));
   --inv-out: color-mix(in srgb, #dc2626 68%, var(--inv-text));
   font-family: var(--body-font, "Inter", "Segoe UI", system-ui, sans-serif);
 }}
