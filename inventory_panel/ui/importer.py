@@ -34,7 +34,7 @@ import param
 from ..errors import ImportRefusedError
 from ..fields import FIELDS
 from ..importing import ImportReport
-from . import styles, widgets
+from . import a11y, styles, widgets
 from .component_root import component_root
 from .formatting import esc, fmt_int
 from .import_report import (
@@ -214,8 +214,8 @@ class ImportView(pn.viewable.Viewer):
         self._mode_help = pn.pane.HTML(
             pn.bind(mode_help_html, self.param.mode), stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 0)
         )
-        self._atomic = pn.widgets.Checkbox.from_param(
-            self.param.atomic, name="All or nothing: import only if every row is valid", margin=(8, 0), disabled=locked
+        self._atomic = a11y.labelled_checkbox(
+            self, "atomic", "All or nothing: import only if every row is valid", margin=(8, 0), disabled=locked
         )
         options = pn.Column(
             pn.pane.HTML('<div class="section">2 · Options</div>', stylesheets=[CSS], margin=(0, 0)),
