@@ -301,8 +301,10 @@ class ImportView(pn.viewable.Viewer):
         pn.state.execute(self.check)
 
     def reset(self) -> None:
-        """Back to choosing a file; forgets the upload and the last report."""
+        """Back to choosing a file; forgets the upload and the last report, and the picker shows no file."""
         self._source = None
+        if self.allowed:
+            self.dropper.clear()
         self.param.update(step="choose", report=None, refusal=None, file_name=None, progress=0.0, stage=None)
 
     async def check(self) -> None:

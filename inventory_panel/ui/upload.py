@@ -10,7 +10,11 @@ buffered as long as the session. This subclass (registered in docs/workarounds.m
   and drops what it had buffered;
 - holds one upload at a time: a new file replaces an unfinished one and the previous file;
 - keeps the file as bytes (the importer reads bytes; a decoded copy would double the memory);
-- ``release()`` drops everything, for when the session ends.
+- ``release()`` drops everything, for when the session ends;
+- ``clear()`` empties the picker in the page too (Panel's dropper has no way to: FilePond kept showing the old
+  file after "Choose another file"), and FilePond's chip says "Upload complete" once the last chunk is sent, not
+  after a made-up minimum duration (``FILEPOND_OPTIONS``: its default ``allowMinimumUploadDuration`` animated
+  "Uploading 58%" on for a second or more, while the check's results were already on screen).
 
 One level lower, Bokeh 3.9.2's ``Receiver`` collects as many binary buffers for one websocket message as the
 message's header announces (``num_buffers``), each up to the websocket message limit, before anything sees the
@@ -26,6 +30,7 @@ from typing import Any, ClassVar
 
 import panel as pn
 import param
+from bokeh.models import CustomJS
 
 from ..limits import UPLOAD_CHUNK_BYTES
 from . import styles
@@ -82,6 +87,19 @@ DROP_AREA_CSS = (
 )
 
 
+# FilePond's page-wide options (applied to existing pickers too): without a minimum upload duration its chip reports
+# the real progress and says "Upload complete" when the last chunk is sent. Run once the page is ready
+# (``served/session_sync.py``) and when a dropper's document is (a notebook cell).
+FILEPOND_OPTIONS = "if (window.FilePond) { window.FilePond.setOptions({allowMinimumUploadDuration: false}) }"
+
+# Run in the page when ``cleared`` changes (the model's ``tags``): the picker's FilePond drops its files. Removing a
+# finished file makes FilePond send a delete event, which ``_process_event`` ignores for a file no longer held.
+CLEAR_PICKER = """
+const view = Bokeh.index.find_one(cb_obj)
+if (view != null && view._file_pond != null) view._file_pond.removeFiles()
+"""
+
+
 def refusal_message(max_bytes: int) -> str:
     return (
         f"The file is larger than {max_bytes / 1_048_576:.0f} MB, the upload limit (INVENTORY_MAX_UPLOAD_MB); "
@@ -100,9 +118,17 @@ class BoundedFileDropper(pn.widgets.FileDropper):
     refused = param.String(
         default=None, allow_None=True, doc="Why the latest upload was refused while it arrived; None when it was not."
     )
+    cleared = param.Integer(
+        default=0, doc="How many times the picker was emptied from the server; each change empties it in the page."
+    )
 
-    # Server-side only: neither is a property of the browser's model.
-    _rename: ClassVar[dict[str, str | None]] = {**pn.widgets.FileDropper._rename, "max_bytes": None, "refused": None}
+    # Server-side only: neither is a property of the browser's model; ``cleared`` travels as the model's tags.
+    _rename: ClassVar[dict[str, str | None]] = {
+        **pn.widgets.FileDropper._rename,
+        "max_bytes": None,
+        "refused": None,
+        "cleared": "tags",
+    }
 
     def __init__(self, **params: Any):
         params.setdefault("chunk_size", CHUNK_BYTES)
@@ -112,6 +138,25 @@ class BoundedFileDropper(pn.widgets.FileDropper):
         self._upload: tuple[str, int] | None = None  # (name, total chunks) of the upload being received
         self._next_chunk = 1
         self._received = 0
+
+    def _process_param_change(self, params: dict[str, Any]) -> dict[str, Any]:
+        params = super()._process_param_change(params)
+        if "tags" in params:
+            params["tags"] = [f"inventory-cleared-{params['tags']}"]
+        return params
+
+    def _get_model(self, doc: Any, root: Any = None, parent: Any = None, comm: Any = None) -> Any:
+        model = super()._get_model(doc, root, parent, comm)
+        model.js_on_change("tags", CustomJS(code=CLEAR_PICKER))
+        doc.js_on_event("document_ready", CustomJS(code=FILEPOND_OPTIONS))
+        return model
+
+    def clear(self) -> None:
+        """Forget the file here and in the page: the picker shows no file afterwards."""
+        self.release()
+        with param.parameterized.discard_events(self):
+            self.param.update(value={}, mime_type={}, refused=None)
+        self.cleared += 1
 
     def release(self) -> None:
         """Drop the chunks of an unfinished upload."""
@@ -126,6 +171,11 @@ class BoundedFileDropper(pn.widgets.FileDropper):
         self.refused = refusal_message(self.max_bytes)
 
     def _process_event(self, event: Any) -> None:
+        if event.event_name == "delete_event":  # the person removed the file, or clear() did
+            data = event.data if isinstance(event.data, dict) else {}
+            if data.get("name") in self.value:
+                self.value = {}
+            return None
         if event.event_name != "upload_event":
             return super()._process_event(event)
         data = event.data if isinstance(event.data, dict) else {}

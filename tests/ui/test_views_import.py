@@ -118,3 +118,54 @@ def test_template_download(served_app, page):
         page.get_by_role("button", name="Download template").click()
     header = Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
     assert header.split(",")[:4] == ["item_name", "category", "quantity", "unit_price"]
+
+
+def picker_states(page) -> list[int]:
+    """FilePond's status of each file in the picker (5: processing complete, 3: processing), read from its API."""
+    return page.locator(".filepond--root").evaluate("root => FilePond.find(root).getFiles().map(f => f.status)")
+
+
+def test_the_file_chip_is_complete_when_the_server_has_the_file(served_app, page, tmp_path):
+    """FilePond's default minimum upload duration kept the chip at "Uploading 58%" for up to 1.5 s after the server
+    had the whole file, and longer on a busy page, while the check's results were on screen (issue 15). Read at the
+    server's first answer to the upload (the check's step line), without waiting."""
+    source = write_csv(tmp_path, "chip.csv", [["Chip Clip", "Tools", "1", "1.00", "Dock 1", "CHIP-1"]])
+    open_import(page, served_app)
+    page.locator("input[type=file]").set_input_files(str(source))
+    expect(page.get_by_text(re.compile("Checking the file|Would import"))).to_be_visible(timeout=TIMEOUT_MS)
+    assert picker_states(page) == [5]
+    expect(page.get_by_text("Check finished — nothing has been written yet.")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator(".filepond--item .filepond--file-status-main")).to_have_text("Upload complete")
+
+
+def test_choose_another_file_empties_the_picker(served_app, page, tmp_path):
+    """After a refused file, "Choose another file" leaves no old file in the picker (issue 15)."""
+    source = tmp_path / "wrong.csv"
+    source.write_text("colour,size\nred,XL\n", encoding="utf-8")
+    open_import(page, served_app)
+    page.locator("input[type=file]").set_input_files(str(source))
+    expect(page.get_by_text("the file was refused; nothing was imported.")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator(".filepond--item")).to_have_count(1)
+    page.get_by_role("button", name="Choose another file").click()
+    expect(page.locator(".filepond--item")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.get_by_text("the file was refused; nothing was imported.")).to_be_hidden()
+    # The next file is checked as usual (the emptied picker takes a new one).
+    good = write_csv(tmp_path, "again.csv", [["Hex Key", "Tools", "3", "2.00", "Dock 2", "AGAIN-1"]])
+    page.locator("input[type=file]").set_input_files(str(good))
+    expect(page.get_by_text("Check finished — nothing has been written yet.")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator(".filepond--item")).to_have_count(1)
+
+
+def test_a_normal_session_leaves_no_reference_already_known_in_the_log(served_app, page, tmp_path):
+    """Issue 15's log noise: the page re-sent the file picker it had received with the Import tab, and the server
+    logged "BokehUserWarning: reference already known" (``ui/served/session_sync.py``). A session that opens the
+    app, checks a file and cancels leaves none (nor do the module's other sessions before it)."""
+    source = write_csv(tmp_path, "quiet.csv", [["Quiet Fan", "Tools", "2", "30.00", "Dock 4", "QUIET-1"]])
+    open_import(page, served_app)
+    page.locator("input[type=file]").set_input_files(str(source))
+    expect(page.get_by_text("Check finished — nothing has been written yet.")).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator(".bk-btn", has_text="Cancel").click()
+    expect(page.get_by_text("Check finished — nothing has been written yet.")).to_be_hidden()
+    log = served_app.log()
+    assert "WebSocket connection opened" in log
+    assert "reference already known" not in log

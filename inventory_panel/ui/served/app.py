@@ -21,7 +21,7 @@ import panel as pn
 from inventory_panel.ui.gc_pauses import manage_session
 from inventory_panel.ui.notify import place_toasts
 from inventory_panel.ui.serve import session_page
-from inventory_panel.ui.served import page_weight
+from inventory_panel.ui.served import page_weight, session_sync
 
 
 def serve_session() -> None:
@@ -39,6 +39,7 @@ def serve_session() -> None:
         ready_notification="",
     )
     place_toasts(pn.state.notifications)  # the notification policy's place for toasts (ui/notify.py)
+    session_sync.install()  # no change stranded in Panel's write queue, no model re-sent by the page
     # No MathJax on a page without math, and one walk of the document's models (page_weight: what they cost).
     page_weight.install()
     page_weight.add_frozen(session_page(), title="Lakebase Inventory")
