@@ -124,12 +124,14 @@ def test_an_invalid_cell_edit_in_a_notebook_shows_the_message_in_the_editor(inv)
     with set_curdoc(doc):  # Panel processes a notebook cell's browser events with its document current
         assert messages.toasts_unavailable()
         edit(editor.table, "Bolt", "unit_price", "12.345")
-    shown = editor.messages
-    assert shown.kind == "error" and FIELD_BY_NAME["unit_price"].msg_scale() in shown.message
-    assert shown.alert.visible and shown.alert.alert_type == "danger"
-    assert other.messages.message == ""  # beside the thing that failed, not in every cell
+    # The error stays beside the thing that failed: the table's notice, in the editor's cell (ui/notify.py).
+    notice, shown = editor.table.conflict, editor.messages
+    assert notice.kind == "error" and FIELD_BY_NAME["unit_price"].msg_scale() in notice.head
+    assert notice.alert.visible and notice.alert.alert_type == "danger"
+    assert shown.message == "" and other.messages.message == ""  # said once, not in every cell
     with set_curdoc(doc):  # the next action replaces the error
         edit(editor.table, "Bolt", "unit_price", "12.50")
+    assert not notice.shown
     assert shown.kind == "success" and "Saved unit price of Bolt" in shown.message
 
 
@@ -139,8 +141,12 @@ def test_inside_the_app_the_apps_area_speaks_once(inv):
     doc = cell(app)
     with set_curdoc(doc):
         edit(app.inventory_view.table, "Bolt", "unit_price", "-1")
-    assert app.messages.kind == "error" and app.messages.alert.visible
-    assert app.inventory_view.messages.message == ""
+    assert app.inventory_view.table.conflict.kind == "error"  # beside the table
+    assert app.messages.message == "" and app.inventory_view.messages.message == ""  # and nowhere else
+    with set_curdoc(doc):
+        edit(app.inventory_view.table, "Bolt", "unit_price", "3.00")
+    assert app.messages.kind == "success" and app.messages.alert.visible  # the app's area speaks for its views
+    assert app.inventory_view.messages.message == "" and not app.inventory_view.table.conflict.shown
 
 
 def test_toasts_cannot_show_with_ipywidgets_comms_even_in_a_session(monkeypatch):
