@@ -7,9 +7,9 @@ Two measured costs of the served page that the bare one-table Panel page (``benc
   the page) to every page whose document has a Panel ``HTML`` model among its roots (the template's header pane is
   one), whether or not that model renders math — and every ``pn.pane.HTML`` turns math off by default. Bokeh's own
   rule asks for MathJax only where a model may render TeX. ``install()`` makes Panel's rule the same: such a root
-  asks for MathJax only if its math is on and its text holds a TeX delimiter. The app shows no math, so its pages no longer load it (an item name holding ``$$``
-  is shown as typed, as it should be). Registered in docs/workarounds.md; ``tests/unit/test_served_page_weight.py``
-  tells when it can go.
+  asks for MathJax only if its math is on and its text holds a TeX delimiter. The app shows no math, so its pages
+  no longer load it. Registered in docs/workarounds.md; ``tests/unit/test_served_page_weight.py`` tells when it
+  can go.
 - **The document's model graph.** Adding the template's roots one by one makes Bokeh walk the whole model graph
   after each (nine walks for the app's page). ``add_frozen`` adds them under one freeze: one walk.
 """
