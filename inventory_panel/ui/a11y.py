@@ -66,9 +66,15 @@ CSS = f"""
 .tabulator-row.tabulator-selectable:hover {{
   background-color: color-mix(in srgb, {styles.ACCENT} 12%, transparent) !important; color: inherit !important;
 }}
+/* Outlined plain buttons in the text colour (Fast's #818181 was 3.9:1 on the dark theme's dialog surface). */
+:host(.outline) .bk-btn.bk-btn-default {{ color: {styles.TEXT}; }}
 :host(.outline) .bk-btn.bk-btn-danger {{ color: {DANGER_TEXT}; border-color: {DANGER_TEXT}; }}
-/* The file chip's second line (size, "tap to undo") was drawn at half opacity: 2.9:1 on the chip. */
+/* The file chip: its second line (size, "tap to undo") was drawn at half opacity (2.9:1 on the chip), and its
+   white text was 3.6:1 on FilePond's green "done" chip and 4.1:1 on its red "error" chip. */
 .filepond--file-info-sub, .filepond--file-status-sub {{ opacity: 1 !important; }}
+[data-filepond-item-state='processing-complete'] .filepond--item-panel {{ background-color: {SUCCESS} !important; }}
+[data-filepond-item-state*='invalid'] .filepond--item-panel,
+[data-filepond-item-state*='error'] .filepond--item-panel {{ background-color: {DANGER} !important; }}
 /* Keyboard focus is always visible (Fast's sheet sets outline: none on focused buttons). */
 :focus-visible {{ outline: 2px solid {FOCUS} !important; outline-offset: 2px; }}
 .tabulator-cell:focus-visible, .tabulator-cell.tabulator-editing {{ outline-offset: -2px; }}

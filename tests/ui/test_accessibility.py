@@ -93,7 +93,8 @@ def theme(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def themed_page(browser: Any, theme: str) -> Iterator[Any]:
     """A page in its own context, the browser's colour scheme matching the app's theme."""
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=theme)
+    # Reduced motion: Panel's dialog then appears without its fade (axe would measure its colours mid-fade).
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=theme, reduced_motion="reduce")
     context.set_default_timeout(TIMEOUT_MS)
     yield context.new_page()
     context.close()
