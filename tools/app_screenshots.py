@@ -16,11 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.layout_check import LAYOUT_CHECK, problems
+from tools.layout_check import settled_problems
 
 WIDTHS = (1280, 800)
 HEIGHT = 800
-MAX_HEIGHT = 4000  # a full-page shot stops here (the 100-row page of a big inventory would be very tall)
+MAX_HEIGHT = 4000
+# How tall the page's content is: the page's own height, or that of the template's scrolling main area.
+CONTENT_HEIGHT = """() => {
+  let h = document.documentElement.scrollHeight;
+  for (const el of document.querySelectorAll('*')) {
+    const s = getComputedStyle(el);
+    if ((s.overflowY === 'auto' || s.overflowY === 'scroll') && el.scrollHeight > el.clientHeight + 1) {
+      h = Math.max(h, el.getBoundingClientRect().top + el.scrollHeight + 8);
+    }
+  }
+  return Math.ceil(h);
+}"""  # a full-page shot stops here (the 100-row page of a big inventory would be very tall)
 
 
 @dataclass
@@ -123,12 +134,17 @@ def shoot_app(
                     except PlaywrightTimeout:
                         found.append(f"{screen.ready!r} never became visible")
                     settle(page)
-                    found += problems(page.evaluate(LAYOUT_CHECK))
+                    found += settled_problems(page)
                     path = out / f"app_{screen.name}_{width}_{theme}.png"
-                    height = min(int(page.evaluate("() => document.documentElement.scrollHeight")), MAX_HEIGHT)
+                    # The template scrolls its main area, not the page: the window is made as tall as that area's
+                    # content for the shot (a full-page shot would stop at the window's bottom), then put back.
+                    height = min(int(page.evaluate(CONTENT_HEIGHT)), MAX_HEIGHT)
+                    page.set_viewport_size({"width": width, "height": max(height, HEIGHT)})
+                    settle(page)
                     page.screenshot(
-                        path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height}
+                        path=str(path), clip={"x": 0, "y": 0, "width": width, "height": max(height, HEIGHT)}
                     )
+                    page.set_viewport_size({"width": width, "height": HEIGHT})
                     optimise(path)
                     shots.append(AppShot(screen.name, width, theme, path, found + errors[:]))
                     errors.clear()

@@ -22,6 +22,9 @@ are looked at (the page under it cannot be used).
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 LAYOUT_CHECK = r"""
 () => {
   const W = window.innerWidth;
@@ -108,7 +111,9 @@ LAYOUT_CHECK = r"""
     }
     if (problem) unreachable.push(`${describe(el)}: ${problem}`);
     const title = el.classList.contains('tabulator-col') ? el.querySelector('.tabulator-col-title') : null;
-    const textBox = title || (el.tagName === 'BUTTON' ? el : null);
+    // A button's own label (a text node of its own): icon buttons hide a label for screen readers on purpose.
+    const ownText = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    const textBox = title || (el.tagName === 'BUTTON' && ownText ? el : null);
     if (textBox && textBox.scrollWidth > textBox.clientWidth + 1) {
       truncated.push(`${describe(el)}: text ${textBox.scrollWidth} px in ${textBox.clientWidth} px`);
     }
@@ -144,3 +149,20 @@ def problems(result: dict[str, object]) -> list[str]:
     for key in ("unreachable", "truncated", "overlaps"):
         lines += [f"{key}: {line}" for line in result[key]]  # type: ignore[attr-defined]
     return lines
+
+
+def settled_problems(page: Any, settle: float = 15.0, stable: float = 2.0) -> list[str]:
+    """``LAYOUT_CHECK`` on a Playwright ``page``, repeated while the layout still changes (Bokeh lays a view out in
+    a few passes after it appears; FilePond fades its buttons in and out): its findings once there are none, or once
+    the same ones have stood for ``stable`` seconds (at most ``settle`` seconds in all)."""
+    start = time.monotonic()
+    last: list[str] | None = None
+    since = start
+    while True:
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        found = problems(page.evaluate(LAYOUT_CHECK))
+        now = time.monotonic()
+        if found != last:
+            last, since = found, now
+        if not found or now - since > stable or now - start > settle:
+            return found

@@ -258,7 +258,9 @@ class ImportView(pn.viewable.Viewer):
             widths=ERROR_WIDTHS,
             page_size=10,
             layout="fit_data_stretch",
-            formatters={c: {"type": "plaintext"} for c in ERROR_TITLES},
+            # The problem wraps (Tabulator's textarea formatter escapes as plaintext does): a long reason was cut off
+            # at the column's edge.
+            formatters={c: {"type": "textarea" if c == "message" else "plaintext"} for c in ERROR_TITLES},
             text_align={"row": "right"},
             stylesheets=[styles.TABLE],
             margin=(4, 10),

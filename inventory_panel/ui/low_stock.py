@@ -112,6 +112,8 @@ class LowStockView(LazyView):
             widths=WIDTHS,
             disabled=True,
             pagination=None,
+            # In the order the service gives (largest shortage first): a header click would sort one page only.
+            sortable=False,
             layout="fit_columns",
             stylesheets=[styles.TABLE, styles.STATUS_ROWS],
             margin=(0, 10),
@@ -129,11 +131,12 @@ class LowStockView(LazyView):
             visible=False,
         )
         self.pager = Pager(source=self)
+        self._pager_box = pn.Column(self.pager, sizing_mode="stretch_width", margin=0)  # hidden with the table
         self._layout = pn.Column(
             widgets.title_bar(self.title, self.download),
             self.empty,
             self.table,
-            self.pager,
+            self._pager_box,
             sizing_mode="stretch_width",
         )
         self.reload()
@@ -180,7 +183,7 @@ class LowStockView(LazyView):
         # Shown before it gets its rows: a Tabulator handed data while hidden (display: none, no height) lays out no
         # rows, and when it is shown next Panel 1.9.4 does not always redraw it (a notebook cell then kept an empty
         # table under "5 items to reorder" after an import; docs/workarounds.md).
-        self.table.visible = self.pager.visible = not rows.empty
+        self.table.visible = self._pager_box.visible = not rows.empty
         first = self.page * self.page_size
         self.table.value = low_stock_frame(rows.iloc[first : first + self.page_size])
         self.empty.visible = rows.empty

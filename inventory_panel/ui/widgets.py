@@ -48,11 +48,17 @@ def table(value: Any, *, titles: Mapping[str, str], widths: Mapping[str, Any], *
     )
 
 
+# Tabulator's pager only when there is a second page to go to (as ui/pager.py does): its page buttons carry their
+# number in data-page, so a footer without a page 2 has nothing to offer but "First Prev 1 Next Last".
+ONE_PAGE_CSS = """.tabulator-footer:not(:has(.tabulator-page[data-page="2"])) { display: none; }"""
+
+
 def paged_table(
     value: Any, *, titles: Mapping[str, str], widths: Mapping[str, Any], page_size: int, **params: Any
 ) -> pn.widgets.Tabulator:
     """A read-only ``table`` paged in the browser, ``page_size`` rows a page: for lists the person reads (the
     import's problems, the reorder list), not edits."""
+    params["stylesheets"] = [*params.get("stylesheets", []), ONE_PAGE_CSS]
     return table(value, titles=titles, widths=widths, disabled=True, pagination="local", page_size=page_size, **params)
 
 

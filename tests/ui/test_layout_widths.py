@@ -11,14 +11,13 @@ passes at once, a broken one is reported once its findings have stood for 2 s.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.ui.conftest import open_app
-from tools.layout_check import LAYOUT_CHECK, problems
+from tools.layout_check import settled_problems
 
 pytestmark = pytest.mark.ui
 
@@ -39,19 +38,7 @@ STABLE_SECONDS = 2.0
 
 
 def layout_problems(page: Any) -> list[str]:
-    """The geometry check, repeated while the layout still changes: its findings once there are none, or once the
-    same ones have stood for ``STABLE_SECONDS`` (at most ``SETTLE_SECONDS`` in all)."""
-    start = time.monotonic()
-    last: list[str] | None = None
-    since = start
-    while True:
-        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-        found = problems(page.evaluate(LAYOUT_CHECK))
-        now = time.monotonic()
-        if found != last:
-            last, since = found, now
-        if not found or now - since > STABLE_SECONDS or now - start > SETTLE_SECONDS:
-            return found
+    return settled_problems(page, SETTLE_SECONDS, STABLE_SECONDS)
 
 
 def visible(page: Any, selector: str) -> Any:
