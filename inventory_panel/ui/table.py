@@ -107,6 +107,17 @@ def table_frame(rows: pd.DataFrame, selected_id: int | None = None, columns: Col
     return pd.DataFrame(data, index=index, columns=[*columns.names, OPEN_COLUMN, "version"])
 
 
+def shows_the_same(shown: pd.DataFrame | None, frame: pd.DataFrame) -> bool:
+    """True if ``frame`` differs from the page the browser holds (``shown``) in the rows' versions only."""
+    if shown is None or not shown.index.equals(frame.index) or list(shown.columns) != list(frame.columns):
+        return False
+    return all(
+        all(a == b or (pd.isna(a) and pd.isna(b)) for a, b in zip(shown[c].tolist(), frame[c].tolist(), strict=True))
+        for c in frame.columns
+        if c != "version"
+    )
+
+
 def shown_value(value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
         return "(empty)"
@@ -133,6 +144,7 @@ class ItemsTable(pn.viewable.Viewer):
         super().__init__(**params)
         can_edit = self.model.inventory is not None and self.model.inventory.user.can("edit")
         self._editing: tuple[int, float] | None = None
+        self._versions: dict[int, int] = {}  # item id -> version, as last read from the database (see _item_at)
         self._superseded: list[tuple[float, pd.Index]] = []  # ids of recently replaced pages, with when
         self.conflict = Notice(kind="warning")
         editors: dict[str, Any] = {name: editor_for(FIELD_BY_NAME[name]) if can_edit else None for name in EDITABLE}
@@ -196,11 +208,21 @@ class ItemsTable(pn.viewable.Viewer):
     def _show(self) -> None:
         self.refresh_pending = False
         frame = table_frame(self.model.rows, self.model.selected_id)
+        if shows_the_same(self.table.value, frame):
+            # Only the rows' versions changed (the person's own edit, reloaded): the browser already shows every
+            # cell. Sending the page would make Tabulator redraw it all, closing the cell editor that Tab has just
+            # opened and dropping keyboard focus (docs/workarounds.md); the server keeps the new versions for the
+            # next edit's conflict check.
+            with param.parameterized.discard_events(self.table):
+                self.table.value = frame
+            self._versions = dict(zip(frame.index.tolist(), frame["version"].tolist(), strict=True))
+            return
         old = self.table.value.index
         if self.model.external and not old.equals(frame.index):
             now = time.monotonic()
             self._superseded = [(t, ids) for t, ids in self._superseded if now - t < RACE_SECONDS] + [(now, old)]
         self.table.value = frame
+        self._versions = dict(zip(frame.index.tolist(), frame["version"].tolist(), strict=True))
 
     def _on_sort(self, event: param.parameterized.Event) -> None:
         sorters = [s for s in event.new if s.get("field") in SHOWN]
@@ -224,9 +246,12 @@ class ItemsTable(pn.viewable.Viewer):
         return item_id
 
     def _item_at(self, row: int) -> tuple[int, int]:
+        """The item at row position ``row`` and its version as last read from the database. (Not the version in the
+        table's value: an edit brings the browser's whole page back into it, and the browser is not sent a page whose
+        versions alone changed.)"""
         frame = self.table.value
         item_id = int(frame.index[row])
-        return item_id, int(frame["version"].iloc[row])
+        return item_id, int(self._versions.get(item_id, frame["version"].iloc[row]))
 
     def ambiguous(self, row: int) -> bool:
         """True if row position ``row`` held another item moments ago (the browser may not have caught up)."""

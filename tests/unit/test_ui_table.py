@@ -118,6 +118,30 @@ def test_an_edit_saves_one_field_and_reloads(view, inv):
     assert view.table.value.loc[int(bolt["id"]), "status"] == STATUS_HTML["ok"]
 
 
+def test_an_edit_that_changes_no_other_cell_is_not_sent_back_and_the_next_edit_of_the_row_is_not_stale(view, inv):
+    """Tab from an edited cell opens the next one; sending the reloaded page would redraw the table and close it
+    (docs/workarounds.md). Only the row's version changed, so the browser gets nothing and the server keeps it."""
+    source = view.table.get_root().source
+    bolt_id = int(view.table.value.index[row_of(view, "Bolt")])
+    edit(view, "Bolt", "quantity", 4)  # still below its minimum of 5: the status cell stays "low"
+    assert view.table.value.loc[bolt_id, "version"] == 2
+    assert source.data["version"].tolist()[row_of(view, "Bolt")] == 1  # the browser's copy was left alone
+    # The browser's next edit brings its whole page back, its old versions included (as Panel's Tabulator does).
+    view.table.value = view.table.value.assign(version=source.data["version"])
+    edit(view, "Bolt", "location", "Shelf 2")  # the next cell of the same row, right after
+    bolt = inv.get(bolt_id)
+    assert (bolt["quantity"], bolt["location"], bolt["version"]) == (4, "Shelf 2", 3)
+    assert view.conflict.head == ""
+
+
+def test_an_edit_that_changes_another_cell_sends_the_page(view, inv):
+    source = view.table.get_root().source
+    edit(view, "Bolt", "quantity", 7)  # above its minimum: the status cell changes
+    row = row_of(view, "Bolt")
+    assert source.data["version"].tolist()[row] == 2
+    assert source.data["status"].tolist()[row] == STATUS_HTML["ok"]
+
+
 def test_an_invalid_edit_is_refused_with_the_field_message_and_the_cell_restored(view, inv, caplog):
     caplog.set_level("INFO", "inventory_panel.ui")
     edit(view, "Bolt", "unit_price", "12.345")

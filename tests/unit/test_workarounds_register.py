@@ -66,3 +66,17 @@ def test_panel_tabulator_still_redraws_a_shown_table_only_on_a_resize() -> None:
     after_resize = re.search(r"override after_resize\(\): void \{(.*?)\n  \}", source, re.DOTALL)
     assert after_resize is not None
     assert re.search(r"if \(.*this\.is_drawing\) \{\s*return", after_resize.group(1))
+
+
+def test_panel_tabulator_still_redraws_every_row_on_any_data_change() -> None:
+    """docs/workarounds.md, "any change of its data redraws every row": ItemsTable keeps a reloaded page whose
+    versions alone changed from the browser, because Panel's TabulatorView answers a new ``data`` and a patch alike
+    with Tabulator's ``setData`` (every row drawn again, an open cell editor closed). When a patch updates rows in
+    place, ``ItemsTable`` could patch the changed cells instead."""
+    source = (Path(panel.__file__).parent / "models" / "tabulator.ts").read_text(encoding="utf-8")
+    on_data = re.search(
+        r"this\.on_change\(this\.model\.source\.properties\.data, \(\) => \{(.*?)\n    \}\)", source, re.S
+    )
+    assert on_data is not None and "this.setData()" in on_data.group(1)
+    update = re.search(r"updateOrAddData\(\): void \{(.*?)\n  \}", source, re.DOTALL)
+    assert update is not None and "this.tabulator.setData(" in update.group(1)
