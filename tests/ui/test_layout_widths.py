@@ -1,5 +1,5 @@
-"""Layout at 1280, 800 and 390 px (issue 15): every control of every tab and of the item panel can be reached, none
-is cut off, none overlaps another.
+"""Layout at 1920, 1280, 1024, 800 and 390 px (issue 15): every control of every tab and of the item panel can be
+reached, none is cut off, none overlaps another.
 
 One served app (the sample items, as the local admin: every tab), one Chromium and one page for the module: it
 visits the six tabs, opens an item, its delete dialog and the new-item form, and on each screen resizes the window to
@@ -21,7 +21,7 @@ from tools.layout_check import settled_problems
 
 pytestmark = pytest.mark.ui
 
-WIDTHS = (1280, 800, 390)
+WIDTHS = (1920, 1280, 1024, 800, 390)  # the issue's widths: desktop, laptop, small laptop, tablet, phone
 HEIGHT = 800
 # What each tab shows once its view has rendered with data (visible, in the active tab).
 TABS = {
