@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 from bokeh.models import (
+    BasicTicker,
     ColumnDataSource,
     CustomJSTickFormatter,
     FactorRange,
@@ -49,6 +50,8 @@ CHARTS = (  # key, heading, what it shows
 BAR_COLOUR = styles.ACCENT
 LOCATION_COLOUR = "#0E7490"
 STATUS_COLOURS = {"ok": "#0F766E", "low": "#F59E0B", "out": "#DC2626"}
+# The value axis runs this far past the longest bar: its label ("10,599.90") stays inside the plot in a card at 800 px.
+LABEL_ROOM = 1.6
 VALUE_TEXT = "#7B8794"  # bar value labels: readable on the light and the dark background
 
 CHART_TITLE = ".title { font-size: 15px; }"
@@ -100,9 +103,10 @@ def _hbar(
     axis counts things, so its ticks are whole numbers."""
     keys = data["key"]
     top = max(data["x"], default=0.0) or 1.0
+    end = top * LABEL_ROOM
     fig = figure(
         y_range=FactorRange(factors=list(reversed(keys))),
-        x_range=Range1d(0, top * 1.22),
+        x_range=Range1d(0, end),
         height=FIGURE_HEIGHT,
         sizing_mode="stretch_width",
         toolbar_location=None,
@@ -129,7 +133,9 @@ def _hbar(
     )
     fig.xaxis.formatter = NumeralTickFormatter(format=tick_format)
     if counts:
-        fig.xaxis.ticker = FixedTicker(ticks=count_ticks(top * 1.22))
+        fig.xaxis.ticker = FixedTicker(ticks=count_ticks(end))
+    else:
+        fig.xaxis.ticker = BasicTicker(desired_num_ticks=4)  # "0 2k 4k … 12k" ran together in a half-width card
     _style(fig)
     return fig
 
