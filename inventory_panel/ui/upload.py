@@ -142,7 +142,11 @@ class BoundedFileDropper(pn.widgets.FileDropper):
     def _process_param_change(self, params: dict[str, Any]) -> dict[str, Any]:
         params = super()._process_param_change(params)
         if "tags" in params:
-            params["tags"] = [f"inventory-cleared-{params['tags']}"]
+            doc = pn.state.curdoc
+            if doc is None or doc.session_context is None:  # a notebook: jupyter_bokeh's view fails on these tags
+                del params["tags"]
+            else:
+                params["tags"] = [f"inventory-cleared-{params['tags']}"]
         return params
 
     def _get_model(self, doc: Any, root: Any = None, parent: Any = None, comm: Any = None) -> Any:
