@@ -211,6 +211,32 @@ def run_import(target: Target, url: str, path: Path, rows: int, out: list[Timing
         inv.close()
 
 
+def bare_load(target: Target, raw: Any, table: str, path: Path, rows: int, out: list[Timing]) -> None:
+    """Load the file into ``table`` the bare way, timed: one ``COPY`` on PostgreSQL, ``csv.reader`` and one
+    ``executemany`` in one transaction on SQLite; then check every row arrived and close the connection."""
+    cur = raw.cursor()
+    columns = ", ".join(CSV_COLUMNS)
+    if target.name.startswith("postgresql"):
+        with measured(target, out), path.open("rb") as fh:
+            cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER)", fh)
+            raw.commit()
+    else:
+        marks = ", ".join("?" * len(CSV_COLUMNS))
+        sql = (
+            f"INSERT INTO {table} ({columns}, version, created_at, created_by, updated_at, updated_by) "
+            f"VALUES ({marks}, 1, '{STAMP}', '{ACTOR}', '{STAMP}', '{ACTOR}')"
+        )
+        with measured(target, out), path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            next(reader)
+            cur.execute("BEGIN IMMEDIATE")
+            cur.executemany(sql, reader)
+            cur.execute("COMMIT")
+    cur.execute(f"SELECT count(*) FROM {table}")
+    assert cur.fetchone()[0] == rows
+    raw.close()
+
+
 def run_baseline(target: Target, url: str, path: Path, rows: int, out: list[Timing]) -> None:
     inv = connect(url)
     items = inv.t.items
@@ -218,7 +244,6 @@ def run_baseline(target: Target, url: str, path: Path, rows: int, out: list[Timi
         raw = inv.db.engine.raw_connection()  # the app's engine: same PRAGMAs on SQLite
         cur = raw.cursor()
         table = inv.db.engine.dialect.identifier_preparer.format_table(items)
-        columns = ", ".join(CSV_COLUMNS)
         if target.name.startswith("postgresql"):
             # The file has no audit columns: let the same table fill them, as a bare load would.
             for column, default in (
@@ -229,24 +254,7 @@ def run_baseline(target: Target, url: str, path: Path, rows: int, out: list[Timi
             ):
                 cur.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default}")
             raw.commit()
-            with measured(target, out), path.open("rb") as fh:
-                cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER)", fh)
-                raw.commit()
-        else:
-            marks = ", ".join("?" * len(CSV_COLUMNS))
-            sql = (
-                f"INSERT INTO {table} ({columns}, version, created_at, created_by, updated_at, updated_by) "
-                f"VALUES ({marks}, 1, '{STAMP}', '{ACTOR}', '{STAMP}', '{ACTOR}')"
-            )
-            with measured(target, out), path.open(newline="", encoding="utf-8") as fh:
-                reader = csv.reader(fh)
-                next(reader)
-                cur.execute("BEGIN IMMEDIATE")
-                cur.executemany(sql, reader)
-                cur.execute("COMMIT")
-        cur.execute(f"SELECT count(*) FROM {table}")
-        assert cur.fetchone()[0] == rows
-        raw.close()
+        bare_load(target, raw, table, path, rows, out)
     finally:
         inv.close()
 
@@ -259,7 +267,6 @@ def run_floor(target: Target, url: str, path: Path, rows: int, out: list[Timing]
         raw = inv.db.engine.raw_connection()
         cur = raw.cursor()
         source = inv.db.engine.dialect.identifier_preparer.format_table(items)
-        columns = ", ".join(CSV_COLUMNS)
         if target.name.startswith("postgresql"):
             table = f'"{items.schema}".{MINIMAL}'
             cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} WITH NO DATA")
@@ -272,26 +279,10 @@ def run_floor(target: Target, url: str, path: Path, rows: int, out: list[Timing]
                 f"ALTER COLUMN updated_by SET DEFAULT '{ACTOR}'"
             )
             raw.commit()
-            with measured(target, out), path.open("rb") as fh:
-                cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER)", fh)
-                raw.commit()
         else:
             table = f'"{MINIMAL}"'
             cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} WHERE 0")
-            marks = ", ".join("?" * len(CSV_COLUMNS))
-            sql = (
-                f"INSERT INTO {table} ({columns}, version, created_at, created_by, updated_at, updated_by) "
-                f"VALUES ({marks}, 1, '{STAMP}', '{ACTOR}', '{STAMP}', '{ACTOR}')"
-            )
-            with measured(target, out), path.open(newline="", encoding="utf-8") as fh:
-                reader = csv.reader(fh)
-                next(reader)
-                cur.execute("BEGIN IMMEDIATE")
-                cur.executemany(sql, reader)
-                cur.execute("COMMIT")
-        cur.execute(f"SELECT count(*) FROM {table}")
-        assert cur.fetchone()[0] == rows
-        raw.close()
+        bare_load(target, raw, table, path, rows, out)
     finally:
         inv.close()
 
