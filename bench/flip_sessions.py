@@ -87,12 +87,15 @@ def _flips(
 
 
 def register_panel_models() -> None:
-    """Make every Panel Bokeh model known to the client, which must rebuild the session's document."""
+    """Make every Panel Bokeh model and the app's own known to the client, which must rebuild the session's document."""
     import panel.models
 
     for module in pkgutil.iter_modules(panel.models.__path__):
         with contextlib.suppress(ImportError):
             importlib.import_module(f"panel.models.{module.name}")
+    # The app's own ReactiveHTML components (the summary cards) define their Bokeh models when their classes are
+    # created: without them the client cannot rebuild the document ("can't resolve type ...").
+    importlib.import_module("inventory_panel.ui.app")
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -102,6 +102,17 @@ TOAST_TYPES: list[dict[str, Any]] = [
 ]
 
 
+# A toast sits inside the 64 px title bar, over its text and clear of every control below it: Notyf's own 20 px
+# margin, 17 px padding and 300 px width made a success two lines tall and 20-30 px lower than the bar, over the
+# first field of a form scrolled to the top (tests/ui/test_notifications.py at 800 px).
+TOAST_CSS = """
+.notyf { padding: 8px 20px; }
+.notyf__toast { max-width: min(640px, calc(100vw - 40px)); }
+.notyf__wrapper { padding-top: 9px; padding-bottom: 9px; }
+.notyf__message { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+"""
+
+
 class AppDesign(Fast):
     """Panel's Fast design with the app's accessibility sheet on every component."""
 
@@ -148,8 +159,10 @@ class ThemeSwitchName(ReactiveHTML):
 
 
 def accessible(template: Any) -> Any:
-    """Readable toasts and a named theme switch on the page ``template`` (built with ``design=AppDesign``)."""
+    """Readable toasts within the title bar and a named theme switch on the page ``template`` (built with
+    ``design=AppDesign``)."""
     if template.notifications is not None:
         template.notifications.types = TOAST_TYPES
+        template.config.raw_css = [*template.config.raw_css, TOAST_CSS]
     template.header.append(ThemeSwitchName(width=0, height=0, margin=0))
     return template

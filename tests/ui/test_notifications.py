@@ -106,6 +106,9 @@ def test_a_refused_form_marks_its_fields_and_the_success_toast_covers_no_control
     # The controls as they are once the toast has gone by itself (brief), none of them moving under the count.
     expect(page.locator(".notyf__toast")).to_have_count(0)
     assert covered_controls(page, toast) == []
+    # Decisive whatever is scrolled under it: the toast lies within the title bar, which stays on top.
+    header = page.locator("#header").bounding_box()
+    assert header is not None and toast["y"] + toast["height"] <= header["y"] + header["height"], (toast, header)
 
 
 def test_a_new_result_replaces_the_old_error_beside_the_table(served_app, page):

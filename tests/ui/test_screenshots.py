@@ -61,7 +61,7 @@ def test_a_component_that_fails_to_render_fails_the_run(tmp_path: Path, monkeypa
     # The served page raises while building an unknown component: the page shows no component, nothing is saved
     # as if it had worked.
     monkeypatch.setitem(screenshots.COMPONENTS, "missing", ("NoSuchComponent", '[data-card="items"]'))
-    with pytest.raises(screenshots.ScreenshotError, match=r"missing \(light\)"):
+    with pytest.raises(screenshots.ScreenshotError, match=r"component_missing_light\.png: .*never became visible"):
         screenshots.run(tmp_path, components=["missing"], themes=["light"], timeout_ms=8_000)
 
 
