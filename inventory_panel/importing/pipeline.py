@@ -279,7 +279,8 @@ class _Import:
                 taken,
                 "sku",
                 take(column.text, taken),
-                "sku already exists in the inventory; import in upsert mode to update that item",
+                f"{SKU.label} is already used by an item in the inventory; to update that item, import with "
+                f'"Add or update by SKU" (mode upsert)',
             )
             return {}
         return found

@@ -17,6 +17,11 @@ from inventory_panel.settings import load_settings
 
 HEADER = "item_name,category,quantity,unit_price,description,supplier,location,minimum_stock,sku"
 
+SKU_TAKEN = (
+    'SKU is already used by an item in the inventory; to update that item, import with "Add or update by SKU" '
+    "(mode upsert)"
+)
+
 
 def items(inv: ip.Inventory) -> list[dict]:
     page = inv.query(sort_by="id", limit=10_000)
@@ -103,9 +108,7 @@ def test_uploading_the_same_file_twice_does_not_double_the_stock(inv):
     inv.import_csv(data)
     again = inv.import_csv(data)
     assert (again.inserted, again.skipped) == (0, 2)
-    assert set(again.errors["message"]) == {
-        "sku already exists in the inventory; import in upsert mode to update that item"
-    }
+    assert set(again.errors["message"]) == {SKU_TAKEN}
     assert inv.summary()["units"] == 7
     upserted = inv.import_csv(data, mode="upsert")
     assert (upserted.inserted, upserted.updated, upserted.unchanged, upserted.skipped) == (0, 0, 2, 0)
@@ -118,7 +121,7 @@ def test_an_existing_sku_is_reported_alongside_the_rows_other_problems(inv):
     report = inv.import_csv(f"{HEADER}\nDrill,Tools,-3,9.5,,,,,DR-1\n")
     assert report.errors[["column", "message"]].values.tolist() == [
         ["quantity", "Quantity must be 0 or greater"],
-        ["sku", "sku already exists in the inventory; import in upsert mode to update that item"],
+        ["sku", SKU_TAKEN],
     ]
 
 
