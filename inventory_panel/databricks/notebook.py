@@ -219,8 +219,6 @@ def show(
     Returns what the cell should show: the Panel object (Jupyter), an ipywidget (Databricks with jupyter_bokeh) or a
     ``DriverProxyApp`` link (Databricks without it). ``mode`` overrides the automatic choice.
     """
-    import panel as pn
-
     chosen = mode or choose_mode(env)
     if chosen not in MODES:
         raise ConfigurationError(f"mode must be one of {', '.join(MODES)}; got {chosen!r}")
@@ -233,5 +231,7 @@ def show(
     if chosen == "inline":
         ensure_extensions()  # before Jupyter renders it: the tables, drop area and dialogs need their JS
         return _as_viewable(obj)
+    from .widget_view import probed_widget
+
     ensure_extensions(comms="ipywidgets")  # first: building the view asks which comms are in use
-    return pn.ipywidget(_as_viewable(obj))
+    return probed_widget(_as_viewable(obj))
