@@ -10,7 +10,8 @@ needs the same JavaScript as the app and takes milliseconds to draw. The browser
 is then created in a page that can draw it. A probe without a view some time after the container appeared failed,
 so it is added again, which makes the browser try again; after ``RETRY_DELAYS`` the container says in words why
 nothing is drawn. Whether the first view failed or is merely slow never matters: only the probe is ever retried,
-and it is cheap.
+and it is cheap. A front end that never reports the container's views (one that does not count them) gets the app
+after ``UNCOUNTED_AFTER`` seconds, as plain jupyter_bokeh would show it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ GAVE_UP = (
     "tab. Check that the page may load https://cdn.bokeh.org and https://cdn.holoviz.org, then run this cell again."
     "</div>"
 )
+
+# Seconds after which a container the browser never reported is taken as a front end that does not count views
+# (then the app goes in directly, as jupyter_bokeh alone would show it).
+UNCOUNTED_AFTER = 10.0
 
 Scheduler = Callable[[float, Callable[[], None]], None]
 
@@ -80,13 +85,22 @@ class ProbedView:
         self.probe._view_count = 0
         self.box.observe(self._on_box_views, "_view_count")
         self.probe.observe(self._on_probe_views, "_view_count")
+        self.schedule(UNCOUNTED_AFTER, self._uncounted)
 
     def _on_box_views(self, change: dict[str, Any]) -> None:
         if change["new"] and not change["old"] and not self.shown and self.attempts == 0:
             self._next()
 
     def _on_probe_views(self, change: dict[str, Any]) -> None:
-        if change["new"] and not self.shown:
+        if change["new"]:
+            self._show()
+
+    def _uncounted(self) -> None:
+        if self.attempts == 0 and not views(self.box):
+            self._show()
+
+    def _show(self) -> None:
+        if not self.shown:
             self.shown = True
             self.box.children = (self.widget,)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import ipywidgets
 import panel as pn
 
-from inventory_panel.databricks.widget_view import GAVE_UP, ProbedView, probed_widget
+from inventory_panel.databricks.widget_view import GAVE_UP, UNCOUNTED_AFTER, ProbedView, probed_widget
 
 
 class Clock:
@@ -27,10 +27,18 @@ class Clock:
         return delay
 
 
+def without_uncounted_check(clock: Clock) -> Clock:
+    """Drop the check scheduled at creation (for a front end that never reports views), run it in its own test."""
+    assert clock.pending[0][0] == UNCOUNTED_AFTER
+    clock.pending.pop(0)
+    return clock
+
+
 def make(delays: tuple[float, ...] = (1.0, 2.0, 5.0)) -> tuple[ProbedView, Clock, ipywidgets.Widget, list[tuple]]:
     clock = Clock()
     probe, app = ipywidgets.HTML("probe"), ipywidgets.HTML("app")
     view = ProbedView(app, probe, delays=delays, schedule=clock)
+    without_uncounted_check(clock)
     sent: list[tuple] = []
     view.box.observe(lambda change: sent.append(tuple(change["new"])), "children")
     return view, clock, app, sent
@@ -90,3 +98,20 @@ def test_probed_widget_builds_the_apps_widget_in_the_cell() -> None:
         pn.config.comms = "default"
     (probe,) = box.children
     assert isinstance(probe, BokehModel) and box._view_count == 0 and probe._view_count == 0
+
+
+def test_a_front_end_that_never_reports_views_gets_the_app_directly() -> None:
+    clock = Clock()
+    probe, app = ipywidgets.HTML("probe"), ipywidgets.HTML("app")
+    view = ProbedView(app, probe, delays=(1.0,), schedule=clock)
+    assert clock.tick() == UNCOUNTED_AFTER  # no word from the browser about the container in that time
+    assert view.box.children == (app,)
+
+
+def test_a_container_reported_in_time_is_left_to_the_probe() -> None:
+    clock = Clock()
+    probe, app = ipywidgets.HTML("probe"), ipywidgets.HTML("app")
+    view = ProbedView(app, probe, delays=(1.0,), schedule=clock)
+    view.box._view_count = 1
+    clock.tick()  # the uncounted check: the browser did report, so nothing changes
+    assert view.box.children == (probe,)
