@@ -148,6 +148,10 @@ def load_postgres(csv_path: Path, url: str) -> ip.Inventory:
     raw = inv.db.engine.raw_connection()
     try:
         with raw.cursor() as cur:
+            # Committed synchronously: a VACUUM that meets a commit not yet flushed (the throwaway server runs with
+            # synchronous_commit off) marks none of its pages all-visible, and the deep jump then visits the heap
+            # for every row it skips (1.3 s instead of 0.09 s at 1,000,000 items).
+            cur.execute("SET LOCAL synchronous_commit TO on")
             stream = _CopyStream(csv_path)
             cur.copy_expert(
                 f'COPY "{items.schema}"."{items.name}" ({", ".join(cols)}) FROM STDIN (FORMAT csv)',

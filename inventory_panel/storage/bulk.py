@@ -30,6 +30,10 @@ from .types import utcnow
 from .unit_of_work import UnitOfWork
 
 LOOKUP_BATCH = 5_000
+# An import that inserts or updates at least this many rows leaves the database as a bulk load should: statistics
+# and visibility map current (``Backend.after_bulk_load``; PostgreSQL's VACUUM (ANALYZE)). Smaller ones are left to
+# autovacuum, as every other write is.
+MAINTAIN_AFTER_ROWS = 10_000
 # The category of the marker row that makes SQLite's insert trigger leave the totals to this writer (migration 0004:
 # ``char(31)``, which no category can contain).
 WRITER_MARK = "\x1f"
@@ -50,6 +54,7 @@ class ItemWriter:
         self.batch_id = batch_id
         self.reason = reason
         self.lock = lock
+        self.written = 0  # rows inserted or updated so far
         # Imports into one table take turns (PostgreSQL); where new ids start (SQLite).
         self.first_id = self.backend.serialize_import(conn, self.items) if lock else 0
         self.now = utcnow()  # after the lock: later than the stamp of any import that committed before this one
@@ -91,6 +96,7 @@ class ItemWriter:
             self.conn.execute(stats.insert().values(**mark, out_of_stock=0))
         with self._cursor() as cur:
             self.backend.insert_rows(cur, self.target, columns, index)
+        self.written += len(index)
         if self.backend.row_totals:
             self.conn.execute(stats.delete().where(stats.c.category == WRITER_MARK))
             self._add_totals(self.items.c.id > before)
@@ -141,6 +147,7 @@ class ItemWriter:
         names = [f for f in self.fields if f != "sku"]
         with self._cursor() as cur:
             self.backend.update_rows(cur, self.target, names, columns, index, ids)
+        self.written += len(ids)
 
     def movements(self, item_ids: Sequence[int], deltas: Sequence[int], after: Sequence[int]) -> None:
         """Stock movements of kind ``import`` for quantities an upsert changed."""
@@ -240,17 +247,24 @@ class ImportStore:
 
     @contextmanager
     def writing(self, fields: list[str], batch_id: str, reason: str) -> Iterator[ItemWriter]:
-        """A writer in one write transaction; it commits when the block ends, rolls back when it raises."""
+        """A writer in one write transaction; it commits when the block ends, rolls back when it raises. After a
+        commit of at least ``MAINTAIN_AFTER_ROWS`` rows, the backend's upkeep of a bulk load (outside the
+        transaction: VACUUM cannot run inside one)."""
+        backend = self.uow.backend
         try:
             with self.uow.transaction() as conn:
                 writer = ItemWriter(self.uow, conn, fields, batch_id, reason, lock=True)
                 build_indexes = writer.defer_indexes()
                 yield writer
                 build_indexes()  # only when the import ends well: a raise rolls the drop back with the rest
+                if writer.written >= MAINTAIN_AFTER_ROWS:
+                    backend.before_bulk_commit(conn)
         except DBAPIError as exc:
             if is_retryable(exc):  # a deadlock victim: one clear sentence
                 raise ConflictError(RETRY_MESSAGE) from exc
             raise
+        if writer.written >= MAINTAIN_AFTER_ROWS:
+            backend.after_bulk_load(self.uow.db.engine, self.uow.tables.items)
 
     @contextmanager
     def checking(self, fields: list[str], batch_id: str, reason: str) -> Iterator[ItemWriter]:

@@ -139,6 +139,15 @@ class Backend(ABC):
     # replaces with one aggregate per chunk (``storage.bulk.ItemWriter.insert``); False: statement triggers.
     row_totals = False
 
+    def before_bulk_commit(self, conn: sa.Connection) -> None:
+        """The last statement of an import that wrote many rows (``storage.bulk.MAINTAIN_AFTER_ROWS``); none here."""
+        return None
+
+    def after_bulk_load(self, engine: sa.Engine, items: sa.Table) -> None:
+        """After an import that wrote many rows committed: what keeps reads fast (statistics, visibility). SQLite
+        has no visibility map, and its planner reads no statistics the app gathers: nothing here."""
+        return None
+
     @abstractmethod
     def secondary_indexes(self, conn: sa.Connection, items: sa.Table) -> list[tuple[str, str]]:
         """Name and exact DDL of every index of ``items`` but the primary key and the unique ones (which the import's
