@@ -81,6 +81,7 @@ class ProbedView:
         self.attempts = 0
         self.shown = False
         self.box = ipywidgets.VBox([probe], layout=ipywidgets.Layout(width="100%"))
+        self.box.content = widget  # what the box shows once it can (its Bokeh model: ``box.content._model``)
         self.box._view_count = 0  # the browser counts the container's views from now on
         self.probe._view_count = 0
         self.box.observe(self._on_box_views, "_view_count")

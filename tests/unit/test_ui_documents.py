@@ -173,8 +173,9 @@ def test_on_databricks_show_gives_an_ipywidget_and_a_refused_edit_is_said_inside
     app = InventoryApp(inventory=inv)
     widget = show(app, env={"DATABRICKS_RUNTIME_VERSION": "16.4"})
     assert isinstance(widget, ipywidgets.DOMWidget)
-    # Panel processes the widget's browser events with the document it rendered the app into current.
-    doc = pn.state._views[widget._model.ref["id"]][2]
+    # Panel processes the widget's browser events with the document it rendered the app into current (the app's
+    # widget is the container's content: it goes in once the browser can draw it, databricks/widget_view.py).
+    doc = pn.state._views[widget.content._model.ref["id"]][2]
     with set_curdoc(doc):
         assert messages.toasts_unavailable()
         edit(app.inventory_view.table, "Bolt", "unit_price", "abc")

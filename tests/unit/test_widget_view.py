@@ -98,6 +98,7 @@ def test_probed_widget_builds_the_apps_widget_in_the_cell() -> None:
         pn.config.comms = "default"
     (probe,) = box.children
     assert isinstance(probe, BokehModel) and box._view_count == 0 and probe._view_count == 0
+    assert isinstance(box.content, BokehModel) and box.content is not probe
 
 
 def test_a_front_end_that_never_reports_views_gets_the_app_directly() -> None:
