@@ -61,12 +61,12 @@ def query(
     cap = max(count_limit, offset + limit) if count_limit is not None and filters.search else None
     exact = True
     with s.uow.reading(statements=True) as conn:
-        total, ids = _count(conn, s, filters, conds, ids, offset + limit, cap)
+        total, ids = _count(conn, s, filters, conds, ids, offset + limit, cap, (sort_by, descending))
         if total == 0 and searches_words(t, filters, backend):
             # Nothing begins with these words; the text may be part of a word: search it as a substring.
             conds = where_clause(t, filters, backend, words=False)
             ids = page_ids(t, conds, sort_by, descending)
-            total, ids = _count(conn, s, filters, conds, ids, offset + limit, cap)
+            total, ids = _count(conn, s, filters, conds, ids, offset + limit, cap, (sort_by, descending))
         if cap is not None and total > cap:
             total, exact = cap, False
         rows: list[sa.Row[Any]] | Any
@@ -98,12 +98,16 @@ def _count(
     ids: sa.Select,
     reach: int,
     cap: int | None,
+    order: tuple[str, bool],
 ) -> tuple[int, sa.Select]:
     """How many items match (up to ``cap``, or more) and the select of the page's ids (a search plan may narrow it)."""
     t, backend = s.tables, s.backend
-    plan = backend.search_plan(conn, t, conds, ids, reach, cap) if filters.search else None
+    plan = backend.search_plan(conn, t, conds, reach, cap) if filters.search else None
     if plan is not None:
-        return plan
+        total, found = plan
+        if found is not None:  # every match in hand: the page is sorted from their ids alone
+            ids = page_ids(t, [t.items.c.id.in_(found)], *order)
+        return total, ids
     count = stats_count(t, filters)
     if count is None:
         count = count_select(t, conds, cap)

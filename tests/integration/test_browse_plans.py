@@ -166,7 +166,9 @@ def test_postgres_finds_words_through_the_word_index(filled, text):
     plans = _explained(filled, lambda: filled.query(search=text, count_limit=1_000))
     word_index = f"ix_{filled.t.items.name}_search_words"
     assert any(word_index in plan for plan in plans), plans
-    assert not any("Seq Scan" in plan for plan in plans), plans
+    # No statement scans the table for the words (the page of a phrase's few matches is read by their ids: on
+    # 3,000 items the planner may read those with a scan, which is not a search).
+    assert not any("Seq Scan" in plan and "to_tsvector" in plan for plan in plans), plans
 
 
 @pytest.mark.parametrize(

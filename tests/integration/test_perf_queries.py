@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic import command
 
 import inventory_panel as ip
+import inventory_panel.storage.dialects.postgres as postgres_backend
 import inventory_panel.storage.dialects.sqlite as sqlite_backend
 from inventory_panel.settings import load_settings
 from inventory_panel.storage import migrate
@@ -271,6 +272,60 @@ def test_sqlite_search_plans_agree(tmp_path, sample, monkeypatch):
         assert list(page.rows["id"]) == expected[5:9]
     finally:
         inv.close()
+
+
+@pytest.mark.parametrize("sample", [3, 10_000])
+@pytest.mark.parametrize("search", ["drill", "Item 0", "SKU-00"])
+def test_search_plans_agree_on_both_databases(shared, sample, search, monkeypatch):
+    """All matches collected in one statement (a sample larger than the matches) or the sort index walked (a
+    smaller one) give the same page and total, for a word, a phrase and a substring search."""
+    monkeypatch.setattr(sqlite_backend, "SEARCH_SAMPLE", sample)
+    monkeypatch.setattr(postgres_backend, "SEARCH_SAMPLE", sample)
+    needle = search.lower()
+    keep = lambda i: any(needle in (i[f] or "").lower() for f in ("item_name", "sku", "supplier", "description"))  # noqa: E731
+    expected = _expected(shared, "unit_price", True, keep)
+    page = shared.query(search=search, sort_by="unit_price", descending=True, offset=2, limit=5)
+    assert len(expected) > 3 and page.total == len(expected)
+    assert list(page.rows["id"]) == expected[2:7]
+
+
+def _statements(inv, run) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    sa.event.listen(inv.db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        sa.event.remove(inv.db.engine, "before_cursor_execute", record)
+    return seen
+
+
+@pytest.mark.postgres
+def test_a_phrase_search_reads_the_word_index_once(pg_url):
+    """PostgreSQL: the phrase's matches (fewer than the sample) come from one statement; the page is sorted from
+    their ids, without the search condition (so without a second scan of the word index)."""
+    inv = ip.connect(pg_url, user="a@example.com", role="admin", settings=load_settings({}))
+    try:
+        inv.import_csv(_rows(120).encode())
+        statements = _statements(inv, lambda: inv.query(search="Item 0", count_limit=1000))
+        assert sum("to_tsvector" in sql for sql in statements) == 1, statements
+        assert not any("count(" in sql for sql in statements), statements
+    finally:
+        inv.close()
+
+
+def test_more_matches_than_the_sample_and_the_cap_need_no_count(shared, monkeypatch):
+    """When the sample ends with more matches than the app's cap, the capped count is known: no count statement."""
+    monkeypatch.setattr(sqlite_backend, "SEARCH_SAMPLE", 20)
+    monkeypatch.setattr(postgres_backend, "SEARCH_SAMPLE", 20)
+    statements = _statements(shared, lambda: shared.query(search="Box", count_limit=10, limit=5))
+    page = shared.query(search="Box", count_limit=10, limit=5)
+    assert page.total == 10 and not page.total_exact
+    assert not any("count(" in sql.lower() for sql in statements), statements
 
 
 def test_filter_menus_match_distinct_values(filled):

@@ -104,25 +104,26 @@ class Backend(ABC):
         conn: sa.Connection,
         tables: Tables,
         conds: list[sa.ColumnElement[bool]],
-        ids: sa.Select,
         reach: int,
         cap: int | None,
-    ) -> tuple[int, sa.Select] | None:
-        """Total and page ids of a search, when this backend plans searches itself (``search_sample``); None: count
-        as for any filter.
+    ) -> tuple[int, list[int] | None] | None:
+        """Total of a search, and the ids of all its matches when one statement found them all, when this backend
+        plans searches itself (``search_sample``); None: count as for any filter.
 
         One scan collects the first matches: when it ends with few of them (a rare term), they are all there is and
-        the page is sorted from them; when it stops early with many, the page comes from ``ids`` and only the count
-        still reads every matching row.
+        the page is sorted from them alone, without the search condition; when it stops early with many, the page
+        walks the sort index, and the count is read only if the cap (``count_limit``) is above the sample.
         """
         few = self.search_sample(reach)
         if few is None:
             return None
         found = conn.execute(sa.select(tables.items.c.id).where(*conds).limit(few + 1)).scalars().all()
         if len(found) <= few:
-            return len(found), ids.where(tables.items.c.id.in_(found))
+            return len(found), list(found)
+        if cap is not None and few >= cap:
+            return cap + 1, None  # more than the cap: all a capped count would say
         total = conn.execute(count_select(tables, conds, cap)).scalar_one()
-        return int(total), ids
+        return int(total), None
 
     def search_sample(self, reach: int) -> int | None:
         """How many matches ``search_plan`` collects for a page reaching ``reach`` rows; None: this backend does not
