@@ -52,7 +52,8 @@ def test_show_switches_to_ipywidgets_comms_without_loading_bokehjs_again() -> No
     result = run("""
 from inventory_panel.databricks.notebook import show
 widget = show(pn.pane.Markdown("x"), mode="ipywidgets")
-print(json.dumps({"first": first, "again": loaders(), "comms": pn.config.comms, "widget": type(widget.children[0]).__name__}))
+probe = type(widget.children[0]).__name__  # show's container holds the probe first (databricks/widget_view.py)
+print(json.dumps({"first": first, "again": loaders(), "comms": pn.config.comms, "widget": probe}))
 """)
     assert result["first"] == 1  # the stand-in kernel sees Panel's loader
     assert result == {"first": 1, "again": 0, "comms": "ipywidgets", "widget": "BokehModel"}
