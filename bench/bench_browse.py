@@ -103,7 +103,7 @@ def load_sqlite(csv_path: Path, db_path: Path) -> ip.Inventory:
 
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
-        conn.execute("PRAGMA temp_store=MEMORY")  # as the app's engine does (see storage/engines.py)
+        conn.execute("PRAGMA temp_store=FILE")  # as the app's engine does (see storage/engines.py)
         conn.execute("BEGIN")
         conn.executemany(sql, rows())
         conn.execute("COMMIT")

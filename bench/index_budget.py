@@ -113,7 +113,7 @@ class SqliteBudget:
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")  # as the app's engine sets it (storage/engines.py)
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA temp_store=MEMORY")
+        self.conn.execute("PRAGMA temp_store=FILE")
 
     def version(self) -> str:
         return f"SQLite {sqlite3.sqlite_version}"
