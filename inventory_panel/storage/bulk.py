@@ -257,13 +257,14 @@ class ImportStore:
                 build_indexes = writer.defer_indexes()
                 yield writer
                 build_indexes()  # only when the import ends well: a raise rolls the drop back with the rest
-                if writer.written >= MAINTAIN_AFTER_ROWS:
+                bulk = writer.written >= MAINTAIN_AFTER_ROWS
+                if bulk:
                     backend.before_bulk_commit(conn)
         except DBAPIError as exc:
             if is_retryable(exc):  # a deadlock victim: one clear sentence
                 raise ConflictError(RETRY_MESSAGE) from exc
             raise
-        if writer.written >= MAINTAIN_AFTER_ROWS:
+        if bulk:
             backend.after_bulk_load(self.uow.db.engine, self.uow.tables.items)
 
     @contextmanager

@@ -108,7 +108,7 @@ def table_frame(rows: pd.DataFrame, selected_id: int | None = None, columns: Col
 
 
 def shows_the_same(shown: pd.DataFrame | None, frame: pd.DataFrame) -> bool:
-    """True if ``frame`` differs from the page the browser holds (``shown``) in the rows' versions only."""
+    """True if ``frame`` holds what the browser shows (``shown``), the rows' versions aside."""
     if shown is None or not shown.index.equals(frame.index) or list(shown.columns) != list(frame.columns):
         return False
     return all(
@@ -208,6 +208,7 @@ class ItemsTable(pn.viewable.Viewer):
     def _show(self) -> None:
         self.refresh_pending = False
         frame = table_frame(self.model.rows, self.model.selected_id)
+        self._versions = dict(zip(frame.index.tolist(), frame["version"].tolist(), strict=True))
         if shows_the_same(self.table.value, frame):
             # Only the rows' versions changed (the person's own edit, reloaded): the browser already shows every
             # cell. Sending the page would make Tabulator redraw it all, closing the cell editor that Tab has just
@@ -215,14 +216,12 @@ class ItemsTable(pn.viewable.Viewer):
             # next edit's conflict check.
             with param.parameterized.discard_events(self.table):
                 self.table.value = frame
-            self._versions = dict(zip(frame.index.tolist(), frame["version"].tolist(), strict=True))
             return
         old = self.table.value.index
         if self.model.external and not old.equals(frame.index):
             now = time.monotonic()
             self._superseded = [(t, ids) for t, ids in self._superseded if now - t < RACE_SECONDS] + [(now, old)]
         self.table.value = frame
-        self._versions = dict(zip(frame.index.tolist(), frame["version"].tolist(), strict=True))
 
     def _on_sort(self, event: param.parameterized.Event) -> None:
         sorters = [s for s in event.new if s.get("field") in SHOWN]

@@ -34,17 +34,10 @@ def _csv(path: Path, rows: int) -> Path:
 def _table_state(inv: ip.Inventory) -> dict[str, object]:
     items = inv.t.items
     with inv.db.engine.connect() as conn:
-        pages, visible = conn.execute(
+        pages, visible, vacuumed, analysed = conn.execute(
             sa.text(
-                "SELECT relpages, relallvisible FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = :schema AND c.relname = :table"
-            ),
-            {"schema": items.schema, "table": items.name},
-        ).one()
-        vacuumed, analysed = conn.execute(
-            sa.text(
-                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE schemaname = :schema "
-                "AND relname = :table"
+                "SELECT c.relpages, c.relallvisible, s.last_vacuum, s.last_analyze FROM pg_stat_user_tables s "
+                "JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname = :schema AND s.relname = :table"
             ),
             {"schema": items.schema, "table": items.name},
         ).one()
